@@ -1,0 +1,36 @@
+/*
+ * esc.h - the one escaping function every output path goes through.
+ *
+ * Server- and certificate-supplied bytes never reach a terminal, a file or a
+ * JSON string raw.  mxs_escape() turns them into printable, visible text:
+ *   - printable ASCII passes through (backslash becomes "\\");
+ *   - C0 controls, DEL, C1 controls become "\xHH" (TAB too, unless
+ *     MXS_ESC_KEEP_TAB);
+ *   - valid UTF-8 passes through, except C1 encoded as UTF-8 (U+0080-U+009F),
+ *     bidi controls (U+202A-U+202E, U+2066-U+2069, U+200E/F, U+061C),
+ *     zero-width and invisible characters (U+200B-U+200D, U+2060-U+2064,
+ *     U+FEFF, U+00AD), line/paragraph separators (U+2028/9), unassigned
+ *     surrogates and non-characters: these become "<U+XXXX>";
+ *   - invalid UTF-8 (overlong, surrogates, truncated, > U+10FFFF) becomes
+ *     "\xHH" for each offending byte;
+ *   - with MXS_ESC_ASCII, every non-ASCII code point becomes "<U+XXXX>".
+ * Output is always NUL-terminated and never longer than outlen-1; when it
+ * does not fit it ends at a character boundary.  Returns the length the
+ * complete escaped text needs (like snprintf), so callers can detect cuts.
+ * Pure: no allocation, no locale, no global state.
+ */
+#ifndef MXS_ESC_H
+#define MXS_ESC_H
+#include <stddef.h>
+
+enum { MXS_ESC_KEEP_TAB = 1, MXS_ESC_ASCII = 2, MXS_ESC_KEEP_NL = 4 };
+
+size_t mxs_escape(const void *in, size_t len, char *out, size_t outlen, int flags);
+/* Same, into a malloc'd string the caller frees (NULL on allocation failure). */
+char *mxs_escape_dup(const void *in, size_t len, int flags);
+/* For NUL-terminated input. */
+size_t mxs_escape_str(const char *in, char *out, size_t outlen, int flags);
+/* 1 if s (len bytes) would pass through mxs_escape unchanged. */
+int mxs_is_safe(const void *s, size_t len, int flags);
+
+#endif
