@@ -1,0 +1,195 @@
+#!/bin/sh
+# tests/world-certs.sh DIR - make every certificate of the test world, fresh.
+# Owner: test world (tests/world*.sh).
+#
+# Only the openssl CLI (OpenSSL 3.0, Debian 12).  Everything is made anew in
+# DIR on each run: nothing here is ever committed.  Dates in the past or the
+# future come from `openssl ca -startdate/-enddate` because `openssl x509
+# -req` in 3.0 has no -not_before/-not_after (those arrived in 3.4) and we
+# do not want faketime.
+#
+# What is made (all leaves are for mx1.example.test with SAN mx1, mx2, mx3
+# .example.test and localhost, unless said otherwise):
+#   ca.crt ca.key        root "mxscope Test Root" - the one the client trusts
+#   int.crt int.key      intermediate under the root; signs the leaves
+#   other-ca.crt/.key    a second root never given to the client
+#   NAME.key NAME.crt    leaf key and certificate
+#   NAME.pem             key, leaf, chain: the order smtpd_tls_chain_files
+#                        wants (key first, then leaf, then its issuers)
+#   NAME:  good        valid now, 90 days (1 day ago .. 89 days ahead)
+#          expired     120 days ago .. 30 days ago
+#          notyet      30 days ahead .. 120 days ahead
+#          expiring    80 days ago .. 10 days ahead
+#          wrongname   SAN other.example.net only (CN other.example.net)
+#          selfsigned  self-signed leaf (its .pem has no chain)
+#          untrusted   signed by other-ca; .pem = key, leaf, other-ca.crt, so
+#                      a client sees "self-signed certificate in certificate
+#                      chain" (X509 code 19), not the missing-issuer code 20
+#          weakkey     RSA 1024 leaf
+#          sha1sig     leaf signed with sha1WithRSAEncryption
+#          clientauth  EKU clientAuth only (no serverAuth)
+#          old         valid, different key and serial from good: what is
+#                      still served after a "renewal" (60 days ago .. 30 ahead)
+#   missing_int.pem      good key + good leaf, no intermediate
+#   mismatch.pem         old's key + good's leaf: Postfix fails to load it
+#                        (key values mismatch), used for the 454 listener
+#   client.crt client.key  clientAuth certificate signed directly by the root
+#   good.fullchain.pem   good leaf + intermediate (no key), for convenience
+set -eu
+dir=${1:?usage: world-certs.sh DIR}
+mkdir -p "$dir"
+cd "$dir"
+# Only our own kinds of files: DIR may be anything the caller gave.
+rm -rf ./*.crt ./*.key ./*.pem ./*.csr ./openssl.cnf ./st-*
+
+# Dates for openssl ca: GNU date, UTC, YYYYMMDDHHMMSSZ.
+d() { date -u -d "$1" +%Y%m%d%H%M%SZ; }
+
+cat > openssl.cnf <<'EOF'
+# Private config so the system openssl.cnf never changes what we make.
+[ req ]
+distinguished_name = req_dn
+prompt = no
+[ req_dn ]
+CN = placeholder
+[ ca ]
+default_ca = ca_default
+[ ca_default ]
+dir = .
+database = $dir/index.txt
+new_certs_dir = $dir/newcerts
+serial = $dir/serial
+default_md = sha256
+policy = policy_any
+unique_subject = no
+copy_extensions = none
+email_in_dn = no
+[ policy_any ]
+commonName = supplied
+organizationName = optional
+[ v3_root ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[ v3_int ]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ v3_leaf ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = DNS:mx1.example.test, DNS:mx2.example.test, DNS:mx3.example.test, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ v3_wrongname ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:other.example.net
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ v3_clientonly ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:mx1.example.test, DNS:mx2.example.test, DNS:mx3.example.test, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ v3_client ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ v3_self ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:mx1.example.test, DNS:mx2.example.test, DNS:mx3.example.test, DNS:localhost
+subjectKeyIdentifier = hash
+EOF
+export OPENSSL_CONF="$PWD/openssl.cnf"
+
+key() { # file [bits]
+    openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:${2:-2048}" -out "$1" 2>/dev/null
+    chmod 600 "$1"
+}
+
+# A CA state directory per issuer: openssl ca keeps index and serial there.
+castate() { # name
+    mkdir -p "st-$1/newcerts"
+    : > "st-$1/index.txt"
+    echo "unique_subject = no" > "st-$1/index.txt.attr"
+    # Random start serial so two runs never reuse serial numbers.
+    openssl rand -hex 8 | sed 's/^./1/' > "st-$1/serial"
+}
+
+# sign ISSUER NAME CN EXT START END [MD] - CSR from NAME.key, cert to NAME.crt
+sign() {
+    iss=$1 name=$2 cn=$3 ext=$4 start=$5 end=$6 md=${7:-sha256}
+    openssl req -new -key "$name.key" -subj "/CN=$cn" -out "$name.csr"
+    (cd "st-$iss" && openssl ca -batch -notext -config "$OPENSSL_CONF" \
+        -cert "../$iss.crt" -keyfile "../$iss.key" -md "$md" \
+        -extfile "$OPENSSL_CONF" -extensions "$ext" \
+        -startdate "$start" -enddate "$end" \
+        -in "../$name.csr" -out "../$name.crt" 2>/dev/null) ||
+        { echo "world-certs: signing $name failed" >&2; exit 1; }
+    rm -f "$name.csr"
+}
+
+# --- roots and intermediate ---
+key ca.key
+openssl req -x509 -new -key ca.key -subj "/O=mxscope test/CN=mxscope Test Root" \
+    -days 3650 -sha256 -extensions v3_root -out ca.crt
+key other-ca.key
+openssl req -x509 -new -key other-ca.key -subj "/O=elsewhere/CN=Untrusted Other Root" \
+    -days 3650 -sha256 -extensions v3_root -out other-ca.crt
+# Backdate the intermediate so it covers every leaf's window, the
+# expired and not-yet-valid ones included: only the leaf is meant to be wrong.
+castate ca; castate int; castate other-ca
+key int.key
+sign ca int "mxscope Test Intermediate" v3_int "$(d '-400 days')" "$(d '+1000 days')"
+
+# --- leaves ---
+for n in good expired notyet expiring wrongname selfsigned untrusted sha1sig clientauth old client; do
+    key "$n.key"
+done
+key weakkey.key 1024
+
+mx=mx1.example.test
+sign int good      $mx v3_leaf "$(d '-1 day')"    "$(d '+89 days')"
+sign int expired   $mx v3_leaf "$(d '-120 days')" "$(d '-30 days')"
+sign int notyet    $mx v3_leaf "$(d '+30 days')"  "$(d '+120 days')"
+sign int expiring  $mx v3_leaf "$(d '-80 days')"  "$(d '+10 days')"
+sign int wrongname other.example.net v3_wrongname "$(d '-1 day')" "$(d '+89 days')"
+sign int weakkey   $mx v3_leaf "$(d '-1 day')"    "$(d '+89 days')"
+sign int sha1sig   $mx v3_leaf "$(d '-1 day')"    "$(d '+89 days')" sha1
+sign int clientauth $mx v3_clientonly "$(d '-1 day')" "$(d '+89 days')"
+sign int old       $mx v3_leaf "$(d '-60 days')"  "$(d '+30 days')"
+sign other-ca untrusted $mx v3_leaf "$(d '-1 day')" "$(d '+89 days')"
+sign ca client client.example.test v3_client "$(d '-1 day')" "$(d '+89 days')"
+openssl req -x509 -new -key selfsigned.key -subj "/CN=$mx" -days 90 -sha256 \
+    -extensions v3_self -out selfsigned.crt
+
+# --- chain files, key first (smtpd_tls_chain_files order) ---
+for n in good expired notyet expiring wrongname weakkey sha1sig clientauth old; do
+    cat "$n.key" "$n.crt" int.crt > "$n.pem"
+done
+cat selfsigned.key selfsigned.crt > selfsigned.pem
+cat untrusted.key untrusted.crt other-ca.crt > untrusted.pem
+cat good.key good.crt > missing_int.pem
+cat old.key good.crt int.crt > mismatch.pem
+cat good.crt int.crt > good.fullchain.pem
+chmod 600 ./*.pem
+rm -rf st-ca st-int st-other-ca
+
+# Self-check: the chain we call good must verify, the others must not
+# (a world whose certificates are wrong would make every test meaningless).
+openssl verify -CAfile ca.crt -untrusted int.crt -purpose sslserver good.crt >/dev/null ||
+    { echo "world-certs: good.crt does not verify" >&2; exit 1; }
+if openssl verify -CAfile ca.crt -untrusted int.crt expired.crt >/dev/null 2>&1; then
+    echo "world-certs: expired.crt verifies" >&2; exit 1
+fi
+echo "world-certs: made in $dir"
