@@ -1,11 +1,25 @@
 /*
  * x509view.h - DER certificate to the plain struct mxs_cert (core.h).
+ * Owner: x509view.c (certificate view).  Also implements
+ * mxs_verify_flag_name() and mxs_verify_flags_text() of core.h.
  *
  * The only module besides tls.c that includes mbedTLS headers.  Decoding and
  * formatting are apart: x509view_decode() fills the struct with raw values
  * (strings NUL-terminated but not escaped), the text/JSON writers format.
  * Bounded: at most MXS_CERT_MAX_SAN SANs are stored (n_san_total counts all),
  * every string is cut to its field.
+ *
+ * Field conventions of x509view_decode():
+ *   san[]      dNSName entries as they are; iPAddress entries as "IP:" +
+ *              the literal ("IP:192.0.2.1", "IP:2001:db8::1"), so a view
+ *              can tell them apart.  n_san_total counts every dNSName and
+ *              iPAddress entry (other SAN types are ignored).
+ *   cn         the last (most specific) CN of the subject, "" if none.
+ *   Embedded NUL bytes in a SAN or CN are stored as the four characters
+ *   "\x00" so a C string can never be cut short by one ("a.com\0.evil").
+ *   max_pathlen  RFC 5280 value; -1 when unlimited or not a CA.
+ *   key_type   "RSA", "EC" (curve: "secp256r1" ...), else mbedTLS's name.
+ *   sig_alg    "RSA with SHA-256", "ECDSA with SHA-384", "RSASSA-PSS" ...
  */
 #ifndef MXS_X509VIEW_H
 #define MXS_X509VIEW_H
@@ -23,6 +37,17 @@ void x509view_clear(struct mxs_cert *c);
 /* Does the certificate cover host name (SAN dNSName, wildcard in the left-
  * most label only as RFC 6125; CN only when there is no dNSName SAN)? */
 int x509view_matches_name(const struct mxs_cert *c, const char *host);
+/* Details of x509view_matches_name():
+ *  - when c->der is set, the SAN list is read again from the DER, so every
+ *    SAN counts (not only the MXS_CERT_MAX_SAN stored) and SAN types are
+ *    exact; otherwise the stored san[] / cn are used;
+ *  - case-insensitive (ASCII), one trailing dot on either side ignored;
+ *  - "*" only as the whole left-most label, matching exactly one non-empty
+ *    label, and only with at least two labels after it ("*.com" never
+ *    matches); "f*.example.com" never matches anything;
+ *  - an IP literal host matches iPAddress SANs only (never dNSName or CN);
+ *  - CN is used only when the certificate has no dNSName SAN;
+ *  - NUL bytes inside a name, empty labels, a '*' in host: no match. */
 
 /* Map mbedTLS MBEDTLS_X509_BADCERT_* flags to MXS_V_* flags. */
 unsigned x509view_map_flags(uint32_t mbedtls_flags);
@@ -34,5 +59,10 @@ int x509view_pem(const unsigned char *der, size_t len, char *out, size_t outlen)
 /* SHA-1 / SHA-256 of der as uppercase hex. */
 void x509view_fingerprints(const unsigned char *der, size_t len, char sha1[41],
                            char sha256[65]);
+
+/* One MXS_V_* bit in plain English ("the certificate has expired"), for
+ * findings and the detail pane; NULL for an unknown bit or 0.  The short
+ * stable names are mxs_verify_flag_name() in core.h. */
+const char *x509view_flag_words(unsigned bit);
 
 #endif
