@@ -10,13 +10,20 @@
  *     bidi controls (U+202A-U+202E, U+2066-U+2069, U+200E/F, U+061C),
  *     zero-width and invisible characters (U+200B-U+200D, U+2060-U+2064,
  *     U+FEFF, U+00AD), line/paragraph separators (U+2028/9), unassigned
- *     surrogates and non-characters: these become "<U+XXXX>";
+ *     surrogates and non-characters, plus other invisible or data-hiding
+ *     code points (U+034F, U+061C, U+115F/60, U+17B4/5, U+180B-180F,
+ *     U+206A-206F, U+3164, U+FFA0, U+FE00-FE0F, U+FFF0-FFFB, tags and
+ *     VS supplement U+E0000-E0FFF, private use): these become "<U+XXXX>"
+ *     (5 or 6 hex digits above U+FFFF);
  *   - invalid UTF-8 (overlong, surrogates, truncated, > U+10FFFF) becomes
  *     "\xHH" for each offending byte;
- *   - with MXS_ESC_ASCII, every non-ASCII code point becomes "<U+XXXX>".
+ *   - with MXS_ESC_ASCII, every non-ASCII code point becomes "<U+XXXX>";
+ *   - with MXS_ESC_KEEP_NL, LF passes through (CR is still "\x0D").
  * Output is always NUL-terminated and never longer than outlen-1; when it
  * does not fit it ends at a character boundary.  Returns the length the
- * complete escaped text needs (like snprintf), so callers can detect cuts.
+ * complete escaped text needs (like snprintf, without the NUL), so callers
+ * can detect cuts: result >= outlen means cut.  outlen 0 (out may be NULL)
+ * only measures.
  * Pure: no allocation, no locale, no global state.
  */
 #ifndef MXS_ESC_H

@@ -1,0 +1,206 @@
+/*
+ * esc.c - mxs_escape(): the only way hostile bytes become displayable text.
+ * Owner: core (esc.h).  Pure: no allocation except mxs_escape_dup, no locale.
+ *
+ * The UTF-8 decoder is written out by hand (no mbrtowc) because the result
+ * must not depend on the locale of whoever runs the tool, and because the C
+ * library accepts things we do not (e.g. some accept surrogates).
+ */
+#include "esc.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Output cursor.  Pieces are written whole or not at all, and once a piece
+ * did not fit nothing more is written: the output is a prefix of the full
+ * escaped text that ends on a piece (character) boundary. */
+struct esc_out {
+    char *p;
+    size_t cap;     /* outlen: room including the NUL                    */
+    size_t len;     /* bytes written                                     */
+    size_t total;   /* bytes the complete text needs                     */
+    int full;
+};
+
+static void esc_emit(struct esc_out *o, const char *s, size_t n)
+{
+    if (!o->full && o->cap > 0 && n <= o->cap - 1 - o->len) {
+        memcpy(o->p + o->len, s, n);
+        o->len += n;
+    } else {
+        o->full = 1;
+    }
+    o->total += n;
+}
+
+static const char esc_hex[] = "0123456789ABCDEF";
+
+static void esc_emit_byte(struct esc_out *o, unsigned char c)
+{
+    char t[4] = { '\\', 'x', esc_hex[c >> 4], esc_hex[c & 15] };
+    esc_emit(o, t, 4);
+}
+
+static void esc_emit_cp(struct esc_out *o, uint32_t cp)
+{
+    /* "<U+XXXX>", or up to six hex digits above the BMP. */
+    char t[12];
+    size_t n = 0;
+    int digits = cp > 0xFFFFF ? 6 : cp > 0xFFFF ? 5 : 4;
+    t[n++] = '<';
+    t[n++] = 'U';
+    t[n++] = '+';
+    for (int i = digits - 1; i >= 0; i--)
+        t[n++] = esc_hex[(cp >> (4 * i)) & 15];
+    t[n++] = '>';
+    esc_emit(o, t, n);
+}
+
+/* Strict UTF-8 (RFC 3629): returns the sequence length and the code point,
+ * or 0 when s does not start with a valid, shortest-form, non-surrogate
+ * sequence.  Overlongs (C0, C1, E0 80..9F, F0 80..8F), surrogates
+ * (ED A0..BF) and > U+10FFFF (F4 90.., F5..FF) are all rejected here. */
+static size_t esc_utf8(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xBF;
+    uint32_t v;
+
+    if (c >= 0xC2 && c <= 0xDF) { need = 2; v = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3; v = c & 0x0F;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4; v = c & 0x07;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (n < need)
+        return 0;
+    for (size_t i = 1; i < need; i++) {
+        unsigned char d = s[i];
+        if (i == 1 ? (d < lo || d > hi) : (d < 0x80 || d > 0xBF))
+            return 0;
+        v = (v << 6) | (d & 0x3F);
+    }
+    *cp = v;
+    return need;
+}
+
+/* Code points that are valid UTF-8 but must not reach a terminal as such:
+ * they are invisible, reorder text (bidi "Trojan source"), act as controls,
+ * or hide data (tags, variation selectors).  Private use is included because
+ * its glyph depends on the viewer's fonts. */
+static int esc_cp_hidden(uint32_t c)
+{
+    if (c < 0x20 || (c >= 0x7F && c <= 0x9F)) return 1;  /* C0/DEL/C1 */
+    if (c == 0x00AD || c == 0x034F || c == 0x061C) return 1;
+    if (c == 0x115F || c == 0x1160 || c == 0x17B4 || c == 0x17B5) return 1;
+    if (c >= 0x180B && c <= 0x180F) return 1;   /* Mongolian FVS, MVS      */
+    if (c >= 0x200B && c <= 0x200F) return 1;   /* ZWSP ZWNJ ZWJ LRM RLM   */
+    if (c >= 0x2028 && c <= 0x202E) return 1;   /* LS PS LRE RLE PDF LRO RLO */
+    if (c >= 0x2060 && c <= 0x206F) return 1;   /* WJ, invisible ops, LRI..PDI */
+    if (c == 0x3164 || c == 0xFFA0) return 1;   /* Hangul fillers           */
+    if (c >= 0xD800 && c <= 0xDFFF) return 1;   /* surrogates (defensive)  */
+    if (c >= 0xE000 && c <= 0xF8FF) return 1;   /* private use              */
+    if (c >= 0xFDD0 && c <= 0xFDEF) return 1;   /* non-characters          */
+    if (c >= 0xFE00 && c <= 0xFE0F) return 1;   /* variation selectors     */
+    if (c == 0xFEFF) return 1;                  /* BOM / ZWNBSP            */
+    if (c >= 0xFFF0 && c <= 0xFFFB) return 1;   /* interlinear annotation  */
+    if ((c & 0xFFFE) == 0xFFFE) return 1;       /* U+xFFFE, U+xFFFF        */
+    if (c >= 0x1BCA0 && c <= 0x1BCA3) return 1; /* shorthand format        */
+    if (c >= 0x1D173 && c <= 0x1D17A) return 1; /* musical format          */
+    if (c >= 0xE0000 && c <= 0xE0FFF) return 1; /* tags, VS supplement     */
+    if (c >= 0xF0000) return 1;                 /* supplementary private   */
+    return 0;
+}
+
+/* 1 when the ASCII byte c passes through unchanged. */
+static int esc_ascii_ok(unsigned char c, int flags)
+{
+    if (c >= 0x20 && c < 0x7F && c != '\\') return 1;
+    if (c == '\t' && (flags & MXS_ESC_KEEP_TAB)) return 1;
+    if (c == '\n' && (flags & MXS_ESC_KEEP_NL)) return 1;
+    return 0;
+}
+
+size_t mxs_escape(const void *in, size_t len, char *out, size_t outlen, int flags)
+{
+    const unsigned char *s = in;
+    struct esc_out o = { out, out ? outlen : 0, 0, 0, 0 };
+    size_t i = 0;
+
+    if (!s)
+        len = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if (esc_ascii_ok(c, flags)) esc_emit(&o, (const char *)&s[i], 1);
+            else if (c == '\\') esc_emit(&o, "\\\\", 2);
+            else esc_emit_byte(&o, c);
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t k = esc_utf8(s + i, len - i, &cp);
+        if (k == 0) {
+            /* Invalid: show this byte, resynchronise on the next one. */
+            esc_emit_byte(&o, c);
+            i++;
+        } else {
+            if ((flags & MXS_ESC_ASCII) || esc_cp_hidden(cp))
+                esc_emit_cp(&o, cp);
+            else
+                esc_emit(&o, (const char *)&s[i], k);
+            i += k;
+        }
+    }
+    if (o.cap > 0)
+        o.p[o.len] = '\0';
+    return o.total;
+}
+
+char *mxs_escape_dup(const void *in, size_t len, int flags)
+{
+    size_t n = mxs_escape(in, len, NULL, 0, flags);
+    if (n == SIZE_MAX)
+        return NULL;
+    char *p = malloc(n + 1);
+    if (!p)
+        return NULL;
+    mxs_escape(in, len, p, n + 1, flags);
+    return p;
+}
+
+size_t mxs_escape_str(const char *in, char *out, size_t outlen, int flags)
+{
+    return mxs_escape(in, in ? strlen(in) : 0, out, outlen, flags);
+}
+
+int mxs_is_safe(const void *in, size_t len, int flags)
+{
+    const unsigned char *s = in;
+    size_t i = 0;
+
+    if (!s)
+        return len == 0;
+    while (i < len) {
+        if (s[i] < 0x80) {
+            if (!esc_ascii_ok(s[i], flags))
+                return 0;
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t k = esc_utf8(s + i, len - i, &cp);
+        if (k == 0 || (flags & MXS_ESC_ASCII) || esc_cp_hidden(cp))
+            return 0;
+        i += k;
+    }
+    return 1;
+}
