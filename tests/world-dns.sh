@@ -1,0 +1,295 @@
+#!/bin/sh
+# tests/world-dns.sh - the DNS part of the test world: a real unbound serving
+# DNSSEC-signed and unsigned zones on loopback.  Owner: DNS module engineer.
+#
+#   sh tests/world-dns.sh up DIR     generate keys + zones now, start unbound,
+#                                    wait until it answers, write DIR/dns.env
+#   sh tests/world-dns.sh down DIR   stop it (pid file), keep DIR's contents
+#
+# Nothing but this script is committed: keys, signed zones and configs are
+# made at run time in DIR.  Zones served (all from one unbound process, as
+# auth-zones with for-downstream: yes, so no recursion is involved):
+#   example.test        signed (ECDSA P-256, one CSK); its DS is DIR/ta.key
+#   bogus.example.test  signed child, delegated with a DS in example.test, but
+#                       its signatures expired in 2020: validation -> bogus
+#   insecure.test       unsigned, outside any trust anchor -> insecure
+# Everything else gets SERVFAIL quickly: the root hints point at loopback and
+# the server may not query loopback, so it never goes to the internet.
+#
+# The "dead" resolver (MXS_DNS_DEAD_RESOLVER) is a second, tiny unbound
+# (DIR/dead.conf, pid in DIR/dead.pid) whose access-control denies everyone:
+# "deny" drops queries without any reply, so a client times out (127/8 is
+# denied explicitly: the built-in "127.0.0.0/8 allow" is more specific than /0).  An unused
+# port would not do: the kernel answers ICMP port-unreachable and libunbound
+# fails fast instead of timing out.  (interface-action on a second port of
+# the main server was tried first: unbound 1.17 did not apply it per port.)
+#
+# dns.env (sourceable sh):
+#   MXS_DNS_PORT=PORT  MXS_DNS_RESOLVER=127.0.0.1@PORT
+#   MXS_DNS_DEAD_PORT=PORT2  MXS_DNS_DEAD_RESOLVER=127.0.0.1@PORT2
+#   MXS_TRUST_ANCHOR=DIR/ta.key       DS of example.test
+#   MXS_UNBOUND_CONF=DIR/client.conf  libunbound client config (see below)
+#   MXS_DNS_TLSA_HASH=HEX             SHA-256 of the SPKI in the mx1 TLSA
+#   MXS_DNS_TLSA_FROM=cert|fixed      whether HEX came from good.crt
+#
+# The TLSA 3 1 1 of _25._tcp.mx1.example.test is the SHA-256 of the SPKI of
+# good.crt from the certificate world: $CERTDIR/good.crt when CERTDIR is set,
+# else DIR/../certs/good.crt, else DIR/certs/good.crt; without any, a fixed
+# 32-byte value.
+set -eu
+
+cmd=${1:-}
+dir=${2:-}
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 up|down DIR" >&2; exit 2; }
+
+log() { echo "world-dns: $*" >&2; }
+
+port_busy() { # port -> 0 when something listens on it (udp or tcp)
+    ss -Hlnu "sport = :$1" 2>/dev/null | grep -q . && return 0
+    ss -Hlnt "sport = :$1" 2>/dev/null | grep -q . && return 0
+    return 1
+}
+
+pick_port() { # a free port in 20000-59999 that is not $1
+    n=0
+    while [ $n -lt 200 ]; do
+        p=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 + 20000 ))
+        if [ "$p" != "${1:-}" ] && ! port_busy "$p"; then echo "$p"; return 0; fi
+        n=$((n + 1))
+    done
+    return 1
+}
+
+stop_pidfile() { # file: stop the process we started, by its pid only
+    [ -f "$1" ] || return 0
+    pid=$(cat "$1")
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        i=0
+        while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+        kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$1"
+}
+
+down() {
+    stop_pidfile "$dir/unbound.pid"
+    stop_pidfile "$dir/dead.pid"
+}
+
+keygen() { # zone -> prints the key base name (in $dir/keys)
+    (cd "$dir/keys" && ldns-keygen -a ECDSAP256SHA256 -k -r /dev/urandom "$1")
+}
+
+tlsa_hash() {
+    for c in ${CERTDIR:+"$CERTDIR/good.crt"} "$dir/../certs/good.crt" "$dir/certs/good.crt"; do
+        if [ -f "$c" ]; then
+            h=$(openssl x509 -in "$c" -noout -pubkey | openssl pkey -pubin -outform DER |
+                openssl dgst -sha256 -r | cut -d' ' -f1 | tr a-f A-F)
+            if [ ${#h} = 64 ]; then echo "cert $h"; return 0; fi
+        fi
+    done
+    # Fixed: recognisable in a transcript, not the hash of anything.
+    echo "fixed 0123456789ABCDEF0123456789ABCDEFFEDCBA9876543210FEDCBA9876543210"
+}
+
+up() {
+    for t in unbound ldns-keygen ldns-signzone openssl ss drill; do
+        command -v "$t" >/dev/null 2>&1 || { log "needs $t (apt-get install unbound ldnsutils openssl iproute2)"; exit 1; }
+    done
+    mkdir -p "$dir/keys"
+    dir=$(cd "$dir" && pwd)
+    down
+
+    set -- $(tlsa_hash)
+    tlsa_from=$1; tlsa=$2
+
+    # --- bogus.example.test: signed, but every signature expired in 2020.
+    kb=$(keygen bogus.example.test)
+    cat > "$dir/bogus.example.test.zone" <<EOF
+\$ORIGIN bogus.example.test.
+\$TTL 300
+@    IN SOA ns1.example.test. hostmaster.example.test. 1 3600 600 86400 300
+@    IN NS  ns1.example.test.
+@    IN MX  10 mx1.bogus.example.test.
+mx1  IN A   127.0.0.1
+EOF
+    ldns-signzone -i 20200101000000 -e 20200201000000 -o bogus.example.test. \
+        -f "$dir/bogus.example.test.signed" "$dir/bogus.example.test.zone" "$dir/keys/$kb"
+
+    # --- example.test: signed and valid for 30 days; DS of the child inside.
+    ke=$(keygen example.test)
+    {
+        cat <<EOF
+\$ORIGIN example.test.
+\$TTL 300
+@        IN SOA ns1.example.test. hostmaster.example.test. 1 3600 600 86400 300
+@        IN NS  ns1.example.test.
+ns1      IN A   127.0.0.1
+@        IN MX  10 mx1.example.test.
+@        IN MX  20 mx2.example.test.
+@        IN MX  20 mx3.example.test.
+mx1      IN A   127.0.0.1
+mx1      IN AAAA ::1
+mx2      IN A   127.0.0.1
+mx2      IN AAAA ::1
+mx3      IN A   127.0.0.1
+_25._tcp.mx1 IN TLSA 3 1 1 $tlsa
+implicit IN A   127.0.0.1
+nullmx   IN MX  0 .
+mx-wrong IN A   127.0.0.1
+bogus    IN NS  ns1.example.test.
+EOF
+        cat "$dir/keys/$kb.ds"
+    } > "$dir/example.test.zone"
+    ldns-signzone -i "$(date -u -d '-1 day' +%Y%m%d%H%M%S)" -e "$(date -u -d '+30 days' +%Y%m%d%H%M%S)" \
+        -o example.test. -f "$dir/example.test.signed" "$dir/example.test.zone" "$dir/keys/$ke"
+    cp "$dir/keys/$ke.ds" "$dir/ta.key"
+
+    # --- insecure.test: no signatures, no anchor.
+    cat > "$dir/insecure.test.zone" <<EOF
+\$ORIGIN insecure.test.
+\$TTL 300
+@    IN SOA ns1.insecure.test. hostmaster.insecure.test. 1 3600 600 86400 300
+@    IN NS  ns1.insecure.test.
+ns1  IN A   127.0.0.1
+@    IN MX  10 mx1.insecure.test.
+mx1  IN A   127.0.0.1
+EOF
+
+    # Root hints on loopback + do-not-query-localhost: anything outside our
+    # zones fails at once instead of leaving the machine.
+    cat > "$dir/root.hints" <<EOF
+.                 3600000 IN NS a.root.invalid.
+a.root.invalid.   3600000 IN A  127.0.0.1
+EOF
+
+    # The libunbound client config the tests hand to ub_ctx_config().
+    #   local-zone "test." nodefault: else libunbound answers NXDOMAIN for the
+    #     special-use test. names itself (RFC 6761 default zones).
+    #   do-not-query-localhost: no: our server is on 127.0.0.1.
+    #   rrset-roundrobin: no: keep the DNS order of MX ties as served.
+    # insecure.test needs nothing: no anchor covers it, so it is insecure.
+    cat > "$dir/client.conf" <<EOF
+server:
+    local-zone: "test." nodefault
+    do-not-query-localhost: no
+    rrset-roundrobin: no
+    val-log-level: 2
+EOF
+
+    tries=0
+    while :; do
+        tries=$((tries + 1))
+        port=$(pick_port) || { log "no free port"; exit 1; }
+        dead=$(pick_port "$port") || { log "no free port"; exit 1; }
+        cat > "$dir/unbound.conf" <<EOF
+server:
+    username: ""
+    chroot: ""
+    directory: "$dir"
+    pidfile: "$dir/unbound.pid"
+    use-syslog: no
+    logfile: "$dir/unbound.log"
+    verbosity: 1
+    num-threads: 1
+    so-reuseport: no
+    do-ip6: no
+    interface: 127.0.0.1@$port
+    access-control: 127.0.0.0/8 allow
+    local-zone: "test." nodefault
+    module-config: "iterator"
+    root-hints: "$dir/root.hints"
+    do-not-query-localhost: yes
+    rrset-roundrobin: no
+    minimal-responses: no
+    trust-anchor-file: ""
+remote-control:
+    control-enable: no
+auth-zone:
+    name: "example.test."
+    zonefile: "$dir/example.test.signed"
+    for-downstream: yes
+    for-upstream: no
+    fallback-enabled: no
+auth-zone:
+    name: "bogus.example.test."
+    zonefile: "$dir/bogus.example.test.signed"
+    for-downstream: yes
+    for-upstream: no
+    fallback-enabled: no
+auth-zone:
+    name: "insecure.test."
+    zonefile: "$dir/insecure.test.zone"
+    for-downstream: yes
+    for-upstream: no
+    fallback-enabled: no
+EOF
+        cat > "$dir/dead.conf" <<EOF
+server:
+    username: ""
+    chroot: ""
+    directory: "$dir"
+    pidfile: "$dir/dead.pid.unbound"
+    use-syslog: no
+    logfile: "$dir/dead.log"
+    num-threads: 1
+    so-reuseport: no
+    do-ip6: no
+    do-tcp: no
+    interface: 127.0.0.1@$dead
+    access-control: 0.0.0.0/0 deny
+    access-control: 127.0.0.0/8 deny
+    module-config: "iterator"
+remote-control:
+    control-enable: no
+EOF
+        : > "$dir/unbound.log"
+        unbound-checkconf "$dir/unbound.conf" >/dev/null
+        unbound-checkconf "$dir/dead.conf" >/dev/null
+        unbound -d -c "$dir/dead.conf" > "$dir/dead.stderr" 2>&1 &
+        echo $! > "$dir/dead.pid"
+        # -d: stay in the foreground (we background it ourselves, so the pid
+        # is ours and the server cannot outlive a lost pid file silently).
+        unbound -d -c "$dir/unbound.conf" > "$dir/unbound.stderr" 2>&1 &
+        echo $! > "$dir/unbound.pid"
+        # Bounded wait: up to 10 s for an authoritative answer.
+        i=0; okay=0
+        while [ $i -lt 100 ]; do
+            if ! kill -0 "$(cat "$dir/unbound.pid")" 2>/dev/null; then break; fi
+            if drill -p "$port" -t SOA example.test @127.0.0.1 2>/dev/null | grep -q 'rcode: NOERROR'; then
+                okay=1; break
+            fi
+            sleep 0.1; i=$((i + 1))
+        done
+        # The dead one must be listening (and silent) too.
+        if [ $okay = 1 ]; then
+            j=0
+            while [ $j -lt 50 ] && ! ss -Hlnu "sport = :$dead" | grep -q .; do sleep 0.1; j=$((j + 1)); done
+            ss -Hlnu "sport = :$dead" | grep -q . || okay=0
+        fi
+        [ $okay = 1 ] && break
+        log "unbound did not come up on $port (try $tries):"
+        tail -n 5 "$dir/unbound.log" "$dir/unbound.stderr" >&2 || true
+        down
+        [ $tries -lt 3 ] || exit 1
+    done
+
+    cat > "$dir/dns.env" <<EOF
+MXS_DNS_PORT=$port
+MXS_DNS_RESOLVER=127.0.0.1@$port
+MXS_DNS_DEAD_PORT=$dead
+MXS_DNS_DEAD_RESOLVER=127.0.0.1@$dead
+MXS_TRUST_ANCHOR=$dir/ta.key
+MXS_UNBOUND_CONF=$dir/client.conf
+MXS_DNS_TLSA_HASH=$tlsa
+MXS_DNS_TLSA_FROM=$tlsa_from
+EOF
+    log "unbound on 127.0.0.1@$port (dead: $dead), env in $dir/dns.env"
+}
+
+case $cmd in
+    up) up ;;
+    down) [ -d "$dir" ] && { dir=$(cd "$dir" && pwd); down; }; exit 0 ;;
+    *) echo "usage: $0 up|down DIR" >&2; exit 2 ;;
+esac
