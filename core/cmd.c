@@ -1,0 +1,987 @@
+/*
+ * cmd.c - the command table shared by the console and the batch front end.
+ * See cmd.h.  Nothing here prints: results go into struct cmd_result.
+ * Owner: the console engineer (h6).
+ */
+#include "cmd.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "esc.h"
+#include "lab.h"
+#include "render.h"
+
+/* Messages are bounded: a command's output never grows without limit. */
+#define CMD_MSG_MAX (1u << 20)
+
+/* The raw text after the command word (send keeps the operator's spacing
+ * and quoting exactly: an SMTP command is not shell words). */
+static const char *cmd_rest;
+
+void cmd_result_init(struct cmd_result *r)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->msg, CMD_MSG_MAX);
+}
+
+void cmd_result_free(struct cmd_result *r)
+{
+    buf_free(&r->msg);
+}
+
+__attribute__((format(printf, 2, 3)))
+static void cmd_fail(struct cmd_result *r, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    r->status = CMD_ERROR;
+    /* Error texts may quote operator input or engine words: escape them. */
+    buf_puts_escaped(&r->msg, tmp);
+}
+
+void cmd_ctx_init(struct cmd_ctx *c, struct engine *e, struct lab *lab,
+                  const char *lab_scenario, int blocking)
+{
+    memset(c, 0, sizeof *c);
+    c->engine = e;
+    c->caller_engine = e;
+    c->lab = lab;
+    c->blocking = blocking;
+    if (lab_scenario)
+        snprintf(c->lab_scenario, sizeof c->lab_scenario, "%s", lab_scenario);
+}
+
+static void cmd_replace_engine(struct cmd_ctx *c, struct engine *e)
+{
+    if (c->engine && c->engine != c->caller_engine)
+        engine_free(c->engine);
+    c->engine = e;
+    c->engine_gen++;
+}
+
+void cmd_ctx_adopt(struct cmd_ctx *c, struct engine *e)
+{
+    cmd_replace_engine(c, e);
+    c->saved_engine_gen = c->engine_gen;
+    c->saved_records = e ? engine_record_count(e) : 0;
+}
+
+void cmd_ctx_free(struct cmd_ctx *c)
+{
+    cmd_replace_engine(c, NULL);
+    if (c->own_lab && c->lab)
+        lab_stop(c->lab);
+    c->lab = NULL;
+    c->own_lab = 0;
+}
+
+int cmd_unsaved(const struct cmd_ctx *c)
+{
+    if (!c->engine || engine_is_replay(c->engine))
+        return 0;
+    size_t n = engine_record_count(c->engine);
+    if (n == 0)
+        return 0;
+    return c->saved_engine_gen != c->engine_gen || n > c->saved_records;
+}
+
+static void cmd_mark_saved(struct cmd_ctx *c)
+{
+    c->saved_engine_gen = c->engine_gen;
+    c->saved_records = engine_record_count(c->engine);
+}
+
+/* ---- tokenizer ---------------------------------------------------------- */
+
+int cmd_tokenize(const char *line, char *store, size_t storelen, char **argv,
+                 int maxargs, char *err, size_t errlen)
+{
+    size_t o = 0;
+    int argc = 0;
+    const char *p = line;
+    if (err && errlen)
+        err[0] = 0;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        if (!*p || *p == '#')
+            break;
+        if (argc >= maxargs) {
+            snprintf(err, errlen, "too many words (at most %d)", maxargs);
+            return -1;
+        }
+        argv[argc++] = store + o;
+        for (;;) {
+            char ch = *p;
+            if (!ch || ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+                break;
+            if (ch == '\'') {
+                const char *q = strchr(p + 1, '\'');
+                if (!q) {
+                    snprintf(err, errlen, "unterminated ' quote");
+                    return -1;
+                }
+                size_t n = (size_t)(q - p - 1);
+                if (o + n + 1 >= storelen)
+                    goto toolong;
+                memcpy(store + o, p + 1, n);
+                o += n;
+                p = q + 1;
+                continue;
+            }
+            if (ch == '"') {
+                p++;
+                while (*p && *p != '"') {
+                    if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+                        p++;
+                    if (o + 2 >= storelen)
+                        goto toolong;
+                    store[o++] = *p++;
+                }
+                if (*p != '"') {
+                    snprintf(err, errlen, "unterminated \" quote");
+                    return -1;
+                }
+                p++;
+                continue;
+            }
+            if (ch == '\\' && p[1])
+                p++;
+            if (o + 2 >= storelen)
+                goto toolong;
+            store[o++] = *p++;
+        }
+        store[o++] = 0;
+    }
+    return argc;
+toolong:
+    snprintf(err, errlen, "line too long");
+    return -1;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int cmd_need_engine(struct cmd_ctx *c, struct cmd_result *r)
+{
+    if (!c->engine) {
+        cmd_fail(r, "nothing is open: `open DOMAIN`, `open host NAME[:PORT]` or `open lab:SCENARIO`");
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_need_live(struct cmd_ctx *c, struct cmd_result *r)
+{
+    if (cmd_need_engine(c, r))
+        return -1;
+    if (engine_is_replay(c->engine)) {
+        cmd_fail(r, "this is a loaded session (read-only): `open` a target to probe again");
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_engine_busy(const struct engine *e)
+{
+    if (!e)
+        return 0;
+    if (engine_timeout_ms(e) >= 0)
+        return 1;
+    enum mxs_step s = engine_current_step(e);
+    return s >= 0 && s < MXS_STEP_COUNT && engine_step_state(e, s) == MXS_ST_RUNNING;
+}
+
+void cmd_drive(struct engine *e)
+{
+    /* Each stage has a deadline, so this ends; the counter is a last guard
+     * against an engine that reports "busy" without anything to wait for. */
+    for (long guard = 0; cmd_engine_busy(e) && guard < 10000000; guard++) {
+        struct pollfd fds[16];
+        int n = engine_pollfds(e, fds, 16);
+        int t = engine_timeout_ms(e);
+        if (n < 0)
+            n = 0;
+        if (t < 0 || t > 1000)
+            t = n > 0 ? 1000 : 50;
+        if (poll(fds, (nfds_t)n, t) < 0 && errno != EINTR)
+            break;
+        engine_step(e);
+    }
+}
+
+static void cmd_step_summary(const struct engine *e, enum mxs_step s, struct buf *out)
+{
+    if (s < 0 || s >= MXS_STEP_COUNT)
+        return;
+    buf_printf(out, "%s %s %lld ms", mxs_step_name(s),
+               mxs_step_state_name(engine_step_state(e, s)),
+               (long long)engine_step_elapsed_ms(e, s));
+}
+
+static const char *cmd_join(int argc, char **argv, int from, char *out, size_t outlen)
+{
+    size_t o = 0;
+    out[0] = 0;
+    for (int i = from; i < argc; i++) {
+        int n = snprintf(out + o, outlen - o, "%s%s", i > from ? " " : "", argv[i]);
+        if (n < 0 || (size_t)n >= outlen - o)
+            break;
+        o += (size_t)n;
+    }
+    return out;
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+static int cmd_is_ip_literal(const char *s)
+{
+    if (s[0] == '[' || strchr(s, ':'))
+        return 1; /* IPv6 literal or HOST:PORT */
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p) && *p != '.')
+            return 0;
+    return *s != 0;
+}
+
+static void cmd_open(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    struct mxs_settings s;
+    char err[256] = "";
+    char scenario[64] = "";
+    const char *what = argv[1];
+
+    if (!strncmp(what, "lab:", 4) || !strcmp(what, "lab")) {
+        const char *name = what[3] == ':' ? what + 4 : lab_scenarios[0].name;
+        if (!lab_find(name)) {
+            struct buf names;
+            buf_init(&names, 4096);
+            for (int i = 0; lab_scenarios[i].name; i++)
+                buf_printf(&names, "%s%s", i ? " " : "", lab_scenarios[i].name);
+            cmd_fail(r, "no lab scenario '%s'; there are: %s", name,
+                     names.data ? names.data : "");
+            buf_free(&names);
+            return;
+        }
+        if (!c->lab) {
+            c->lab = lab_start(err, sizeof err);
+            if (!c->lab) {
+                cmd_fail(r, "lab: %s", err);
+                return;
+            }
+            c->own_lab = 1;
+        }
+        mxs_settings_init(&s);
+        if (lab_apply(c->lab, name, &s, err, sizeof err)) {
+            cmd_fail(r, "lab: %s", err);
+            return;
+        }
+        snprintf(scenario, sizeof scenario, "%s", name);
+    } else {
+        /* Keep what the operator set (EHLO name, CA file ...) unless the
+         * old target was the lab, whose settings point at lab files. */
+        if (c->engine && !c->lab_scenario[0] && !engine_is_replay(c->engine))
+            s = *engine_settings(c->engine);
+        else
+            mxs_settings_init(&s);
+        mxs_settings_set(&s, "connect", "none", NULL, 0);
+        mxs_settings_set(&s, "mx", "any", NULL, 0);
+        mxs_settings_set(&s, "addr", "any", NULL, 0);
+        s.stop_after = -1;
+        int host = 0;
+        if (!strcmp(what, "host")) {
+            if (argc < 3) {
+                cmd_fail(r, "usage: open host NAME[:PORT]");
+                return;
+            }
+            what = argv[2];
+            host = 1;
+        } else if (argc > 2) {
+            cmd_fail(r, "usage: open DOMAIN | open host NAME[:PORT] | open lab:SCENARIO");
+            return;
+        } else if (cmd_is_ip_literal(what)) {
+            host = 1; /* a port or an address names one server, not a domain */
+        }
+        if (mxs_settings_set(&s, host ? "host" : "target", what, err, sizeof err)) {
+            cmd_fail(r, "open: %s", err);
+            return;
+        }
+    }
+    struct engine *e = engine_new(&s);
+    if (!e) {
+        cmd_fail(r, "open: cannot create the engine (out of memory?)");
+        return;
+    }
+    cmd_replace_engine(c, e);
+    c->saved_records = 0;
+    snprintf(c->lab_scenario, sizeof c->lab_scenario, "%s", scenario);
+    r->engine_changed = 1;
+    buf_puts(&r->msg, "opened ");
+    if (scenario[0])
+        buf_printf(&r->msg, "lab scenario %s: ", scenario);
+    buf_puts_escaped(&r->msg, s.target);
+    if (s.target_is_host)
+        buf_printf(&r->msg, " port %u", s.port);
+    /* `open` resolves straight away, like `mxscope DOMAIN`: the operator
+     * sees the MX list before choosing what to probe. */
+    enum mxs_progress p = engine_step(e);
+    if (c->blocking) {
+        if (p == MXS_PROG_WAITING)
+            cmd_drive(e);
+        buf_puts(&r->msg, "; ");
+        cmd_step_summary(e, MXS_STEP_RESOLVE, &r->msg);
+    } else {
+        r->action = CMD_ACT_STEP;
+    }
+}
+
+static void cmd_step(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    (void)argc; (void)argv;
+    if (cmd_need_live(c, r))
+        return;
+    if (cmd_engine_busy(c->engine)) {
+        cmd_fail(r, "%s is still running (Esc cancels it)", mxs_step_name(engine_current_step(c->engine)));
+        return;
+    }
+    if (engine_finished(c->engine)) {
+        cmd_fail(r, "nothing left to run: `restart` (R) starts again");
+        return;
+    }
+    enum mxs_step s = engine_current_step(c->engine);
+    enum mxs_progress p = engine_step(c->engine);
+    if (p == MXS_PROG_FINISHED) {
+        buf_puts(&r->msg, "nothing left to run");
+        return;
+    }
+    if (c->blocking) {
+        cmd_drive(c->engine);
+        cmd_step_summary(c->engine, s, &r->msg);
+    } else {
+        r->action = CMD_ACT_STEP;
+        buf_printf(&r->msg, "%s started", mxs_step_name(s));
+    }
+}
+
+static void cmd_run(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    (void)argc; (void)argv;
+    if (cmd_need_live(c, r))
+        return;
+    if (engine_finished(c->engine)) {
+        cmd_fail(r, "nothing left to run: `restart` (R) starts again");
+        return;
+    }
+    if (c->blocking) {
+        cmd_drive(c->engine);
+        engine_run(c->engine);
+        enum mxs_step f = engine_failed_step(c->engine);
+        if (f == MXS_STEP_NONE)
+            buf_puts(&r->msg, "finished: every step passed");
+        else
+            buf_printf(&r->msg, "finished: %s failed", mxs_step_name(f));
+        return;
+    }
+    r->action = CMD_ACT_RUN;
+    if (!cmd_engine_busy(c->engine))
+        engine_step(c->engine);
+    buf_puts(&r->msg, "running to the end (Esc cancels)");
+}
+
+static void cmd_restart(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    if (cmd_need_live(c, r))
+        return;
+    if (argc > 1) {
+        int s = mxs_step_from_name(argv[1]);
+        if (s < 0) {
+            cmd_fail(r, "restart: no step '%s'", argv[1]);
+            return;
+        }
+        if (cmd_engine_busy(c->engine)) {
+            engine_cancel(c->engine);
+            r->cancelled = 1;
+        }
+        if (engine_rerun_from(c->engine, (enum mxs_step)s)) {
+            cmd_fail(r, "restart: cannot re-run from %s", mxs_step_name((enum mxs_step)s));
+            return;
+        }
+        buf_printf(&r->msg, "next step: %s", mxs_step_name(engine_current_step(c->engine)));
+        return;
+    }
+    if (cmd_engine_busy(c->engine)) {
+        engine_cancel(c->engine);
+        r->cancelled = 1;
+    }
+    engine_restart(c->engine, 1);
+    buf_puts(&r->msg, "restarted: next step RESOLVE");
+}
+
+static void cmd_cancel(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    (void)argc; (void)argv;
+    if (cmd_need_engine(c, r))
+        return;
+    if (!cmd_engine_busy(c->engine)) {
+        buf_puts(&r->msg, "nothing is running");
+        return;
+    }
+    enum mxs_step s = engine_current_step(c->engine);
+    engine_cancel(c->engine);
+    r->cancelled = 1;
+    buf_printf(&r->msg, "%s cancelled", mxs_step_name(s));
+}
+
+static void cmd_use(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    char err[256];
+    (void)argc;
+    if (cmd_need_live(c, r))
+        return;
+    const char *key = argv[1];
+    if (strcmp(key, "mx") && strcmp(key, "addr")) {
+        cmd_fail(r, "usage: use mx N | use addr N");
+        return;
+    }
+    const struct mxs_dns_facts *d = engine_dns(c->engine);
+    if (d && d->done && strcmp(argv[2], "any")) {
+        long n = strtol(argv[2], NULL, 10);
+        int limit = d->n_mx;
+        if (key[0] == 'a') {
+            const struct engine *e = c->engine;
+            int mi = engine_settings(e)->mx_index;
+            const struct mxs_connect_facts *cf = engine_connection(e);
+            if (mi < 0 && cf && cf->done)
+                mi = cf->mx_index;
+            if (mi < 0)
+                mi = 0;
+            limit = mi < d->n_mx ? d->mx[mi].n_addr : 0;
+        }
+        if (n < 0 || n >= limit) {
+            cmd_fail(r, "use %s: index %s is out of range (0-%d)", key, argv[2], limit - 1);
+            return;
+        }
+    }
+    if (cmd_engine_busy(c->engine)) {
+        engine_cancel(c->engine);
+        r->cancelled = 1;
+    }
+    if (engine_set(c->engine, key, argv[2], err, sizeof err)) {
+        cmd_fail(r, "use: %s", err);
+        return;
+    }
+    /* The choice matters from CONNECT on: keep RESOLVE, redo the rest. */
+    if (engine_step_state(c->engine, MXS_STEP_RESOLVE) != MXS_ST_PENDING)
+        engine_rerun_from(c->engine, MXS_STEP_CONNECT);
+    buf_printf(&r->msg, "using %s %s; next step: %s", key, argv[2],
+               mxs_step_name(engine_current_step(c->engine)));
+}
+
+static void cmd_set(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    char err[256], val[1100];
+    if (cmd_need_engine(c, r))
+        return;
+    if (argc == 2) {
+        if (mxs_settings_get(engine_settings(c->engine), argv[1], val, sizeof val)) {
+            cmd_fail(r, "set: no setting '%s' (`show settings` lists them)", argv[1]);
+            return;
+        }
+        buf_printf(&r->msg, "%s = ", argv[1]);
+        buf_puts_escaped(&r->msg, val);
+        return;
+    }
+    if (engine_is_replay(c->engine)) {
+        cmd_fail(r, "this is a loaded session (read-only)");
+        return;
+    }
+    if (engine_set(c->engine, argv[1], argv[2], err, sizeof err)) {
+        cmd_fail(r, "set: %s", err);
+        return;
+    }
+    mxs_settings_get(engine_settings(c->engine), argv[1], val, sizeof val);
+    buf_printf(&r->msg, "%s = ", argv[1]);
+    buf_puts_escaped(&r->msg, val);
+}
+
+static void cmd_show_settings(const struct engine *e, struct buf *out)
+{
+    char val[1100];
+    const struct mxs_settings *s = engine_settings(e);
+    for (int i = 0; mxs_setting_names[i]; i++) {
+        if (mxs_settings_get(s, mxs_setting_names[i], val, sizeof val))
+            continue;
+        buf_printf(out, "%-20s ", mxs_setting_names[i]);
+        buf_puts_escaped(out, val);
+        buf_puts(out, "\n");
+    }
+}
+
+static void cmd_show(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    if (cmd_need_engine(c, r))
+        return;
+    if (!strcmp(argv[1], "settings")) {
+        cmd_show_settings(c->engine, &r->msg);
+        r->action = CMD_ACT_OUTPUT;
+        return;
+    }
+    if (!strcmp(argv[1], "cert")) {
+        const struct mxs_chain_facts *ch = engine_chain(c->engine);
+        long n = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
+        if (!ch || ch->n == 0) {
+            cmd_fail(r, "show cert: no certificates yet (the CHAIN step decodes them)");
+            return;
+        }
+        if (n < 0 || n >= ch->n) {
+            cmd_fail(r, "show cert: depth 0-%d", ch->n - 1);
+            return;
+        }
+        render_cert_detail(&ch->cert[n], &r->msg);
+        r->action = CMD_ACT_SHOW_CERT;
+        r->arg = (int)n;
+        return;
+    }
+    if (!strcmp(argv[1], "findings") || !strcmp(argv[1], "report")) {
+        render_report_text(c->engine, &r->msg);
+        r->action = CMD_ACT_OUTPUT;
+        return;
+    }
+    cmd_fail(r, "usage: show cert N | show settings | show findings");
+}
+
+static void cmd_save(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    char err[256] = "", path[1024];
+    const char *kind = "text";
+    if (cmd_need_engine(c, r))
+        return;
+    if (argc == 3) {
+        kind = argv[1];
+        snprintf(path, sizeof path, "%s", argv[2]);
+    } else if (argc == 2) {
+        if (!strcmp(argv[1], "json") || !strcmp(argv[1], "chain") || !strcmp(argv[1], "report")) {
+            cmd_fail(r, "usage: save %s FILE", argv[1]);
+            return;
+        }
+        snprintf(path, sizeof path, "%s", argv[1]);
+    } else {
+        cmd_default_save_name(c->engine, path, sizeof path);
+    }
+    int rc;
+    if (!strcmp(kind, "text"))
+        rc = render_save_text(c->engine, path, err, sizeof err);
+    else if (!strcmp(kind, "json"))
+        rc = render_save_json(c->engine, path, err, sizeof err);
+    else if (!strcmp(kind, "chain"))
+        rc = render_save_chain(c->engine, path, err, sizeof err);
+    else if (!strcmp(kind, "report"))
+        rc = render_save_report(c->engine, path, err, sizeof err);
+    else {
+        cmd_fail(r, "save: kind is text, json, chain or report, not '%s'", kind);
+        return;
+    }
+    if (rc) {
+        cmd_fail(r, "save %s: %s", path, err);
+        return;
+    }
+    cmd_mark_saved(c);
+    buf_printf(&r->msg, "saved %s to ", kind);
+    buf_puts_escaped(&r->msg, path);
+}
+
+static void cmd_load(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    char err[256] = "";
+    (void)argc;
+    struct engine *e = engine_load(argv[1], err, sizeof err);
+    if (!e) {
+        cmd_fail(r, "load %s: %s", argv[1], err);
+        return;
+    }
+    cmd_ctx_adopt(c, e);
+    c->lab_scenario[0] = 0;
+    r->engine_changed = 1;
+    buf_puts(&r->msg, "loaded ");
+    buf_puts_escaped(&r->msg, argv[1]);
+    buf_puts(&r->msg, " (read-only replay)");
+}
+
+static void cmd_send(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    char err[256] = "";
+    const char *line = cmd_rest ? cmd_rest : "";
+    int yes = 0;
+    (void)argc; (void)argv;
+    if (cmd_need_live(c, r))
+        return;
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (!strncmp(line, "--yes", 5) && (line[5] == ' ' || line[5] == '\t' || !line[5])) {
+        yes = 1;
+        line += 5;
+        while (*line == ' ' || *line == '\t')
+            line++;
+    }
+    size_t len = strlen(line);
+    while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' ||
+                   line[len - 1] == '\r' || line[len - 1] == '\n'))
+        len--;
+    if (!len) {
+        cmd_fail(r, "usage: send SMTP-COMMAND");
+        return;
+    }
+    char cmdline[1024];
+    if (len >= sizeof cmdline) {
+        cmd_fail(r, "send: command too long (SMTP allows 512 bytes)");
+        return;
+    }
+    memcpy(cmdline, line, len);
+    cmdline[len] = 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)cmdline[i] < 0x20 || cmdline[i] == 0x7f) {
+            cmd_fail(r, "send: control characters are not sent");
+            return;
+        }
+    /* DATA (and BDAT) start a real message: ask before doing that. */
+    size_t vlen = strcspn(cmdline, " ");
+    if (!yes && ((vlen == 4 && !strncasecmp(cmdline, "DATA", 4)) ||
+                 (vlen == 4 && !strncasecmp(cmdline, "BDAT", 4)))) {
+        r->status = CMD_NEEDS_CONFIRM;
+        r->action = CMD_ACT_CONFIRM;
+        snprintf(r->confirm, sizeof r->confirm, "send --yes %s", cmdline);
+        buf_puts(&r->msg, "DATA starts a real message to this server. Send it? (y/N)");
+        return;
+    }
+    if (cmd_engine_busy(c->engine)) {
+        cmd_fail(r, "send: wait for %s to finish (or Esc)", mxs_step_name(engine_current_step(c->engine)));
+        return;
+    }
+    size_t before = engine_record_count(c->engine);
+    if (engine_send(c->engine, cmdline, err, sizeof err)) {
+        cmd_fail(r, "send: %s", err);
+        return;
+    }
+    if (!c->blocking) {
+        r->action = CMD_ACT_WAIT;
+        buf_puts(&r->msg, "sent: ");
+        buf_puts_escaped(&r->msg, cmdline);
+        return;
+    }
+    cmd_drive(c->engine);
+    size_t after = engine_record_count(c->engine);
+    for (size_t i = before; i < after; i++) {
+        const struct mxs_record *rec = engine_record(c->engine, i);
+        if (rec && rec->kind == MXS_REC_SMTP_IN) {
+            render_record_line(rec, &r->msg);
+            buf_puts(&r->msg, "\n");
+        }
+    }
+    if (!r->msg.len)
+        buf_puts(&r->msg, "sent; no reply");
+}
+
+static void cmd_help(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    (void)c;
+    if (argc > 1 && !cmd_find(argv[1])) {
+        cmd_fail(r, "help: no command '%s'", argv[1]);
+        return;
+    }
+    cmd_help_text(argc > 1 ? argv[1] : NULL, &r->msg);
+    r->action = CMD_ACT_HELP;
+}
+
+static void cmd_quit(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    (void)c; (void)argc; (void)argv;
+    r->action = CMD_ACT_QUIT;
+}
+
+static void cmd_dump(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    (void)argc;
+    if (c->blocking) {
+        cmd_fail(r, "dump: only the console has a screen to dump");
+        return;
+    }
+    if (strlen(argv[1]) >= sizeof r->path) {
+        cmd_fail(r, "dump: path too long");
+        return;
+    }
+    snprintf(r->path, sizeof r->path, "%s", argv[1]);
+    r->action = CMD_ACT_DUMP;
+}
+
+const struct cmd_entry cmd_table[] = {
+    {"open", "o", "DOMAIN | host NAME[:PORT] | NAME:PORT | lab:SCENARIO",
+     "probe a new target (a port or an address means one host, no MX lookup); resolves at once",
+     1, 2, cmd_open, CMD_CPL_OPEN, NULL},
+    {"step", "n", "", "run the next step", 0, 0, cmd_step, CMD_CPL_NONE, NULL},
+    {"run", "r", "", "run every remaining step", 0, 0, cmd_run, CMD_CPL_NONE, NULL},
+    {"restart", NULL, "[STEP]", "start again from RESOLVE, or re-run from STEP on a new connection",
+     0, 1, cmd_restart, CMD_CPL_WORDS,
+     "RESOLVE CONNECT BANNER EHLO STARTTLS HANDSHAKE CHAIN EHLO2 QUIT"},
+    {"cancel", NULL, "", "stop the running step", 0, 0, cmd_cancel, CMD_CPL_NONE, NULL},
+    {"use", NULL, "mx N | addr N", "probe MX number N (0 = first) or address N of it; re-runs from CONNECT",
+     2, 2, cmd_use, CMD_CPL_WORDS, "mx addr"},
+    {"set", NULL, "KEY [VALUE]", "change a setting, or show it (applies to the next step)",
+     1, 2, cmd_set, CMD_CPL_SETTING, NULL},
+    {"show", NULL, "cert N | settings | findings", "show certificate N (0 = leaf), every setting, or the report",
+     1, 2, cmd_show, CMD_CPL_WORDS, "cert settings findings"},
+    {"save", "w", "[FILE] | json FILE | chain FILE | report FILE",
+     "save the transcript (text), the JSON session, the chain as PEM, or the problem report",
+     0, 2, cmd_save, CMD_CPL_FILE, "json chain report text"},
+    {"load", NULL, "FILE", "open a saved JSON session read-only", 1, 1, cmd_load, CMD_CPL_FILE, NULL},
+    {"send", NULL, "[--yes] SMTP-COMMAND", "send a raw command on the live session (DATA asks first)",
+     1, CMD_MAX_ARGS - 1, cmd_send, CMD_CPL_WORDS, "NOOP RSET HELP EHLO HELO MAIL RCPT VRFY DATA QUIT"},
+    {"dump", NULL, "FILE", "write the screen as text (console only; for tests)", 1, 1, cmd_dump, CMD_CPL_FILE, NULL},
+    {"help", "h", "[CMD]", "list the commands, or explain one", 0, 1, cmd_help, CMD_CPL_COMMAND, NULL},
+    {"quit", "q", "", "leave mxscope", 0, 0, cmd_quit, CMD_CPL_NONE, NULL},
+    {NULL, NULL, NULL, NULL, 0, 0, NULL, CMD_CPL_NONE, NULL}
+};
+
+const struct cmd_entry *cmd_find(const char *name)
+{
+    for (const struct cmd_entry *e = cmd_table; e->name; e++)
+        if (!strcmp(e->name, name) || (e->alias && !strcmp(e->alias, name)))
+            return e;
+    return NULL;
+}
+
+void cmd_help_text(const char *name, struct buf *out)
+{
+    for (const struct cmd_entry *e = cmd_table; e->name; e++) {
+        if (name && strcmp(e->name, name) && (!e->alias || strcmp(e->alias, name)))
+            continue;
+        buf_printf(out, "%s%s%s", e->name, e->usage[0] ? " " : "", e->usage);
+        if (e->alias)
+            buf_printf(out, "   (alias: %s)", e->alias);
+        buf_printf(out, "\n    %s\n", e->help);
+    }
+}
+
+void cmd_default_save_name(const struct engine *e, char *out, size_t outlen)
+{
+    char tgt[80];
+    size_t o = 0;
+    const char *t = e ? engine_settings(e)->target : "";
+    for (; *t && o + 1 < sizeof tgt; t++) {
+        unsigned char ch = (unsigned char)*t;
+        tgt[o++] = (isalnum(ch) || ch == '.' || ch == '-' || ch == '_') ? (char)ch : '_';
+    }
+    tgt[o] = 0;
+    if (!o)
+        snprintf(tgt, sizeof tgt, "session");
+    time_t now = time(NULL);
+    struct tm tm;
+    char ts[32] = "";
+    if (gmtime_r(&now, &tm))
+        strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(out, outlen, "mxscope-%s-%s.txt", tgt, ts);
+}
+
+void cmd_exec(struct cmd_ctx *c, const char *line, struct cmd_result *r)
+{
+    char store[CMD_MAX_LINE + CMD_MAX_ARGS + 1];
+    char *argv[CMD_MAX_ARGS];
+    char err[128];
+    if (strlen(line) > CMD_MAX_LINE) {
+        cmd_fail(r, "line too long");
+        return;
+    }
+    /* send takes the rest of the line raw; anything else is tokenized. */
+    const char *p = line;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t wl = strcspn(p, " \t");
+    int argc;
+    if (wl == 4 && !strncmp(p, "send", 4)) {
+        argv[0] = store;
+        memcpy(store, "send", 5);
+        argc = 2; /* the handler reads cmd_rest */
+        argv[1] = store + 4;
+        cmd_rest = p + 4;
+    } else {
+        argc = cmd_tokenize(line, store, sizeof store, argv, CMD_MAX_ARGS, err, sizeof err);
+        cmd_rest = NULL;
+        if (argc < 0) {
+            cmd_fail(r, "%s", err);
+            return;
+        }
+    }
+    if (argc == 0)
+        return;
+    const struct cmd_entry *e = cmd_find(argv[0]);
+    if (!e) {
+        cmd_fail(r, "unknown command '%s' (help lists them)", argv[0]);
+        return;
+    }
+    if (argc - 1 < e->min_args || argc - 1 > e->max_args) {
+        cmd_fail(r, "usage: %s %s", e->name, e->usage);
+        return;
+    }
+    e->fn(c, argc, argv, r);
+    cmd_rest = NULL;
+}
+
+/* ---- completion ------------------------------------------------------- */
+
+struct cpl {
+    char (*out)[CMD_CPL_LEN];
+    int n, max;
+    const char *word;
+    size_t wlen;
+};
+
+static void cpl_add(struct cpl *k, const char *cand)
+{
+    size_t n = strlen(cand);
+    if (k->n >= k->max || n >= CMD_CPL_LEN || strncmp(cand, k->word, k->wlen))
+        return;
+    /* Only offer text that is safe to show and to type back verbatim. */
+    if (!mxs_is_safe(cand, n, 0))
+        return;
+    for (int i = 0; i < k->n; i++)
+        if (!strcmp(k->out[i], cand))
+            return;
+    memcpy(k->out[k->n++], cand, n + 1);
+}
+
+static void cpl_words(struct cpl *k, const char *words)
+{
+    char w[64];
+    while (words && *words) {
+        size_t n = strcspn(words, " ");
+        if (n && n < sizeof w) {
+            memcpy(w, words, n);
+            w[n] = 0;
+            cpl_add(k, w);
+        }
+        words += n;
+        while (*words == ' ')
+            words++;
+    }
+}
+
+static void cpl_indices(struct cpl *k, int n)
+{
+    char w[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(w, sizeof w, "%d", i);
+        cpl_add(k, w);
+    }
+}
+
+static void cpl_mxhosts(struct cpl *k, const struct engine *e)
+{
+    const struct mxs_dns_facts *d = e ? engine_dns(e) : NULL;
+    if (!d || !d->done)
+        return;
+    for (int i = 0; i < d->n_mx && i < MXS_MAX_MX; i++)
+        cpl_add(k, d->mx[i].host);
+}
+
+int cmd_complete(const struct cmd_ctx *c, const char *line, size_t start,
+                 char out[][CMD_CPL_LEN], int max, int *want_files)
+{
+    char store[CMD_MAX_LINE + CMD_MAX_ARGS + 1], head[CMD_MAX_LINE + 1], err[64];
+    char *argv[CMD_MAX_ARGS];
+    struct cpl k = {out, 0, max, line + start, strlen(line + start)};
+    *want_files = 0;
+    if (start > CMD_MAX_LINE)
+        return 0;
+    memcpy(head, line, start);
+    head[start] = 0;
+    int argc = cmd_tokenize(head, store, sizeof store, argv, CMD_MAX_ARGS, err, sizeof err);
+    if (argc < 0)
+        return 0;
+    if (argc == 0) {
+        for (const struct cmd_entry *e = cmd_table; e->name; e++)
+            cpl_add(&k, e->name);
+        return k.n;
+    }
+    const struct cmd_entry *e = cmd_find(argv[0]);
+    if (!e)
+        return 0;
+    int arg = argc - 1; /* index of the argument being completed */
+    const struct engine *en = c ? c->engine : NULL;
+    switch (e->complete) {
+    case CMD_CPL_NONE:
+        break;
+    case CMD_CPL_COMMAND:
+        if (arg == 0)
+            for (const struct cmd_entry *x = cmd_table; x->name; x++)
+                cpl_add(&k, x->name);
+        break;
+    case CMD_CPL_SETTING:
+        if (arg == 0) {
+            for (int i = 0; mxs_setting_names[i]; i++)
+                cpl_add(&k, mxs_setting_names[i]);
+        } else if (arg == 1) {
+            const char *key = argv[1];
+            if (!strcmp(key, "family")) cpl_words(&k, "any 4 6");
+            else if (!strcmp(key, "sni")) cpl_words(&k, "mx none");
+            else if (!strncmp(key, "tls-m", 5)) cpl_words(&k, "1.2 1.3 any");
+            else if (!strcmp(key, "tls-on-connect")) cpl_words(&k, "on off");
+            else if (!strcmp(key, "stop-after"))
+                cpl_words(&k, "none RESOLVE CONNECT BANNER EHLO STARTTLS HANDSHAKE CHAIN EHLO2 QUIT");
+            else if (!strcmp(key, "host") || !strcmp(key, "target")) cpl_mxhosts(&k, en);
+            else if (!strcmp(key, "mx") && en && engine_dns(en)) cpl_indices(&k, engine_dns(en)->n_mx);
+            else if (!strcmp(key, "cafile") || !strcmp(key, "cert") || !strcmp(key, "key") ||
+                     !strcmp(key, "trust-anchor") || !strcmp(key, "unbound-conf"))
+                *want_files = 1;
+        }
+        break;
+    case CMD_CPL_FILE:
+        if (arg == 0 && e->words)
+            cpl_words(&k, e->words);
+        if (arg <= 1)
+            *want_files = 1;
+        break;
+    case CMD_CPL_WORDS:
+        if (arg == 0) {
+            cpl_words(&k, e->words);
+        } else if (arg == 1 && !strcmp(e->name, "use") && en) {
+            const struct mxs_dns_facts *d = engine_dns(en);
+            if (d && !strcmp(argv[1], "mx"))
+                cpl_indices(&k, d->n_mx);
+            else if (d && !strcmp(argv[1], "addr")) {
+                int mi = engine_settings(en)->mx_index;
+                if (mi < 0)
+                    mi = 0;
+                if (mi < d->n_mx)
+                    cpl_indices(&k, d->mx[mi].n_addr);
+            }
+        } else if (arg == 1 && !strcmp(e->name, "show") && !strcmp(argv[1], "cert") && en) {
+            const struct mxs_chain_facts *ch = engine_chain(en);
+            if (ch)
+                cpl_indices(&k, ch->n);
+        }
+        break;
+    case CMD_CPL_OPEN:
+        if (arg == 0) {
+            char w[96];
+            cpl_add(&k, "host");
+            for (int i = 0; lab_scenarios[i].name; i++) {
+                snprintf(w, sizeof w, "lab:%s", lab_scenarios[i].name);
+                cpl_add(&k, w);
+            }
+            cpl_mxhosts(&k, en);
+        } else if (arg == 1 && !strcmp(argv[1], "host")) {
+            cpl_mxhosts(&k, en);
+        }
+        break;
+    }
+    return k.n;
+}
