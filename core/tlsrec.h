@@ -19,7 +19,13 @@
 #include <stdint.h>
 
 #define TLSREC_MAX_BODY (16384 + 2048)
+#define TLSREC_MAX_RECORDS 4096      /* cb calls per stream; later: counted */
+#define TLSREC_MAX_HS 16384          /* ServerHello/SKE/CR bodies decoded   */
 
+/* One direction of the wire.  Handshake messages (server side, while in the
+ * clear) are reassembled across records; only the ones decoded (ServerHello,
+ * ServerKeyExchange, CertificateRequest) are buffered, others (Certificate)
+ * are skipped by length. */
 struct tlsrec_stream {
     unsigned char hdr[5];
     size_t hdr_len;
@@ -29,6 +35,12 @@ struct tlsrec_stream {
     unsigned char first_bytes[16]; size_t n_first; /* for "not TLS" evidence */
     int encrypted;              /* ChangeCipherSpec seen / TLS1.3 after SH  */
     size_t records;
+    /* handshake reassembly */
+    unsigned char hs_hdr[4];
+    size_t hs_hdr_len;
+    size_t hs_len, hs_got;
+    int hs_keep;                /* this message is buffered for decoding    */
+    unsigned char *hs_buf;      /* owned, TLSREC_MAX_HS bytes               */
 };
 
 struct tlsrec_facts {
@@ -49,6 +61,8 @@ struct tlsrec_facts {
     int client_alert_desc;      /* -1 none                                  */
 };
 
+/* Allocates the buffers; on allocation failure the stream is marked bad
+ * (nothing decoded, never a crash).  free() is safe on a zeroed stream. */
 void tlsrec_stream_init(struct tlsrec_stream *s);
 void tlsrec_stream_free(struct tlsrec_stream *s);
 void tlsrec_facts_init(struct tlsrec_facts *f);
@@ -58,16 +72,27 @@ typedef void (*tlsrec_record_cb)(void *arg, int from_server, int type,
                                  int version, const unsigned char *body,
                                  size_t len);
 
-/* Feed bytes seen on the wire in one direction. */
+/* Feed bytes seen on the wire in one direction (one stream per direction,
+ * one facts struct shared by both).  Any chunking.  Only the server stream
+ * sets not_tls / not_tls_bytes (first bytes it sent, up to 16), and only
+ * when its very first record header is not TLS.  Alerts are decoded only
+ * while that direction is in the clear; handshake messages only from the
+ * server.  The callback gets every complete record (encrypted ones too) up
+ * to TLSREC_MAX_RECORDS per stream. */
 void tlsrec_feed(struct tlsrec_stream *s, int from_server, const void *data,
                  size_t n, struct tlsrec_facts *f, tlsrec_record_cb cb,
                  void *arg);
 
 /* Names from the IANA registries: "handshake_failure", "x25519",
- * "TLS_AES_128_GCM_SHA256", "TLSv1.0"; NULL or "unknown(N)" style via buf. */
+ * "TLSv1.0", "handshake"; NULL when the number is not in the table (format
+ * the number yourself: "alert 200"). */
 const char *tlsrec_alert_name(int desc);
 const char *tlsrec_group_name(int group);
 const char *tlsrec_version_name(int v); /* 0x0301 -> "TLSv1.0" */
 const char *tlsrec_content_type_name(int t);
+const char *tlsrec_handshake_name(int t);   /* 2 -> "server_hello" */
+/* A few common cipher suites ("TLS_AES_128_GCM_SHA256",
+ * "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"); NULL for others. */
+const char *tlsrec_cipher_name(int suite);
 
 #endif
