@@ -16,6 +16,26 @@
  *
  * Ownership: struct dns_ctx is opaque, dns_free() releases it; the facts
  * struct passed to dns_start() is the caller's and must outlive the queries.
+ *
+ * What the facts mean (dns.c):
+ *   - DNSSEC bogus answers are recorded as rcode MXS_DNS_SERVFAIL with dnssec
+ *     MXS_DNSSEC_BOGUS and why_bogus, as a validating resolver would tell an
+ *     MTA; their data is NOT stored (no MX hosts, addresses or TLSA from a
+ *     bogus answer), only shown, marked unvalidated, in the transcript line.
+ *   - An answer left at rcode MXS_DNS_OK with dnssec MXS_DNSSEC_UNKNOWN was
+ *     never asked: the other family with family 4/6, mx_answer for a host
+ *     target, A/AAAA/TLSA after NXDOMAIN/SERVFAIL/null MX.  Every answered
+ *     query has dnssec INSECURE, SECURE or BOGUS (or rcode ERROR/TIMEOUT).
+ *   - mx[] is sorted by preference, ties in DNS order; with more than
+ *     MXS_MAX_MX records the worst ones are dropped.  null_mx only when the
+ *     single MX record is "0 ."; implicit_mx (the target, preference 0)
+ *     only on NODATA.
+ *   - addr[] lists IPv4 first, then IPv6, each in DNS order, bounded.
+ *   - Host names are in presentation format: "\." and "\DDD" escape a dot
+ *     inside a label and bytes outside 0x21-0x7E, so they are printable
+ *     ASCII (still pass them through mxs_escape() like any network text).
+ *   - libunbound runs in a thread of ours (ub_ctx_async(ctx, 1)), not a
+ *     forked process; callbacks run only inside dns_process().
  */
 #ifndef MXS_DNS_H
 #define MXS_DNS_H
@@ -47,8 +67,14 @@ void dns_cancel(struct dns_ctx *d);
 int dns_parse_mx(const unsigned char *rdata, size_t len, uint16_t *pref,
                  char *host, size_t hostlen);
 int dns_parse_tlsa(const unsigned char *rdata, size_t len, struct mxs_tlsa *t);
-/* Decode a wire-format domain name (no compression pointers in RDATA from
- * libunbound) into dotted text without the trailing dot ("." for root). */
+/* Return 0, or -1 on malformed input.  dns_parse_mx: 2-byte preference and a
+ * name that must fill the RDATA exactly.  dns_parse_tlsa: needs at least one
+ * byte of association data; t->len is what was kept (<= 64), truncated set
+ * when there was more.
+ * Decode a wire-format domain name (no compression pointers in RDATA from
+ * libunbound) into dotted text without the trailing dot ("." for root);
+ * labels > 63, a name over 255 octets, truncation or a text form that does
+ * not fit outlen are errors; *used is the number of wire bytes consumed. */
 int dns_name_to_text(const unsigned char *p, size_t len, size_t *used, char *out,
                      size_t outlen);
 

@@ -1,0 +1,753 @@
+/*
+ * dns.c - RESOLVE with libunbound (see dns.h).  Owner: DNS module.
+ *
+ * Threads, not fork: libunbound's async mode either forks a worker process
+ * (ub_ctx_async(ctx, 0)) or starts a worker thread (ub_ctx_async(ctx, 1)).
+ * We use the thread.  A forked worker is a copy of the whole front end (the
+ * console, open SMTP/TLS sockets, mbedTLS state) that outlives our control:
+ * it must be reaped, it inherits every descriptor, and fork() in a process
+ * that may already run threads is only safe for exec.  The thread stays in
+ * our process, talks to us through the pipe ub_fd() returns, and our
+ * callbacks still run only in our thread, inside ub_process().
+ *
+ * Names: wire-format names from answers are turned into presentation format
+ * with "\." and "\DDD" escapes (like dig), so a host name here is always
+ * printable ASCII, resolves back to exactly the same wire name, and cannot
+ * smuggle a dot or a control byte.
+ */
+#include "dns.h"
+#include "esc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unbound.h>
+#include <unistd.h>
+
+enum { Q_MX = 0, Q_A, Q_AAAA, Q_TLSA };
+#define RR_A 1
+#define RR_MX 15
+#define RR_AAAA 28
+#define RR_TLSA 52
+
+/* One MX query + A, AAAA, TLSA per MX host. */
+#define DNS_MAX_Q (1 + 3 * MXS_MAX_MX)
+#define DNS_LINE_MAX 4096
+
+struct dns_q {
+    struct dns_ctx *d;
+    int kind;          /* Q_* */
+    int mx;            /* index into out->mx */
+    int async_id;
+    int pending;
+    char name[300];    /* the query name, for the transcript line */
+};
+
+/* Addresses per family, kept apart so the facts list is deterministic
+ * (IPv4 first, then IPv6, each in DNS order) whatever order answers arrive. */
+struct dns_addrs {
+    char v4[MXS_MAX_ADDR][64];
+    int n4;
+    char v6[MXS_MAX_ADDR][64];
+    int n6;
+};
+
+struct dns_ctx {
+    struct ub_ctx *ub;
+    struct dns_q q[DNS_MAX_Q];
+    int n_q;
+    int pending;
+    int mx_answered;   /* MX answer in: start the host queries after ub_process */
+    struct mxs_dns_facts *out;
+    struct dns_addrs addrs[MXS_MAX_MX];
+    /* Bogus answers are parsed here, shown in the transcript, never used. */
+    struct mxs_dns_facts scratch;
+    struct dns_addrs scratch_addrs;
+    dns_record_cb cb;
+    void *arg;
+    char target[256];
+    uint16_t port;
+    int family;
+};
+
+/* ---- names for enums (core.h) ------------------------------------------ */
+
+const char *mxs_dnssec_name(enum mxs_dnssec d)
+{
+    switch (d) {
+    case MXS_DNSSEC_UNKNOWN: return "unknown";
+    case MXS_DNSSEC_INSECURE: return "insecure";
+    case MXS_DNSSEC_SECURE: return "secure";
+    case MXS_DNSSEC_BOGUS: return "bogus";
+    }
+    return "?";
+}
+
+const char *mxs_dns_rcode_name(enum mxs_dns_rcode r)
+{
+    switch (r) {
+    case MXS_DNS_OK: return "NOERROR";
+    case MXS_DNS_NODATA: return "NODATA";
+    case MXS_DNS_NXDOMAIN: return "NXDOMAIN";
+    case MXS_DNS_SERVFAIL: return "SERVFAIL";
+    case MXS_DNS_TIMEOUT: return "TIMEOUT";
+    case MXS_DNS_ERROR: return "ERROR";
+    }
+    return "?";
+}
+
+/* ---- pure helpers ------------------------------------------------------- */
+
+int dns_name_to_text(const unsigned char *p, size_t len, size_t *used, char *out,
+                     size_t outlen)
+{
+    size_t i = 0, o = 0, wire = 0;
+
+    if (used)
+        *used = 0;
+    if (!p || !out || outlen < 2)
+        return -1;
+    out[0] = '\0';
+    for (;;) {
+        if (i >= len)
+            return -1;                     /* truncated: no root label */
+        size_t l = p[i];
+        if (l == 0) {
+            i++;
+            wire++;
+            break;
+        }
+        if (l > 63)
+            return -1;                     /* pointer or extended label type */
+        if (i + 1 + l > len)
+            return -1;
+        wire += 1 + l;
+        if (wire + 1 > 255)
+            return -1;                     /* RFC 1035: 255 octets at most */
+        if (o > 0) {
+            if (o + 1 >= outlen)
+                return -1;
+            out[o++] = '.';
+        }
+        for (size_t k = 0; k < l; k++) {
+            unsigned char c = p[i + 1 + k];
+            char tmp[5];
+            size_t tl;
+            if (c == '.' || c == '\\') {
+                tmp[0] = '\\'; tmp[1] = (char)c; tl = 2;
+            } else if (c <= 0x20 || c >= 0x7f) {
+                tmp[0] = '\\';
+                tmp[1] = (char)('0' + c / 100);
+                tmp[2] = (char)('0' + (c / 10) % 10);
+                tmp[3] = (char)('0' + c % 10);
+                tl = 4;
+            } else {
+                tmp[0] = (char)c; tl = 1;
+            }
+            if (o + tl >= outlen)
+                return -1;
+            memcpy(out + o, tmp, tl);
+            o += tl;
+        }
+        i += 1 + l;
+    }
+    if (o == 0)
+        out[o++] = '.';                    /* the root name */
+    out[o] = '\0';
+    if (used)
+        *used = i;
+    return 0;
+}
+
+int dns_parse_mx(const unsigned char *rdata, size_t len, uint16_t *pref,
+                 char *host, size_t hostlen)
+{
+    size_t used = 0;
+
+    if (!rdata || !pref || !host || len < 3)
+        return -1;
+    if (dns_name_to_text(rdata + 2, len - 2, &used, host, hostlen) != 0)
+        return -1;
+    if (used != len - 2) {                 /* trailing bytes: malformed RDATA */
+        host[0] = '\0';
+        return -1;
+    }
+    *pref = (uint16_t)((rdata[0] << 8) | rdata[1]);
+    return 0;
+}
+
+int dns_parse_tlsa(const unsigned char *rdata, size_t len, struct mxs_tlsa *t)
+{
+    if (!rdata || !t || len < 4)           /* 3 fields + some association data */
+        return -1;
+    memset(t, 0, sizeof *t);
+    t->usage = rdata[0];
+    t->selector = rdata[1];
+    t->mtype = rdata[2];
+    t->len = len - 3;
+    if (t->len > sizeof t->data) {
+        t->len = sizeof t->data;
+        t->truncated = 1;
+    }
+    memcpy(t->data, rdata + 3, t->len);
+    return 0;
+}
+
+/* ---- transcript lines --------------------------------------------------- */
+
+struct line {
+    char buf[DNS_LINE_MAX];
+    size_t n;
+    int cut;
+};
+
+static void dns_line_add(struct line *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void dns_line_add(struct line *l, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    if (l->cut)
+        return;
+    va_start(ap, fmt);
+    r = vsnprintf(l->buf + l->n, sizeof l->buf - l->n, fmt, ap);
+    va_end(ap);
+    if (r < 0 || (size_t)r >= sizeof l->buf - l->n) {
+        l->n = sizeof l->buf - 1;
+        l->cut = 1;
+        memcpy(l->buf + sizeof l->buf - 4, "...", 4);
+    } else {
+        l->n += (size_t)r;
+    }
+}
+
+static void dns_line_status(struct line *l, const struct mxs_dns_answer *a)
+{
+    if (a->dnssec == MXS_DNSSEC_BOGUS) {
+        char why[300];
+        mxs_escape_str(a->why_bogus, why, sizeof why, 0);
+        dns_line_add(l, " [bogus: %s]", why[0] ? why : "no reason given");
+    } else {
+        dns_line_add(l, " [%s]", mxs_dnssec_name(a->dnssec));
+    }
+}
+
+static void dns_emit(struct dns_ctx *d, struct line *l)
+{
+    if (d->cb)
+        d->cb(d->arg, l->buf);
+}
+
+static const char *dns_kind_name(int kind)
+{
+    switch (kind) {
+    case Q_MX: return "MX";
+    case Q_A: return "A";
+    case Q_AAAA: return "AAAA";
+    default: return "TLSA";
+    }
+}
+
+/* ---- answers ------------------------------------------------------------ */
+
+static struct mxs_dns_answer *dns_answer_of(struct dns_ctx *d, struct dns_q *q)
+{
+    struct mxs_mx *m = &d->out->mx[q->mx];
+    switch (q->kind) {
+    case Q_MX: return &d->out->mx_answer;
+    case Q_A: return &m->a;
+    case Q_AAAA: return &m->aaaa;
+    default: return &m->tlsa;
+    }
+}
+
+static void dns_fill_answer(struct mxs_dns_answer *a, int err, const struct ub_result *r)
+{
+    memset(a, 0, sizeof *a);
+    if (err != 0 || !r) {
+        a->rcode = MXS_DNS_ERROR;
+        a->dnssec = MXS_DNSSEC_UNKNOWN;
+        snprintf(a->why_bogus, sizeof a->why_bogus, "%s", ub_strerror(err));
+        return;
+    }
+    switch (r->rcode) {
+    case 0: a->rcode = r->havedata ? MXS_DNS_OK : MXS_DNS_NODATA; break;
+    case 2: a->rcode = MXS_DNS_SERVFAIL; break;
+    case 3: a->rcode = MXS_DNS_NXDOMAIN; break;
+    default: a->rcode = MXS_DNS_ERROR; break;
+    }
+    if (r->bogus) {
+        /* libunbound hands back the data with rcode NOERROR; a validating
+         * resolver gives an MTA SERVFAIL instead, so that is what we record
+         * (and the data is shown, marked unvalidated, but never used). */
+        a->rcode = MXS_DNS_SERVFAIL;
+        a->dnssec = MXS_DNSSEC_BOGUS;
+        if (r->why_bogus)
+            snprintf(a->why_bogus, sizeof a->why_bogus, "%s", r->why_bogus);
+    } else if (r->secure) {
+        a->dnssec = MXS_DNSSEC_SECURE;
+    } else {
+        a->dnssec = MXS_DNSSEC_INSECURE;
+    }
+}
+
+/* Insert into the bounded list, stable: after every entry of equal or lower
+ * preference, so ties keep DNS order; the worst ones fall off the end. */
+static int dns_mx_insert(struct mxs_dns_facts *f, uint16_t pref, const char *host)
+{
+    int pos = f->n_mx;
+    while (pos > 0 && f->mx[pos - 1].preference > pref)
+        pos--;
+    if (pos >= MXS_MAX_MX)
+        return -1;
+    int last = f->n_mx < MXS_MAX_MX ? f->n_mx : MXS_MAX_MX - 1;
+    memmove(&f->mx[pos + 1], &f->mx[pos], (size_t)(last - pos) * sizeof f->mx[0]);
+    memset(&f->mx[pos], 0, sizeof f->mx[pos]);
+    f->mx[pos].preference = pref;
+    snprintf(f->mx[pos].host, sizeof f->mx[pos].host, "%s", host);
+    if (f->n_mx < MXS_MAX_MX)
+        f->n_mx++;
+    return 0;
+}
+
+static void dns_on_mx(struct dns_ctx *d, const struct ub_result *r)
+{
+    struct mxs_dns_facts *f = d->out;
+    struct line l = { .n = 0 };
+    int total = 0, bad = 0, dropped = 0, nulls = 0, valid = 0;
+    int bogus = f->mx_answer.dnssec == MXS_DNSSEC_BOGUS;
+
+    dns_line_add(&l, "MX %s: ", d->target);
+    if (bogus) {
+        memset(&d->scratch, 0, sizeof d->scratch);
+        f = &d->scratch;
+        dns_line_add(&l, "SERVFAIL (DNSSEC validation failed; unvalidated answer: ");
+    }
+    if (r && r->rcode == 0 && r->havedata) {
+        for (int i = 0; r->data && r->data[i]; i++) {
+            uint16_t pref;
+            char host[256];
+            total++;
+            if (r->len[i] < 0 ||
+                dns_parse_mx((const unsigned char *)r->data[i], (size_t)r->len[i],
+                             &pref, host, sizeof host) != 0) {
+                bad++;
+                continue;
+            }
+            if (strcmp(host, ".") == 0) {
+                nulls++;
+                if (total == 1 && !r->data[1] && pref == 0) {
+                    f->null_mx = 1;
+                    break;
+                }
+                continue;              /* "." among real MXs: unusable */
+            }
+            valid++;
+            (void)dns_mx_insert(f, pref, host);   /* full: the worst falls off */
+        }
+        dropped = valid - f->n_mx;
+        if (f->null_mx) {
+            dns_line_add(&l, "0 . (null MX: the domain accepts no mail)");
+        } else {
+            for (int i = 0; i < f->n_mx; i++)
+                dns_line_add(&l, "%s%u %s", i ? ", " : "",
+                             (unsigned)f->mx[i].preference, f->mx[i].host);
+            if (f->n_mx == 0)
+                dns_line_add(&l, "no usable MX record");
+        }
+        if (bad)
+            dns_line_add(&l, " (%d malformed record%s ignored)", bad, bad > 1 ? "s" : "");
+        if (nulls && !f->null_mx)
+            dns_line_add(&l, " (%d \".\" target%s among other MXs ignored)", nulls,
+                         nulls > 1 ? "s" : "");
+        if (dropped)
+            dns_line_add(&l, " (%d more beyond the first %d not kept)", dropped, MXS_MAX_MX);
+    } else if (bogus) {
+        dns_line_add(&l, "%s", r && r->rcode == 3 ? "NXDOMAIN" : r && r->rcode == 0 ? "NODATA" : "none");
+    } else if (f->mx_answer.rcode == MXS_DNS_NODATA) {
+        /* RFC 5321 5.1: no MX records -> the domain itself, preference 0. */
+        f->implicit_mx = 1;
+        f->n_mx = 1;
+        memset(&f->mx[0], 0, sizeof f->mx[0]);
+        snprintf(f->mx[0].host, sizeof f->mx[0].host, "%s", d->target);
+        dns_line_add(&l, "no MX records (NODATA): implicit MX %s", d->target);
+    } else {
+        dns_line_add(&l, "%s", mxs_dns_rcode_name(f->mx_answer.rcode));
+        if (f->mx_answer.rcode == MXS_DNS_ERROR && f->mx_answer.why_bogus[0])
+            dns_line_add(&l, " (%s)", f->mx_answer.why_bogus);
+    }
+    if (bogus) {
+        d->scratch.mx_answer = d->out->mx_answer;
+        dns_line_add(&l, ")");
+    }
+    dns_line_status(&l, &d->out->mx_answer);
+    dns_emit(d, &l);
+}
+
+static void dns_rebuild_addrs(struct dns_ctx *d, int mx)
+{
+    struct mxs_mx *m = &d->out->mx[mx];
+    struct dns_addrs *a = &d->addrs[mx];
+    m->n_addr = 0;
+    for (int i = 0; i < a->n4 && m->n_addr < MXS_MAX_ADDR; i++, m->n_addr++) {
+        m->addr[m->n_addr].family = 4;
+        snprintf(m->addr[m->n_addr].text, sizeof m->addr[0].text, "%s", a->v4[i]);
+    }
+    for (int i = 0; i < a->n6 && m->n_addr < MXS_MAX_ADDR; i++, m->n_addr++) {
+        m->addr[m->n_addr].family = 6;
+        snprintf(m->addr[m->n_addr].text, sizeof m->addr[0].text, "%s", a->v6[i]);
+    }
+}
+
+static void dns_on_host(struct dns_ctx *d, struct dns_q *q, const struct ub_result *r)
+{
+    struct mxs_dns_answer *ans = dns_answer_of(d, q);
+    struct mxs_mx *m = &d->out->mx[q->mx];
+    struct dns_addrs *ad = &d->addrs[q->mx];
+    struct line l = { .n = 0 };
+    int shown = 0, bad = 0, dropped = 0;
+    int bogus = ans->dnssec == MXS_DNSSEC_BOGUS;
+
+    dns_line_add(&l, "%s %s: ", dns_kind_name(q->kind), q->name);
+    if (bogus) {
+        m = &d->scratch.mx[0];
+        ad = &d->scratch_addrs;
+        memset(m, 0, sizeof *m);
+        memset(ad, 0, sizeof *ad);
+        dns_line_add(&l, "SERVFAIL (DNSSEC validation failed; unvalidated answer: ");
+    }
+    if (r && r->rcode == 0 && r->havedata && r->data) {
+        for (int i = 0; r->data[i]; i++) {
+            const unsigned char *p = (const unsigned char *)r->data[i];
+            int n = r->len[i];
+            if (q->kind == Q_A || q->kind == Q_AAAA) {
+                int v6 = q->kind == Q_AAAA;
+                char txt[64];
+                if (n != (v6 ? 16 : 4) ||
+                    !inet_ntop(v6 ? AF_INET6 : AF_INET, p, txt, sizeof txt)) {
+                    bad++;
+                    continue;
+                }
+                int *cnt = v6 ? &ad->n6 : &ad->n4;
+                if (*cnt >= MXS_MAX_ADDR) {
+                    dropped++;
+                    continue;
+                }
+                snprintf(v6 ? ad->v6[*cnt] : ad->v4[*cnt], 64, "%s", txt);
+                (*cnt)++;
+                dns_line_add(&l, "%s%s", shown++ ? ", " : "", txt);
+            } else {
+                struct mxs_tlsa t;
+                if (n < 0 || dns_parse_tlsa(p, (size_t)n, &t) != 0) {
+                    bad++;
+                    continue;
+                }
+                if (m->n_tlsa >= MXS_MAX_TLSA) {
+                    dropped++;
+                    continue;
+                }
+                m->tlsa_rr[m->n_tlsa++] = t;
+                dns_line_add(&l, "%s%u %u %u ", shown++ ? ", " : "", t.usage,
+                             t.selector, t.mtype);
+                for (size_t k = 0; k < t.len; k++)
+                    dns_line_add(&l, "%02X", t.data[k]);
+                if (t.truncated)
+                    dns_line_add(&l, "... (%d bytes, first %zu kept)", n - 3, t.len);
+            }
+        }
+        if (q->kind != Q_TLSA && !bogus)
+            dns_rebuild_addrs(d, q->mx);
+        if (!shown)
+            dns_line_add(&l, "no usable record");
+        if (bad)
+            dns_line_add(&l, " (%d malformed record%s ignored)", bad, bad > 1 ? "s" : "");
+        if (dropped)
+            dns_line_add(&l, " (%d more not kept)", dropped);
+    } else if (bogus) {
+        dns_line_add(&l, "%s", r && r->rcode == 3 ? "NXDOMAIN" : r && r->rcode == 0 ? "NODATA" : "none");
+    } else {
+        dns_line_add(&l, "%s", mxs_dns_rcode_name(ans->rcode));
+        if (ans->rcode == MXS_DNS_ERROR && ans->why_bogus[0])
+            dns_line_add(&l, " (%s)", ans->why_bogus);
+    }
+    if (bogus)
+        dns_line_add(&l, ")");
+    dns_line_status(&l, ans);
+    dns_emit(d, &l);
+}
+
+static void dns_callback(void *mydata, int err, struct ub_result *r)
+{
+    struct dns_q *q = mydata;
+    struct dns_ctx *d = q->d;
+
+    if (!q->pending) {                 /* cancelled: ub_cancel raced us */
+        if (r)
+            ub_resolve_free(r);
+        return;
+    }
+    q->pending = 0;
+    d->pending--;
+    dns_fill_answer(dns_answer_of(d, q), err, r);
+    if (q->kind == Q_MX) {
+        dns_on_mx(d, r);
+        d->mx_answered = 1;
+    } else {
+        dns_on_host(d, q, r);
+    }
+    if (r)
+        ub_resolve_free(r);
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+static int dns_send(struct dns_ctx *d, int kind, int mx, const char *name)
+{
+    static const int types[] = { RR_MX, RR_A, RR_AAAA, RR_TLSA };
+    struct dns_q *q;
+    int r;
+
+    if (d->n_q >= DNS_MAX_Q)
+        return -1;
+    q = &d->q[d->n_q++];
+    memset(q, 0, sizeof *q);
+    q->d = d;
+    q->kind = kind;
+    q->mx = mx;
+    snprintf(q->name, sizeof q->name, "%s", name);
+    q->pending = 1;
+    d->pending++;
+    r = ub_resolve_async(d->ub, name, types[kind], 1 /* IN */, q, dns_callback,
+                         &q->async_id);
+    if (r != 0) {
+        /* Report it as this query's answer: the other queries still run. */
+        q->pending = 0;
+        d->pending--;
+        dns_fill_answer(dns_answer_of(d, q), r, NULL);
+        if (kind == Q_MX)
+            dns_on_mx(d, NULL);
+        else
+            dns_on_host(d, q, NULL);
+    }
+    return 0;
+}
+
+/* A, AAAA (as the family allows) and TLSA of every MX host, all at once. */
+static void dns_send_hosts(struct dns_ctx *d)
+{
+    struct mxs_dns_facts *f = d->out;
+    for (int i = 0; i < f->n_mx; i++) {
+        char tname[300];
+        if (d->family != 6)
+            dns_send(d, Q_A, i, f->mx[i].host);
+        if (d->family != 4)
+            dns_send(d, Q_AAAA, i, f->mx[i].host);
+        snprintf(tname, sizeof tname, "_%u._tcp.%s", (unsigned)d->port, f->mx[i].host);
+        dns_send(d, Q_TLSA, i, tname);
+    }
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static int dns_is_loopback(const char *addr)
+{
+    return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+           strncmp(addr, "::1@", 4) == 0;
+}
+
+static int dns_access(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+struct dns_ctx *dns_new(const struct mxs_settings *s, char *err, size_t errlen)
+{
+    struct dns_ctx *d;
+    int r;
+
+    d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->ub = ub_ctx_create();
+    if (!d->ub) {
+        snprintf(err, errlen, "libunbound: cannot create a context");
+        free(d);
+        return NULL;
+    }
+    /* The config file first: the settings below then override it. */
+    if (s->unbound_conf[0] && (r = ub_ctx_config(d->ub, s->unbound_conf)) != 0) {
+        snprintf(err, errlen, "unbound config %s: %s", s->unbound_conf, ub_strerror(r));
+        goto fail;
+    }
+    if (s->resolver[0]) {
+        if ((r = ub_ctx_set_fwd(d->ub, s->resolver)) != 0) {
+            snprintf(err, errlen, "resolver %s: %s", s->resolver, ub_strerror(r));
+            goto fail;
+        }
+        /* libunbound refuses to send queries to loopback by default. */
+        if (dns_is_loopback(s->resolver) &&
+            (r = ub_ctx_set_option(d->ub, "do-not-query-localhost:", "no")) != 0) {
+            snprintf(err, errlen, "do-not-query-localhost: %s", ub_strerror(r));
+            goto fail;
+        }
+    } else if ((r = ub_ctx_resolvconf(d->ub, NULL)) != 0) {
+        snprintf(err, errlen, "/etc/resolv.conf: %s", ub_strerror(r));
+        goto fail;
+    }
+    if (s->trust_anchor[0]) {
+        if ((r = ub_ctx_add_ta_file(d->ub, s->trust_anchor)) != 0) {
+            snprintf(err, errlen, "trust anchor %s: %s", s->trust_anchor, ub_strerror(r));
+            goto fail;
+        }
+    } else if (dns_access("/usr/share/dns/root.key")) {
+        /* Debian's dns-root-data.  Without any anchor every answer is
+         * merely "insecure", which is still a truthful report. */
+        if ((r = ub_ctx_add_ta_file(d->ub, "/usr/share/dns/root.key")) != 0) {
+            snprintf(err, errlen, "trust anchor /usr/share/dns/root.key: %s", ub_strerror(r));
+            goto fail;
+        }
+    }
+    if ((r = ub_ctx_async(d->ub, 1)) != 0) {   /* a thread: see the top */
+        snprintf(err, errlen, "libunbound async: %s", ub_strerror(r));
+        goto fail;
+    }
+    return d;
+fail:
+    ub_ctx_delete(d->ub);
+    free(d);
+    return NULL;
+}
+
+static void dns_cancel_all(struct dns_ctx *d, int mark)
+{
+    for (int i = 0; i < d->n_q; i++) {
+        struct dns_q *q = &d->q[i];
+        if (!q->pending)
+            continue;
+        ub_cancel(d->ub, q->async_id);
+        q->pending = 0;
+        d->pending--;
+        if (mark && d->out) {
+            struct mxs_dns_answer *a = dns_answer_of(d, q);
+            struct line l = { .n = 0 };
+            memset(a, 0, sizeof *a);
+            a->rcode = MXS_DNS_TIMEOUT;
+            a->dnssec = MXS_DNSSEC_UNKNOWN;
+            dns_line_add(&l, "%s %s: TIMEOUT (no answer before the deadline)",
+                         dns_kind_name(q->kind), q->kind == Q_MX ? d->target : q->name);
+            dns_emit(d, &l);
+        }
+    }
+    d->pending = 0;
+}
+
+void dns_free(struct dns_ctx *d)
+{
+    if (!d)
+        return;
+    dns_cancel_all(d, 0);
+    ub_ctx_delete(d->ub);
+    free(d);
+}
+
+int dns_start(struct dns_ctx *d, const char *target, int is_host, uint16_t port,
+              int family, struct mxs_dns_facts *out, dns_record_cb cb,
+              void *arg, char *err, size_t errlen)
+{
+    size_t tl;
+
+    if (!d || !target || !out) {
+        snprintf(err, errlen, "dns_start: bad arguments");
+        return -1;
+    }
+    tl = strlen(target);
+    if (tl > 0 && target[tl - 1] == '.')
+        tl--;                              /* "example.org." == "example.org" */
+    if (tl == 0 || tl > 253) {
+        snprintf(err, errlen, "target name is empty or longer than 253 characters");
+        return -1;
+    }
+    if (family != 0 && family != 4 && family != 6) {
+        snprintf(err, errlen, "family must be 0, 4 or 6");
+        return -1;
+    }
+    dns_cancel_all(d, 0);                  /* a re-run: forget the old queries */
+    memcpy(d->target, target, tl);
+    d->target[tl] = '\0';
+    d->port = port;
+    d->family = family;
+    d->cb = cb;
+    d->arg = arg;
+    d->out = out;
+    d->n_q = 0;
+    d->pending = 0;
+    d->mx_answered = 0;
+    memset(d->addrs, 0, sizeof d->addrs);
+    memset(out, 0, sizeof *out);
+
+    if (is_host) {
+        out->n_mx = 1;
+        snprintf(out->mx[0].host, sizeof out->mx[0].host, "%s", d->target);
+        dns_send_hosts(d);
+    } else {
+        dns_send(d, Q_MX, 0, d->target);
+        if (d->pending == 0)               /* the send failed and was reported */
+            d->mx_answered = 1;
+    }
+    if (d->mx_answered) {
+        d->mx_answered = 0;
+        if (!out->null_mx && out->mx_answer.rcode != MXS_DNS_ERROR)
+            dns_send_hosts(d);
+    }
+    if (d->pending == 0)
+        out->done = 1;
+    return 0;
+}
+
+int dns_fd(struct dns_ctx *d)
+{
+    return d ? ub_fd(d->ub) : -1;
+}
+
+int dns_process(struct dns_ctx *d, char *err, size_t errlen)
+{
+    int r;
+
+    if (!d || !d->out)
+        return 1;
+    if (d->pending > 0) {
+        r = ub_process(d->ub);
+        if (r != 0) {
+            snprintf(err, errlen, "libunbound: %s", ub_strerror(r));
+            return -1;
+        }
+    }
+    /* Host queries start outside ub_process(), never from its callback. */
+    if (d->mx_answered) {
+        struct mxs_dns_facts *f = d->out;
+        d->mx_answered = 0;
+        if (!f->null_mx && f->n_mx > 0)
+            dns_send_hosts(d);
+    }
+    if (d->pending > 0)
+        return 0;
+    d->out->done = 1;
+    return 1;
+}
+
+void dns_cancel(struct dns_ctx *d)
+{
+    if (!d)
+        return;
+    dns_cancel_all(d, 1);
+    d->mx_answered = 0;
+    if (d->out)
+        d->out->done = 1;
+}
