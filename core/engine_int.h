@@ -1,0 +1,87 @@
+/*
+ * engine_int.h - the engine's insides, shared by engine.c and render.c
+ * (and the tests that drive the engine over a scripted transport).
+ * Front ends use core.h only.
+ */
+#ifndef MXS_ENGINE_INT_H
+#define MXS_ENGINE_INT_H
+#include <poll.h>
+#include <time.h>
+#include "core.h"
+#include "net.h"
+#include "smtp.h"
+
+#define ENGINE_EVQ 4096
+
+struct dns_ctx;
+struct tls_client;
+
+struct engine {
+    struct mxs_settings set;
+    /* steps */
+    enum mxs_step_state st[MXS_STEP_COUNT];
+    int64_t t_start[MXS_STEP_COUNT], elapsed_ms[MXS_STEP_COUNT];
+    int timed_out[MXS_STEP_COUNT], reset[MXS_STEP_COUNT];
+    char step_err[MXS_STEP_COUNT][256];
+    enum mxs_step cur;          /* the running step                          */
+    int running;
+    int phase, sub;             /* progress inside the running step          */
+    int next_idx;               /* index in the step order of the next step  */
+    int auto_until;             /* re-run: replay steps up to this one       */
+    int64_t deadline, attempt_deadline;
+    int finished;
+    int replay;                 /* loaded from a file: read-only             */
+    /* transcript */
+    struct mxs_record *rec;
+    size_t n_rec, cap_rec, rec_bytes;
+    uint32_t seq;
+    int rec_truncated;
+    int64_t t0_us;
+    time_t started_wall;
+    /* events */
+    struct mxs_event evq[ENGINE_EVQ];
+    int ev_head, ev_count, ev_overflow;
+    /* facts */
+    struct mxs_dns_facts dns;
+    struct mxs_connect_facts conn;
+    struct mxs_smtp_facts smtp;
+    struct mxs_tls_facts tls;
+    struct mxs_chain_facts chain;
+    struct mxs_finding findings[MXS_MAX_FINDINGS];
+    int n_findings;
+    struct mxs_verdict verdicts[MXS_POL_COUNT];
+    /* resolver */
+    struct dns_ctx *dns_ctx;
+    /* connection */
+    net_factory factory;
+    void *factory_arg;
+    struct net_transport t;
+    int connected, tls_active;
+    int try_mx, try_addr;
+    int64_t t_connected_ms;
+    struct tls_client *tlc;
+    int tls_logged;
+    short want;                 /* POLLIN/POLLOUT the transport waits for    */
+    /* SMTP i/o */
+    struct smtp_parser parser;
+    unsigned char inbuf[8192];
+    size_t inlen;
+    unsigned char outbuf[1100];
+    size_t outlen, outoff;
+    int io_eof, io_errno, parse_err;
+    /* raw command typed by the operator */
+    int cmd_active, cmd_phase;
+};
+
+int64_t engine_now_us(void);
+void engine_event(struct engine *e, enum mxs_event_type t, enum mxs_step s,
+                  enum mxs_step_state st, uint32_t seq);
+void engine_rec_add(struct engine *e, enum mxs_rec_kind k, enum mxs_step s,
+                   const void *data, size_t len);
+void engine_smtp_line_cb(void *arg, const char *line, size_t len, int cut);
+const char *engine_mx_host(const struct engine *e);
+void engine_chain_clear(struct engine *e);
+/* Tests and the engine fuzzer: connect through another transport. */
+void engine_set_factory(struct engine *e, net_factory f, void *arg);
+
+#endif

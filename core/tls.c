@@ -1,0 +1,445 @@
+/*
+ * tls.c - mbedTLS 3.6 client for the HANDSHAKE step.
+ *
+ * Why private access: mbedTLS 3.6 has no API for the alert a peer sent; after
+ * MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE the alert is in ssl->in_msg[0..1].  For
+ * TLS 1.2 and clear TLS 1.3 alerts the raw record decoder sees it too; this is
+ * the fallback for encrypted TLS 1.3 alerts.  Pinned to the 3.6 LTS line.
+ */
+#define MBEDTLS_ALLOW_PRIVATE_ACCESS
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/version.h>
+#include <mbedtls/x509_crt.h>
+#include <psa/crypto.h>
+
+#include "tls.h"
+#include "x509view.h"
+
+#define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+
+struct captured {
+    unsigned char *der;
+    size_t len;
+    unsigned flags;      /* MXS_V_* from the verify callback (0 if not in the built path) */
+    int in_path;
+};
+
+struct tls_client {
+    mbedtls_ssl_context ssl;
+    mbedtls_ssl_config conf;
+    mbedtls_x509_crt ca, own;
+    mbedtls_pk_context own_key;
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    struct net_transport *t;
+    struct tlsrec_stream rs_in, rs_out;
+    struct tlsrec_facts rf;
+    tlsrec_record_cb cb;
+    void *cbarg;
+    int last_err;
+    int io_errno;
+    int peer_eof;
+    int handshake_done;
+    int verify_ran;
+    unsigned verify_flags;
+    char sni[256];
+    struct captured chain[MXS_MAX_CHAIN];
+    int n_chain, n_chain_total;
+    /* flags reported by the callback per built-path certificate */
+    struct { unsigned char *der; size_t len; unsigned flags; } path[MXS_MAX_CHAIN + 2];
+    int n_path;
+    int client_cert_loaded;
+    size_t bytes_in, bytes_out;
+};
+
+static pthread_once_t psa_once = PTHREAD_ONCE_INIT;
+static int psa_status = -1;
+static void psa_init_once(void) { psa_status = psa_crypto_init() == PSA_SUCCESS ? 0 : -1; }
+
+int tls_global_init(void)
+{
+    pthread_once(&psa_once, psa_init_once);
+    return psa_status;
+}
+
+const char *tls_library_version(void) { return MBEDTLS_VERSION_STRING_FULL; }
+
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    struct tls_client *c = ctx;
+    ssize_t n = c->t->ops->write(c->t->ctx, buf, len);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return MBEDTLS_ERR_SSL_WANT_WRITE;
+        c->io_errno = errno;
+        return MBEDTLS_ERR_NET_SEND_FAILED;
+    }
+    c->bytes_out += (size_t)n;
+    tlsrec_feed(&c->rs_out, 0, buf, (size_t)n, &c->rf, c->cb, c->cbarg);
+    return (int)n;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+    struct tls_client *c = ctx;
+    ssize_t n = c->t->ops->read(c->t->ctx, buf, len);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return MBEDTLS_ERR_SSL_WANT_READ;
+        c->io_errno = errno;
+        return errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+    }
+    if (n == 0) {
+        c->peer_eof = 1;
+        return 0;  /* mbedTLS: MBEDTLS_ERR_SSL_CONN_EOF */
+    }
+    c->bytes_in += (size_t)n;
+    tlsrec_feed(&c->rs_in, 1, buf, (size_t)n, &c->rf, c->cb, c->cbarg);
+    return (int)n;
+}
+
+/* Called for every certificate of the path mbedTLS built, top first.  At
+ * depth 0 crt is the head of the list the server sent: copy that list. */
+static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    struct tls_client *c = ctx;
+    c->verify_ran = 1;
+    if (c->n_path < (int)(sizeof c->path / sizeof c->path[0])) {
+        unsigned char *d = malloc(crt->raw.len);
+        if (d) {
+            memcpy(d, crt->raw.p, crt->raw.len);
+            c->path[c->n_path].der = d;
+            c->path[c->n_path].len = crt->raw.len;
+            c->path[c->n_path].flags = x509view_map_flags(*flags);
+            c->n_path++;
+        }
+    }
+    if (depth == 0 && c->n_chain == 0) {
+        for (const mbedtls_x509_crt *p = crt; p && p->raw.p; p = p->next) {
+            c->n_chain_total++;
+            if (c->n_chain >= MXS_MAX_CHAIN)
+                continue;
+            unsigned char *d = malloc(p->raw.len);
+            if (!d)
+                break;
+            memcpy(d, p->raw.p, p->raw.len);
+            c->chain[c->n_chain].der = d;
+            c->chain[c->n_chain].len = p->raw.len;
+            c->n_chain++;
+        }
+    }
+    /* Never fail here: the engine reports every flag itself. */
+    return 0;
+}
+
+static int version_to_mbed(int v)
+{
+    return v == 13 ? MBEDTLS_SSL_VERSION_TLS1_3 : MBEDTLS_SSL_VERSION_TLS1_2;
+}
+
+struct tls_client *tls_client_new(const struct mxs_settings *s, const char *sni,
+                                  struct net_transport *t, tlsrec_record_cb cb,
+                                  void *cbarg, char *err, size_t errlen)
+{
+    struct tls_client *c = calloc(1, sizeof *c);
+    int r;
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (tls_global_init() != 0) {
+        snprintf(err, errlen, "psa_crypto_init failed");
+        free(c);
+        return NULL;
+    }
+    c->t = t;
+    c->cb = cb;
+    c->cbarg = cbarg;
+    tlsrec_stream_init(&c->rs_in);
+    tlsrec_stream_init(&c->rs_out);
+    tlsrec_facts_init(&c->rf);
+    mbedtls_ssl_init(&c->ssl);
+    mbedtls_ssl_config_init(&c->conf);
+    mbedtls_x509_crt_init(&c->ca);
+    mbedtls_x509_crt_init(&c->own);
+    mbedtls_pk_init(&c->own_key);
+    mbedtls_entropy_init(&c->entropy);
+    mbedtls_ctr_drbg_init(&c->drbg);
+
+    if ((r = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
+                                   (const unsigned char *)"mxscope", 7)) != 0)
+        goto fail_r;
+    if ((r = mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT,
+                                         MBEDTLS_SSL_TRANSPORT_STREAM,
+                                         MBEDTLS_SSL_PRESET_DEFAULT)) != 0)
+        goto fail_r;
+    mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
+    mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
+    mbedtls_ssl_conf_verify(&c->conf, verify_cb, c);
+    /* A probe has no use for resumption, and TLS 1.3 tickets arriving after
+     * the handshake would only interrupt the post-TLS EHLO. */
+    mbedtls_ssl_conf_session_tickets(&c->conf, MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+    if (s->tls_min)
+        mbedtls_ssl_conf_min_tls_version(&c->conf, version_to_mbed(s->tls_min));
+    if (s->tls_max)
+        mbedtls_ssl_conf_max_tls_version(&c->conf, version_to_mbed(s->tls_max));
+
+    const char *cafile = s->cafile[0] ? s->cafile : SYSTEM_CA_BUNDLE;
+    r = mbedtls_x509_crt_parse_file(&c->ca, cafile);
+    if (r < 0) {
+        char e[128];
+        mbedtls_strerror(r, e, sizeof e);
+        snprintf(err, errlen, "CA file %s: %s", cafile, e);
+        goto fail;
+    }
+    mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+
+    if (s->client_cert[0]) {
+        if ((r = mbedtls_x509_crt_parse_file(&c->own, s->client_cert)) != 0) {
+            char e[128];
+            mbedtls_strerror(r, e, sizeof e);
+            snprintf(err, errlen, "client certificate %s: %s", s->client_cert, e);
+            goto fail;
+        }
+        const char *kf = s->client_key[0] ? s->client_key : s->client_cert;
+        if ((r = mbedtls_pk_parse_keyfile(&c->own_key, kf, NULL, mbedtls_ctr_drbg_random,
+                                          &c->drbg)) != 0) {
+            char e[128];
+            mbedtls_strerror(r, e, sizeof e);
+            snprintf(err, errlen, "client key %s: %s", kf, e);
+            goto fail;
+        }
+        if ((r = mbedtls_ssl_conf_own_cert(&c->conf, &c->own, &c->own_key)) != 0)
+            goto fail_r;
+        c->client_cert_loaded = 1;
+    }
+    if ((r = mbedtls_ssl_setup(&c->ssl, &c->conf)) != 0)
+        goto fail_r;
+    /* 3.6.3+ refuses to verify without a host name unless told explicitly
+     * that there is none; the engine checks the name against the MX host
+     * itself, so SNI is free to be anything, or nothing. */
+    if ((r = mbedtls_ssl_set_hostname(&c->ssl, sni && *sni ? sni : NULL)) != 0)
+        goto fail_r;
+    if (sni)
+        snprintf(c->sni, sizeof c->sni, "%s", sni);
+    mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
+    return c;
+
+fail_r: {
+        char e[128];
+        mbedtls_strerror(r, e, sizeof e);
+        snprintf(err, errlen, "TLS set-up: %s", e);
+    }
+fail:
+    tls_client_free(c);
+    return NULL;
+}
+
+void tls_client_free(struct tls_client *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < c->n_chain; i++)
+        free(c->chain[i].der);
+    for (int i = 0; i < c->n_path; i++)
+        free(c->path[i].der);
+    mbedtls_ssl_free(&c->ssl);
+    mbedtls_ssl_config_free(&c->conf);
+    mbedtls_x509_crt_free(&c->ca);
+    mbedtls_x509_crt_free(&c->own);
+    mbedtls_pk_free(&c->own_key);
+    mbedtls_ctr_drbg_free(&c->drbg);
+    mbedtls_entropy_free(&c->entropy);
+    tlsrec_stream_free(&c->rs_in);
+    tlsrec_stream_free(&c->rs_out);
+    free(c);
+}
+
+static int map_ret(struct tls_client *c, int r)
+{
+    if (r == MBEDTLS_ERR_SSL_WANT_READ)
+        return TLS_WANT_READ;
+    if (r == MBEDTLS_ERR_SSL_WANT_WRITE)
+        return TLS_WANT_WRITE;
+    c->last_err = r;
+    if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == MBEDTLS_ERR_SSL_CONN_EOF)
+        return TLS_EOF;
+    return TLS_FAIL;
+}
+
+int tls_client_handshake(struct tls_client *c)
+{
+    int r = mbedtls_ssl_handshake(&c->ssl);
+    if (r == 0) {
+        c->handshake_done = 1;
+        c->verify_flags = x509view_map_flags(mbedtls_ssl_get_verify_result(&c->ssl));
+        return TLS_OK;
+    }
+    r = map_ret(c, r);
+    if (r == TLS_EOF)
+        r = TLS_FAIL; /* EOF mid-handshake is a failure, not a clean end */
+    return r;
+}
+
+ssize_t tls_client_read(struct tls_client *c, void *buf, size_t n)
+{
+    for (int tries = 0; tries < 8; tries++) {
+        int r = mbedtls_ssl_read(&c->ssl, buf, n);
+        if (r > 0)
+            return r;
+        if (r == 0)
+            return TLS_EOF;
+        /* Ignored: tickets are off, but a server may still send them. */
+        if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+            continue;
+        return map_ret(c, r);
+    }
+    return TLS_WANT_READ;
+}
+
+ssize_t tls_client_write(struct tls_client *c, const void *buf, size_t n)
+{
+    int r = mbedtls_ssl_write(&c->ssl, buf, n);
+    if (r >= 0)
+        return r;
+    return map_ret(c, r);
+}
+
+size_t tls_client_pending(struct tls_client *c)
+{
+    return mbedtls_ssl_get_bytes_avail(&c->ssl);
+}
+
+void tls_client_close_notify(struct tls_client *c)
+{
+    /* Best effort on a non-blocking socket: one try. */
+    (void)mbedtls_ssl_close_notify(&c->ssl);
+}
+
+static int mbed_version_num(mbedtls_ssl_protocol_version v)
+{
+    return v == MBEDTLS_SSL_VERSION_TLS1_3 ? 13 : v == MBEDTLS_SSL_VERSION_TLS1_2 ? 12 : 0;
+}
+
+static int wire_version_num(int v)
+{
+    switch (v) {
+    case 0x0300: return 3; /* SSLv3 */
+    case 0x0301: return 10;
+    case 0x0302: return 11;
+    case 0x0303: return 12;
+    case 0x0304: return 13;
+    default: return 0;
+    }
+}
+
+void tls_client_facts(struct tls_client *c, struct mxs_tls_facts *f)
+{
+    f->attempted = 1;
+    f->ok = c->handshake_done;
+    f->bytes_in = c->bytes_in;
+    f->bytes_out = c->bytes_out;
+    snprintf(f->sni_sent, sizeof f->sni_sent, "%s", c->sni);
+    if (c->handshake_done) {
+        f->version = mbed_version_num(mbedtls_ssl_get_version_number(&c->ssl));
+        snprintf(f->version_name, sizeof f->version_name, "%s", mbedtls_ssl_get_version(&c->ssl));
+        snprintf(f->cipher, sizeof f->cipher, "%s", mbedtls_ssl_get_ciphersuite(&c->ssl));
+    }
+    if (c->rf.sh_seen) {
+        f->server_hello_version = wire_version_num(c->rf.sh_selected_version);
+        if (!f->version)
+            f->version = 0;
+    }
+    int g = c->rf.sh_group > 0 ? c->rf.sh_group : c->rf.ske_group;
+    if (g > 0) {
+        const char *gn = tlsrec_group_name(g);
+        if (gn)
+            snprintf(f->group, sizeof f->group, "%s", gn);
+        else
+            snprintf(f->group, sizeof f->group, "group-%d", g);
+    }
+    f->cert_requested = c->rf.cert_request_seen;
+    f->client_cert_sent = c->client_cert_loaded;
+    f->alert_received = -1;
+    f->alert_sent = -1;
+    if (c->rf.alert_desc >= 0) {
+        f->alert_received = c->rf.alert_desc;
+    } else if (c->last_err == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && c->ssl.in_msg) {
+        /* Encrypted (TLS 1.3) alert: mbedTLS decrypted it into in_msg. */
+        f->alert_received = c->ssl.in_msg[1];
+    }
+    if (f->alert_received >= 0) {
+        const char *an = tlsrec_alert_name(f->alert_received);
+        snprintf(f->alert_name, sizeof f->alert_name, "%s", an ? an : "unknown");
+        if (f->alert_received == 116) /* certificate_required: TLS 1.3 */
+            f->cert_requested = 1;
+    }
+    if (c->rf.client_alert_desc >= 0) {
+        f->alert_sent = c->rf.client_alert_desc;
+        const char *an = tlsrec_alert_name(f->alert_sent);
+        snprintf(f->alert_sent_name, sizeof f->alert_sent_name, "%s", an ? an : "unknown");
+    }
+    f->mbedtls_error = c->last_err;
+    if (c->last_err) {
+        char e[160];
+        mbedtls_strerror(c->last_err, e, sizeof e);
+        if (c->rf.not_tls)
+            snprintf(f->error, sizeof f->error, "the server answered with something that is not TLS (%s)", e);
+        else if (c->io_errno)
+            snprintf(f->error, sizeof f->error, "%s (%s)", e, strerror(c->io_errno));
+        else if (c->peer_eof)
+            snprintf(f->error, sizeof f->error, "%s (the server closed the connection)", e);
+        else
+            snprintf(f->error, sizeof f->error, "%s", e);
+    }
+}
+
+int tls_client_chain(struct tls_client *c, const unsigned char **der, size_t *len,
+                     unsigned *flags, int max, int *total)
+{
+    int n = c->n_chain < max ? c->n_chain : max;
+    for (int i = 0; i < n; i++) {
+        der[i] = c->chain[i].der;
+        len[i] = c->chain[i].len;
+        flags[i] = 0;
+        for (int j = 0; j < c->n_path; j++)
+            if (c->path[j].len == c->chain[i].len &&
+                memcmp(c->path[j].der, c->chain[i].der, c->chain[i].len) == 0) {
+                flags[i] = c->path[j].flags & ~(unsigned)MXS_V_NAME;
+                break;
+            }
+    }
+    *total = c->n_chain_total;
+    return n;
+}
+
+int tls_client_verify_result(struct tls_client *c, unsigned *flags)
+{
+    if (!c->verify_ran)
+        return -1;
+    if (c->handshake_done)
+        *flags = c->verify_flags & ~(unsigned)MXS_V_NAME;
+    else {
+        unsigned f = 0;
+        for (int j = 0; j < c->n_path; j++)
+            f |= c->path[j].flags;
+        *flags = f & ~(unsigned)MXS_V_NAME;
+    }
+    return 0;
+}
+
+const struct tlsrec_facts *tls_client_raw(const struct tls_client *c)
+{
+    return &c->rf;
+}

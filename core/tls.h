@@ -1,0 +1,62 @@
+/*
+ * tls.h - the TLS client side of a probe, over a net_transport, with mbedTLS
+ * 3.6.  Everything mbedTLS-specific stays in tls.c and x509view.c.
+ *
+ * Non-blocking: handshake/read/write return TLS_WANT_READ or TLS_WANT_WRITE
+ * when the transport would block.  Every byte crossing the wire goes through
+ * the raw record decoder (tlsrec.h), so alerts, a TLS 1.0 ServerHello or a
+ * non-TLS answer are named even where mbedTLS refuses them; every complete
+ * record is passed to the record callback (for the transcript).
+ * Verification is OPTIONAL: the handshake completes whatever the chain, the
+ * flags of every certificate are kept, and the chain as sent is copied in
+ * the verify callback (the peer certificate is only valid until the next ssl
+ * call), so a failed handshake still shows the certificates.
+ *
+ * Ownership: tls_client_free() releases everything; the transport stays the
+ * caller's.
+ */
+#ifndef MXS_TLS_H
+#define MXS_TLS_H
+#include <stddef.h>
+#include <sys/types.h>
+#include "core.h"
+#include "net.h"
+#include "tlsrec.h"
+
+enum { TLS_OK = 0, TLS_WANT_READ = 1, TLS_WANT_WRITE = 2, TLS_FAIL = -1, TLS_EOF = -2 };
+
+struct tls_client;
+
+/* sni: NULL sends none.  Returns NULL with err. */
+struct tls_client *tls_client_new(const struct mxs_settings *s, const char *sni,
+                                  struct net_transport *t, tlsrec_record_cb cb,
+                                  void *cbarg, char *err, size_t errlen);
+void tls_client_free(struct tls_client *c);
+
+int tls_client_handshake(struct tls_client *c);
+/* > 0 bytes, or TLS_WANT_*, TLS_EOF (close_notify or EOF), TLS_FAIL. */
+ssize_t tls_client_read(struct tls_client *c, void *buf, size_t n);
+ssize_t tls_client_write(struct tls_client *c, const void *buf, size_t n);
+/* Bytes mbedTLS already decrypted and holds: read them before polling. */
+size_t tls_client_pending(struct tls_client *c);
+void tls_client_close_notify(struct tls_client *c);
+
+/* Fill the TLS facts (version, cipher, group, alerts, error words). */
+void tls_client_facts(struct tls_client *c, struct mxs_tls_facts *f);
+/* The certificates the server sent, in order (copies owned by c), with the
+ * mbedTLS verify flags mapped to MXS_V_* (name check excluded: the engine
+ * checks names itself, against the MX host).  Returns the count. */
+int tls_client_chain(struct tls_client *c, const unsigned char **der, size_t *len,
+                     unsigned *flags, int max, int *total);
+/* Overall verify result (MXS_V_*, name check excluded); -1 if none ran. */
+int tls_client_verify_result(struct tls_client *c, unsigned *flags);
+
+/* The raw record view (ServerHello version, first non-TLS bytes ...). */
+const struct tlsrec_facts *tls_client_raw(const struct tls_client *c);
+
+/* One-time library set-up (psa_crypto_init). 0 or -1. */
+int tls_global_init(void);
+/* "Mbed TLS 3.6.6" */
+const char *tls_library_version(void);
+
+#endif
