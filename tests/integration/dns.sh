@@ -1,0 +1,157 @@
+#!/bin/sh
+# tests/integration/dns.sh - core's dns module (via the dnsprobe fixture)
+# against a real unbound serving signed, unsigned and bogus zones on loopback.
+# Owner: DNS module.
+#
+# Uses the running world's DNS ($MXS_WORLD/dns.env or $MXS_WORLD/dns/dns.env,
+# written by tests/world-dns.sh).  Run alone (MXS_WORLD empty) it starts its
+# own tests/world-dns.sh in a temporary directory and stops it at the end.
+. "$(dirname "$0")/../lib.sh"
+
+probe="$MXS_BUILD/fixtures/dnsprobe"
+[ -x "$probe" ] || { fail "dnsprobe built" "$probe missing (make tests-bin)"; exit 1; }
+
+own=""
+env_file=""
+if [ -n "${MXS_WORLD:-}" ]; then
+    for f in "$MXS_WORLD/dns.env" "$MXS_WORLD/dns/dns.env"; do
+        [ -f "$f" ] && { env_file=$f; break; }
+    done
+    [ -n "$env_file" ] || { fail "test world DNS" "no dns.env under $MXS_WORLD"; exit 1; }
+else
+    need unbound; need ldns-signzone; need drill
+    own=$(mktemp -d /tmp/mxscope-dns.XXXXXX)
+    trap 'sh "$(dirname "$0")/../world-dns.sh" down "$own/w" >/dev/null 2>&1; rm -rf "$own"' EXIT
+    if ! sh "$(dirname "$0")/../world-dns.sh" up "$own/w" > "$own/up.log" 2>&1; then
+        fail "world-dns up" "$(tail -n 5 "$own/up.log" | tr '\n' ' ')"; exit 1
+    fi
+    env_file="$own/w/dns.env"
+fi
+. "$env_file"
+ok "dns world at $MXS_DNS_RESOLVER"
+
+tmp=$(mktemp -d /tmp/mxscope-dnsprobe.XXXXXX)
+trap_rm="$tmp"
+cleanup() { rm -rf "$trap_rm"; [ -n "$own" ] && { sh "$(dirname "$0")/../world-dns.sh" down "$own/w" >/dev/null 2>&1; rm -rf "$own"; }; }
+trap cleanup EXIT
+
+run() { # name args... -> $tmp/name.out
+    n=$1; shift
+    "$probe" --resolver "$MXS_DNS_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" \
+        --unbound-conf "$MXS_UNBOUND_CONF" "$@" > "$tmp/$n.out" 2> "$tmp/$n.err"
+    echo $? > "$tmp/$n.rc"
+}
+has() { grep -qxF -- "$2" "$tmp/$1.out"; }           # exact line
+has_re() { grep -qE -- "$2" "$tmp/$1.out"; }
+expect() { # test-name probe-name exact-line
+    if has "$2" "$3"; then ok "$1"; else fail "$1" "no line '$3' in: $(tr '\n' '|' < "$tmp/$2.out" | cut -c1-600)"; fi
+}
+expect_re() {
+    if has_re "$2" "$3"; then ok "$1"; else fail "$1" "no line /$3/ in: $(tr '\n' '|' < "$tmp/$2.out" | cut -c1-600)"; fi
+}
+expect_no_re() {
+    if has_re "$2" "$3"; then fail "$1" "unexpected /$3/: $(grep -E -- "$3" "$tmp/$2.out" | head -3 | tr '\n' '|')"; else ok "$1"; fi
+}
+
+# --- example.test: signed, three MX with a tie ------------------------------
+run ex example.test
+expect_re "example.test: probe finished" ex '^result done ms=[0-9]+$'
+expect "example.test: MX answer secure" ex "mx_answer rcode=NOERROR dnssec=secure why="
+expect "example.test: three MX" ex "n_mx=3"
+expect "MX order: 10 mx1 first" ex "mx 0 pref=10 host=mx1.example.test n_addr=2 n_tlsa=1"
+expect "MX order: tie 20 mx2 second (DNS order)" ex "mx 1 pref=20 host=mx2.example.test n_addr=2 n_tlsa=0"
+expect "MX order: tie 20 mx3 third (DNS order)" ex "mx 2 pref=20 host=mx3.example.test n_addr=1 n_tlsa=0"
+expect "mx1 A 127.0.0.1 (IPv4 first)" ex "mx 0 addr 0 4 127.0.0.1"
+expect "mx1 AAAA ::1" ex "mx 0 addr 1 6 ::1"
+expect "mx1 A secure" ex "mx 0 a rcode=NOERROR dnssec=secure why="
+expect "mx1 AAAA secure" ex "mx 0 aaaa rcode=NOERROR dnssec=secure why="
+expect "mx3 AAAA NODATA" ex "mx 2 aaaa rcode=NODATA dnssec=secure why="
+if [ -n "${MXS_DNS_TLSA_HASH:-}" ]; then
+    expect "mx1 TLSA 3 1 1 parsed" ex "mx 0 tlsa 0 3 1 1 $MXS_DNS_TLSA_HASH"
+else
+    expect_re "mx1 TLSA 3 1 1 parsed" ex '^mx 0 tlsa 0 3 1 1 [0-9A-F]{64}$'
+fi
+expect "mx1 TLSA secure" ex "mx 0 tlsa rcode=NOERROR dnssec=secure why="
+expect "mx2 TLSA NXDOMAIN (secure denial)" ex "mx 1 tlsa rcode=NXDOMAIN dnssec=secure why="
+expect "transcript MX line" ex "line MX example.test: 10 mx1.example.test, 20 mx2.example.test, 20 mx3.example.test [secure]"
+expect "transcript A line" ex "line A mx1.example.test: 127.0.0.1 [secure]"
+expect_re "transcript TLSA line" ex '^line TLSA _25\._tcp\.mx1\.example\.test: 3 1 1 [0-9A-F]{64} \[secure\]$'
+n=$(grep -c '^line ' "$tmp/ex.out")
+if [ "$n" = 10 ]; then ok "one transcript line per answer (1 MX + 3x A/AAAA/TLSA)"; else fail "one transcript line per answer" "got $n lines, want 10"; fi
+
+# --- insecure.test: unsigned -------------------------------------------------
+run in insecure.test
+expect "insecure.test: MX insecure" in "mx_answer rcode=NOERROR dnssec=insecure why="
+expect "insecure.test: MX host" in "mx 0 pref=10 host=mx1.insecure.test n_addr=1 n_tlsa=0"
+expect "insecure.test: A insecure" in "mx 0 a rcode=NOERROR dnssec=insecure why="
+
+# --- bogus.example.test: expired signatures under a valid DS -----------------
+run bo bogus.example.test
+expect_re "bogus: SERVFAIL + bogus + why" bo '^mx_answer rcode=SERVFAIL dnssec=bogus why=.'
+expect_re "bogus: why_bogus names the failure" bo '^mx_answer rcode=SERVFAIL dnssec=bogus why=.*(expired|signature)'
+expect "bogus: no MX hosts used" bo "n_mx=0"
+expect_no_re "bogus: no address queries" bo '^line (A|AAAA|TLSA) '
+run bh --host mx1.bogus.example.test
+expect_re "bogus host: A SERVFAIL bogus" bh '^mx 0 a rcode=SERVFAIL dnssec=bogus why=.'
+
+expect_re "bogus host: no address stored" bh '^mx 0 pref=0 host=mx1\.bogus\.example\.test n_addr=0 '
+
+# --- NXDOMAIN, implicit MX, null MX ------------------------------------------
+run nx nx.example.test
+expect "nx.example.test: NXDOMAIN (secure denial)" nx "mx_answer rcode=NXDOMAIN dnssec=secure why="
+expect "nx.example.test: no MX" nx "n_mx=0"
+expect "nx.example.test: transcript" nx "line MX nx.example.test: NXDOMAIN [secure]"
+
+run im implicit.example.test
+expect "implicit: MX NODATA" im "mx_answer rcode=NODATA dnssec=secure why="
+expect "implicit: implicit_mx=1" im "implicit_mx=1"
+expect "implicit: the domain itself, preference 0" im "mx 0 pref=0 host=implicit.example.test n_addr=1 n_tlsa=0"
+expect "implicit: its A record" im "mx 0 addr 0 4 127.0.0.1"
+
+run nm nullmx.example.test
+expect "null MX: null_mx=1" nm "null_mx=1"
+expect "null MX: no MX hosts" nm "n_mx=0"
+expect_no_re "null MX: no address queries" nm '^line (A|AAAA|TLSA) '
+
+# --- family limits -----------------------------------------------------------
+run f4 -4 example.test
+expect_no_re "-4: no AAAA query" f4 '^line AAAA '
+expect "-4: A kept" f4 "mx 0 addr 0 4 127.0.0.1"
+expect "-4: AAAA marked not asked" f4 "mx 0 aaaa rcode=NOERROR dnssec=unknown why="
+expect_no_re "-4: no IPv6 address" f4 '^mx [0-9]+ addr [0-9]+ 6 '
+run f6 -6 example.test
+expect_no_re "-6: no A query" f6 '^line A '
+expect "-6: AAAA first" f6 "mx 0 addr 0 6 ::1"
+expect_no_re "-6: no IPv4 address" f6 '^mx [0-9]+ addr [0-9]+ 4 '
+
+# --- host target, other port -------------------------------------------------
+run ho --host --port 25 mx1.example.test
+expect "host target: one MX, preference 0" ho "mx 0 pref=0 host=mx1.example.test n_addr=2 n_tlsa=1"
+expect "host target: no MX query" ho "mx_answer rcode=NOERROR dnssec=unknown why="
+run p5 --port 587 -4 example.test
+expect "port 587: TLSA at _587._tcp" p5 "line TLSA _587._tcp.mx1.example.test: NXDOMAIN [secure]"
+
+# --- timeout: a resolver that never answers ----------------------------------
+if [ -n "${MXS_DNS_DEAD_RESOLVER:-}" ]; then
+    t0=$(date +%s)
+    "$probe" --resolver "$MXS_DNS_DEAD_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" \
+        --unbound-conf "$MXS_UNBOUND_CONF" --timeout 1000 example.test > "$tmp/to.out" 2>&1
+    t1=$(date +%s)
+    expect_re "dead resolver: deadline hit" to '^result timeout ms=1[0-9]{3}$'
+    expect "dead resolver: MX TIMEOUT" to "mx_answer rcode=TIMEOUT dnssec=unknown why="
+    expect "dead resolver: transcript says TIMEOUT" to "line MX example.test: TIMEOUT (no answer before the deadline)"
+    if [ $((t1 - t0)) -le 4 ]; then ok "dead resolver: probe exits promptly after cancel"; else fail "dead resolver: exits promptly" "$((t1 - t0)) s"; fi
+    "$probe" --resolver "$MXS_DNS_DEAD_RESOLVER" --unbound-conf "$MXS_UNBOUND_CONF" \
+        --timeout 500 --host mx1.example.test > "$tmp/to2.out" 2>&1
+    n=$(grep -c '^line .*TIMEOUT' "$tmp/to2.out")
+    if [ "$n" = 3 ]; then ok "dead resolver: A, AAAA, TLSA all TIMEOUT"; else fail "dead resolver: host queries" "$n TIMEOUT lines"; fi
+else
+    fail "dead resolver" "MXS_DNS_DEAD_RESOLVER missing from $env_file"
+fi
+
+# --- exit status of every probe that should have worked -----------------------
+bad=""
+for f in "$tmp"/*.rc; do [ "$(cat "$f")" = 0 ] || bad="$bad ${f##*/}"; done
+if [ -z "$bad" ]; then ok "dnsprobe exit status 0"; else fail "dnsprobe exit status" "$bad"; fi
+
+finish
