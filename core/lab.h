@@ -13,6 +13,7 @@
  */
 #ifndef MXS_LAB_H
 #define MXS_LAB_H
+#include <stddef.h>
 #include <stdint.h>
 
 struct lab_scenario {
