@@ -385,16 +385,19 @@ int smtp_caps_diff(const struct mxs_caps *a, const struct mxs_caps *b, char *out
         diff = 1;
         smtp_diff_word(out, outlen, &ol, &full, '+', b->name[i]);
     }
-    for (int i = 0; i < na; i++) {
-        if (!strcmp(a->name[i], "STARTTLS"))
-            continue;
-        int j = smtp_caps_find(b, a->name[i]);
-        if (j < 0) {
-            diff = 1;
-            smtp_diff_word(out, outlen, &ol, &full, '-', a->name[i]);
-        } else if (strncmp(a->args[i], b->args[j], sizeof a->args[i])) {
-            diff = 1;
-            smtp_diff_word(out, outlen, &ol, &full, '~', a->name[i]);
+    for (int pass = 0; pass < 2; pass++) {     /* removed, then changed */
+        for (int i = 0; i < na; i++) {
+            if (!strcmp(a->name[i], "STARTTLS"))
+                continue;
+            int j = smtp_caps_find(b, a->name[i]);
+            if (pass == 0 && j < 0) {
+                diff = 1;
+                smtp_diff_word(out, outlen, &ol, &full, '-', a->name[i]);
+            } else if (pass == 1 && j >= 0 &&
+                       strncmp(a->args[i], b->args[j], sizeof a->args[i])) {
+                diff = 1;
+                smtp_diff_word(out, outlen, &ol, &full, '~', a->name[i]);
+            }
         }
     }
     return diff;
