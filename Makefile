@@ -18,9 +18,9 @@ FUZZ_SECONDS ?= 60
 
 # Everything that is not a build output may be missing on a fresh machine:
 # mk/deps.sh installs it (root) or says exactly what to install.
+DEPS_DIR   ?= build
 DEPS_STAMP := $(DEPS_DIR)/.deps-build
 TEST_STAMP := $(DEPS_DIR)/.deps-test
-DEPS_DIR   ?= build
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wpointer-arith -Wwrite-strings \
