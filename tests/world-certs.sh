@@ -139,25 +139,27 @@ sign() {
     rm -f "$name.csr"
 }
 
+# --- keys ---
+# Key generation is most of the time: all at once, the 2 cores share it.
+leaves="good expired notyet expiring wrongname selfsigned untrusted sha1sig clientauth old client"
+for n in ca other-ca int $leaves; do key "$n.key" & done
+key weakkey.key 1024 &
+wait
+for n in ca other-ca int $leaves weakkey; do
+    [ -s "$n.key" ] || { echo "world-certs: no key $n.key" >&2; exit 1; }
+done
+
 # --- roots and intermediate ---
-key ca.key
 openssl req -x509 -new -key ca.key -subj "/O=mxscope test/CN=mxscope Test Root" \
     -days 3650 -sha256 -extensions v3_root -out ca.crt
-key other-ca.key
 openssl req -x509 -new -key other-ca.key -subj "/O=elsewhere/CN=Untrusted Other Root" \
     -days 3650 -sha256 -extensions v3_root -out other-ca.crt
 # Backdate the intermediate so it covers every leaf's window, the
 # expired and not-yet-valid ones included: only the leaf is meant to be wrong.
 castate ca; castate int; castate other-ca
-key int.key
 sign ca int "mxscope Test Intermediate" v3_int "$(d '-400 days')" "$(d '+1000 days')"
 
 # --- leaves ---
-for n in good expired notyet expiring wrongname selfsigned untrusted sha1sig clientauth old client; do
-    key "$n.key"
-done
-key weakkey.key 1024
-
 mx=mx1.example.test
 sign int good      $mx v3_leaf "$(d '-1 day')"    "$(d '+89 days')"
 sign int expired   $mx v3_leaf "$(d '-120 days')" "$(d '-30 days')"

@@ -106,11 +106,21 @@ world_up() {
     rm -f "$dir/env"
     t0=$(date +%s)
     sh "$here/world-certs.sh" "$dir/certs"
+    # DNS and Postfix start side by side: both only need the certificates.
+    dnspid=""
     if [ -f "$here/world-dns.sh" ]; then
-        CERTDIR="$dir/certs" sh "$here/world-dns.sh" up "$dir/dns" ||
-            { echo "world: tests/world-dns.sh up $dir/dns failed" >&2; return 1; }
+        CERTDIR="$dir/certs" sh "$here/world-dns.sh" up "$dir/dns" > "$dir/dns-up.log" 2>&1 &
+        dnspid=$!
     fi
-    sh "$here/world-postfix.sh" up "$dir" || return 1
+    pfrc=0
+    sh "$here/world-postfix.sh" up "$dir" || pfrc=$?
+    if [ -n "$dnspid" ] && ! wait "$dnspid"; then
+        cat "$dir/dns-up.log" >&2
+        echo "world: tests/world-dns.sh up $dir/dns failed (log above)" >&2
+        return 1
+    fi
+    [ -n "$dnspid" ] && cat "$dir/dns-up.log"
+    [ $pfrc = 0 ] || { echo "world: tests/world-postfix.sh up $dir failed" >&2; return 1; }
     ports="$dir/postfix/ports"
 
     # Every listener must greet.  All probes run at once, so the wait is the
@@ -162,7 +172,7 @@ world_up() {
             tr a-f A-F)"
         if [ -f "$dir/dns/dns.env" ]; then
             echo "# from $dir/dns/dns.env"
-            cat "$dir/dns/dns.env"
+            awk 1 "$dir/dns/dns.env"   # awk 1: adds a missing last newline
         fi
     } > "$dir/env.tmp"
     mv "$dir/env.tmp" "$dir/env"
