@@ -323,7 +323,17 @@ int x509view_decode(const unsigned char *der, size_t len, time_t now,
     x509view_dn(c->issuer, sizeof c->issuer, &crt.issuer);
     x509view_cn(&crt, c);
     x509view_sans(&crt, c);
-    x509view_hex(crt.serial.p, crt.serial.len, c->serial, sizeof c->serial);
+    {
+        /* A positive serial with its top bit set carries a 0x00 sign byte
+         * in DER; the number (and what openssl and mbedTLS print) has none. */
+        const unsigned char *sp = crt.serial.p;
+        size_t sl = crt.serial.len;
+        while (sl > 1 && sp[0] == 0x00) {
+            sp++;
+            sl--;
+        }
+        x509view_hex(sp, sl, c->serial, sizeof c->serial);
+    }
     c->not_before = x509view_time(&crt.valid_from);
     c->not_after = x509view_time(&crt.valid_to);
     c->days_left = x509view_days_left(c->not_after, now);
