@@ -229,19 +229,6 @@ static void cmd_step_summary(const struct engine *e, enum mxs_step s, struct buf
                (long long)engine_step_elapsed_ms(e, s));
 }
 
-static const char *cmd_join(int argc, char **argv, int from, char *out, size_t outlen)
-{
-    size_t o = 0;
-    out[0] = 0;
-    for (int i = from; i < argc; i++) {
-        int n = snprintf(out + o, outlen - o, "%s%s", i > from ? " " : "", argv[i]);
-        if (n < 0 || (size_t)n >= outlen - o)
-            break;
-        o += (size_t)n;
-    }
-    return out;
-}
-
 /* ---- handlers ------------------------------------------------------------ */
 
 static int cmd_is_ip_literal(const char *s)

@@ -1,0 +1,481 @@
+/*
+ * console.c - console_run(): the one poll() loop of the interactive console.
+ *
+ * The loop waits on the keyboard, a self-pipe fed by the signal handlers
+ * (SIGWINCH, SIGTERM, SIGINT, SIGHUP) and the engine's fds, with a timeout
+ * that is the engine's deadline (capped, so the countdown ticks).  It only
+ * calls engine_step() while a step is in flight, or when the operator asks
+ * for the next one: engine_step() on an idle engine starts a new step.
+ * Owner: the console engineer (h6).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "console.h"
+#include "esc.h"
+#include "lab.h"
+#include "render.h"
+#include "tui.h"
+
+static int sig_pipe[2] = {-1, -1};
+
+static void console_on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    if (sig_pipe[1] >= 0 && write(sig_pipe[1], &b, 1) < 0) {
+        /* full pipe: a wake-up is already pending */
+    }
+    errno = saved;
+}
+
+static int console_signals(void)
+{
+    if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK))
+        return -1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = console_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    /* Installed before initscr(): ncurses then leaves SIGWINCH to us. */
+    sigaction(SIGWINCH, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+static void console_signals_off(void)
+{
+    signal(SIGWINCH, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    for (int i = 0; i < 2; i++)
+        if (sig_pipe[i] >= 0) {
+            close(sig_pipe[i]);
+            sig_pipe[i] = -1;
+        }
+}
+
+static int console_busy(struct ui *ui)
+{
+    return cmd_engine_busy(ui->cmd.engine);
+}
+
+static void console_dump(struct ui *ui, const char *path)
+{
+    char err[256] = "";
+    panes_draw_all(ui);
+    if (screen_dump(path, err, sizeof err)) {
+        char es[300];
+        mxs_escape_str(err, es, sizeof es, 0);
+        ui_message(ui, 1, "dump: %s", es);
+    } else {
+        char ep[300];
+        mxs_escape_str(path, ep, sizeof ep, 0);
+        ui_message(ui, 0, "screen written to %s", ep);
+    }
+}
+
+static void console_cancel(struct ui *ui)
+{
+    struct engine *e = ui->cmd.engine;
+    ui->running = 0;
+    if (e && console_busy(ui)) {
+        enum mxs_step s = engine_current_step(e);
+        engine_cancel(e);
+        ui_message(ui, 0, "%s cancelled", mxs_step_name(s));
+    }
+}
+
+static void console_want_quit(struct ui *ui)
+{
+    if (cmd_unsaved(&ui->cmd)) {
+        ui->confirm = 2;
+        ui_message(ui, 0, "The session is not saved (`save` writes it). Quit anyway? (y/N)");
+        return;
+    }
+    ui->quit = 1;
+}
+
+void console_exec(struct ui *ui, const char *line)
+{
+    struct cmd_result r;
+    cmd_result_init(&r);
+    ui->msg[0] = 0;
+    cmd_exec(&ui->cmd, line, &r);
+    const char *msg = r.msg.data ? r.msg.data : "";
+    if (r.engine_changed) {
+        panes_reset(ui);
+        ui->running = 0;
+    }
+    if (r.cancelled)
+        ui->running = 0;
+    switch (r.action) {
+    case CMD_ACT_RUN:
+        ui->running = 1;
+        break;
+    case CMD_ACT_SHOW_CERT:
+        ui_show_cert(ui, r.arg);
+        msg = "";
+        break;
+    case CMD_ACT_HELP: {
+        if (strchr(line, ' ') && strspn(line, " \t") < strlen(line)) {
+            /* help CMD: the one entry */
+            tv_open(ui, "Help", msg);
+        } else {
+            struct buf b;
+            buf_init(&b, 1u << 20);
+            ui_help_text(&b);
+            tv_open(ui, "Help", b.data ? b.data : "");
+            buf_free(&b);
+        }
+        msg = "";
+        break;
+    }
+    case CMD_ACT_OUTPUT: {
+        char title[128];
+        mxs_escape_str(line, title, sizeof title, 0);
+        tv_open(ui, title, msg);
+        msg = "";
+        break;
+    }
+    case CMD_ACT_QUIT:
+        console_want_quit(ui);
+        msg = ui->confirm ? ui->msg : "";
+        break;
+    case CMD_ACT_CONFIRM:
+        ui->confirm = 1;
+        snprintf(ui->confirm_cmd, sizeof ui->confirm_cmd, "%s", r.confirm);
+        break;
+    case CMD_ACT_DUMP:
+        console_dump(ui, r.path);
+        msg = ui->msg;
+        break;
+    default:
+        break;
+    }
+    if (msg != ui->msg) {
+        if (strchr(msg, '\n') && r.action == CMD_ACT_NONE) {
+            /* A multi-line answer (send's replies): status bar gets the
+             * first line, all of it is in the Exchange anyway. */
+        }
+        ui_message(ui, r.status == CMD_ERROR, "%s", msg);
+    }
+    cmd_result_free(&r);
+    ui->dirty = 1;
+}
+
+static void console_focus(struct ui *ui, int f)
+{
+    if (f != FOCUS_CMDLINE)
+        ui->prev_focus = f;
+    ui->focus = f;
+    ui->dirty = 1;
+}
+
+static void console_step(struct ui *ui)
+{
+    console_exec(ui, "step");
+}
+
+/* One key.  Order: confirmation, overlay, search prompt, command line,
+ * global keys, then the focused pane. */
+static void console_key(struct ui *ui, int ch)
+{
+    if (ch == KEY_RESIZE) {
+        panes_layout(ui);
+        ui->dirty = 1;
+        return;
+    }
+    if (ui->confirm) {
+        int kind = ui->confirm;
+        ui->confirm = 0;
+        ui->msg[0] = 0;
+        if (ch == 'y' || ch == 'Y') {
+            if (kind == 2)
+                ui->quit = 1;
+            else
+                console_exec(ui, ui->confirm_cmd);
+        } else {
+            ui_message(ui, 0, kind == 2 ? "not quitting" : "not sent");
+        }
+        ui->dirty = 1;
+        return;
+    }
+    if (ui->tv.open) {
+        if (ch == 3)
+            console_cancel(ui);
+        tv_key(ui, ch);
+        return;
+    }
+    if (ui->search_input) {
+        panes[FOCUS_EXCHANGE]->key(ui, ch);
+        return;
+    }
+    if (ch != ERR && !ui->confirm)
+        ui->msg[0] = 0;
+    if (ui->focus == FOCUS_CMDLINE) {
+        switch (ch) {
+        case 27:
+            if (console_busy(ui))
+                console_cancel(ui);
+            else
+                console_focus(ui, ui->prev_focus);
+            break;
+        case 3:
+            if (console_busy(ui) || ui->running)
+                console_cancel(ui);
+            else
+                cmdline_clear();
+            break;
+        case 4:
+            if (!cmdline_empty())
+                cmdline_key(ch);
+            break;
+        case KEY_BTAB:
+            console_focus(ui, ui->prev_focus);
+            break;
+        case KEY_PPAGE: case KEY_NPAGE:
+            panes[FOCUS_EXCHANGE]->key(ui, ch);
+            break;
+        case '\n': case '\r': case KEY_ENTER: {
+            char line[CMD_MAX_LINE];
+            cmdline_key('\r');
+            if (cmdline_take(line, sizeof line)) {
+                /* An empty Enter goes back to the panes. */
+                if (line[strspn(line, " \t")] == 0)
+                    console_focus(ui, ui->prev_focus);
+                else
+                    console_exec(ui, line);
+            }
+            break;
+        }
+        default:
+            cmdline_key(ch);
+            break;
+        }
+        ui->dirty = 1;
+        return;
+    }
+    /* Panes: single keys. */
+    if (ui->focus == FOCUS_EXCHANGE && (ch == 'n' || ch == 'N' || ch == '/') &&
+        panes[FOCUS_EXCHANGE]->key(ui, ch))
+        return;
+    switch (ch) {
+    case 'n': case ' ':
+        console_step(ui);
+        return;
+    case 'r':
+        console_exec(ui, "run");
+        return;
+    case 'R':
+        console_exec(ui, "restart");
+        return;
+    case 27: case 3:
+        if (console_busy(ui) || ui->running)
+            console_cancel(ui);
+        else
+            ui_message(ui, 0, "nothing is running");
+        return;
+    case '\t':
+        console_focus(ui, (ui->focus + 1) % FOCUS_COUNT);
+        return;
+    case KEY_BTAB:
+        console_focus(ui, (ui->focus + FOCUS_COUNT - 1) % FOCUS_COUNT);
+        return;
+    case '?':
+        console_exec(ui, "help");
+        return;
+    case 'q':
+        console_want_quit(ui);
+        return;
+    case ':':
+        console_focus(ui, FOCUS_CMDLINE);
+        return;
+    default:
+        break;
+    }
+    const struct pane_ops *p = panes[ui->focus];
+    if (p->key && p->key(ui, ch))
+        return;
+    /* Any other printable key starts a command with that letter. */
+    if (ch >= 0x21 && ch < 0x7f) {
+        console_focus(ui, FOCUS_CMDLINE);
+        cmdline_key(ch);
+    }
+}
+
+static void console_drain_events(struct ui *ui)
+{
+    struct engine *e = ui->cmd.engine;
+    struct mxs_event ev;
+    for (int i = 0; e && i < 100000 && engine_next_event(e, &ev); i++)
+        panes_on_event(ui, &ev);
+}
+
+/* Run-to-end and the --script queue move on only when the engine is idle. */
+static void console_advance(struct ui *ui)
+{
+    struct engine *e = ui->cmd.engine;
+    if (ui->running && e && !console_busy(ui)) {
+        if (engine_finished(e) || engine_is_replay(e)) {
+            ui->running = 0;
+        } else {
+            enum mxs_step s = engine_current_step(e);
+            if (s >= 0 && s < MXS_STEP_COUNT &&
+                engine_step_state(e, s) == MXS_ST_PENDING) {
+                if (engine_step(e) == MXS_PROG_FINISHED)
+                    ui->running = 0;
+            } else {
+                ui->running = 0;
+            }
+        }
+        ui->dirty = 1;
+    }
+    while (!ui->running && !console_busy(ui) && !ui->confirm && !ui->quit &&
+           ui->script && ui->script_i < ui->script_n) {
+        console_exec(ui, ui->script[ui->script_i++]);
+    }
+}
+
+static void console_signal_read(struct ui *ui)
+{
+    unsigned char b[64];
+    ssize_t n;
+    while ((n = read(sig_pipe[0], b, sizeof b)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            if (b[i] == SIGWINCH) {
+                screen_resize();
+                panes_layout(ui);
+                ui->dirty = 1;
+            } else {
+                ui->quit = 1; /* SIGTERM/SIGINT/SIGHUP: leave cleanly */
+            }
+        }
+    }
+}
+
+int console_run(struct console_opts *o)
+{
+    struct ui ui;
+    char err[256] = "";
+    memset(&ui, 0, sizeof ui);
+    setlocale(LC_ALL, "");
+    cmd_ctx_init(&ui.cmd, o->engine, o->lab, o->lab_scenario, 0);
+    ui.xl_follow = 1;
+    ui.search_hit = -1;
+    ui.focus = ui.prev_focus = FOCUS_STEPS;
+
+    if (o->load && !o->engine) {
+        struct engine *e = engine_load(o->load, err, sizeof err);
+        if (!e) {
+            char es[600];
+            mxs_escape_str(err, es, sizeof es, 0);
+            fprintf(stderr, "mxscope: %s\n", es);
+            cmd_ctx_free(&ui.cmd);
+            return 2;
+        }
+        cmd_ctx_adopt(&ui.cmd, e);
+    }
+    if (o->script) {
+        ui.script_n = script_read(o->script, &ui.script, err, sizeof err);
+        if (ui.script_n < 0) {
+            char es[600];
+            mxs_escape_str(err, es, sizeof es, 0);
+            fprintf(stderr, "mxscope: %s\n", es);
+            cmd_ctx_free(&ui.cmd);
+            return 2;
+        }
+    }
+    if (console_signals()) {
+        fprintf(stderr, "mxscope: pipe: %s\n", strerror(errno));
+        cmd_ctx_free(&ui.cmd);
+        return 1;
+    }
+    if (screen_init(err, sizeof err)) {
+        console_signals_off();
+        fprintf(stderr, "mxscope: %s\n", err);
+        cmd_ctx_free(&ui.cmd);
+        script_free(ui.script, ui.script_n);
+        return 1;
+    }
+    panes_layout(&ui);
+    cmdline_init(&ui);
+    if (o->stop_after_resolve && ui.cmd.engine && !o->load &&
+        !engine_is_replay(ui.cmd.engine))
+        engine_step(ui.cmd.engine); /* RESOLVE, then wait for the operator */
+    if (ui.cmd.engine && engine_is_replay(ui.cmd.engine))
+        ui_message(&ui, 0, "replaying a saved session (read-only)");
+    ui.dirty = 1;
+
+    while (!ui.quit) {
+        console_drain_events(&ui);
+        console_advance(&ui);
+        console_drain_events(&ui);
+        if (ui.quit)
+            break;
+        int busy = console_busy(&ui);
+        if (ui.dirty || busy)
+            panes_draw_all(&ui);
+
+        struct pollfd fds[20];
+        int nf = 0;
+        fds[nf++] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
+        fds[nf++] = (struct pollfd){sig_pipe[0], POLLIN, 0};
+        int timeout = -1;
+        if (busy && ui.cmd.engine) {
+            int n = engine_pollfds(ui.cmd.engine, fds + nf, 16);
+            if (n > 0)
+                nf += n;
+            int t = engine_timeout_ms(ui.cmd.engine);
+            /* Wake at least every 250 ms so the countdown ticks. */
+            timeout = (t < 0 || t > 250) ? 250 : t;
+        } else if (ui.running) {
+            timeout = 0;
+        }
+        int pr = poll(fds, (nfds_t)nf, timeout);
+        if (pr < 0 && errno != EINTR)
+            break;
+        if (fds[1].revents)
+            console_signal_read(&ui);
+        if (pr > 0 && fds[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+            ui.quit = 1; /* the terminal went away */
+        if (pr > 0 && fds[0].revents & POLLIN) {
+            /* Drain every key that is there: a paste or an escape sequence
+             * must not wait for the next wake-up. */
+            int ch, guard = 0;
+            while (!ui.quit && (ch = getch()) != ERR && guard++ < 4096)
+                console_key(&ui, ch);
+        }
+        if (ui.cmd.engine && console_busy(&ui)) {
+            engine_step(ui.cmd.engine);
+            ui.dirty = 1;
+        }
+    }
+
+    const char *dump = getenv("MXS_DUMP_ON_EXIT");
+    if (dump && *dump) {
+        char derr[256];
+        panes_draw_all(&ui);
+        screen_dump(dump, derr, sizeof derr);
+    }
+    cmdline_end();
+    screen_end();
+    console_signals_off();
+    panes_free(&ui);
+    script_free(ui.script, ui.script_n);
+    cmd_ctx_free(&ui.cmd);
+    return 0;
+}

@@ -1,0 +1,422 @@
+/*
+ * screen.c - every curses set-up and teardown call of the console.
+ *
+ * Why one file: the terminal must come back sane on every exit path (normal
+ * quit, SIGTERM, a crash), and that is only checkable when the code that
+ * changes terminal state sits in one place.  While curses owns the screen,
+ * stderr goes to an unlinked temp file (a library warning would otherwise
+ * scribble over the panes); it is replayed after endwin().
+ * Owner: the console engineer (h6).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <langinfo.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#include "buf.h"
+#include "esc.h"
+#include "savefile.h"
+#include "tui.h"
+
+static int scr_on;
+static int scr_colors;
+static int scr_utf8;
+static int scr_ascii_box;
+static attr_t scr_attr[ROLE_COUNT];
+static int scr_saved_stderr = -1;
+static int scr_err_fd = -1;
+static struct termios scr_tio;
+static int scr_tio_ok;
+
+/* ---- fatal signals: restore the terminal before dying ------------------- */
+
+static void screen_fatal(int sig)
+{
+    /* Only async-signal-safe calls: termios back, leave the alternate
+     * screen, show the cursor, then die of the same signal. */
+    static const char reset[] = "\033[?1049l\033[?25h\033[0m\r\n";
+    if (scr_tio_ok)
+        tcsetattr(STDIN_FILENO, TCSANOW, &scr_tio);
+    if (write(STDOUT_FILENO, reset, sizeof reset - 1) < 0) {
+        /* nothing more to do */
+    }
+    if (scr_saved_stderr >= 0) {
+        char b[4096];
+        ssize_t n;
+        dup2(scr_saved_stderr, STDERR_FILENO);
+        if (scr_err_fd >= 0 && lseek(scr_err_fd, 0, SEEK_SET) == 0)
+            while ((n = read(scr_err_fd, b, sizeof b)) > 0)
+                if (write(STDERR_FILENO, b, (size_t)n) < 0)
+                    break;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void screen_fatal_install(void)
+{
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = screen_fatal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
+/* ---- stderr ------------------------------------------------------------- */
+
+static void screen_stderr_redirect(void)
+{
+    char path[] = "/tmp/mxscope-stderr.XXXXXX";
+    const char *tmpdir = getenv("TMPDIR");
+    char p2[512];
+    int fd = -1;
+    if (tmpdir && *tmpdir && strlen(tmpdir) < 400) {
+        snprintf(p2, sizeof p2, "%s/mxscope-stderr.XXXXXX", tmpdir);
+        fd = mkstemp(p2);
+        if (fd >= 0)
+            unlink(p2);
+    }
+    if (fd < 0) {
+        fd = mkstemp(path);
+        if (fd >= 0)
+            unlink(path);
+    }
+    if (fd < 0)
+        return;
+    fflush(stderr);
+    scr_saved_stderr = dup(STDERR_FILENO);
+    if (scr_saved_stderr < 0 || dup2(fd, STDERR_FILENO) < 0) {
+        close(fd);
+        if (scr_saved_stderr >= 0)
+            close(scr_saved_stderr);
+        scr_saved_stderr = -1;
+        return;
+    }
+    scr_err_fd = fd;
+}
+
+static void screen_stderr_restore(void)
+{
+    if (scr_saved_stderr < 0)
+        return;
+    fflush(stderr);
+    dup2(scr_saved_stderr, STDERR_FILENO);
+    close(scr_saved_stderr);
+    scr_saved_stderr = -1;
+    if (scr_err_fd >= 0) {
+        char b[4096];
+        ssize_t n;
+        if (lseek(scr_err_fd, 0, SEEK_SET) == 0)
+            while ((n = read(scr_err_fd, b, sizeof b)) > 0)
+                if (write(STDERR_FILENO, b, (size_t)n) < 0)
+                    break;
+        close(scr_err_fd);
+        scr_err_fd = -1;
+    }
+}
+
+/* ---- colours ------------------------------------------------------------ */
+
+static void screen_colors_init(void)
+{
+    const char *nc = getenv("NO_COLOR");
+    /* Monochrome fallback: the attributes alone keep roles apart. */
+    scr_attr[ROLE_NORMAL] = A_NORMAL;
+    scr_attr[ROLE_BORDER] = A_NORMAL;
+    scr_attr[ROLE_TITLE] = A_BOLD;
+    scr_attr[ROLE_FOCUS] = A_BOLD | A_REVERSE;
+    scr_attr[ROLE_STATUS] = A_REVERSE;
+    scr_attr[ROLE_CLIENT] = A_BOLD;
+    scr_attr[ROLE_SERVER] = A_NORMAL;
+    scr_attr[ROLE_DNS] = A_NORMAL;
+    scr_attr[ROLE_TLS] = A_NORMAL;
+    scr_attr[ROLE_NOTE] = A_DIM;
+    scr_attr[ROLE_ERROR] = A_BOLD | A_UNDERLINE;
+    scr_attr[ROLE_WARN] = A_BOLD;
+    scr_attr[ROLE_OK] = A_NORMAL;
+    scr_attr[ROLE_RUNNING] = A_BOLD;
+    scr_attr[ROLE_SELECT] = A_REVERSE;
+    scr_attr[ROLE_MATCH] = A_STANDOUT | A_UNDERLINE;
+    scr_attr[ROLE_DIM] = A_DIM;
+    scr_colors = 0;
+    if ((nc && *nc) || !has_colors())
+        return;
+    if (start_color() != OK)
+        return;
+    use_default_colors();
+    scr_colors = 1;
+    static const struct { enum role r; short fg, bg; attr_t extra; } map[] = {
+        {ROLE_BORDER, COLOR_BLUE, -1, 0},
+        {ROLE_TITLE, COLOR_CYAN, -1, A_BOLD},
+        {ROLE_FOCUS, COLOR_BLACK, COLOR_CYAN, A_BOLD},
+        {ROLE_STATUS, COLOR_BLACK, COLOR_WHITE, 0},
+        {ROLE_CLIENT, COLOR_CYAN, -1, A_BOLD},
+        {ROLE_SERVER, COLOR_GREEN, -1, 0},
+        {ROLE_DNS, COLOR_BLUE, -1, A_BOLD},
+        {ROLE_TLS, COLOR_MAGENTA, -1, 0},
+        {ROLE_ERROR, COLOR_RED, -1, A_BOLD},
+        {ROLE_WARN, COLOR_YELLOW, -1, A_BOLD},
+        {ROLE_OK, COLOR_GREEN, -1, A_BOLD},
+        {ROLE_RUNNING, COLOR_YELLOW, -1, A_BOLD},
+        {ROLE_MATCH, COLOR_BLACK, COLOR_YELLOW, 0},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        short pair = (short)(i + 1);
+        if (init_pair(pair, map[i].fg, map[i].bg) == OK)
+            scr_attr[map[i].r] = COLOR_PAIR(pair) | map[i].extra;
+    }
+}
+
+attr_t screen_attr(enum role r)
+{
+    return r < ROLE_COUNT ? scr_attr[r] : A_NORMAL;
+}
+
+int screen_unicode(void)
+{
+    return scr_utf8;
+}
+
+/* ---- set-up / teardown -------------------------------------------------- */
+
+int screen_init(char *err, size_t errlen)
+{
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        snprintf(err, errlen, "the console needs a terminal (use --batch for scripts)");
+        return -1;
+    }
+    if (tcgetattr(STDIN_FILENO, &scr_tio) == 0)
+        scr_tio_ok = 1;
+    const char *cs = nl_langinfo(CODESET);
+    scr_utf8 = cs && !strcmp(cs, "UTF-8");
+    const char *ascii = getenv("MXS_ASCII");
+    if (ascii && *ascii && strcmp(ascii, "0"))
+        scr_utf8 = 0;
+    scr_ascii_box = !scr_utf8;
+    /* Esc cancels a step: it must not wait a second for a sequence. */
+    if (!getenv("ESCDELAY"))
+        set_escdelay(25);
+    screen_stderr_redirect();
+    screen_fatal_install();
+    if (!initscr()) {
+        screen_stderr_restore();
+        snprintf(err, errlen, "cannot initialise the terminal (TERM?)");
+        return -1;
+    }
+    scr_on = 1;
+    raw();           /* Ctrl-C is a key: it cancels the step, not the program */
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    intrflush(stdscr, FALSE);
+    set_escdelay(getenv("ESCDELAY") ? ESCDELAY : 25);
+    screen_colors_init();
+    curs_set(0);
+    return 0;
+}
+
+int screen_active(void)
+{
+    return scr_on;
+}
+
+void screen_end(void)
+{
+    if (!scr_on)
+        return;
+    curs_set(1);
+    endwin();
+    scr_on = 0;
+    screen_stderr_restore();
+}
+
+void screen_resize(void)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+        resizeterm(ws.ws_row, ws.ws_col);
+    clearok(curscr, TRUE);
+}
+
+/* ---- drawing ------------------------------------------------------------ */
+
+/* Columns of one character at s (len bytes available); *adv gets bytes. */
+static int screen_char(const char *s, size_t len, size_t *adv)
+{
+    mbstate_t st;
+    wchar_t wc;
+    memset(&st, 0, sizeof st);
+    size_t n = mbrtowc(&wc, s, len, &st);
+    if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+        *adv = 1;
+        return 1; /* cannot happen with escaped text; count it as one */
+    }
+    *adv = n;
+    int w = wcwidth(wc);
+    return w < 0 ? 1 : w;
+}
+
+int screen_width(const char *s)
+{
+    int w = 0;
+    size_t len = strlen(s), adv;
+    while (len) {
+        w += screen_char(s, len, &adv);
+        s += adv;
+        len -= adv;
+    }
+    return w;
+}
+
+int screen_text(int y, int x, int maxw, const char *s, attr_t a)
+{
+    size_t len = strlen(s), used = 0, adv;
+    int w = 0;
+    if (maxw <= 0)
+        return 0;
+    while (used < len) {
+        int cw = screen_char(s + used, len - used, &adv);
+        if (w + cw > maxw)
+            break;
+        w += cw;
+        used += adv;
+    }
+    attr_t old;
+    short pair;
+    attr_get(&old, &pair, NULL);
+    attrset(a);
+    if (!scr_utf8) {
+        /* A non-UTF-8 terminal: non-ASCII bytes would be garbage, and the
+         * text is escaped already, so show '?' for them. */
+        move(y, x);
+        for (size_t i = 0; i < used; i++) {
+            unsigned char ch = (unsigned char)s[i];
+            addch(ch < 0x80 ? ch : '?');
+        }
+    } else {
+        mvaddnstr(y, x, s, (int)used);
+    }
+    attr_set(old, pair, NULL);
+    return w;
+}
+
+void screen_hline(int y, int x, int w, attr_t a)
+{
+    attr_t old;
+    short pair;
+    attr_get(&old, &pair, NULL);
+    attrset(a);
+    if (scr_ascii_box)
+        mvhline(y, x, '-', w);
+    else
+        mvhline(y, x, ACS_HLINE, w);
+    attr_set(old, pair, NULL);
+}
+
+void screen_box(int y, int x, int h, int w, const char *title, int focused)
+{
+    if (h < 2 || w < 2)
+        return;
+    attr_t a = screen_attr(ROLE_BORDER);
+    attrset(a);
+    if (scr_ascii_box) {
+        mvhline(y, x + 1, '-', w - 2);
+        mvhline(y + h - 1, x + 1, '-', w - 2);
+        mvvline(y + 1, x, '|', h - 2);
+        mvvline(y + 1, x + w - 1, '|', h - 2);
+        mvaddch(y, x, '+');
+        mvaddch(y, x + w - 1, '+');
+        mvaddch(y + h - 1, x, '+');
+        mvaddch(y + h - 1, x + w - 1, '+');
+    } else {
+        mvhline(y, x + 1, ACS_HLINE, w - 2);
+        mvhline(y + h - 1, x + 1, ACS_HLINE, w - 2);
+        mvvline(y + 1, x, ACS_VLINE, h - 2);
+        mvvline(y + 1, x + w - 1, ACS_VLINE, h - 2);
+        mvaddch(y, x, ACS_ULCORNER);
+        mvaddch(y, x + w - 1, ACS_URCORNER);
+        mvaddch(y + h - 1, x, ACS_LLCORNER);
+        mvaddch(y + h - 1, x + w - 1, ACS_LRCORNER);
+    }
+    attrset(A_NORMAL);
+    if (title && w > 6) {
+        char t[160];
+        snprintf(t, sizeof t, focused ? "[%s]" : " %s ", title);
+        screen_text(y, x + 2, w - 4, t, focused ? screen_attr(ROLE_FOCUS) : screen_attr(ROLE_TITLE));
+    }
+}
+
+const char *screen_state_glyph(enum mxs_step_state s)
+{
+    static const char *const uni[] = {"\xc2\xb7", "\xe2\x96\xb6", "\xe2\x9c\x93", "!",
+                                      "\xe2\x9c\x97", "-", "~"};
+    static const char *const asc[] = {".", ">", "+", "!", "x", "-", "~"};
+    if ((int)s < 0 || s > MXS_ST_CANCELLED)
+        return "?";
+    return scr_utf8 ? uni[s] : asc[s];
+}
+
+/* ---- dump --------------------------------------------------------------- */
+
+int screen_dump(const char *path, char *err, size_t errlen)
+{
+    struct buf b;
+    int rows, cols;
+    getmaxyx(stdscr, rows, cols);
+    if (rows < 1 || cols < 1 || cols > 10000)
+        return snprintf(err, errlen, "no screen"), -1;
+    buf_init(&b, 4u << 20);
+    wchar_t *w = calloc((size_t)cols + 1, sizeof *w);
+    char *mb = malloc((size_t)cols * MB_LEN_MAX + 1);
+    if (!w || !mb) {
+        free(w);
+        free(mb);
+        buf_free(&b);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int y = 0; y < rows; y++) {
+        int n = mvinnwstr(y, 0, w, cols);
+        if (n < 0)
+            n = 0;
+        w[n] = 0;
+        size_t m = wcstombs(mb, w, (size_t)cols * MB_LEN_MAX);
+        if (m == (size_t)-1)
+            m = 0;
+        mb[m] = 0;
+        while (m && mb[m - 1] == ' ')
+            mb[--m] = 0;
+        /* What is on the screen was escaped when drawn (a second mxs_escape
+         * would double every backslash); control bytes, which cannot be
+         * there, are still written as \xHH so the file is always safe. */
+        for (size_t i = 0; i < m; i++) {
+            unsigned char ch = (unsigned char)mb[i];
+            if (ch < 0x20 || ch == 0x7f)
+                buf_printf(&b, "\\x%02X", ch);
+            else
+                buf_add(&b, &mb[i], 1);
+        }
+        buf_puts(&b, "\n");
+    }
+    free(w);
+    free(mb);
+    int rc = -1;
+    if (b.failed)
+        snprintf(err, errlen, "screen too large");
+    else
+        rc = savefile_write(path, b.data ? b.data : "", b.len, err, errlen);
+    buf_free(&b);
+    return rc;
+}
