@@ -5,16 +5,19 @@
 # DIR/certs with tests/world-certs.sh first.
 #
 # Our own instance, the system Postfix is never touched:
-#   config_directory DIR/postfix (main.cf, master.cf), queue_directory
-#   DIR/postfix/queue, data_directory DIR/postfix/data, log DIR/postfix/maillog
-#   (postlogd, because there may be no syslog).  Started with
-#   `postfix -c DIR/postfix start`: as root this works without listing DIR in
-#   the system main.cf's alternate_config_directories (that check only binds
-#   the set-gid postdrop/postqueue; verified on Debian 12, Postfix 3.7.11
-#   with the package configured "No configuration").  postfix-script's start
-#   runs `postfix check` (creates the queue tree with the right owners) and
-#   master -w, which returns only once master has bound every listener, so a
-#   port taken in the meantime makes `start` fail: we then retry on new ports.
+#   config_directory DIR/postfix (main.cf, master.cf, ports, start.log),
+#   queue_directory DIR/postfix-queue and data_directory DIR/postfix-data
+#   (outside the config directory: postfix-script's check walks the config
+#   directory and warns about every queue file not owned by root), log
+#   DIR/postfix.log through postlogd (maillog_file: there may be no syslog).
+#   Started with `postfix -c DIR/postfix start`.  Verified on Debian 12,
+#   Postfix 3.7.11, package configured "No configuration": as root this
+#   works without listing DIR in the system main.cf's
+#   alternate_config_directories, so neither /etc/postfix nor the system
+#   instance is involved.  postfix-script's start runs `postfix check`
+#   (creates the queue tree with the right owners, ~2 s) and then master -w,
+#   which returns only once master has bound every listener, so a port taken
+#   in the meantime makes `start` fail: we then retry on new ports (3 tries).
 # The postfix user must reach the queue directory (every daemon chdirs there
 # after dropping privileges), so the ancestors of DIR get o+x (search only,
 # no listing) when they lack it: a mktemp -d directory is 0700.
@@ -22,54 +25,72 @@
 # Mail is never delivered: mydestination, relay_domains, local_recipient_maps
 # and alias_maps are empty, and smtpd_relay_restrictions and
 # smtpd_recipient_restrictions are both `reject`, so every RCPT TO gets
-# "554 5.7.1 <...>: Relay access denied" or "Recipient address rejected".
-# MAIL FROM is accepted.  No pickup/qmgr/delivery agent is even configured.
+# "554 5.7.1 <rcpt>: Recipient address rejected: Access denied" (checked).
+# MAIL FROM is accepted (250 2.1.0).  No pickup/qmgr/delivery agent is even
+# configured, and notify_classes is empty so no postmaster notice is queued.
 #
 # Writes DIR/postfix/ports: "NAME PORT" per listener (NAME as below; the IPv6
 # one is "good6" on [::1], absent when the host has no ::1).
 #
-# Scenarios (all 127.0.0.1 unless said; TLS leaf from DIR/certs/NAME.pem),
-# with what a hand check showed on Debian 12 (Postfix 3.7.11, OpenSSL 3.0):
-#   good        good.pem, TLSv1..1.3 allowed.  s_client -starttls smtp
-#               -CAfile ca.crt -verify_hostname mx1.example.test: TLSv1.3,
-#               "Verify return code: 0 (ok)".
-#   good6       the same on [::1].
+# Scenarios (all 127.0.0.1 unless said; TLS leaf from DIR/certs/NAME.pem).
+# What a hand check showed on Debian 12 (Postfix 3.7.11, OpenSSL 3.0.19),
+# with `openssl s_client -starttls smtp -CAfile ca.crt -verify_hostname
+# mx1.example.test` unless said, swaks --quit-after EHLO -tls, and raw
+# sessions (tests/world.sh chat):
+#   good        good.pem.  "New, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384",
+#               "Verify return code: 0 (ok)".  EHLO advertises STARTTLS.
+#   good6       the same on [::1] (only when the host has ::1).
 #   tls12       good.pem, smtpd_tls_protocols = smtpd_tls_mandatory_protocols
-#               = >=TLSv1.2,<=TLSv1.2.  s_client -tls1_3: handshake fails
-#               (alert protocol version); default s_client gets TLSv1.2.
-#   expired     expired.pem: "Verify return code: 10 (certificate has expired)"
-#   notyet      notyet.pem: code 9 (certificate is not yet valid)
-#   expiring    expiring.pem: code 0, notAfter 10 days ahead
-#   wrongname   wrongname.pem: chain ok, -verify_hostname mx1.example.test
-#               gives code 62 (hostname mismatch)
-#   selfsigned  selfsigned.pem: code 18 (self-signed certificate)
-#   untrusted   untrusted.pem (leaf + its own root): code 19 (self-signed
-#               certificate in certificate chain)
-#   missing_int missing_int.pem (leaf only): code 20 (unable to get local
-#               issuer certificate)
-#   weakkey     weakkey.pem (RSA 1024): loads and is served; s_client at
-#               its default level 1 shows "Server public key is 1024 bit"
-#   sha1sig     sha1sig.pem: loads and is served (sha1WithRSAEncryption)
-#   clientauth  clientauth.pem (EKU clientAuth only): code 26 (unsupported
-#               certificate purpose) with -verify_purpose sslserver? see
-#               tests/integration/world.sh for what is asserted
-#   old         old.pem: valid, but not the good key (MXS_OLD_SHA1)
-#   nostarttls  smtpd_tls_security_level = none: EHLO has no STARTTLS
-#   refused454  mismatch.pem (old key + good leaf): smtpd logs "key values
-#               mismatch", still advertises STARTTLS and answers it with
-#               "454 4.7.0 TLS not available due to local problem"
-#   ccert       smtpd_tls_security_level=encrypt, ask_ccert, req_ccert,
-#               CAfile ca.crt: without a client certificate the handshake
-#               fails; with client.crt/client.key it succeeds
-#   banner554   smtpd_delay_reject=no, smtpd_client_restrictions=reject: the
-#               greeting is "554 5.7.1 <...>: Client host rejected: Access
-#               denied"
-#   banner421   smtpd_delay_reject=no, check_client_access static:{421 ...}:
-#               greeting "421 4.7.0 ..." and the connection is closed
-#   slowbanner  smtpd_delay_reject=no, smtpd_client_restrictions=sleep 5,
-#               permit: 220 greeting after 5 s
-# The "verified" notes above are re-asserted on every run by
-# tests/integration/world.sh; see its output for the current truth.
+#               = ">=TLSv1.2, <=TLSv1.2" (through $mxs_tls12 in main.cf).
+#               s_client -tls1_3: "tlsv1 alert protocol version ... SSL alert
+#               number 70", "New, (NONE)"; plain s_client: "New, TLSv1.2,
+#               Cipher is ECDHE-RSA-AES256-GCM-SHA384", code 0.
+#   expired     code 10 (certificate has expired)
+#   notyet      code 9 (certificate is not yet valid)
+#   expiring    code 0; notAfter 10 days ahead
+#   wrongname   code 0 without -verify_hostname; with it 62 (hostname mismatch)
+#   selfsigned  code 18 (self-signed certificate)
+#   untrusted   leaf + its own root: code 19 (self-signed certificate in
+#               certificate chain)
+#   missing_int leaf only: "verify error:num=20:unable to get local issuer
+#               certificate", final "Verify return code: 21 (unable to verify
+#               the first certificate)"; code 0 once int.crt is in -CAfile.
+#   weakkey     RSA 1024: smtpd loads and serves it with no special setting
+#               (no SECLEVEL change was needed); the client side, at Debian's
+#               default security level 2, says "Server public key is 1024
+#               bit" and code 66 (EE certificate key too weak).
+#   sha1sig     sha1WithRSAEncryption leaf: served as is; client at level 2:
+#               code 68 (CA signature digest algorithm too weak).
+#   clientauth  EKU clientAuth only: code 26 (unsuitable certificate purpose)
+#   old         old.pem: code 0, but the SHA-1 is MXS_OLD_SHA1, not good's.
+#   nostarttls  smtpd_tls_security_level = none: EHLO has no STARTTLS line,
+#               the STARTTLS command gets "502 5.5.1 Error: command not
+#               implemented"; swaks: "Host did not advertise STARTTLS".
+#   refused454  mismatch.pem (old key + good leaf): smtpd logs "private key
+#               mismatch ... disabling TLS support" but still advertises
+#               STARTTLS and answers it "454 4.7.0 TLS not available due to
+#               local problem" (the key is read as root before privileges
+#               are dropped, so unreadable files would not do; a mismatch
+#               does).
+#   ccert       smtpd_tls_security_level=encrypt, ask_ccert=yes,
+#               req_ccert=yes, CAfile ca.crt.  NOT a handshake failure:
+#               without a client certificate the handshake completes (TLS
+#               1.3 and 1.2 alike, "Acceptable client certificate CA names"
+#               is sent), then the next command is answered "421 4.7.1
+#               mx1.example.test Error: No client certificate presented" and
+#               the connection closed.  With client.crt/client.key: EHLO 250,
+#               QUIT 221.  Without TLS, MAIL FROM gets 530.
+#   banner554   smtpd_delay_reject=no, smtpd_client_restrictions=reject:
+#               greeting "554 5.7.1 <localhost[127.0.0.1]>: Client host
+#               rejected: Access denied"; the session stays open (QUIT 221).
+#   banner421   smtpd_delay_reject=no, check_client_access static:{421 4.7.0
+#               ...}: greeting "421 4.7.0 <localhost[127.0.0.1]>: Client host
+#               rejected: mx1.example.test test world says try again later",
+#               then smtpd closes the connection.
+#   slowbanner  smtpd_delay_reject=no, smtpd_client_restrictions = sleep 5,
+#               permit: "220 ..." greeting after 5.1 s.
+#   (no "masked" listener: Postfix cannot garble EHLO like a Cisco fixup.)
+# tests/integration/world.sh re-asserts all of this on every run.
 set -eu
 cmd=${1:?usage: world-postfix.sh up|down DIR}
 dir=${2:?usage: world-postfix.sh up|down DIR}
