@@ -66,6 +66,14 @@ expect "mx1 AAAA ::1" ex "mx 0 addr 1 6 ::1"
 expect "mx1 A secure" ex "mx 0 a rcode=NOERROR dnssec=secure why="
 expect "mx1 AAAA secure" ex "mx 0 aaaa rcode=NOERROR dnssec=secure why="
 expect "mx3 AAAA NODATA" ex "mx 2 aaaa rcode=NODATA dnssec=secure why="
+# In the full world, the TLSA must be good.crt's SPKI (DANE tests rely on it).
+if [ -n "${MXS_WORLD:-}" ] && [ -f "$MXS_WORLD/env" ]; then
+    spki=$(sed -n 's/^MXS_GOOD_SPKI_SHA256=//p' "$MXS_WORLD/env")
+    if [ -n "$spki" ]; then
+        if [ "$spki" = "${MXS_DNS_TLSA_HASH:-}" ]; then ok "TLSA is good.crt's SPKI SHA-256"
+        else fail "TLSA is good.crt's SPKI SHA-256" "world $spki, dns ${MXS_DNS_TLSA_HASH:-none}"; fi
+    fi
+fi
 if [ -n "${MXS_DNS_TLSA_HASH:-}" ]; then
     expect "mx1 TLSA 3 1 1 parsed" ex "mx 0 tlsa 0 3 1 1 $MXS_DNS_TLSA_HASH"
 else
