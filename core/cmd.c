@@ -355,8 +355,8 @@ static void cmd_step(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
         cmd_drive(c->engine);
         cmd_step_summary(c->engine, s, &r->msg);
     } else {
-        r->action = CMD_ACT_STEP;
-        buf_printf(&r->msg, "%s started", mxs_step_name(s));
+        r->action = CMD_ACT_STEP; /* the Steps pane shows it running */
+        (void)s;
     }
 }
 
@@ -382,7 +382,7 @@ static void cmd_run(struct cmd_ctx *c, int argc, char **argv, struct cmd_result 
     r->action = CMD_ACT_RUN;
     if (!cmd_engine_busy(c->engine))
         engine_step(c->engine);
-    buf_puts(&r->msg, "running to the end (Esc cancels)");
+    /* No message: the Steps pane shows the progress. */
 }
 
 static void cmd_restart(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)

@@ -103,7 +103,7 @@ static void console_want_quit(struct ui *ui)
 {
     if (cmd_unsaved(&ui->cmd)) {
         ui->confirm = 2;
-        ui_message(ui, 0, "The session is not saved (`save` writes it). Quit anyway? (y/N)");
+        ui_message(ui, 0, "Session not saved. Quit anyway? (y/N)");
         return;
     }
     ui->quit = 1;
