@@ -437,6 +437,8 @@ int engine_send(struct engine *e, const char *line, char *err, size_t errlen);
 void engine_note(struct engine *e, enum mxs_rec_kind kind, const char *text);
 
 /* Library versions, for --version. */
-void mxs_library_versions(char *out, size_t outlen);
+void mxs_library_versions(char *out, size_t outlen); /* "Mbed TLS 3.6.6" */
+const char *mxs_unbound_version(void);
+const char *mxs_jansson_version(void);
 
 #endif

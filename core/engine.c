@@ -303,7 +303,9 @@ static int flush_out(struct engine *e)
 static int read_reply(struct engine *e, struct mxs_reply *r)
 {
     for (;;) {
-        if (e->inlen) {
+        /* The parser may hold a whole reply already (pipelined by the
+         * server): feed even when there is nothing new. */
+        if (e->inlen || smtp_parser_pending(&e->parser)) {
             size_t used = 0;
             enum smtp_feed_result fr = smtp_parser_feed(&e->parser, e->inbuf, e->inlen, &used, r);
             if (used > e->inlen)
@@ -761,7 +763,7 @@ static void tls_record_cb(void *arg, int from_server, int type, int version,
     rec[3] = (unsigned char)(len >> 8);
     rec[4] = (unsigned char)len;
     memcpy(rec + 5, body, keep);
-    engine_rec_add(e, from_server ? MXS_REC_TLS_IN : MXS_REC_TLS_OUT, MXS_STEP_HANDSHAKE, rec, 5 + keep);
+    engine_rec_add(e, from_server ? MXS_REC_TLS_IN : MXS_REC_TLS_OUT, e->running ? e->cur : MXS_STEP_NONE, rec, 5 + keep);
 }
 
 static const char *sni_for(struct engine *e)
@@ -1414,9 +1416,4 @@ int engine_send(struct engine *e, const char *line, char *err, size_t errlen)
     e->cmd_phase = 0;
     e->deadline = now_ms() + e->set.timeout_ms[MXS_STEP_EHLO];
     return 0;
-}
-
-void mxs_library_versions(char *out, size_t outlen)
-{
-    snprintf(out, outlen, "%s", tls_library_version());
 }

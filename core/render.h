@@ -36,6 +36,10 @@ int render_save_report(const struct engine *e, const char *path, char *err, size
 /* The email-ready problem report (diag_report) into out. */
 void render_problem_report(const struct engine *e, struct buf *out);
 
+/* Exit code of the batch front end: 0 all passed, 3 cancelled, 10 + step
+ * index of the first failed step (10 RESOLVE ... 17 EHLO2). */
+int render_exit_code(const struct engine *e);
+
 /* Load a session saved as JSON: returns a read-only engine (engine_step does
  * nothing; facts, steps, findings and transcript are the saved ones), or
  * NULL with a clear error for a damaged or hostile file. */

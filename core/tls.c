@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <mbedtls/ctr_drbg.h>
+#include <mbedtls/debug.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
@@ -60,12 +61,28 @@ struct tls_client {
     struct { unsigned char *der; size_t len; unsigned flags; } path[MXS_MAX_CHAIN + 2];
     int n_path;
     int client_cert_loaded;
+    int cert_req_seen;          /* from mbedTLS's debug trail (TLS 1.3) */
     size_t bytes_in, bytes_out;
 };
 
 static pthread_once_t psa_once = PTHREAD_ONCE_INIT;
 static int psa_status = -1;
-static void psa_init_once(void) { psa_status = psa_crypto_init() == PSA_SUCCESS ? 0 : -1; }
+static void psa_init_once(void)
+{
+    psa_status = psa_crypto_init() == PSA_SUCCESS ? 0 : -1;
+    /* Level 3 carries "got a certificate request": in TLS 1.3 the request is
+     * encrypted, and no API says whether the server asked for a client
+     * certificate.  Only configs with a debug callback (ours) pay for it. */
+    mbedtls_debug_set_threshold(3);
+}
+
+static void dbg_cb(void *ctx, int level, const char *file, int line, const char *str)
+{
+    struct tls_client *c = ctx;
+    (void)level; (void)file; (void)line;
+    if (strstr(str, "got a certificate request"))
+        c->cert_req_seen = 1;
+}
 
 int tls_global_init(void)
 {
@@ -143,6 +160,22 @@ static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flag
     return 0;
 }
 
+/* Signature algorithms we offer, PKCS#1 before PSS.  mbedTLS 3.6.6 offers
+ * rsa_pss_rsae_* but then rejects them in a TLS 1.2 ServerKeyExchange
+ * (illegal_parameter; fixed upstream after 3.6.6, Mbed-TLS PR 10674).  An
+ * OpenSSL server (Postfix, Exchange's peers) takes the first of our list it
+ * can use: in TLS 1.2 that is now PKCS#1, while TLS 1.3, where PKCS#1 is not
+ * allowed in CertificateVerify, still gets PSS. */
+static const uint16_t sig_algs[] = {
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256, MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP521R1_SHA512,
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA256, MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA384,
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA512,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA256, MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA384,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA512,
+    MBEDTLS_TLS1_3_SIG_NONE
+};
+
 static int version_to_mbed(int v)
 {
     return v == 13 ? MBEDTLS_SSL_VERSION_TLS1_3 : MBEDTLS_SSL_VERSION_TLS1_2;
@@ -187,6 +220,8 @@ struct tls_client *tls_client_new(const struct mxs_settings *s, const char *sni,
     mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
     mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
     mbedtls_ssl_conf_verify(&c->conf, verify_cb, c);
+    mbedtls_ssl_conf_dbg(&c->conf, dbg_cb, c);
+    mbedtls_ssl_conf_sig_algs(&c->conf, sig_algs);
     /* A probe has no use for resumption, and TLS 1.3 tickets arriving after
      * the handshake would only interrupt the post-TLS EHLO. */
     mbedtls_ssl_conf_session_tickets(&c->conf, MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
@@ -369,7 +404,7 @@ void tls_client_facts(struct tls_client *c, struct mxs_tls_facts *f)
         else
             snprintf(f->group, sizeof f->group, "group-%d", g);
     }
-    f->cert_requested = c->rf.cert_request_seen;
+    f->cert_requested = c->rf.cert_request_seen || c->cert_req_seen;
     f->client_cert_sent = c->client_cert_loaded;
     f->alert_received = -1;
     f->alert_sent = -1;
