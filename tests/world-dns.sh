@@ -12,7 +12,9 @@
 #   example.test        signed (ECDSA P-256, one CSK); its DS is DIR/ta.key
 #   bogus.example.test  signed child, delegated with a DS in example.test, but
 #                       its signatures expired in 2020: validation -> bogus
-#   insecure.test       unsigned, outside any trust anchor -> insecure
+#   insecure.test       unsigned, outside any trust anchor -> insecure;
+#                       ties.insecure.test: MX 20 zz, 10 mx1, 20 bb (in that
+#                       order, served as is with rrset-roundrobin: no)
 # Everything else gets SERVFAIL quickly: the root hints point at loopback and
 # the server may not query loopback, so it never goes to the internet.
 #
@@ -155,6 +157,11 @@ EOF
 ns1  IN A   127.0.0.1
 @    IN MX  10 mx1.insecure.test.
 mx1  IN A   127.0.0.1
+; Unsigned, so not put in canonical order by a signer: a tie whose DNS order
+; is not alphabetical, to prove the MX sort keeps ties in DNS order.
+ties IN MX  20 zz.insecure.test.
+ties IN MX  10 mx1.insecure.test.
+ties IN MX  20 bb.insecure.test.
 EOF
 
     # Root hints on loopback + do-not-query-localhost: anything outside our

@@ -93,6 +93,12 @@ expect "insecure.test: MX insecure" in "mx_answer rcode=NOERROR dnssec=insecure 
 expect "insecure.test: MX host" in "mx 0 pref=10 host=mx1.insecure.test n_addr=1 n_tlsa=0"
 expect "insecure.test: A insecure" in "mx 0 a rcode=NOERROR dnssec=insecure why="
 
+# Served unsorted (20 zz, 10 mx1, 20 bb): the tie must stay zz before bb.
+run ti ties.insecure.test
+expect_re "ties: 10 mx1 first" ti '^mx 0 pref=10 host=mx1\.insecure\.test '
+expect_re "ties: 20 zz second (DNS order, not alphabetical)" ti '^mx 1 pref=20 host=zz\.insecure\.test '
+expect_re "ties: 20 bb third" ti '^mx 2 pref=20 host=bb\.insecure\.test '
+
 # --- bogus.example.test: expired signatures under a valid DS -----------------
 run bo bogus.example.test
 expect_re "bogus: SERVFAIL + bogus + why" bo '^mx_answer rcode=SERVFAIL dnssec=bogus why=.'
