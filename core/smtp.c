@@ -192,7 +192,9 @@ enum smtp_feed_result smtp_parser_feed(struct smtp_parser *p, const void *data,
         }
         /* A partial line over the limit: keep its head, drop the rest as
          * it comes (never buffer an unbounded line). */
-        if (!p->in_long_line && p->len - p->start > MXS_SMTP_MAX_LINE) {
+        /* +1: a line of exactly MXS_SMTP_MAX_LINE bytes may still be
+         * waiting for the LF after its CR; it is not too long. */
+        if (!p->in_long_line && p->len - p->start > MXS_SMTP_MAX_LINE + 1) {
             memmove(p->buf, p->buf + p->start, MXS_SMTP_MAX_LINE);
             p->cut_bytes = p->len - p->start - MXS_SMTP_MAX_LINE;
             p->start = 0;
@@ -246,7 +248,10 @@ enum smtp_feed_result smtp_parser_feed(struct smtp_parser *p, const void *data,
         off += k;
     }
 error:
+    /* Nothing after a protocol error is trusted: drop it all, so the state
+     * does not depend on how the input was chunked. */
     p->err = (int)r;
+    smtp_parser_discard(p);
     off = n;
 out:
     if (used)
@@ -272,6 +277,15 @@ static void smtp_copy_cut(char *dst, size_t dstlen, const char *s, size_t n)
         n = dstlen - 1;
     memcpy(dst, s, n);
     dst[n] = '\0';
+}
+
+static int smtp_caps_find(const struct mxs_caps *c, const char *name)
+{
+    int n = c->n < 0 ? 0 : c->n > MXS_MAX_CAPS ? MXS_MAX_CAPS : c->n;
+    for (int i = 0; i < n; i++)
+        if (!strncmp(c->name[i], name, sizeof c->name[i]))
+            return i;
+    return -1;
 }
 
 void smtp_caps_parse(const struct mxs_reply *ehlo, struct mxs_caps *caps)
@@ -314,6 +328,10 @@ void smtp_caps_parse(const struct mxs_reply *ehlo, struct mxs_caps *caps)
             if (*c >= 'a' && *c <= 'z')
                 *c = (char)(*c - 'a' + 'A');
 
+        /* A repeated keyword: the first one counts (and a diff of a list
+         * with itself stays empty). */
+        if (smtp_caps_find(caps, name) >= 0)
+            continue;
         if (smtp_masked(name))
             caps->masked = 1;
         if (!strcmp(name, "STARTTLS")) caps->starttls = 1;
@@ -340,15 +358,6 @@ void smtp_caps_parse(const struct mxs_reply *ehlo, struct mxs_caps *caps)
             caps->n++;
         }
     }
-}
-
-static int smtp_caps_find(const struct mxs_caps *c, const char *name)
-{
-    int n = c->n < 0 ? 0 : c->n > MXS_MAX_CAPS ? MXS_MAX_CAPS : c->n;
-    for (int i = 0; i < n; i++)
-        if (!strncmp(c->name[i], name, sizeof c->name[i]))
-            return i;
-    return -1;
 }
 
 /* Append " <sign><name>" to out, whole words only. */

@@ -36,7 +36,8 @@
  * line carrying one whose class matches the reply's first digit.
  *
  * Errors are sticky: after SMTP_ERR_*, every feed consumes all input and
- * returns the same error until smtp_parser_reset().
+ * returns the same error until smtp_parser_reset(); buffered bytes are
+ * dropped at the error (pending() is then 0).
  *
  * Ownership: struct smtp_parser is the caller's (stack or embedded), holds no
  * heap memory; smtp_parser_reset() clears it.
