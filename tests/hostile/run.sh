@@ -1,0 +1,227 @@
+#!/bin/sh
+# tests/hostile/run.sh [NAME...] - the hostile-server suite.
+#
+# Owner: the hostile-server suite.  For every tests/hostile/scenarios/*.scn
+# (or only the NAMEs given) start tests/fixtures/scriptsrv on the scenario,
+# run the batch client against it under a hard outer timeout and check:
+#   - exit code: 10 + index of the expected failing step, 0 for "none";
+#   - the JSON parses and result.failed_step / steps[].status name that step;
+#   - no crash: exit >= 128 or a sanitizer report on stderr fails;
+#   - wall time <= the scenario deadline + 1 s (measured, not assumed);
+#   - peak RSS (GNU time, %M) <= MXS_HOSTILE_MAX_KIB;
+#   - the last server bytes sent before the client ended are in the
+#     transcript (escaped text, or the hex of a raw TLS record);
+#   - no raw control byte (0x00-0x08, 0x0b-0x1f, 0x7f), no raw C1 / bidi /
+#     zero-width character, no invalid UTF-8 in stdout or stderr;
+#   - "# expect-finding:" ids are among findings[].id, "# assert:" jq
+#     expressions are true.
+# One "ok - hostile/NAME" / "not ok - hostile/NAME: why" line per scenario,
+# then "# hostile: P/T scenarios passed, worst time over deadline: X ms, peak
+# memory: Y KiB"; exit 1 if any failed.  Scenario headers: docs/hostile.md.
+#
+# Environment: MXS_BIN (client), MXS_BUILD (for fixtures/scriptsrv), MXS_TAG
+# (asan: memory bound x8), MXS_SCRIPTSRV (override the fixture path),
+# MXS_HOSTILE_MAX_KIB (memory bound), MXS_HOSTILE_KEEP=1 (keep the work dir),
+# MXS_HOSTILE_VERBOSE=1 (print the JSON of failures).
+# Needs: jq, GNU time (/usr/bin/time, Debian "time"), coreutils timeout.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+. tests/lib.sh
+
+need jq
+need timeout
+need iconv
+[ -x /usr/bin/time ] || { fail "hostile: needs GNU time" "/usr/bin/time missing (Debian package time)"; exit 1; }
+SRV=${MXS_SCRIPTSRV:-$MXS_BUILD/fixtures/scriptsrv}
+[ -x "$SRV" ] || { fail "hostile: fixture" "$SRV not built (make BUILD=... tests-bin)"; exit 1; }
+[ -x "$MXS_BIN" ] || { fail "hostile: client" "$MXS_BIN not built"; exit 1; }
+
+# Memory bound.  The plain client keeps a bounded transcript; ASan adds
+# shadow memory and quarantine, hence the factor.
+max_kib=${MXS_HOSTILE_MAX_KIB:-65536}
+[ "${MXS_TAG:-plain}" = asan ] && [ -z "${MXS_HOSTILE_MAX_KIB:-}" ] && max_kib=$((max_kib * 8))
+
+work=$(mktemp -d /tmp/mxscope-hostile.XXXXXX)
+[ "${MXS_HOSTILE_KEEP:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT
+
+stage_index() { # NAME -> index in the step table, or -1
+    case $1 in
+    RESOLVE) echo 0;; CONNECT) echo 1;; BANNER) echo 2;; EHLO) echo 3;;
+    STARTTLS) echo 4;; HANDSHAKE) echo 5;; CHAIN) echo 6;; EHLO2) echo 7;;
+    QUIT) echo 8;; *) echo -1;;
+    esac
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# Forbidden bytes in a file: C0 controls except TAB/LF, DEL; raw C1 (UTF-8),
+# bidi controls, zero-width characters, LS/PS; invalid UTF-8.
+bad_bytes() { # file -> prints a reason, returns 0 when something is wrong
+    f=$1
+    total=$(wc -c < "$f")
+    clean=$(LC_ALL=C tr -d '\000-\010\013-\037\177' < "$f" | wc -c)
+    if [ "$total" != "$clean" ]; then
+        echo "$((total - clean)) raw control bytes"; return 0
+    fi
+    if LC_ALL=C grep -qaP '\xc2[\x80-\x9f]|\xe2\x80[\x8b-\x8f\xa8-\xae]|\xe2\x81[\xa0-\xa4\xa6-\xa9]|\xef\xbb\xbf|\xd8\x9c' "$f"; then
+        echo "raw C1/bidi/zero-width character"; return 0
+    fi
+    if ! iconv -f UTF-8 -t UTF-8 < "$f" > /dev/null 2>&1; then
+        echo "invalid UTF-8"; return 0
+    fi
+    return 1
+}
+
+# Header value: first "# KEY: value" line.
+hdr() { sed -n "s/^# $1: *//p" "$2" | head -n 1; }
+
+passed=0; total=0; worst_over=-999999; worst_name=""; peak_kib=0; peak_name=""
+
+run_scenario() { # file
+    f=$1
+    name=$(basename "$f" .scn)
+    total=$((total + 1))
+    d="$work/$name"; mkdir -p "$d"
+    stage=$(hdr expect-stage "$f")
+    args=$(hdr args "$f")
+    deadline=$(hdr deadline "$f")
+    host=$(hdr host "$f"); [ -n "$host" ] || host=mx.hostile.test
+    tmode=$(hdr transcript "$f"); [ -n "$tmode" ] || tmode=auto
+    why=""
+    if [ -z "$stage" ]; then fail "hostile/$name" "no '# expect-stage:' header"; return; fi
+    if [ "$stage" = none ]; then want_rc=0
+    else
+        idx=$(stage_index "$stage")
+        if [ "$idx" -lt 0 ]; then fail "hostile/$name" "unknown stage $stage"; return; fi
+        want_rc=$((10 + idx))
+    fi
+    if [ -z "$deadline" ]; then # the expected stage's own timeout, else --timeout
+        lc=$(echo "$stage" | tr 'A-Z' 'a-z')
+        deadline=$(echo " $args " | sed -n "s/.* --timeout-$lc \([0-9.]*\) .*/\1/p")
+        [ -n "$deadline" ] || deadline=$(echo " $args " | sed -n 's/.* --timeout \([0-9.]*\) .*/\1/p')
+        [ -n "$deadline" ] || deadline=10
+    fi
+    deadline_ms=$(awk -v s="$deadline" 'BEGIN { printf "%d", s * 1000 }')
+    hard=$(awk -v s="$deadline" 'BEGIN { printf "%d", s + 6 }')
+    args=$(echo "$args" | sed "s|@CAFILE@|$d/ca.pem|g")
+
+    # The fixture: ready when its port file appears.
+    "$SRV" "$f" --port-file "$d/port" --ca-file "$d/ca.pem" --log "$d/sent.log" \
+        --lifetime $((hard + 10)) > "$d/srv.out" 2> "$d/srv.err" &
+    srv=$!
+    i=0
+    while [ ! -s "$d/port" ] && [ $i -lt 200 ] && kill -0 $srv 2>/dev/null; do
+        sleep 0.05; i=$((i + 1))
+    done
+    if [ ! -s "$d/port" ]; then
+        kill $srv 2>/dev/null; wait $srv 2>/dev/null
+        fail "hostile/$name" "scriptsrv did not start: $(head -c 300 "$d/srv.err" | tr '\n' ' ')"
+        return
+    fi
+    port=$(cat "$d/port")
+
+    # shellcheck disable=SC2086  # args are words by design
+    t0=$(now_ms)
+    timeout -k 2 "$hard" /usr/bin/time -f %M -o "$d/mem" \
+        "$MXS_BIN" --batch --json --host "$host" --connect "127.0.0.1:$port" $args \
+        > "$d/out" 2> "$d/err" < /dev/null
+    rc=$?
+    t1=$(now_ms)
+    wall=$((t1 - t0))
+
+    # Give the fixture a moment to finish its script, then end it.
+    i=0
+    while kill -0 $srv 2>/dev/null && [ $i -lt 20 ]; do sleep 0.05; i=$((i + 1)); done
+    kill $srv 2>/dev/null; wait $srv 2>/dev/null
+
+    # --- checks ---
+    if [ $rc = 124 ] || [ $rc = 137 ]; then
+        why="$why; HUNG: killed by the outer timeout after ${hard}s"
+    elif [ $rc -ge 128 ]; then
+        why="$why; CRASH: killed by signal $((rc - 128))"
+    fi
+    if grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$d/err"; then
+        why="$why; sanitizer report on stderr"
+    fi
+    [ $rc = "$want_rc" ] || why="$why; exit $rc, expected $want_rc"
+    if ! jq -e . "$d/out" > /dev/null 2>&1; then
+        why="$why; stdout is not one JSON document"
+    else
+        if [ "$stage" = none ]; then
+            jq -e '.result.failed_step == null' "$d/out" > /dev/null ||
+                why="$why; failed_step=$(jq -c .result.failed_step "$d/out"), expected null"
+            jq -e '[.steps[] | select(.status == "fail")] | length == 0' "$d/out" > /dev/null ||
+                why="$why; a step has status fail: $(jq -c '[.steps[]|select(.status=="fail")|.step]' "$d/out")"
+        else
+            jq -e --arg s "$stage" '.result.failed_step == $s' "$d/out" > /dev/null ||
+                why="$why; failed_step=$(jq -c .result.failed_step "$d/out"), expected $stage"
+            jq -e --arg s "$stage" '[.steps[] | select(.step == $s)][0].status == "fail"' "$d/out" > /dev/null ||
+                why="$why; steps[$stage].status=$(jq -c --arg s "$stage" '[.steps[]|select(.step==$s)][0].status' "$d/out")"
+        fi
+        for id in $(sed -n 's/^# expect-finding: *//p' "$f"); do
+            jq -e --arg id "$id" '[.findings[]?.id] | index($id) != null' "$d/out" > /dev/null ||
+                why="$why; finding $id missing (have $(jq -c '[.findings[]?.id]' "$d/out"))"
+        done
+        sed -n 's/^# assert: *//p' "$f" > "$d/asserts"
+        while IFS= read -r a; do
+            [ -n "$a" ] || continue
+            jq -e "$a" "$d/out" > /dev/null 2>&1 || why="$why; assert failed: $a"
+        done < "$d/asserts"
+        # Transcript: the last thing the server sent before the client ended.
+        jq -r '.transcript[]? | (.text // empty)' "$d/out" > "$d/tr.text" 2>/dev/null
+        jq -r '.transcript[]? | (.hex // empty)' "$d/out" 2>/dev/null | tr 'A-F' 'a-f' > "$d/tr.hex"
+        case $tmode in
+        off) ;;
+        auto)
+            last=$(awk -F '\t' -v t="$t1" '$1 <= t' "$d/sent.log" 2>/dev/null | tail -n 1)
+            if [ -n "$last" ]; then
+                kind=$(printf '%s' "$last" | cut -f 2)
+                hex=$(printf '%s' "$last" | cut -f 3 | cut -c 1-64)
+                txt=$(printf '%s' "$last" | cut -f 4- | LC_ALL=C cut -c 1-64)
+                found=0
+                if [ "$kind" != tls ] && [ -n "$txt" ] && LC_ALL=C grep -qF -- "$txt" "$d/tr.text"; then found=1; fi
+                if [ -n "$hex" ] && grep -qF -- "$hex" "$d/tr.hex"; then found=1; fi
+                [ -z "$hex" ] && found=1
+                [ $found = 1 ] || why="$why; transcript lacks the last $kind sent: '$txt' (hex $hex)"
+            fi
+            ;;
+        *)
+            LC_ALL=C grep -qF -- "$tmode" "$d/tr.text" || why="$why; transcript lacks '$tmode'"
+            ;;
+        esac
+    fi
+    r=$(bad_bytes "$d/out") && why="$why; stdout: $r"
+    r=$(bad_bytes "$d/err") && why="$why; stderr: $r"
+    over=$((wall - deadline_ms))
+    [ $over -le 1000 ] || why="$why; took $wall ms, deadline ${deadline_ms} ms + 1000"
+    if [ $over -gt $worst_over ]; then worst_over=$over; worst_name=$name; fi
+    kib=$(tail -n 1 "$d/mem" 2>/dev/null)
+    case $kib in ''|*[!0-9]*) kib=0; why="$why; no memory figure";; esac
+    [ "$kib" -le "$max_kib" ] || why="$why; peak RSS $kib KiB > $max_kib KiB"
+    if [ "$kib" -gt $peak_kib ]; then peak_kib=$kib; peak_name=$name; fi
+
+    if [ -z "$why" ]; then
+        passed=$((passed + 1))
+        ok "hostile/$name ($stage, exit $rc, $wall ms, $kib KiB)"
+    else
+        fail "hostile/$name" "${why#; } [$wall ms, $kib KiB]"
+        if [ "${MXS_HOSTILE_VERBOSE:-0}" = 1 ]; then
+            echo "#   stderr: $(head -c 400 "$d/err" | tr '\n' ' ')"
+            jq -c '{result, steps: [.steps[] | "\(.step):\(.status):\(.elapsed_ms)"], findings: [.findings[]?.id]}' "$d/out" 2>/dev/null | sed 's/^/#   /'
+            jq -c '.transcript[]? | [.step, .kind, (.text // .hex)[0:160]]' "$d/out" 2>/dev/null | tail -n 12 | sed 's/^/#   /'
+            echo "#   fixture: $(tail -n 3 "$d/srv.err" | tr '\n' ' ')"
+        fi
+    fi
+}
+
+if [ $# -gt 0 ]; then
+    for n in "$@"; do run_scenario "tests/hostile/scenarios/${n%.scn}.scn"; done
+else
+    for f in tests/hostile/scenarios/*.scn; do run_scenario "$f"; done
+fi
+
+[ $worst_over -lt 0 ] && worst_over=0
+echo "# hostile: $passed/$total scenarios passed, worst time over deadline: $worst_over ms, peak memory: $peak_kib KiB"
+echo "# hostile: slowest against its deadline: $worst_name; largest: $peak_name; memory bound $max_kib KiB (${MXS_TAG:-plain})"
+[ "$passed" = "$total" ] && [ "$T_FAILED" = 0 ]
