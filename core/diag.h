@@ -1,15 +1,68 @@
 /*
  * diag.h - diagnosis: findings and a verdict per sender policy.
+ * Owner: diagnosis (diag.c; also implements mxs_severity_name,
+ * mxs_policy_name and mxs_outcome_name from core.h).
  *
  * Pure: reads the facts the engine gathered (never a host name, only
  * evidence) and writes findings {id, severity, step, evidence, advice} and
  * one verdict per policy (opportunistic, required, verified, DANE) naming
  * the first failing step and the finding behind it.  The engine calls
- * diag_run() after every step, so the findings pane fills as the probe goes.
+ * diag_run() after every step, so the findings pane fills as the probe goes:
+ * partial facts are normal, a step that has not run yields "not-evaluated"
+ * for every verdict that depends on it.
  * Findings are ordered: by step, then most severe first; every problem of
- * every certificate is listed.
+ * every certificate is listed (one finding per problem per certificate,
+ * cert_depth set).
  *
- * Ownership: the input points at the engine's facts; nothing is kept.
+ * Text of findings and verdicts: every network-, certificate- or
+ * operator-supplied string in message/evidence/advice/words has already
+ * been passed through mxs_escape(..., MXS_ESC_ASCII), so the text is plain
+ * printable ASCII plus '\n' (our own line separator in evidence and
+ * advice).  Front ends may print it as is; escaping it again is harmless but
+ * doubles backslashes.
+ *
+ * Advice speaks to both sides: the first part ("If it is your server: ...")
+ * gives Exchange / Postfix steps, the part after DIAG_ADVICE_THIRD ("If it is
+ * a third party's server: ...") what the sender can do.  diag_report() keeps
+ * only the first part, since the report goes to the receiving side.
+ *
+ * Finding ids (stable; the step is the one they are filed under):
+ *  RESOLVE   dns-nxdomain dns-servfail dns-timeout dns-error dns-no-address
+ *            mx-null mx-implicit dnssec-bogus dns-failed
+ *  CONNECT   connect-refused connect-timeout connect-unreachable
+ *            connect-failed
+ *  BANNER    banner-rejected banner-throttled banner-slow banner-timeout
+ *            banner-closed banner-failed
+ *  EHLO      ehlo-rejected ehlo-masked ehlo-timeout ehlo-failed
+ *  STARTTLS  starttls-not-offered starttls-refused starttls-plaintext-leftover
+ *            starttls-timeout starttls-failed
+ *  HANDSHAKE tls-obsolete-only tls-no-common-version tls-client-cert-required
+ *            tls-handshake-failed
+ *  CHAIN     cert-expired cert-not-yet-valid cert-expiring-soon
+ *            cert-name-mismatch cert-self-signed cert-untrusted-root
+ *            chain-incomplete chain-order cert-weak-key cert-weak-signature
+ *            cert-not-server-auth cert-verify-failed fingerprint-mismatch
+ *            chain-empty chain-failed
+ *  EHLO2     ehlo2-rejected ehlo2-capabilities-changed ehlo2-timeout
+ *            ehlo2-failed
+ *  (diag_compare) mx-hosts-disagree
+ * The "*-failed" / "*-timeout" ids without a more specific cause are the
+ * fallback for a step the engine marked FAIL: every failed step has at least
+ * one finding, so every verdict can name one.
+ *
+ * Verdicts (v[policy]):
+ *  - outcome ENCRYPTED: step NONE, finding "".
+ *  - outcome CLEAR (opportunistic only): step/finding say where TLS was lost.
+ *  - outcome NOT_DELIVERED: the first failing step and the finding behind it.
+ *  - outcome NOT_EVALUATED: step is the step still missing (pending, running,
+ *    skipped or cancelled), finding "" - or, for DANE, NONE.
+ * DANE: TLSA matching is not implemented yet.  With DNSSEC-secure TLSA
+ * records the verdict is not-evaluated, except when TLS itself fails (then
+ * not-delivered, since DANE requires TLS) or the TLSA answer is bogus
+ * (not-delivered at RESOLVE: DANE senders defer).
+ *
+ * Ownership: the input points at the engine's facts; nothing is kept.  Any
+ * fact pointer may be NULL (treated as "nothing known yet").
  */
 #ifndef MXS_DIAG_H
 #define MXS_DIAG_H
@@ -19,6 +72,8 @@
 struct buf;
 
 #define DIAG_BANNER_SLOW_MS 3000   /* greeting later than this: banner-slow */
+#define DIAG_EXPIRY_WARN_DAYS 30   /* when settings->expiry_warn_days is 0  */
+#define DIAG_ADVICE_THIRD "\nIf it is a third party's server: "
 
 struct diag_input {
     const struct mxs_settings *settings;
@@ -34,18 +89,39 @@ struct diag_input {
     const struct mxs_chain_facts *chain;
     const char *mx_host;                 /* the MX host probed (for names)  */
     const char *domain;                  /* the mail domain, "" if --host   */
-    time_t now;
+    time_t now;                          /* reference time for cert dates   */
 };
 
-/* Fill out[0..max) and v[MXS_POL_COUNT]; returns the number of findings. */
+/* Fill out[0..max) and v[MXS_POL_COUNT]; returns the number of findings.
+ * Verdicts are computed from every finding even when more than max were
+ * found; then the least severe ones are dropped from out. */
 int diag_run(const struct diag_input *in, struct mxs_finding *out, int max,
              struct mxs_verdict v[MXS_POL_COUNT]);
 
 /* A short, email-ready problem report for the other side's admins: what was
  * tested, when, from where, what failed, the evidence, what to fix.  Every
- * network-supplied string goes through mxs_escape(). */
+ * network-supplied string goes through mxs_escape(); the text is plain
+ * ASCII.  from: our side (EHLO name / host), may be NULL. */
 void diag_report(const struct diag_input *in, const struct mxs_finding *f, int n,
                  const struct mxs_verdict v[MXS_POL_COUNT], time_t started,
                  const char *from, struct buf *out);
+
+/* ---- Several MX hosts / addresses: mx-hosts-disagree ------------------
+ * Hook for a later multi-probe mode (the engine probes one MX and one
+ * address per run today): the front end keeps the facts of several runs and
+ * asks whether the nodes agree.  One mx-hosts-disagree finding (WARNING)
+ * per aspect that differs: STARTTLS offered (step STARTTLS), TLS outcome
+ * and version (HANDSHAKE), the leaf certificate served and whether it
+ * verified (CHAIN).  Probes whose facts for an aspect are missing (NULL or
+ * that step not reached) are left out of that comparison. */
+struct diag_probe {
+    const char *mx_host;                 /* raw, escaped by diag            */
+    const char *addr;                    /* address literal                 */
+    const struct mxs_smtp_facts *smtp;
+    const struct mxs_tls_facts *tls;
+    const struct mxs_chain_facts *chain;
+};
+int diag_compare(const struct diag_probe *p, int n, struct mxs_finding *out,
+                 int max);
 
 #endif
