@@ -14,7 +14,9 @@
 #                       its signatures expired in 2020: validation -> bogus
 #   insecure.test       unsigned, outside any trust anchor -> insecure;
 #                       ties.insecure.test: MX 20 zz, 10 mx1, 20 bb (in that
-#                       order, served as is with rrset-roundrobin: no)
+#                       order, served as is with rrset-roundrobin: no);
+#                       weird.insecure.test: MX to a label with . \ and 0x07;
+#                       many.insecure.test: 20 MX (40 down to 21)
 # Everything else gets SERVFAIL quickly: the root hints point at loopback and
 # the server may not query loopback, so it never goes to the internet.
 #
@@ -162,7 +164,16 @@ mx1  IN A   127.0.0.1
 ties IN MX  20 zz.insecure.test.
 ties IN MX  10 mx1.insecure.test.
 ties IN MX  20 bb.insecure.test.
+; A label with a dot, a backslash and a control byte inside: hostile names
+; (backslashes doubled for this unquoted here-document).
+weird IN MX 10 a\.b\\\\c\007.insecure.test.
 EOF
+    # More MX records than MXS_MAX_MX (16): 20, preference 40 down to 21.
+    i=40
+    while [ $i -gt 20 ]; do
+        echo "many IN MX $i m$i.insecure.test." >> "$dir/insecure.test.zone"
+        i=$((i - 1))
+    done
 
     # Root hints on loopback + do-not-query-localhost: anything outside our
     # zones fails at once instead of leaving the machine.

@@ -99,6 +99,19 @@ expect_re "ties: 10 mx1 first" ti '^mx 0 pref=10 host=mx1\.insecure\.test '
 expect_re "ties: 20 zz second (DNS order, not alphabetical)" ti '^mx 1 pref=20 host=zz\.insecure\.test '
 expect_re "ties: 20 bb third" ti '^mx 2 pref=20 host=bb\.insecure\.test '
 
+# More MX than MXS_MAX_MX: the 16 best kept, in order.
+run ma many.insecure.test
+expect "many MX: bounded to 16" ma "n_mx=16"
+expect_re "many MX: best first" ma '^mx 0 pref=21 host=m21\.insecure\.test '
+expect_re "many MX: 16th is pref 36" ma '^mx 15 pref=36 host=m36\.insecure\.test '
+expect_re "many MX: transcript says 4 dropped" ma '^line MX many\.insecure\.test: .*\(4 more beyond the first 16 not kept\)'
+
+# A name with a dot, a backslash and a BEL inside a label stays one label,
+# in presentation format (a\.b\\c\007), which dnsprobe's mxs_escape()
+# then shows with every backslash doubled.
+run we weird.insecure.test
+expect "hostile label escaped" we 'mx 0 pref=10 host=a\\.b\\\\c\\007.insecure.test n_addr=0 n_tlsa=0'
+
 # --- bogus.example.test: expired signatures under a valid DS -----------------
 run bo bogus.example.test
 expect_re "bogus: SERVFAIL + bogus + why" bo '^mx_answer rcode=SERVFAIL dnssec=bogus why=.'
