@@ -34,6 +34,7 @@
 
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/psa_util.h>
 #include <mbedtls/ssl.h>
 #include <psa/crypto.h>
@@ -45,6 +46,7 @@
 #define LAB_OUT_ROOM 2048          /* room needed before the next command   */
 #define LAB_IDLE_MS (300 * 1000)   /* RFC 5321 4.5.3.2.7 server timeout     */
 #define LAB_SINK_MS (30 * 1000)    /* after the fake TLS 1.0 hello          */
+#define LAB_LINGER_MS 5000         /* drain after a failed handshake        */
 #define LAB_SLOW_MS 5000           /* slow-banner greeting delay            */
 #define LAB_DATA_MAX 10240000L     /* = the SIZE we advertise               */
 
@@ -131,7 +133,11 @@ static const struct lab_def lab_defs[L_COUNT] = {
     [L_TLS12_ONLY] = {G_OK, S_OFFER, CH(C_GOOD, C_INTER, -1), 12, 12, 0},
     [L_TLS13_ONLY] = {G_OK, S_OFFER, CH(C_GOOD, C_INTER, -1), 13, 13, 0},
     [L_TLS10_ONLY] = {G_OK, S_TLS10, CH(-1, -1, -1), 0, 0, 0},
-    [L_CLIENT_CERT_REQUIRED] = {G_OK, S_OFFER, CH(C_GOOD, C_INTER, -1), 0, 0, 1},
+    /* TLS 1.2 at most: an mbedTLS 3.6 TLS 1.3 server sends its alert after
+     * the client has finished, under keys the mbedTLS client rejects (bad
+     * MAC on its first read), which hides the problem.  In TLS 1.2 the
+     * CertificateRequest and the handshake_failure alert are plaintext. */
+    [L_CLIENT_CERT_REQUIRED] = {G_OK, S_OFFER, CH(C_GOOD, C_INTER, -1), 0, 12, 1},
     [L_BANNER_REJECTED] = {G_REJECT, S_OFFER, CH(-1, -1, -1), 0, 0, 0},
     [L_BANNER_THROTTLED] = {G_THROTTLE, S_OFFER, CH(-1, -1, -1), 0, 0, 0},
     [L_SLOW_BANNER] = {G_SLOW, S_OFFER, CH(C_GOOD, C_INTER, -1), 0, 0, 0},
@@ -626,8 +632,25 @@ static int lab_service(struct lab *l, struct lab_conn *c, int64_t now)
                 c->tls_want_write = (r == MBEDTLS_ERR_SSL_WANT_WRITE);
                 return 0;
             }
-            if (r != 0)
-                return -1;      /* mbedTLS has sent its alert */
+            if (r == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE &&
+                mbedtls_ssl_get_version_number(&c->ssl) != MBEDTLS_SSL_VERSION_TLS1_3) {
+                /* mbedTLS 3.6's TLS 1.2 server just hangs up when a required
+                 * client certificate is missing; OpenSSL (Postfix) says
+                 * handshake_failure first, and that is what senders log. */
+                (void)mbedtls_ssl_send_alert_message(&c->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                                     MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
+            }
+            if (r != 0) {
+                /* mbedTLS has sent its alert (or we did, above).  Closing now, with the client's
+                 * next flight unread, would make the kernel send a RST that
+                 * can destroy the alert before the client reads it: half-close
+                 * and drain instead, as a well-behaved server does. */
+                (void)shutdown(c->fd, SHUT_WR);
+                c->in_len = 0;
+                c->phase = P_SINK;
+                c->deadline = now + LAB_LINGER_MS;
+                return 0;
+            }
             /* RFC 3207 4.2: forget everything learnt before TLS. */
             c->tls_active = 1;
             c->tls_want_write = 0;
@@ -823,7 +846,8 @@ static void *lab_thread(void *arg)
                 dead = 1;
             else if (pfd[k].revents || (c->phase == P_GREET_WAIT && now >= c->greet_at)) {
                 if (pfd[k].revents)
-                    c->deadline = now + (c->phase == P_SINK ? LAB_SINK_MS : LAB_IDLE_MS);
+                    if (c->phase != P_SINK)
+                        c->deadline = now + LAB_IDLE_MS;
                 dead = lab_service(l, c, now) < 0;
                 /* POLLERR/POLLHUP without readable data: nothing more to come. */
                 if (!dead && (pfd[k].revents & (POLLERR | POLLHUP)) &&
@@ -1009,6 +1033,16 @@ static int lab_make_conf(struct lab *l, int sc, char *err, size_t errlen)
         if (ret != 0)
             goto fail;
     }
+    if (sc == L_NOT_SERVER_AUTH) {
+        /* An mbedTLS server refuses to use its own certificate when the EKU
+         * lacks serverAuth (TLS 1.2: no suitable ciphersuite; TLS 1.3: no
+         * certificate), so it answers handshake_failure and the client never
+         * sees the certificate.  Other servers (Postfix/OpenSSL) send it.  To
+         * imitate them, hide the EKU from our own server-side parsed copy:
+         * the DER that goes on the wire (crt->raw) is unchanged.  This uses
+         * a private field of mbedTLS 3.6; test_lab checks the effect. */
+        l->chain[sc].MBEDTLS_PRIVATE(ext_types) &= ~MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE;
+    }
     ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
                                       MBEDTLS_SSL_PRESET_DEFAULT);
     if (ret != 0)
@@ -1017,6 +1051,17 @@ static int lab_make_conf(struct lab *l, int sc, char *err, size_t errlen)
     ret = mbedtls_ssl_conf_own_cert(conf, &l->chain[sc], &l->cert[d->chain[0]].key);
     if (ret != 0)
         goto fail;
+    if (mbedtls_pk_get_type(&l->cert[d->chain[0]].key) == MBEDTLS_PK_RSA) {
+        /* mbedTLS 3.6 as a TLS 1.3 server picks the client's first RSA-PSS
+         * hash even when the key is too short for it (PSS-SHA512 needs a
+         * salt of 64 bytes: 130 > 128 bytes of an RSA-1024 key) and the
+         * client rejects the signature.  Offer SHA-256 only, as a real
+         * server with such a key effectively does. */
+        static const uint16_t rsa_sig_algs[] = {
+            MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA256, MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA256,
+            MBEDTLS_TLS1_3_SIG_NONE};
+        mbedtls_ssl_conf_sig_algs(conf, rsa_sig_algs);
+    }
     if (d->tls_min == 12)
         mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
     if (d->tls_min == 13)
