@@ -931,7 +931,10 @@ static void diag_cert(struct dctx *c, int i, int verified_run)
     unsigned fl = x->verify_flags;
     struct mxs_finding f;
     char d[32], d2[32];
-    int expired = (fl & MXS_V_EXPIRED) || (now > 0 && x->not_after > 0 && x->not_after < now);
+    /* Without a reference time, days_left (computed at decode) decides. */
+    int expired = (fl & MXS_V_EXPIRED) ||
+                  (now > 0 ? (x->not_after > 0 && x->not_after < now)
+                           : (x->not_after > 0 && x->days_left < 0));
     int future = (fl & MXS_V_FUTURE) || (now > 0 && x->not_before > now);
 
     if (expired) {
@@ -1156,7 +1159,7 @@ static void diag_chain(struct dctx *c)
         commit(c, &f, 0);
     }
     if (verified_run && ch->fp_expected && !ch->fp_match) {
-        char exp[200], na[32];
+        char exp[200], na[32], is_buf[600];
         const struct mxs_cert *leaf = &ch->cert[0];
         esc(exp, sizeof exp, c->set->expect_fp);
         fnew(&f, "fingerprint-mismatch", MXS_SEV_ERROR, MXS_STEP_CHAIN, 0);
@@ -1166,7 +1169,7 @@ static void diag_chain(struct dctx *c)
         APP(f.evidence, "expected: %s\nserved SHA-1 thumbprint: %s\nserved "
             "SHA-256: %s\nserved not after %s\n", exp, leaf->sha1, leaf->sha256,
             iso(leaf->not_after, na));
-        cert_ident(ch, 0, f.evidence, sizeof f.evidence);
+        APP(f.evidence, "served subject %s", esc(is_buf, sizeof is_buf, leaf->subject));
         APP(f.advice, "If it is your server: the renewed certificate is "
             "installed but not in use: Exchange: `Enable-ExchangeCertificate "
             "-Thumbprint <new> -Services SMTP` (check with "
@@ -1521,6 +1524,33 @@ static void rep_block(struct buf *b, const char *indent, const char *s, size_t m
     }
 }
 
+static void rep_finding(struct buf *out, const struct mxs_finding *x)
+{
+    buf_printf(out, "\n* [%s] %s at %s", mxs_severity_name(x->severity), x->id,
+               mxs_step_name(x->step));
+    if (x->cert_depth >= 0)
+        buf_printf(out, ", certificate %d", x->cert_depth);
+    buf_puts(out, "\n");
+    rep_block(out, "  ", x->message, sizeof x->message);
+    if (x->evidence[0]) {
+        buf_puts(out, "  Evidence:\n");
+        rep_block(out, "    ", x->evidence, sizeof x->evidence);
+    }
+    /* The report goes to the receiving side: only their part of the advice. */
+    const char *third = strstr(x->advice, DIAG_ADVICE_THIRD);
+    size_t alen = third ? (size_t)(third - x->advice) : strnlen(x->advice, sizeof x->advice);
+    if (alen) {
+        char adv[sizeof x->advice + 1];
+        memcpy(adv, x->advice, alen);
+        adv[alen] = 0;
+        const char *a = adv;
+        if (!strncmp(a, "If it is your server: ", 22))
+            a += 22;
+        buf_puts(out, "  What to fix:\n");
+        rep_block(out, "    ", a, sizeof adv);
+    }
+}
+
 void diag_report(const struct diag_input *in, const struct mxs_finding *f, int n,
                  const struct mxs_verdict v[MXS_POL_COUNT], time_t started,
                  const char *from, struct buf *out)
@@ -1604,32 +1634,12 @@ void diag_report(const struct diag_input *in, const struct mxs_finding *f, int n
                errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
     if (!f || n == 0)
         buf_puts(out, "  nothing wrong.\n");
-    for (int i = 0; f && i < n; i++) {
-        const struct mxs_finding *x = &f[i];
-        buf_printf(out, "\n* [%s] %s at %s", mxs_severity_name(x->severity),
-                   x->id, mxs_step_name(x->step));
-        if (x->cert_depth >= 0)
-            buf_printf(out, ", certificate %d", x->cert_depth);
-        buf_puts(out, "\n");
-        rep_block(out, "  ", x->message, sizeof x->message);
-        if (x->evidence[0]) {
-            buf_puts(out, "  Evidence:\n");
-            rep_block(out, "    ", x->evidence, sizeof x->evidence);
-        }
-        /* The report goes to the receiving side: only their part of the advice. */
-        const char *third = strstr(x->advice, DIAG_ADVICE_THIRD);
-        size_t alen = third ? (size_t)(third - x->advice) : strnlen(x->advice, sizeof x->advice);
-        if (alen) {
-            char adv[sizeof x->advice];
-            memcpy(adv, x->advice, alen);
-            adv[alen] = 0;
-            const char *a = adv;
-            if (!strncmp(a, "If it is your server: ", 22))
-                a += 22;
-            buf_puts(out, "  What to fix:\n");
-            rep_block(out, "    ", a, sizeof adv);
-        }
-    }
+    /* Errors first (what breaks delivery), then warnings, then notes; within
+     * a severity in step order, as diag_run sorted them. */
+    for (int pass = MXS_SEV_ERROR; pass >= MXS_SEV_INFO; pass--)
+        for (int i = 0; f && i < n; i++)
+            if ((int)f[i].severity == pass)
+                rep_finding(out, &f[i]);
     buf_puts(out, "\nThe full transcript is available on request.\nThank you.\n");
 }
 

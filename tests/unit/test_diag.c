@@ -826,6 +826,13 @@ static void t_cert_expiring_soon(void **st)
     has(f->message, "12 days");
     verdict(x, MXS_POL_VERIFIED, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
     has(x->v[MXS_POL_VERIFIED].words, "12 days");
+    /* Without a reference time, days_left decides. */
+    x->in.now = 0;
+    x->chain.cert[0].days_left = -2;
+    run(x);
+    must(x, "cert-expired", MXS_SEV_ERROR, MXS_STEP_CHAIN);
+    x->in.now = NOW;
+    x->chain.cert[0].days_left = 12;
     /* The threshold follows the setting. */
     x->set.expiry_warn_days = 10;
     run(x);
@@ -1121,10 +1128,15 @@ static void t_report_fingerprint(void **st)
     FX;
     snprintf(x->set.expect_fp, sizeof x->set.expect_fp, "9999999999AAAAAAAAAABBBBBBBBBBCCCCCCCCCC");
     x->chain.fp_expected = 1;
+    x->smtp.banner_ms = 4000; /* a warning at an earlier step */
     run(x);
     struct buf b;
     report(x, &b);
     has(b.data, "Subject: ");
+    /* Errors come first in the report, whatever their step. */
+    assert_non_null(strstr(b.data, "* [error] fingerprint-mismatch"));
+    assert_true(strstr(b.data, "* [error] fingerprint-mismatch") <
+                strstr(b.data, "* [warning] banner-slow"));
     has(b.data, "fingerprint-mismatch");
     has(b.data, "9999999999AAAAAAAAAABBBBBBBBBBCCCCCCCCCC");
     has(b.data, LEAF_SHA1);
