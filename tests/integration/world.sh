@@ -75,9 +75,9 @@ else fail "banner421 greets 421" "$(head -c 300 "$tmp/g.out")"; fi
 if [ $rc != 0 ] && ! grep -q '^250' "$tmp/g.out"; then ok "banner421 closes after the greeting"
 else fail "banner421 closes after the greeting" "chat rc $rc: $(tr '\n' ' ' < "$tmp/g.out")"; fi
 t0=$(ms)
-chat "$MXS_HOST" "$MXS_PORT_SLOWBANNER" 15 > "$tmp/g.out" 2>&1
+chat "$MXS_HOST" "$MXS_PORT_SLOWBANNER" 20 > "$tmp/g.out" 2>&1
 dt=$(($(ms) - t0))
-if grep -q '^220 ' "$tmp/g.out" && [ $dt -ge 4500 ] && [ $dt -lt 9000 ]; then
+if grep -q '^220 ' "$tmp/g.out" && [ $dt -ge 4500 ] && [ $dt -lt 15000 ]; then
     ok "slowbanner greets 220 after ${dt} ms"
 else
     fail "slowbanner greets 220 after ~5 s" "after $dt ms: $(head -c 200 "$tmp/g.out")"
