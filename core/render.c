@@ -361,9 +361,22 @@ static json_t *jcaps(const struct mxs_caps *c)
     return a;
 }
 
+/* docs/json.md spells rcodes in lower case ("nxdomain"). */
+static json_t *jrcode(enum mxs_dns_rcode r)
+{
+    char t[32];
+    snprintf(t, sizeof t, "%s", mxs_dns_rcode_name(r));
+    for (char *p = t; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p + 32);
+    if (!strcmp(t, "noerror"))
+        snprintf(t, sizeof t, "ok");
+    return json_string(t);
+}
+
 static json_t *jdnsans(const struct mxs_dns_answer *a)
 {
-    return json_pack("{s:s, s:s, s:o}", "rcode", mxs_dns_rcode_name(a->rcode), "dnssec",
+    return json_pack("{s:o, s:s, s:o}", "rcode", jrcode(a->rcode), "dnssec",
                      mxs_dnssec_name(a->dnssec), "why_bogus", jstr_or_null(a->why_bogus));
 }
 
@@ -477,9 +490,9 @@ static json_t *build_json(const struct engine *e)
             "host", jstr(m->host), "addresses", addrs, "a", jdnsans(&m->a), "aaaa", jdnsans(&m->aaaa),
             "tlsa", tl));
     }
-    json_object_set_new(root, "dns", json_pack("{s:o, s:b, s:s, s:s, s:o, s:b, s:b, s:o, s:b}",
+    json_object_set_new(root, "dns", json_pack("{s:o, s:b, s:o, s:s, s:o, s:b, s:b, s:o, s:b}",
         "resolver", jstr_or_null(e->set.resolver), "done", d->done,
-        "mx_rcode", mxs_dns_rcode_name(d->mx_answer.rcode), "dnssec", mxs_dnssec_name(d->mx_answer.dnssec),
+        "mx_rcode", jrcode(d->mx_answer.rcode), "dnssec", mxs_dnssec_name(d->mx_answer.dnssec),
         "why_bogus", jstr_or_null(d->mx_answer.why_bogus), "implicit_mx", d->implicit_mx,
         "null_mx", d->null_mx, "mx", mxs, "pinned", e->set.connect_addr[0] != 0));
 
