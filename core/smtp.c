@@ -47,7 +47,7 @@ int smtp_enhanced_code(const char *text, char out[16])
     const char *s = text;
     size_t n = 0;
 
-    out[0] = '\0';
+    memset(out, 0, 16);     /* whole array: reply structs are compared bytewise */
     if (!s || (*s != '2' && *s != '4' && *s != '5') || s[1] != '.')
         return 0;
     s += 2;

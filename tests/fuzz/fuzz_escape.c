@@ -74,6 +74,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t sizes[4] = { 1, 2 + data[0] % 7, full / 2 + 1, full };
     for (int i = 0; i < 4; i++) {
         size_t ol = sizes[i];
+        if (ol == 0) {
+            if (mxs_escape(in, n, NULL, 0, flags) != full) abort();
+            continue;
+        }
         char *o = malloc(ol);
         if (!o) break;
         if (mxs_escape(in, n, o, ol, flags) != full) abort();
