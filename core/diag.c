@@ -687,6 +687,12 @@ static void diag_starttls(struct dctx *c)
                 "STARTTLS\n", reply_first(&sm->ehlo, one, sizeof one));
         APP(f.evidence, "EHLO keywords: ");
         caps_list(&sm->caps, f.evidence, sizeof f.evidence);
+        if (sm->starttls.code) {
+            /* We try anyway: a firewall that masks the keyword usually
+             * mangles the command too, and its answer says so. */
+            APP(f.evidence, "\nSTARTTLS sent anyway ->\n");
+            reply_lines(&sm->starttls, f.evidence, sizeof f.evidence);
+        }
         APP(f.advice, "If it is your server: Postfix: set smtpd_tls_security_level"
             " = may and smtpd_tls_chain_files (key, then certificate and "
             "intermediates), `postfix reload`; Exchange: assign a certificate "
@@ -699,7 +705,9 @@ static void diag_starttls(struct dctx *c)
         commit(c, &f, BLK_TLS);
     }
     const struct mxs_reply *r = &sm->starttls;
-    if (r->code != 0 && r->code != 220) {
+    /* Refusing a command it never offered is no separate problem: the reply
+     * is evidence of starttls-not-offered above. */
+    if (r->code != 0 && r->code != 220 && sm->caps.starttls) {
         fnew(&f, "starttls-refused", MXS_SEV_ERROR, MXS_STEP_STARTTLS, -1);
         if (r->code == 454)
             APP(f.message, "The server offers STARTTLS but refuses it with %s: "
@@ -842,10 +850,11 @@ static void diag_handshake(struct dctx *c)
     if (!specific && failed && (t->alert_received == 116 || t->cert_requested)) {
         fnew(&f, "tls-client-cert-required", MXS_SEV_ERROR, MXS_STEP_HANDSHAKE, -1);
         APP(f.message, "The server asked for a client certificate and the "
-            "handshake failed%s: it requires mutual TLS.",
-            t->alert_received >= 0 ? " with an alert" : "");
+            "handshake failed");
         if (t->alert_received >= 0)
-            APP(f.message, " (%s)", alert_text(t->alert_received, t->alert_name, a, sizeof a));
+            APP(f.message, " (alert %s)",
+                alert_text(t->alert_received, t->alert_name, a, sizeof a));
+        APP(f.message, ": it requires mutual TLS.");
         tls_evidence(c, &f);
         APP(f.advice, "If it is your server: a public MX must not require client "
             "certificates (Postfix: smtpd_tls_req_ccert = no; Exchange: only "
@@ -1340,8 +1349,11 @@ static void verdict_policy(struct dctx *c, enum mxs_policy p, struct mxs_verdict
                 ver->id, ver->message);
             return;
         }
-        /* Steps this policy does not depend on. */
+        /* Steps this policy does not depend on.  RESOLVE is skipped when
+         * the host (or address) is given: nothing to look up. */
         if (s == MXS_STEP_STARTTLS && toc)
+            continue;
+        if (s == MXS_STEP_RESOLVE && in->state[s] == MXS_ST_SKIPPED)
             continue;
         if (s == MXS_STEP_CHAIN && p != MXS_POL_VERIFIED)
             continue;

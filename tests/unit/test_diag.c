@@ -313,6 +313,27 @@ static void t_good_tls13(void **st)
     DONE;
 }
 
+static void t_host_given_resolve_skipped(void **st)
+{
+    (void)st;
+    FX;
+    x->in.state[MXS_STEP_RESOLVE] = MXS_ST_SKIPPED;
+    x->set.target_is_host = 1;
+    x->in.domain = "";
+    memset(&x->dns, 0, sizeof x->dns);
+    run(x);
+    verdict(x, MXS_POL_OPPORTUNISTIC, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
+    verdict(x, MXS_POL_VERIFIED, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
+    verdict(x, MXS_POL_DANE, MXS_OUT_NOT_EVALUATED, MXS_STEP_RESOLVE, "");
+    /* Implicit TLS: STARTTLS skipped is fine too. */
+    x->set.tls_on_connect = 1;
+    x->in.state[MXS_STEP_STARTTLS] = MXS_ST_SKIPPED;
+    memset(&x->smtp.starttls, 0, sizeof x->smtp.starttls);
+    run(x);
+    verdict(x, MXS_POL_REQUIRED, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
+    DONE;
+}
+
 static void t_partial_after_resolve(void **st)
 {
     (void)st;
@@ -640,6 +661,13 @@ static void t_starttls_not_offered(void **st)
     has(x->v[MXS_POL_OPPORTUNISTIC].words, "unencrypted");
     verdict(x, MXS_POL_REQUIRED, MXS_OUT_NOT_DELIVERED, MXS_STEP_STARTTLS, "starttls-not-offered");
     verdict(x, MXS_POL_VERIFIED, MXS_OUT_NOT_DELIVERED, MXS_STEP_STARTTLS, "starttls-not-offered");
+    /* We send STARTTLS anyway: its refusal is evidence, not a second problem. */
+    set_reply(&x->smtp.starttls, 502, "5.5.1 Error: command not implemented");
+    run(x);
+    has(must(x, "starttls-not-offered", MXS_SEV_ERROR, MXS_STEP_STARTTLS)->evidence,
+        "502 5.5.1 Error: command not implemented");
+    assert_null(find_d(x, "starttls-refused", -2));
+    verdict(x, MXS_POL_REQUIRED, MXS_OUT_NOT_DELIVERED, MXS_STEP_STARTTLS, "starttls-not-offered");
     /* Implicit TLS (465) has no STARTTLS to offer. */
     x->set.tls_on_connect = 1;
     run(x);
@@ -764,6 +792,7 @@ static void t_tls_client_cert_required(void **st)
     const struct mxs_finding *f = must(x, "tls-client-cert-required", MXS_SEV_ERROR,
                                        MXS_STEP_HANDSHAKE);
     has(f->evidence, "certificate_required(116)");
+    has(f->message, "certificate_required(116)");
     has(f->evidence, "CertificateRequest");
     verdict(x, MXS_POL_REQUIRED, MXS_OUT_NOT_DELIVERED, MXS_STEP_HANDSHAKE,
             "tls-client-cert-required");
@@ -1218,6 +1247,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_names),
         cmocka_unit_test(t_good_tls13),
+        cmocka_unit_test(t_host_given_resolve_skipped),
         cmocka_unit_test(t_partial_after_resolve),
         cmocka_unit_test(t_partial_after_handshake),
         cmocka_unit_test(t_stop_after_skipped),
