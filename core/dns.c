@@ -581,7 +581,14 @@ struct dns_ctx *dns_new(const struct mxs_settings *s, char *err, size_t errlen)
         free(d);
         return NULL;
     }
-    /* The config file first: the settings below then override it. */
+    /* libunbound 1.17 rotates RRsets by default (rrset-roundrobin: yes):
+     * MX ties would then come out in a random order.  We report ties in the
+     * order the server sent them; a config file may still turn it back on. */
+    if ((r = ub_ctx_set_option(d->ub, "rrset-roundrobin:", "no")) != 0) {
+        snprintf(err, errlen, "rrset-roundrobin: %s", ub_strerror(r));
+        goto fail;
+    }
+    /* The config file next: the settings below then override it. */
     if (s->unbound_conf[0] && (r = ub_ctx_config(d->ub, s->unbound_conf)) != 0) {
         snprintf(err, errlen, "unbound config %s: %s", s->unbound_conf, ub_strerror(r));
         goto fail;

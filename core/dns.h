@@ -26,7 +26,8 @@
  *     never asked: the other family with family 4/6, mx_answer for a host
  *     target, A/AAAA/TLSA after NXDOMAIN/SERVFAIL/null MX.  Every answered
  *     query has dnssec INSECURE, SECURE or BOGUS (or rcode ERROR/TIMEOUT).
- *   - mx[] is sorted by preference, ties in DNS order; with more than
+ *   - mx[] is sorted by preference, ties in DNS order (libunbound's
+ *     rrset-roundrobin is turned off so it is the order received); with more than
  *     MXS_MAX_MX records the worst ones are dropped.  null_mx only when the
  *     single MX record is "0 ."; implicit_mx (the target, preference 0)
  *     only on NODATA.
