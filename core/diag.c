@@ -1185,6 +1185,9 @@ static void diag_chain(struct dctx *c)
             "`Get-ExchangeCertificate | fl Thumbprint,Services,NotAfter`); "
             "Postfix: update smtpd_tls_chain_files and `postfix reload`. Every "
             "node behind the MX needs it.");
+        if (strlen(exp) == 40)
+            APP(f.advice, " If the expected thumbprint is the renewed "
+                "certificate, <new> is %s.", exp);
         APP(f.advice, DIAG_ADVICE_THIRD "if they renewed on purpose, update your "
             "pin (Postfix `fingerprint` policy, smtp_tls_policy_maps); else send "
             "them this report.");
@@ -1345,8 +1348,8 @@ static void verdict_policy(struct dctx *c, enum mxs_policy p, struct mxs_verdict
         }
         if (ver->set && p == MXS_POL_VERIFIED) {
             verdict_set(v, MXS_OUT_NOT_DELIVERED, (enum mxs_step)s, ver->id);
-            APP(v->words, "not delivered: the certificate does not verify (%s): %s",
-                ver->id, ver->message);
+            APP(v->words, "not delivered: the certificate check fails at %s "
+                "(%s): %s", sn, ver->id, ver->message);
             return;
         }
         /* Steps this policy does not depend on.  RESOLVE is skipped when
@@ -1370,13 +1373,16 @@ static void verdict_policy(struct dctx *c, enum mxs_policy p, struct mxs_verdict
     switch (p) {
     case MXS_POL_OPPORTUNISTIC:
     case MXS_POL_REQUIRED: {
-        int unverified = 0;
-        for (int s = 0; s < MXS_STEP_COUNT; s++)
-            unverified |= c->blk[s][CLS_VERIFY].set;
-        APP(v->words, "delivered encrypted (%s%s%s)%s", vn, cs[0] ? ", " : "", cs,
-            unverified ? "; the certificate would not verify, which this policy "
-                         "does not check" : "; the certificate is not checked at "
-                         "this level");
+        const char *unverified = NULL;
+        for (int s = 0; s < MXS_STEP_COUNT && !unverified; s++)
+            if (c->blk[s][CLS_VERIFY].set)
+                unverified = c->blk[s][CLS_VERIFY].id;
+        APP(v->words, "delivered encrypted (%s%s%s)", vn, cs[0] ? ", " : "", cs);
+        if (unverified)
+            APP(v->words, "; the certificate fails the check of a verifying "
+                "sender (%s), which this policy does not make", unverified);
+        else
+            APP(v->words, "; the certificate is not checked at this level");
         break;
     }
     default: {
@@ -1598,9 +1604,12 @@ void diag_report(const struct diag_input *in, const struct mxs_finding *f, int n
              "would fix it:\n\n");
 
     buf_puts(out, "What was tested\n");
-    buf_printf(out, "  Mail domain:  %s\n", c.dom);
+    if (c.set->target_is_host || !in->domain || !in->domain[0])
+        buf_puts(out, "  Mail domain:  (none given: the host was probed directly)\n");
+    else
+        buf_printf(out, "  Mail domain:  %s\n", c.dom);
     buf_printf(out, "  MX host:      %s", c.mx);
-    if (c.mx_i >= 0)
+    if (c.mx_i >= 0 && !c.set->target_is_host)
         buf_printf(out, " (MX preference %u)", (unsigned)c.dns->mx[c.mx_i].preference);
     buf_puts(out, "\n");
     buf_puts(out, "  Address:      ");

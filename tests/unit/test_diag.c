@@ -1023,6 +1023,7 @@ static void t_fingerprint_mismatch(void **st)
     has(f->evidence, LEAF_SHA256);
     has(f->advice, "Enable-ExchangeCertificate -Thumbprint <new> -Services SMTP");
     has(f->advice, "smtpd_tls_chain_files");
+    has(f->advice, "<new> is 9999999999AAAAAAAAAABBBBBBBBBBCCCCCCCCCC");
     verdict(x, MXS_POL_VERIFIED, MXS_OUT_NOT_DELIVERED, MXS_STEP_CHAIN, "fingerprint-mismatch");
     verdict(x, MXS_POL_REQUIRED, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
     /* Pin matches: nothing. */
