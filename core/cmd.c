@@ -647,7 +647,7 @@ static void cmd_send(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
         r->status = CMD_NEEDS_CONFIRM;
         r->action = CMD_ACT_CONFIRM;
         snprintf(r->confirm, sizeof r->confirm, "send --yes %s", cmdline);
-        buf_puts(&r->msg, "DATA starts a real message to this server. Send it? (y/N)");
+        buf_puts(&r->msg, "Send DATA (starts a real message)? (y/N)");
         return;
     }
     if (cmd_engine_busy(c->engine)) {

@@ -255,9 +255,10 @@ static void console_key(struct ui *ui, int ch)
             cmdline_key('\r');
             if (cmdline_take(line, sizeof line)) {
                 /* An empty Enter goes back to the panes. */
-                if (line[strspn(line, " \t")] == 0)
-                    console_focus(ui, ui->prev_focus);
-                else
+                /* The prompt is transient (like vi's `:`): after a
+                 * command the single keys (n, r, ...) work again. */
+                console_focus(ui, ui->prev_focus);
+                if (line[strspn(line, " \t")] != 0)
                     console_exec(ui, line);
             }
             break;
