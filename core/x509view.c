@@ -304,7 +304,7 @@ int x509view_decode(const unsigned char *der, size_t len, time_t now,
         if (err != NULL && errlen > 0) {
             char e[160];
             mbedtls_strerror(ret, e, sizeof e);
-            snprintf(err, errlen, "not a certificate: %s (-0x%04X)", e, (unsigned)-ret);
+            snprintf(err, errlen, "cannot decode the certificate: %s (-0x%04X)", e, (unsigned)-ret);
         }
         mbedtls_x509_crt_free(&crt);
         return -1;
