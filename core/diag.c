@@ -444,7 +444,10 @@ static void diag_connect(struct dctx *c)
 {
     const struct mxs_connect_facts *k = c->conn;
     int to = c->in->timed_out[MXS_STEP_CONNECT];
-    if (!k->done && !to)
+    /* The engine may leave done = 0 when no attempt succeeded: an error
+     * class recorded by a finished step is evidence enough. */
+    if (!k->done && !to && !(is_final(c->in->state[MXS_STEP_CONNECT]) &&
+                             k->error != MXS_CONN_OK))
         return;
     if (k->error == MXS_CONN_OK && !to)
         return;
@@ -490,7 +493,8 @@ static void diag_connect(struct dctx *c)
     }
     APP(f.evidence, "address %s port %u, %d attempt%s, %s: %s (errno %d)", a,
         (unsigned)k->port, k->attempts, k->attempts == 1 ? "" : "s",
-        secs(k->elapsed_ms, s), errtxt, k->err_no);
+        secs(k->elapsed_ms ? k->elapsed_ms : c->in->elapsed_ms[MXS_STEP_CONNECT], s),
+        errtxt, k->err_no);
     if (to)
         APP(f.evidence, "\nthe CONNECT stage deadline passed");
     third_reach(&f);

@@ -537,6 +537,11 @@ static void t_connect(void **st)
         has(f->evidence, strerror(c[i].err));
         for (int p = MXS_POL_OPPORTUNISTIC; p <= MXS_POL_VERIFIED; p++)
             verdict(x, (enum mxs_policy)p, MXS_OUT_NOT_DELIVERED, MXS_STEP_CONNECT, c[i].id);
+        /* No successful attempt: done may stay 0, the error class decides. */
+        x->conn.done = 0;
+        run(x);
+        must(x, c[i].id, MXS_SEV_ERROR, MXS_STEP_CONNECT);
+        assert_null(find_d(x, "connect-failed", -2));
         DONE;
     }
 }
