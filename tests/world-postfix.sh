@@ -226,6 +226,7 @@ open_ancestors() {
 
 pf_up() {
     [ -f "$certs/good.pem" ] || { echo "world-postfix: no $certs/good.pem (run world-certs.sh first)" >&2; exit 1; }
+    pf_down    # an instance of an earlier `up` in DIR: stop it first
     open_ancestors
     n=$(scenarios | wc -l)
     base=$((20000 + ($$ * 7919) % 19000))

@@ -104,6 +104,9 @@ world_up() {
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     rm -f "$dir/env"
+    # A world left running in DIR (a second `up`) is stopped first, so its
+    # master never keeps serving stale certificates on ports we forget.
+    world_down "$dir"
     t0=$(date +%s)
     sh "$here/world-certs.sh" "$dir/certs"
     t1=$(date +%s)
