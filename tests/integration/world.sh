@@ -7,7 +7,7 @@
 # world of its own in a temp dir and stops it at exit.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 . tests/lib.sh
 need openssl
 need perl
