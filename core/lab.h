@@ -5,11 +5,49 @@
  * CA certificate to a private temp folder (mode 0700) so the client can trust
  * it, and runs one listening socket per scenario on 127.0.0.1 (kernel-chosen
  * ports) from a server thread with its own poll() loop.  The SMTP side is a
- * small, honest ESMTP server; TLS is a real mbedTLS server.
- * Nothing is printed: the lab thread only talks to its sockets.
+ * small, honest ESMTP server (banner, EHLO/HELO, STARTTLS, NOOP, RSET, MAIL,
+ * RCPT, DATA discarded up to 10 MB, VRFY, QUIT; a fresh state after TLS as
+ * RFC 3207 requires); TLS is a real mbedTLS 3.6 server.  Every buffer is
+ * bounded, at most 64 sessions are served at once, idle ones close after
+ * 300 s.  Nothing is printed: the lab thread only talks to its sockets and
+ * blocks all signals.
  *
- * Ownership: struct lab is opaque; lab_stop() stops the thread, closes the
- * sockets, removes the temp folder and frees everything.
+ * Scenarios (lab_scenarios[] has the operator's one-line story and the
+ * finding id each one demonstrates; "" means no finding expected):
+ *   good                      STARTTLS, TLS 1.2+1.3, leaf + intermediate
+ *   expired                   leaf not_after = yesterday
+ *   expiring-soon             leaf expires in 10 days (+1 h)
+ *   not-yet-valid             leaf not_before = tomorrow
+ *   wrong-name                SAN and CN other.example.net only
+ *   self-signed               self-signed leaf for the MX name, sent alone
+ *   untrusted-root            leaf from a second root; sends leaf + that root
+ *   missing-intermediate      sends the leaf only
+ *   chain-order               sends leaf, root, intermediate (mbedTLS needs
+ *                             the leaf first; paths still verify: flags 0)
+ *   weak-key                  RSA-1024 leaf (server offers RSA-PSS/PKCS1
+ *                             SHA-256 only: mbedTLS 3.6 would otherwise pick
+ *                             PSS-SHA512, impossible with 1024 bits)
+ *   weak-signature            leaf signed with ECDSA-SHA1
+ *   not-server-auth           EKU clientAuth only (served although mbedTLS
+ *                             servers normally refuse such a certificate)
+ *   no-starttls               EHLO without STARTTLS; STARTTLS -> 502
+ *   starttls-refused          STARTTLS -> 454 4.7.0; session stays plaintext
+ *   plaintext-after-starttls  "220 ... \r\n250-injected\r\n250 pipelined\r\n"
+ *                             in one write, then TLS as in good
+ *   tls12-only / tls13-only   server version range capped / floored
+ *   tls10-only                a hand-built TLS 1.0 ServerHello record
+ *   client-cert-required      authmode REQUIRED, TLS 1.2 at most, plaintext
+ *                             handshake_failure alert (see lab.c for why)
+ *   banner-rejected           554 greeting; then 503 to all but QUIT
+ *   banner-throttled          421 greeting and hang-up
+ *   slow-banner               greeting after 5 s
+ *   masked-ehlo               PIX/ASA-style EHLO (XXXXXXXA, *****); STARTTLS -> 500
+ *   fingerprint-after-renewal serves the old leaf; lab_expected_fingerprint()
+ *                             is the SHA-1 of a renewed one never served
+ *
+ * Ownership: struct lab is opaque; lab_stop() stops and joins the thread,
+ * closes the sockets, removes the temp folder and frees everything.  Owned
+ * by the lab module (lab.c, labcert.[ch]).
  */
 #ifndef MXS_LAB_H
 #define MXS_LAB_H
@@ -25,7 +63,8 @@ extern const struct lab_scenario lab_scenarios[];  /* NULL name terminates */
 const struct lab_scenario *lab_find(const char *name);
 
 struct lab;
-/* Start the lab.  Returns NULL with err on failure. */
+/* Start the lab (certificates, listeners, thread: well under a second).
+ * Returns NULL with err on failure. */
 struct lab *lab_start(char *err, size_t errlen);
 void lab_stop(struct lab *l);
 
@@ -33,13 +72,18 @@ void lab_stop(struct lab *l);
 uint16_t lab_port(const struct lab *l, const char *scenario);
 /* The MX host name the lab's certificates are made for. */
 const char *lab_host(void);              /* "mx.lab.mxscope.test" */
+/* The lab root CA, PEM, in a private temp folder; valid until lab_stop(). */
 const char *lab_ca_file(const struct lab *l);
-/* For fingerprint-after-renewal: SHA-1 thumbprint of the renewed (new)
- * certificate the operator expects; the lab still serves the old one. */
+/* For fingerprint-after-renewal: SHA-1 thumbprint (40 uppercase hex, no
+ * separators) of the renewed (new) certificate the operator expects; the lab
+ * still serves the old one. */
 const char *lab_expected_fingerprint(const struct lab *l);
 
-/* Fill settings for a scenario: --host lab_host(), --connect 127.0.0.1:PORT,
- * --cafile lab CA, expected fingerprint where the story needs it. */
+/* Fill settings for a scenario: target = lab_host(), target_is_host = 1,
+ * connect_addr = "127.0.0.1", port, cafile = the lab CA, and expect_fp for
+ * fingerprint-after-renewal.  For any other scenario expect_fp is cleared
+ * only if it still holds the lab's own thumbprint.  Everything else stays
+ * as the caller had it.  Returns 0, or -1 with err (unknown scenario). */
 struct mxs_settings;
 int lab_apply(const struct lab *l, const char *scenario, struct mxs_settings *s,
               char *err, size_t errlen);
