@@ -7,6 +7,7 @@
  * "waiting".  The whole stage has one deadline, set when the step starts, so
  * a server dripping a byte a second cannot stretch it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -433,8 +434,16 @@ static int step_resolve(struct engine *e)
     char err[256] = "";
     if (e->phase == 0) {
         memset(&e->dns, 0, sizeof e->dns);
+        struct in6_addr a6;
+        size_t tl = strlen(e->set.target);
+        int is_literal = e->set.target_is_host && tl < sizeof e->set.connect_addr &&
+                         (inet_pton(AF_INET, e->set.target, &a6) == 1 ||
+                          inet_pton(AF_INET6, e->set.target, &a6) == 1);
+        if (is_literal && !e->set.connect_addr[0])
+            memcpy(e->set.connect_addr, e->set.target, tl + 1);
         if (e->set.connect_addr[0]) {
-            /* --connect pins the address: no lookup, the operator said where. */
+            /* --connect (or an address as --host) pins the address: no
+             * lookup, the operator said where. */
             struct mxs_mx *m = &e->dns.mx[0];
             e->dns.n_mx = 1;
             snprintf(m->host, sizeof m->host, "%s", e->set.target);

@@ -210,6 +210,26 @@ void render_cert_detail(const struct mxs_cert *c, struct buf *out)
     }
 }
 
+/* Diagnosis text was escaped by diag.c (ASCII, '\n' its own line breaks):
+ * escaping it again would double every backslash.  mxs_is_safe() still
+ * guards it: anything unexpected goes through the escaper after all. */
+static void put_diag_text(struct buf *out, const char *s, const char *indent)
+{
+    for (;;) {
+        const char *nl = strchr(s, '\n');
+        size_t n = nl ? (size_t)(nl - s) : strlen(s);
+        if (mxs_is_safe(s, n, 0))
+            buf_add(out, s, n);
+        else
+            buf_add_escaped(out, s, n, 0);
+        buf_puts(out, "\n");
+        if (!nl)
+            break;
+        s = nl + 1;
+        buf_puts(out, indent);
+    }
+}
+
 void render_report_text(const struct engine *e, struct buf *out)
 {
     char when[40];
@@ -288,10 +308,9 @@ void render_report_text(const struct engine *e, struct buf *out)
         for (int i = 0; i < e->n_findings; i++) {
             const struct mxs_finding *f = &e->findings[i];
             buf_printf(out, "  %-7s %-28s [%s] ", mxs_severity_name(f->severity), f->id, mxs_step_name(f->step));
-            buf_puts_escaped(out, f->message);
-            buf_puts(out, "\n");
-            if (f->evidence[0]) { buf_puts(out, "          evidence: "); buf_puts_escaped(out, f->evidence); buf_puts(out, "\n"); }
-            if (f->advice[0]) { buf_puts(out, "          advice:   "); buf_puts_escaped(out, f->advice); buf_puts(out, "\n"); }
+            put_diag_text(out, f->message, "          ");
+            if (f->evidence[0]) { buf_puts(out, "          evidence: "); put_diag_text(out, f->evidence, "                    "); }
+            if (f->advice[0]) { buf_puts(out, "          advice:   "); put_diag_text(out, f->advice, "                    "); }
         }
     }
     buf_puts(out, "\nVerdict\n");
@@ -302,9 +321,8 @@ void render_report_text(const struct engine *e, struct buf *out)
             buf_printf(out, " at %s", mxs_step_name(v->step));
         if (v->finding[0])
             buf_printf(out, " (%s)", v->finding);
-        buf_puts(out, "  ");
-        buf_puts_escaped(out, v->words);
-        buf_puts(out, "\n");
+        buf_puts(out, "\n    ");
+        put_diag_text(out, v->words, "    ");
     }
     enum mxs_step fs = engine_failed_step(e);
     buf_printf(out, "\nResult: %s (exit %d)\n", fs == MXS_STEP_NONE ? "every step passed" : mxs_step_name(fs),
@@ -322,6 +340,16 @@ static json_t *jstr(const char *s)
 }
 
 static json_t *jstr_or_null(const char *s) { return s && *s ? jstr(s) : json_null(); }
+
+/* Text diag.c already escaped: keep it (newlines included) when it is safe. */
+static json_t *jdiag(const char *s)
+{
+    for (const char *p = s; *p; p++)
+        if (*p != '\n' && !mxs_is_safe(p, 1, 0))
+            return jstr(s);
+    json_t *j = json_string(s);
+    return j ? j : jstr(s);
+}
 
 static json_t *jreply_lines(const struct mxs_reply *r)
 {
@@ -556,7 +584,7 @@ static json_t *build_json(const struct engine *e)
         json_array_append_new(fs_a, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "id", f->id,
             "severity", mxs_severity_name(f->severity), "step", mxs_step_name(f->step),
             "cert_depth", f->cert_depth >= 0 ? json_integer(f->cert_depth) : json_null(),
-            "message", jstr(f->message), "evidence", jstr(f->evidence), "advice", jstr(f->advice)));
+            "message", jdiag(f->message), "evidence", jdiag(f->evidence), "advice", jdiag(f->advice)));
     }
     json_object_set_new(root, "findings", fs_a);
     json_t *va = json_array();
@@ -565,7 +593,7 @@ static json_t *build_json(const struct engine *e)
         json_array_append_new(va, json_pack("{s:s, s:s, s:o, s:o, s:o}", "policy", mxs_policy_name(v->policy),
             "outcome", mxs_outcome_name(v->outcome),
             "step", v->step == MXS_STEP_NONE ? json_null() : json_string(mxs_step_name(v->step)),
-            "finding", jstr_or_null(v->finding), "words", jstr(v->words)));
+            "finding", jstr_or_null(v->finding), "words", jdiag(v->words)));
     }
     json_object_set_new(root, "verdict", va);
 

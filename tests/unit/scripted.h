@@ -24,6 +24,7 @@ struct scripted {
     size_t reset_at;       /* (size_t)-1: never                        */
     size_t stall_at;       /* (size_t)-1: never                        */
     int refuse;            /* connect fails with ECONNREFUSED          */
+    int eof_at_end;        /* after the script: EOF, not silence       */
     unsigned char written[65536];
     size_t wlen;
     int closed;
@@ -44,7 +45,10 @@ static ssize_t sc_read(void *ctx, void *buf, size_t n)
     if (s->eagain_every && s->reads % s->eagain_every == 0) { errno = EAGAIN; return -1; }
     if (s->pos >= s->reset_at) { errno = ECONNRESET; return -1; }
     if (s->pos >= s->stall_at) { errno = EAGAIN; return -1; }
-    if (s->pos >= s->len) { errno = EAGAIN; return -1; } /* silent server */
+    if (s->pos >= s->len) {
+        if (s->eof_at_end) return 0;
+        errno = EAGAIN; return -1; /* silent server */
+    }
     size_t k = s->len - s->pos;
     if (s->chunk && k > s->chunk) k = s->chunk;
     if (k > n) k = n;
