@@ -370,9 +370,15 @@ static void chain_draw(struct ui *ui, int focused)
     struct rect r = ui->r_chain;
     struct engine *e = ui_engine(ui);
     const struct mxs_chain_facts *ch = e ? engine_chain(e) : NULL;
-    const char *title = "Chain";
-    if (ch && ch->n > 0)
-        title = ch->trusted ? "Chain: trusted" : "Chain: NOT trusted";
+    char title[160] = "Chain";
+    if (ch && ch->n > 0) {
+        char flags[120];
+        mxs_verify_flags_text(ch->verify_result, flags, sizeof flags);
+        if (ch->verify_result == 0 && ch->trusted)
+            snprintf(title, sizeof title, "Chain: trusted");
+        else
+            snprintf(title, sizeof title, "Chain: %s", flags);
+    }
     screen_box(r.y, r.x, r.h, r.w, title, focused);
     if (r.h < 3)
         return;

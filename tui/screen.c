@@ -379,18 +379,41 @@ int screen_dump(const char *path, char *err, size_t errlen)
         return snprintf(err, errlen, "no screen"), -1;
     buf_init(&b, 4u << 20);
     wchar_t *w = calloc((size_t)cols + 1, sizeof *w);
+    cchar_t *cells = calloc((size_t)cols + 1, sizeof *cells);
     char *mb = malloc((size_t)cols * MB_LEN_MAX + 1);
-    if (!w || !mb) {
+    if (!w || !mb || !cells) {
         free(w);
         free(mb);
+        free(cells);
         buf_free(&b);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     for (int y = 0; y < rows; y++) {
-        int n = mvinnwstr(y, 0, w, cols);
-        if (n < 0)
-            n = 0;
+        int n = 0;
+        if (mvin_wchnstr(y, 0, cells, cols) != ERR) {
+            for (; n < cols; n++) {
+                wchar_t wch[CCHARW_MAX + 1];
+                attr_t at;
+                short pair;
+                if (getcchar(&cells[n], wch, &at, &pair, NULL) == ERR || !wch[0])
+                    break;
+                /* Line-drawing cells hold the VT100 letters (q, x, l ...)
+                 * with A_ALTCHARSET: write what the eye sees. */
+                if (at & A_ALTCHARSET) {
+                    switch (wch[0]) {
+                    case 'q': wch[0] = scr_utf8 ? 0x2500 : '-'; break;
+                    case 'x': wch[0] = scr_utf8 ? 0x2502 : '|'; break;
+                    case 'l': wch[0] = scr_utf8 ? 0x250C : '+'; break;
+                    case 'k': wch[0] = scr_utf8 ? 0x2510 : '+'; break;
+                    case 'm': wch[0] = scr_utf8 ? 0x2514 : '+'; break;
+                    case 'j': wch[0] = scr_utf8 ? 0x2518 : '+'; break;
+                    default: break;
+                    }
+                }
+                w[n] = wch[0];
+            }
+        }
         w[n] = 0;
         size_t m = wcstombs(mb, w, (size_t)cols * MB_LEN_MAX);
         if (m == (size_t)-1)
@@ -412,6 +435,7 @@ int screen_dump(const char *path, char *err, size_t errlen)
     }
     free(w);
     free(mb);
+    free(cells);
     int rc = -1;
     if (b.failed)
         snprintf(err, errlen, "screen too large");
