@@ -700,8 +700,11 @@ static int lab_service(struct lab *l, struct lab_conn *c, int64_t now)
                 r = lab_read(c);
             lab_process(c);
             if (r < 0 && c->phase == P_SMTP) {
-                /* EOF: whatever was queued cannot be delivered any more. */
-                return -1;
+                /* EOF (maybe a half-close after "QUIT"): send what is
+                 * queued, then close. */
+                if (c->out_len == 0)
+                    return -1;
+                c->phase = P_CLOSING;
             }
             break;
         }

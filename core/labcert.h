@@ -53,7 +53,8 @@ struct labcert {
 void labcert_init(struct labcert *c);
 void labcert_free(struct labcert *c);
 
-/* Make a certificate.  issuer NULL: self-signed with the new key.
+/* Make a certificate into out (labcert_init()ed; an old content is freed).
+ * issuer NULL: self-signed with the new key.
  * Returns 0, or -1 with a reason in err. */
 int labcert_make(struct labcert *out, const struct labcert_spec *spec,
                  const struct labcert *issuer, char *err, size_t errlen);

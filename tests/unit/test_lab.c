@@ -779,6 +779,14 @@ static void test_robustness(void **state)
     }
     close(fd);
 
+    /* A half-close after QUIT still gets its 221. */
+    fd = tcp_connect("good");
+    assert_int_equal(read_reply(fd, b, sizeof b), 220);
+    assert_int_equal(send(fd, "QUIT\r\n", 6, 0), 6);
+    assert_int_equal(shutdown(fd, SHUT_WR), 0);
+    assert_int_equal(read_reply(fd, b, sizeof b), 221);
+    close(fd);
+
     /* Many clients at once. */
     enum { N = 40 };
     int fds[N];
