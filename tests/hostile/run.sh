@@ -20,7 +20,7 @@
 # memory: Y KiB"; exit 1 if any failed.  Scenario headers: docs/hostile.md.
 #
 # Environment: MXS_BIN (client), MXS_BUILD (for fixtures/scriptsrv), MXS_TAG
-# (asan: memory bound x8), MXS_SCRIPTSRV (override the fixture path),
+# (asan: memory bound x4), MXS_SCRIPTSRV (override the fixture path),
 # MXS_HOSTILE_MAX_KIB (memory bound), MXS_HOSTILE_KEEP=1 (keep the work dir),
 # MXS_HOSTILE_VERBOSE=1 (print the JSON of failures), MXS_HOSTILE_DIR (another
 # scenario folder: the suite's own negative tests use it).
@@ -40,8 +40,8 @@ SRV=${MXS_SCRIPTSRV:-$MXS_BUILD/fixtures/scriptsrv}
 
 # Memory bound.  The plain client keeps a bounded transcript; ASan adds
 # shadow memory and quarantine, hence the factor.
-max_kib=${MXS_HOSTILE_MAX_KIB:-65536}
-[ "${MXS_TAG:-plain}" = asan ] && [ -z "${MXS_HOSTILE_MAX_KIB:-}" ] && max_kib=$((max_kib * 8))
+max_kib=${MXS_HOSTILE_MAX_KIB:-16384}
+[ "${MXS_TAG:-plain}" = asan ] && [ -z "${MXS_HOSTILE_MAX_KIB:-}" ] && max_kib=$((max_kib * 4))
 
 work=$(mktemp -d /tmp/mxscope-hostile.XXXXXX)
 [ "${MXS_HOSTILE_KEEP:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT
