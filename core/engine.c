@@ -362,9 +362,28 @@ static int read_reply(struct engine *e, struct mxs_reply *r)
     }
 }
 
-/* Words for why a reply could not be read. */
+/* Words for why a reply could not be read.  The transcript must be complete
+ * up to the failure: a line the server started but never finished is in the
+ * parser (or our input buffer) and is recorded as it was. */
+static void record_partial(struct engine *e, enum mxs_step s)
+{
+    struct smtp_parser *p = &e->parser;
+    if (!e->parse_err && p->len > p->start) {
+        engine_rec_add(e, MXS_REC_SMTP_IN, s, p->buf + p->start, p->len - p->start);
+        rec_printf(e, MXS_REC_NOTE, s, "the line above is incomplete: %zu bytes without CRLF%s",
+                   p->len - p->start, p->in_long_line ? " (after a cut long line)" : "");
+    }
+    if (!e->parse_err && e->inlen) {
+        engine_rec_add(e, MXS_REC_SMTP_IN, s, e->inbuf, e->inlen);
+        rec_printf(e, MXS_REC_NOTE, s, "the line above is incomplete: %zu bytes without CRLF", e->inlen);
+    }
+    p->start = p->len;
+    e->inlen = 0;
+}
+
 static void io_failure(struct engine *e, enum mxs_step s, const char *what)
 {
+    record_partial(e, s);
     if (e->parse_err == SMTP_ERR_TOO_LONG)
         step_end(e, s, MXS_ST_FAIL, "%s: the reply has more than %d lines (endless reply)",
                  what, MXS_SMTP_MAX_REPLY_LINES);
@@ -826,6 +845,26 @@ static int step_handshake(struct engine *e)
     const struct tlsrec_facts *raw = tls_client_raw(e->tlc);
     char extra[200] = "";
     if (raw->not_tls) {
+        /* What the server said instead of TLS belongs in the exchange: one
+         * record per line, as for any SMTP reply. */
+        unsigned char b[512];
+        size_t n = raw->n_not_tls, i = 0;
+        memcpy(b, raw->not_tls_bytes, n);
+        /* mbedTLS read only a record header's worth: take what else is
+         * already here (one non-blocking read), so the line is whole. */
+        ssize_t more = e->t.ops->read(e->t.ctx, b + n, sizeof b - n);
+        if (more > 0)
+            n += (size_t)more;
+        while (i < n) {
+            size_t j = i;
+            while (j < n && b[j] != '\n')
+                j++;
+            size_t l = j - i;
+            if (l && b[i + l - 1] == '\r')
+                l--;
+            engine_rec_add(e, MXS_REC_SMTP_IN, MXS_STEP_HANDSHAKE, b + i, l);
+            i = j + 1;
+        }
         char shown[80];
         mxs_escape(raw->not_tls_bytes, raw->n_not_tls, shown, sizeof shown, 0);
         snprintf(extra, sizeof extra, "; the server answered '%s' instead of TLS", shown);
@@ -1012,8 +1051,9 @@ static const char *cannot_run(struct engine *e, enum mxs_step s)
     case MXS_STEP_STARTTLS:
         if (e->set.tls_on_connect) return "implicit TLS (--tls-on-connect)";
         if (!e->connected) return "not connected";
+        /* After HELO there are no extensions, but the server's answer to
+         * STARTTLS is still the best evidence: ask, as when not offered. */
         if (st[MXS_STEP_EHLO] != MXS_ST_OK && st[MXS_STEP_EHLO] != MXS_ST_WARN) return "EHLO failed";
-        if (e->smtp.used_helo) return "HELO session: no extensions";
         return NULL;
     case MXS_STEP_HANDSHAKE:
         if (!e->connected) return "not connected";
@@ -1173,6 +1213,8 @@ enum mxs_progress engine_step(struct engine *e)
         if (r == 0) {
             if (now_ms() >= e->deadline) {
                 e->timed_out[s] = 1;
+                if (s != MXS_STEP_RESOLVE && s != MXS_STEP_CONNECT && !e->parse_err)
+                    record_partial(e, s);
                 if (s == MXS_STEP_RESOLVE && e->dns_ctx)
                     dns_cancel(e->dns_ctx);
                 if (s != MXS_STEP_RESOLVE && s != MXS_STEP_QUIT)

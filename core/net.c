@@ -55,6 +55,11 @@ static int sock_finish(void *ctx, int *err_no)
     socklen_t l = sizeof e;
     if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &l) != 0)
         e = errno;
+    /* A reset after the handshake completed: the connection existed, and
+     * the server dropped it before greeting.  That is BANNER's story (the
+     * first read says "reset"), not a refused connect. */
+    if (e == ECONNRESET || e == EPIPE)
+        return 0;
     if (e) { *err_no = e; return -1; }
     return 0;
 }

@@ -32,7 +32,7 @@ struct tlsrec_stream {
     unsigned char *body;        /* owned, TLSREC_MAX_BODY bytes             */
     size_t body_len, body_need;
     int bad;                    /* not TLS: stop decoding                   */
-    unsigned char first_bytes[16]; size_t n_first; /* for "not TLS" evidence */
+    unsigned char first_bytes[256]; size_t n_first; /* for "not TLS" evidence */
     int encrypted;              /* ChangeCipherSpec seen / TLS1.3 after SH  */
     size_t records;
     /* handshake reassembly */
@@ -55,7 +55,7 @@ struct tlsrec_facts {
     int hello_retry;            /* TLS 1.3 HelloRetryRequest                 */
     int alert_level, alert_desc;/* first clear alert from the server, -1     */
     int not_tls;                /* the server answered with something else   */
-    unsigned char not_tls_bytes[16]; size_t n_not_tls;
+    unsigned char not_tls_bytes[256]; size_t n_not_tls;
     int record_version;         /* version field of the first server record  */
     /* from the client side */
     int client_alert_desc;      /* -1 none                                  */
@@ -74,7 +74,7 @@ typedef void (*tlsrec_record_cb)(void *arg, int from_server, int type,
 
 /* Feed bytes seen on the wire in one direction (one stream per direction,
  * one facts struct shared by both).  Any chunking.  Only the server stream
- * sets not_tls / not_tls_bytes (first bytes it sent, up to 16), and only
+ * sets not_tls / not_tls_bytes (first bytes it sent, up to 256), and only
  * when its very first record header is not TLS.  Alerts are decoded only
  * while that direction is in the clear; handshake messages only from the
  * server.  The callback gets every complete record (encrypted ones too) up

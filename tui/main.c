@@ -216,7 +216,9 @@ int main(int argc, char **argv)
         default: usage(stderr); return EXIT_USAGE;
         }
     }
-    if (set.tls_on_connect && !port_given)
+    /* SMTPS listens on 465; any port the operator gave (--port, HOST:PORT,
+     * ADDR:PORT) wins. */
+    if (set.tls_on_connect && !port_given && set.port == 25)
         set.port = 465;
     const char *positional = optind < argc ? argv[optind] : NULL;
     if (optind + 1 < argc) {
