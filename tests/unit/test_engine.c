@@ -140,14 +140,20 @@ static void test_stage_deadline(void **st)
 static void test_helo_fallback(void **st)
 {
     (void)st;
-    static const char srv[] = "220 old ready\r\n502 5.5.2 what?\r\n250 old hello\r\n";
+    static const char srv[] = "220 old ready\r\n502 5.5.2 what?\r\n250 old hello\r\n"
+                              "502 5.5.1 unknown command\r\n";
     struct scripted sc;
     scripted_init(&sc, srv, sizeof srv - 1);
     struct engine *e = mk(&sc, -1);
     engine_run(e);
     assert_int_equal(engine_step_state(e, MXS_STEP_EHLO), MXS_ST_WARN);
     assert_true(engine_smtp(e)->used_helo);
-    assert_int_equal(engine_step_state(e, MXS_STEP_STARTTLS), MXS_ST_SKIPPED);
+    /* no extensions after HELO, but STARTTLS is asked: its answer is evidence */
+    assert_int_equal(engine_step_state(e, MXS_STEP_STARTTLS), MXS_ST_FAIL);
+    assert_int_equal(engine_smtp(e)->starttls.code, 502);
+    assert_int_equal(engine_failed_step(e), MXS_STEP_STARTTLS);
+    sc.written[sc.wlen] = 0;
+    assert_string_equal((char *)sc.written, "EHLO probe.example.net\r\nHELO probe.example.net\r\nSTARTTLS\r\nQUIT\r\n");
     engine_free(e);
 }
 
