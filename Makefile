@@ -29,6 +29,9 @@ ifeq ($(CI),true)
 WARN += -Werror
 endif
 
+# Sub-makes (make test) build in parallel.
+MAKEFLAGS += --jobs=$(shell nproc 2>/dev/null || echo 2)
+
 OPT      ?= -O2 -g
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fstack-protector-strong \
                -D_FORTIFY_SOURCE=2 -MMD -MP

@@ -668,7 +668,9 @@ static void diag_ehlo(struct dctx *c)
             "let it pass STARTTLS. The firewall may also be on YOUR way out: "
             "test from another network.");
         third_tls(c, &f);
-        commit(c, &f, 0);
+        /* Hiding STARTTLS is what stops TLS here: the verdicts must name the
+         * firewall, not send the admin to enable STARTTLS on the MTA. */
+        commit(c, &f, hides ? BLK_TLS : 0);
     }
 }
 
@@ -870,6 +872,36 @@ static void diag_handshake(struct dctx *c)
             "send connector).");
         commit(c, &f, BLK_TLS);
         specific = 1;
+    }
+    /* OpenSSL servers (Postfix smtpd_tls_req_ccert) finish the TLS 1.3
+     * handshake and refuse the next command instead: the request for a
+     * client certificate we did not send, then a refused post-TLS EHLO, is
+     * the same story told later.  Nobody delivers: not even in clear, since
+     * the session itself is refused after TLS. */
+    const struct mxs_smtp_facts *sm = c->smtp;
+    if (!failed && t->ok && t->cert_requested && !t->client_cert_sent &&
+        in->state[MXS_STEP_EHLO2] == MXS_ST_FAIL) {
+        fnew(&f, "tls-client-cert-required", MXS_SEV_ERROR, MXS_STEP_HANDSHAKE, -1);
+        APP(f.message, "The server asked for a client certificate, we sent none, "
+            "and after the handshake it refuses the session: it requires mutual TLS.");
+        if (sm->ehlo2.code) {
+            APP(f.evidence, "EHLO after TLS ->\n");
+            reply_lines(&sm->ehlo2, f.evidence, sizeof f.evidence);
+            APP(f.evidence, "\n");
+        } else if (in->step_error[MXS_STEP_EHLO2][0]) {
+            char e2[300];
+            APP(f.evidence, "EHLO after TLS: %s\n", esc(e2, sizeof e2, in->step_error[MXS_STEP_EHLO2]));
+        }
+        tls_evidence(c, &f);
+        APP(f.advice, "If it is your server: a public MX must not require client "
+            "certificates (Postfix: smtpd_tls_req_ccert = no; Exchange: only "
+            "domain-secured / mutual TLS partners need them, on a dedicated "
+            "receive connector).");
+        APP(f.advice, DIAG_ADVICE_THIRD "ask them which client certificate they "
+            "expect and configure it (mxscope `set cert`/`set key`; Postfix "
+            "smtp_tls_chain_files; Exchange: TlsCertificateName on the send "
+            "connector).");
+        commit(c, &f, BLK_ALL);
     }
     if (!specific && failed) {
         fnew(&f, "tls-handshake-failed", MXS_SEV_ERROR, MXS_STEP_HANDSHAKE, -1);

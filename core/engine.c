@@ -431,12 +431,14 @@ static int exchange(struct engine *e, enum mxs_step s, const char *cmd, struct m
 
 static void reply_summary(const struct mxs_reply *r, char *out, size_t len)
 {
-    char first[200];
+    /* Raw text: the facts stay raw, every output path escapes. */
+    char first[160];
     const char *nl = strchr(r->text, '\n');
     size_t n = nl ? (size_t)(nl - r->text) : strlen(r->text);
     if (n > 150)
         n = 150;
-    mxs_escape(r->text, n, first, sizeof first, 0);
+    memcpy(first, r->text, n);
+    first[n] = 0;
     snprintf(out, len, "%d %s%s", r->code, first, r->n_lines > 1 ? " ..." : "");
 }
 
@@ -761,13 +763,20 @@ static int step_starttls(struct engine *e)
     }
     /* RFC 3207 5: anything after the 220 came before TLS and must not be
      * trusted: throw it away, say how much there was. */
+    /* The record holds the raw bytes (escaped when shown, like any): first
+     * what the parser buffered, then what it was not yet fed. */
+    unsigned char seen[80];
+    size_t ns = 0;
+    for (size_t i = e->parser.start; i < e->parser.len && ns < sizeof seen; i++)
+        seen[ns++] = e->parser.buf[i];
+    for (size_t i = 0; i < e->inlen && ns < sizeof seen; i++)
+        seen[ns++] = e->inbuf[i];
     size_t left = e->inlen + smtp_parser_discard(&e->parser);
     if (left) {
-        char shown[200];
-        mxs_escape(e->inbuf, e->inlen < 60 ? e->inlen : 60, shown, sizeof shown, 0);
-        rec_printf(e, MXS_REC_ERROR, MXS_STEP_STARTTLS,
-                   "%zu bytes arrived after '220' before TLS (discarded, never used): %s%s",
-                   left, shown, e->inlen > 60 ? "..." : "");
+        char msg[200];
+        int h = snprintf(msg, sizeof msg, "%zu bytes arrived after '220' before TLS (discarded, never used): ", left);
+        memcpy(msg + h, seen, ns);
+        engine_rec_add(e, MXS_REC_ERROR, MXS_STEP_STARTTLS, msg, (size_t)h + ns);
     }
     m->leftover_plain = left;
     e->inlen = 0;
@@ -865,8 +874,12 @@ static int step_handshake(struct engine *e)
             engine_rec_add(e, MXS_REC_SMTP_IN, MXS_STEP_HANDSHAKE, b + i, l);
             i = j + 1;
         }
-        char shown[80];
-        mxs_escape(raw->not_tls_bytes, raw->n_not_tls, shown, sizeof shown, 0);
+        /* Raw bytes (NUL shown as '.'): every output escapes them itself. */
+        char shown[40];
+        size_t k = raw->n_not_tls < sizeof shown - 1 ? raw->n_not_tls : sizeof shown - 1;
+        for (size_t j = 0; j < k; j++)
+            shown[j] = raw->not_tls_bytes[j] ? (char)raw->not_tls_bytes[j] : '.';
+        shown[k] = 0;
         snprintf(extra, sizeof extra, "; the server answered '%s' instead of TLS", shown);
     } else if (f->server_hello_version && f->server_hello_version < 12) {
         snprintf(extra, sizeof extra, "; the server chose %s, which mxscope (and modern senders) no longer speak",
@@ -933,10 +946,10 @@ static int step_chain(struct engine *e)
     char ftxt[200];
     mxs_verify_flags_text(vr, ftxt, sizeof ftxt);
     for (int i = 0; i < ch->n; i++) {
-        char fl[200], subj[300];
+        char fl[200];
         mxs_verify_flags_text(ch->cert[i].verify_flags, fl, sizeof fl);
-        mxs_escape_str(ch->cert[i].subject, subj, sizeof subj, 0);
-        rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_CHAIN, "cert %d: %s, %d days left, SHA-1 %s: %s", i, subj,
+        rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_CHAIN, "cert %d: %.300s, %d days left, SHA-1 %s: %s", i,
+                   ch->cert[i].subject,
                    ch->cert[i].days_left, ch->cert[i].sha1, fl);
     }
     engine_event(e, MXS_EV_FACTS, MXS_STEP_CHAIN, MXS_ST_OK, 0);

@@ -210,15 +210,16 @@ void render_cert_detail(const struct mxs_cert *c, struct buf *out)
     }
 }
 
-/* Diagnosis text was escaped by diag.c (ASCII, '\n' its own line breaks):
- * escaping it again would double every backslash.  mxs_is_safe() still
- * guards it: anything unexpected goes through the escaper after all. */
+/* Diagnosis text was escaped by diag.c (printable ASCII, '\n' its own line
+ * breaks): escaping it again would double every backslash.  Anything else
+ * (a bug) still goes through the escaper. */
+static int diag_text_ok(const char *s, size_t n);
 static void put_diag_text(struct buf *out, const char *s, const char *indent)
 {
     for (;;) {
         const char *nl = strchr(s, '\n');
         size_t n = nl ? (size_t)(nl - s) : strlen(s);
-        if (mxs_is_safe(s, n, 0))
+        if (diag_text_ok(s, n))
             buf_add(out, s, n);
         else
             buf_add_escaped(out, s, n, 0);
@@ -342,11 +343,18 @@ static json_t *jstr(const char *s)
 static json_t *jstr_or_null(const char *s) { return s && *s ? jstr(s) : json_null(); }
 
 /* Text diag.c already escaped: keep it (newlines included) when it is safe. */
+static int diag_text_ok(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((s[i] < 0x20 || s[i] > 0x7e) && s[i] != '\n')
+            return 0;
+    return 1;
+}
+
 static json_t *jdiag(const char *s)
 {
-    for (const char *p = s; *p; p++)
-        if (*p != '\n' && !mxs_is_safe(p, 1, 0))
-            return jstr(s);
+    if (!diag_text_ok(s, strlen(s)))
+        return jstr(s);
     json_t *j = json_string(s);
     return j ? j : jstr(s);
 }

@@ -637,7 +637,9 @@ static void t_ehlo_masked(void **st)
     const struct mxs_finding *f = must(x, "ehlo-masked", MXS_SEV_ERROR, MXS_STEP_EHLO);
     has(f->evidence, "XXXXXXXA");
     must(x, "starttls-not-offered", MXS_SEV_ERROR, MXS_STEP_STARTTLS);
-    verdict(x, MXS_POL_OPPORTUNISTIC, MXS_OUT_CLEAR, MXS_STEP_STARTTLS, "starttls-not-offered");
+    /* the firewall that hides STARTTLS is named, not the MTA */
+    verdict(x, MXS_POL_OPPORTUNISTIC, MXS_OUT_CLEAR, MXS_STEP_EHLO, "ehlo-masked");
+    verdict(x, MXS_POL_REQUIRED, MXS_OUT_NOT_DELIVERED, MXS_STEP_EHLO, "ehlo-masked");
     /* The parser's flag alone is enough. */
     memset(&x->smtp.caps, 0, sizeof x->smtp.caps);
     add_cap(&x->smtp.caps, "STARTTLS");
@@ -806,6 +808,29 @@ static void t_tls_client_cert_required(void **st)
     run(x);
     has(must(x, "tls-client-cert-required", MXS_SEV_ERROR, MXS_STEP_HANDSHAKE)->evidence,
         "bad_certificate(42)");
+    DONE;
+}
+
+/* Postfix smtpd_tls_req_ccert over TLS 1.3: the handshake completes, the
+ * post-TLS EHLO is refused. */
+static void t_tls_client_cert_after_handshake(void **st)
+{
+    (void)st;
+    FX;
+    only_through(x, MXS_STEP_EHLO2, MXS_ST_FAIL);
+    x->tls.cert_requested = 1;
+    set_reply(&x->smtp.ehlo2, 421, "4.7.1 mx Error: No client certificate presented");
+    run(x);
+    const struct mxs_finding *f = must(x, "tls-client-cert-required", MXS_SEV_ERROR,
+                                       MXS_STEP_HANDSHAKE);
+    has(f->evidence, "No client certificate presented");
+    for (int p = MXS_POL_OPPORTUNISTIC; p <= MXS_POL_VERIFIED; p++)
+        verdict(x, (enum mxs_policy)p, MXS_OUT_NOT_DELIVERED, MXS_STEP_HANDSHAKE,
+                "tls-client-cert-required");
+    /* with our certificate sent, a refused EHLO is something else */
+    x->tls.client_cert_sent = 1;
+    run(x);
+    assert_null(find_d(x, "tls-client-cert-required", -1));
     DONE;
 }
 
@@ -1277,6 +1302,7 @@ int main(void)
         cmocka_unit_test(t_tls_no_common_version),
         cmocka_unit_test(t_tls_obsolete_only),
         cmocka_unit_test(t_tls_client_cert_required),
+        cmocka_unit_test(t_tls_client_cert_after_handshake),
         cmocka_unit_test(t_cert_expired),
         cmocka_unit_test(t_cert_not_yet_valid),
         cmocka_unit_test(t_cert_expiring_soon),
