@@ -92,6 +92,7 @@ static void console_cancel(struct ui *ui)
 {
     struct engine *e = ui->cmd.engine;
     ui->running = 0;
+    ui->queued_steps = 0;
     if (e && console_busy(ui)) {
         enum mxs_step s = engine_current_step(e);
         engine_cancel(e);
@@ -185,8 +186,20 @@ static void console_focus(struct ui *ui, int f)
     ui->dirty = 1;
 }
 
+/* n while a step is still running is typed ahead, not refused: an operator
+ * pressing n n n expects three steps, however fast the server is. */
+#define MAX_QUEUED_STEPS 9
 static void console_step(struct ui *ui)
 {
+    struct engine *e = ui->cmd.engine;
+    if (e && (console_busy(ui) || ui->running)) {
+        if (ui->queued_steps < MAX_QUEUED_STEPS)
+            ui->queued_steps++;
+        ui_message(ui, 0, "%s is running; %d more step%s queued (Esc cancels)",
+                   mxs_step_name(engine_current_step(e)), ui->queued_steps,
+                   ui->queued_steps == 1 ? "" : "s");
+        return;
+    }
     console_exec(ui, "step");
 }
 
@@ -343,6 +356,14 @@ static void console_advance(struct ui *ui)
                 ui->running = 0;
             }
         }
+        ui->dirty = 1;
+    }
+    if (!ui->running && ui->queued_steps > 0 && e && !console_busy(ui) && !ui->confirm) {
+        ui->queued_steps--;
+        if (engine_finished(e) || engine_is_replay(e))
+            ui->queued_steps = 0;
+        else
+            console_exec(ui, "step");
         ui->dirty = 1;
     }
     while (!ui->running && !console_busy(ui) && !ui->confirm && !ui->quit &&

@@ -77,6 +77,7 @@ struct ui {
     int focus, prev_focus;
     int quit;
     int running;                 /* `run`: keep stepping until finished */
+    int queued_steps;            /* n pressed while a step ran: typed ahead */
     int dirty;
     /* status bar message */
     char msg[1024];
