@@ -547,6 +547,26 @@ static void cmd_show(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     cmd_fail(r, "usage: show cert N | show settings | show findings");
 }
 
+/* `report`: the email-ready problem report for the other side's admins;
+ * shown, or saved whole with a FILE. */
+static void cmd_report(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    char err[256] = "";
+    if (cmd_need_engine(c, r))
+        return;
+    if (argc == 2) {
+        if (render_save_report(c->engine, argv[1], err, sizeof err) != 0) {
+            cmd_fail(r, "report not saved: %s", err);
+            return;
+        }
+        buf_puts(&r->msg, "report saved to ");
+        buf_puts_escaped(&r->msg, argv[1]);
+        return;
+    }
+    render_problem_report(c->engine, &r->msg);
+    r->action = CMD_ACT_OUTPUT;
+}
+
 static void cmd_save(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
 {
     char err[256] = "", path[1024];
@@ -729,6 +749,8 @@ const struct cmd_entry cmd_table[] = {
     {"save", "w", "[FILE] | json FILE | chain FILE | report FILE",
      "save the transcript (text), the JSON session, the chain as PEM, or the problem report",
      0, 2, cmd_save, CMD_CPL_FILE, "json chain report text"},
+    {"report", NULL, "[FILE]", "the email-ready problem report for the other side's admins (FILE: save it)",
+     0, 1, cmd_report, CMD_CPL_FILE, NULL},
     {"load", NULL, "FILE", "open a saved JSON session read-only", 1, 1, cmd_load, CMD_CPL_FILE, NULL},
     {"send", NULL, "[--yes] SMTP-COMMAND", "send a raw command on the live session (DATA asks first)",
      1, CMD_MAX_ARGS - 1, cmd_send, CMD_CPL_WORDS, "NOOP RSET HELP EHLO HELO MAIL RCPT VRFY DATA QUIT"},
