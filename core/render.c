@@ -787,9 +787,16 @@ struct engine *engine_load(const char *path, char *err, size_t errlen)
     size_t len = 0;
     if (savefile_read(path, LOAD_MAX, &text, &len, err, errlen) != 0)
         return NULL;
+    struct engine *e = engine_load_buffer(text, len, path, err, errlen);
+    free(text);
+    return e;
+}
+
+struct engine *engine_load_buffer(const char *text, size_t len, const char *path, char *err,
+                                  size_t errlen)
+{
     json_error_t je;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    free(text);
     if (!root) {
         snprintf(err, errlen, "%s: not a mxscope JSON session (line %d: %s)", path, je.line, je.text);
         return NULL;

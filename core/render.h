@@ -44,6 +44,9 @@ int render_exit_code(const struct engine *e);
  * nothing; facts, steps, findings and transcript are the saved ones), or
  * NULL with a clear error for a damaged or hostile file. */
 struct engine *engine_load(const char *path, char *err, size_t errlen);
+/* The same from memory (path only names it in errors): fuzzed. */
+struct engine *engine_load_buffer(const char *text, size_t len, const char *path, char *err,
+                                  size_t errlen);
 int engine_is_replay(const struct engine *e);
 
 #endif
