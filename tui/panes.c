@@ -467,6 +467,56 @@ static const char *outcome_short(enum mxs_outcome o)
     }
 }
 
+/* Diagnosis text (diag.c escapes it to printable ASCII with '\n' as its
+ * own line break) word-wrapped to the pane: an operator reads the advice
+ * whole, not cut at the border.  Anything else in it (a bug) is escaped. */
+static void wrap_add(struct buf *b, const char *text, int width, const char *first,
+                     const char *indent, int *lines)
+{
+    int ind = (int)strlen(indent);
+    const char *pfx = first;
+    if (width < ind + 20)
+        width = ind + 20;
+    for (const char *p = text; ; ) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        for (;;) {
+            int room = width - (int)strlen(pfx);
+            size_t take = len;
+            if ((int)take > room) {
+                take = (size_t)room;
+                while (take > 0 && p[take] != ' ')
+                    take--;
+                if (take == 0)
+                    take = (size_t)room; /* one long word: cut it */
+            }
+            buf_puts(b, pfx);
+            int safe = 1;
+            for (size_t i = 0; i < take; i++)
+                if (p[i] < 0x20 || p[i] > 0x7e)
+                    safe = 0;
+            if (safe)
+                buf_add(b, p, take);
+            else
+                buf_add_escaped(b, p, take, 0);
+            buf_puts(b, "\n");
+            (*lines)++;
+            pfx = indent;
+            p += take;
+            len -= take;
+            while (len && *p == ' ') {
+                p++;
+                len--;
+            }
+            if (!len)
+                break;
+        }
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+}
+
 /* The findings pane's lines, escaped: verdict first, then each finding and
  * its advice. */
 static int findings_lines(struct ui *ui, struct buf *b)
@@ -488,16 +538,14 @@ static int findings_lines(struct ui *ui, struct buf *b)
     }
     int n = 0;
     const struct mxs_finding *f = engine_findings(e, &n);
+    int width = ui->r_findings.w - 2;
     for (int i = 0; f && i < n; i++) {
-        buf_printf(b, "%c %s: ", f[i].severity == MXS_SEV_ERROR ? 'E' : f[i].severity == MXS_SEV_WARNING ? 'W' : 'i', f[i].id);
-        buf_puts_escaped(b, f[i].message);
-        buf_puts(b, "\n");
-        lines++;
+        char head[80];
+        snprintf(head, sizeof head, "%c %s: ",
+                 f[i].severity == MXS_SEV_ERROR ? 'E' : f[i].severity == MXS_SEV_WARNING ? 'W' : 'i', f[i].id);
+        wrap_add(b, f[i].message, width, head, "  ", &lines);
         if (f[i].advice[0]) {
-            buf_puts(b, "    -> ");
-            buf_puts_escaped(b, f[i].advice);
-            buf_puts(b, "\n");
-            lines++;
+            wrap_add(b, f[i].advice, width, "    -> ", "       ", &lines);
         }
     }
     if (n == 0) {
