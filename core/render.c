@@ -124,6 +124,18 @@ void render_transcript_text(const struct engine *e, struct buf *out)
         render_record_line(&e->rec[i], out);
         buf_puts(out, "\n");
     }
+    /* The appendix makes the text whole for the other side's admins (and
+     * for `load`): the verdict per policy and the chain as PEM. */
+    buf_puts(out, "#\n");
+    for (int p = 0; p < MXS_POL_COUNT; p++) {
+        const struct mxs_verdict *v = &e->verdicts[p];
+        buf_printf(out, "# verdict %s %s %s %s\n", mxs_policy_name(v->policy), mxs_outcome_name(v->outcome),
+                   v->step == MXS_STEP_NONE ? "-" : mxs_step_name(v->step), v->finding[0] ? v->finding : "-");
+    }
+    if (e->chain.n) {
+        buf_printf(out, "# chain: %d certificate%s as sent, leaf first\n", e->chain.n, e->chain.n == 1 ? "" : "s");
+        render_chain_pem(e, out);
+    }
 }
 
 /* ---- the readable report ----------------------------------------------- */
@@ -795,6 +807,9 @@ struct engine *engine_load(const char *path, char *err, size_t errlen)
 struct engine *engine_load_buffer(const char *text, size_t len, const char *path, char *err,
                                   size_t errlen)
 {
+    /* A text transcript (save FILE) loads too: loadtext.c. */
+    if (len >= 10 && !memcmp(text, "# mxscope ", 10))
+        return engine_load_text(text, len, path, err, errlen);
     json_error_t je;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {

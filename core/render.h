@@ -47,6 +47,10 @@ struct engine *engine_load(const char *path, char *err, size_t errlen);
 /* The same from memory (path only names it in errors): fuzzed. */
 struct engine *engine_load_buffer(const char *text, size_t len, const char *path, char *err,
                                   size_t errlen);
+/* A text transcript (render_transcript_text) back into a read-only engine:
+ * records, step states, findings, verdicts and the PEM chain (loadtext.c). */
+struct engine *engine_load_text(const char *text, size_t len, const char *path, char *err,
+                                size_t errlen);
 int engine_is_replay(const struct engine *e);
 
 #endif
