@@ -1115,6 +1115,35 @@ struct engine *engine_new(const struct mxs_settings *s)
     return e;
 }
 
+struct engine *engine_new_resolved(const struct engine *src, int mx, int addr)
+{
+    if (!src->dns.done || mx < 0 || mx >= src->dns.n_mx || addr < 0 ||
+        addr >= src->dns.mx[mx].n_addr)
+        return NULL;
+    struct mxs_settings s = src->set;
+    s.mx_index = mx;
+    s.addr_index = addr;
+    s.family = 0; /* the address is chosen: its family follows */
+    s.stop_after = -1;
+    struct engine *e = engine_new(&s);
+    if (!e)
+        return NULL;
+    e->factory = src->factory;
+    e->factory_arg = src->factory_arg;
+    /* The lookup is shared: one RESOLVE for the whole survey, its answers
+     * copied, not asked again per address. */
+    e->dns = src->dns;
+    e->st[MXS_STEP_RESOLVE] = src->st[MXS_STEP_RESOLVE];
+    e->elapsed_ms[MXS_STEP_RESOLVE] = src->elapsed_ms[MXS_STEP_RESOLVE];
+    memcpy(e->step_err[MXS_STEP_RESOLVE], src->step_err[MXS_STEP_RESOLVE], sizeof e->step_err[0]);
+    for (size_t i = 0; i < src->n_rec; i++)
+        if (src->rec[i].step == MXS_STEP_RESOLVE)
+            engine_rec_add(e, src->rec[i].kind, MXS_STEP_RESOLVE, src->rec[i].data, src->rec[i].len);
+    e->next_idx = order_index(e, MXS_STEP_RESOLVE) + 1;
+    run_diag(e);
+    return e;
+}
+
 void engine_set_factory(struct engine *e, net_factory f, void *arg)
 {
     e->factory = f;

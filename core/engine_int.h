@@ -81,6 +81,10 @@ void engine_rec_add(struct engine *e, enum mxs_rec_kind k, enum mxs_step s,
 void engine_smtp_line_cb(void *arg, const char *line, size_t len, int cut);
 const char *engine_mx_host(const struct engine *e);
 void engine_chain_clear(struct engine *e);
+/* A new engine for MX mx, address addr of src's RESOLVE (the survey):
+ * the DNS facts and RESOLVE records are copied, the next step is CONNECT.
+ * NULL when src has no such address. */
+struct engine *engine_new_resolved(const struct engine *src, int mx, int addr);
 /* Tests and the engine fuzzer: connect through another transport. */
 void engine_set_factory(struct engine *e, net_factory f, void *arg);
 

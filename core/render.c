@@ -487,7 +487,7 @@ static json_t *jcert(const struct mxs_cert *c)
     return j;
 }
 
-static json_t *build_json(const struct engine *e)
+json_t *render_json_tree(const struct engine *e)
 {
     char when[40];
     iso_time(e->started_wall, when, sizeof when);
@@ -642,7 +642,7 @@ static json_t *build_json(const struct engine *e)
 
 char *render_json(const struct engine *e)
 {
-    json_t *root = build_json(e);
+    json_t *root = render_json_tree(e);
     char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
     return s;

@@ -23,6 +23,9 @@ void render_transcript_text(const struct engine *e, struct buf *out);
 void render_record_line(const struct mxs_record *r, struct buf *out);
 /* The JSON document of docs/json.md (malloc'd, NUL-terminated). */
 char *render_json(const struct engine *e);
+/* The same document as a jansson tree (core only: the survey nests them). */
+struct json_t;
+struct json_t *render_json_tree(const struct engine *e);
 /* PEM of every certificate the server sent, leaf first. */
 void render_chain_pem(const struct engine *e, struct buf *out);
 /* Certificate detail: every field of the view, every verify flag in words. */

@@ -209,6 +209,12 @@ EOF
             port=$((base + i)); i=$((i + 1))
             echo "$name $port" >> "$pf/ports"
             echo "$host:$port inet n - n - - smtpd -o syslog_name=postfix/$name $opts"
+            # Two nodes of one MX that disagree (a renewal rolled out to one
+            # of them): on [::1], the "old" listener's port serves the
+            # renewed certificate.  mxscope --all compares them.
+            if [ "$name" = old ] && have_ipv6; then
+                echo "[::1]:$port inet n - n - - smtpd -o syslog_name=postfix/old6renewed -o smtpd_tls_chain_files=$certs/good.pem"
+            fi
         done
     } > "$pf/master.cf"
 }

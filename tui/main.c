@@ -21,7 +21,9 @@
 #include "esc.h"
 #include "lab.h"
 #include "render.h"
+#include "savefile.h"
 #include "script.h"
+#include "survey.h"
 
 #define EXIT_USAGE 1
 #define EXIT_LOCAL 2
@@ -40,6 +42,7 @@ static void usage(FILE *f)
 "  --port N                  port (25; 465 with --tls-on-connect)\n"
 "  -4, -6                    IPv4 or IPv6 only\n"
 "  --mx N, --addr N          which MX (by order) and which of its addresses\n"
+"  --all                     with --batch: every MX and every address, side by side\n"
 "  --tls-on-connect          implicit TLS (port 465): no STARTTLS\n"
 "SMTP and TLS:\n"
 "  --ehlo NAME               EHLO name (default: this machine's FQDN)\n"
@@ -89,7 +92,7 @@ enum {
     O_HOST = 256, O_CONNECT, O_PORT, O_MX, O_ADDR, O_TLSONCONNECT, O_EHLO, O_SNI, O_NOSNI,
     O_TLSMIN, O_TLSMAX, O_CAFILE, O_CERT, O_KEY, O_EXPECTFP, O_EXPIRY, O_RESOLVER, O_TA,
     O_UBCONF, O_TIMEOUT, O_BATCH, O_JSON, O_STOPAFTER, O_SAVE, O_SAVEJSON, O_SAVECHAIN,
-    O_REPORT, O_SCRIPT, O_LOAD, O_LAB, O_LIST, O_VERSION, O_HELP,
+    O_REPORT, O_SCRIPT, O_LOAD, O_LAB, O_LIST, O_VERSION, O_HELP, O_ALL,
     O_TIMEOUT_STEP = 400 /* + step index */
 };
 
@@ -134,10 +137,49 @@ static int print_buf(struct buf *b)
     return fflush(stdout) == 0 ? 0 : EXIT_LOCAL;
 }
 
+/* --all: every MX and every address, concurrently, then compared. */
+static int run_survey(const struct mxs_settings *set, int json, const char *save_json)
+{
+    char err[512];
+    struct survey *v = survey_new(set, err, sizeof err);
+    if (!v) {
+        fprintf(stderr, "mxscope: %s\n", err);
+        return EXIT_USAGE;
+    }
+    survey_run(v);
+    int rc = 0;
+    char *js = json || save_json ? survey_render_json(v) : NULL;
+    if ((json || save_json) && !js) {
+        fprintf(stderr, "mxscope: JSON: out of memory\n");
+        survey_free(v);
+        return EXIT_LOCAL;
+    }
+    struct buf b;
+    buf_init(&b, 0);
+    if (json) {
+        buf_puts(&b, js);
+        buf_puts(&b, "\n");
+    } else {
+        survey_render_text(v, &b);
+    }
+    rc = print_buf(&b);
+    if (save_json && savefile_write(save_json, js, strlen(js), err, sizeof err) != 0) {
+        char shown[600];
+        mxs_escape_str(err, shown, sizeof shown, 0);
+        fprintf(stderr, "mxscope: JSON not saved to %s: %s\n", save_json, shown);
+        rc = EXIT_LOCAL;
+    }
+    free(js);
+    if (!rc)
+        rc = survey_exit_code(v);
+    survey_free(v);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct mxs_settings set;
-    int batch = 0, json = 0, lab = 0, list = 0, port_given = 0;
+    int batch = 0, json = 0, lab = 0, list = 0, port_given = 0, all = 0;
     const char *save = NULL, *save_json = NULL, *save_chain = NULL, *report = NULL;
     const char *script = NULL, *load = NULL;
     char err[512];
@@ -164,6 +206,7 @@ int main(int argc, char **argv)
         { "script", required_argument, 0, O_SCRIPT }, { "load", required_argument, 0, O_LOAD },
         { "lab", no_argument, 0, O_LAB }, { "list", no_argument, 0, O_LIST },
         { "version", no_argument, 0, O_VERSION }, { "help", no_argument, 0, O_HELP },
+        { "all", no_argument, 0, O_ALL },
     };
     static char tnames[MXS_STEP_COUNT][32];
     size_t no = 0;
@@ -211,6 +254,7 @@ int main(int argc, char **argv)
         case O_LOAD: load = optarg; break;
         case O_LAB: lab = 1; break;
         case O_LIST: list = 1; break;
+        case O_ALL: all = 1; break;
         case 'V': case O_VERSION: print_versions(); return 0;
         case 'h': case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return EXIT_USAGE;
@@ -285,6 +329,14 @@ int main(int argc, char **argv)
         engine_free(co.engine);
         lab_stop(lb);
         return rc;
+    }
+
+    if (all) {
+        if (load || script || save || save_chain || report || lab) {
+            fprintf(stderr, "mxscope: --all goes with --json and --save-json only\n");
+            return EXIT_USAGE;
+        }
+        return run_survey(&set, json, save_json);
     }
 
     struct engine *e;
