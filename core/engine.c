@@ -792,8 +792,10 @@ static void tls_record_cb(void *arg, int from_server, int type, int version,
     if (e->tls_logged >= MAX_TLS_RECORDS_LOGGED)
         return;
     e->tls_logged++;
-    unsigned char rec[5 + 256];
-    size_t keep = len < 256 ? len : 256; /* headers and the start suffice */
+    /* Whole records (bounded by the decoder to 2^14 + 2048): the saved
+     * session carries the handshake as it crossed the wire. */
+    unsigned char rec[5 + TLSREC_MAX_BODY];
+    size_t keep = len < TLSREC_MAX_BODY ? len : TLSREC_MAX_BODY;
     rec[0] = (unsigned char)type;
     rec[1] = (unsigned char)(version >> 8);
     rec[2] = (unsigned char)version;
