@@ -134,26 +134,31 @@ void engine_note(struct engine *e, enum mxs_rec_kind kind, const char *text)
 
 /* ---- diagnosis --------------------------------------------------------- */
 
+void engine_diag_input(const struct engine *e, struct diag_input *in)
+{
+    memset(in, 0, sizeof *in);
+    in->settings = &e->set;
+    for (int i = 0; i < MXS_STEP_COUNT; i++) {
+        in->state[i] = e->st[i];
+        in->elapsed_ms[i] = e->elapsed_ms[i];
+        in->timed_out[i] = e->timed_out[i];
+        in->reset[i] = e->reset[i];
+        memcpy(in->step_error[i], e->step_err[i], sizeof in->step_error[i]);
+    }
+    in->dns = &e->dns;
+    in->conn = &e->conn;
+    in->smtp = &e->smtp;
+    in->tls = &e->tls;
+    in->chain = &e->chain;
+    in->mx_host = engine_mx_host(e);
+    in->domain = e->set.target_is_host ? "" : e->set.target;
+    in->now = time(NULL);
+}
+
 static void run_diag(struct engine *e)
 {
     struct diag_input in;
-    memset(&in, 0, sizeof in);
-    in.settings = &e->set;
-    for (int i = 0; i < MXS_STEP_COUNT; i++) {
-        in.state[i] = e->st[i];
-        in.elapsed_ms[i] = e->elapsed_ms[i];
-        in.timed_out[i] = e->timed_out[i];
-        in.reset[i] = e->reset[i];
-        memcpy(in.step_error[i], e->step_err[i], sizeof in.step_error[i]);
-    }
-    in.dns = &e->dns;
-    in.conn = &e->conn;
-    in.smtp = &e->smtp;
-    in.tls = &e->tls;
-    in.chain = &e->chain;
-    in.mx_host = engine_mx_host(e);
-    in.domain = e->set.target_is_host ? "" : e->set.target;
-    in.now = time(NULL);
+    engine_diag_input(e, &in);
     e->n_findings = diag_run(&in, e->findings, MXS_MAX_FINDINGS, e->verdicts);
     engine_event(e, MXS_EV_FINDINGS, MXS_STEP_NONE, MXS_ST_PENDING, 0);
 }

@@ -80,6 +80,9 @@ void engine_rec_add(struct engine *e, enum mxs_rec_kind k, enum mxs_step s,
                    const void *data, size_t len);
 void engine_smtp_line_cb(void *arg, const char *line, size_t len, int cut);
 const char *engine_mx_host(const struct engine *e);
+/* The diagnosis' view of the engine's facts (pointers into e). */
+struct diag_input;
+void engine_diag_input(const struct engine *e, struct diag_input *in);
 void engine_chain_clear(struct engine *e);
 /* A new engine for MX mx, address addr of src's RESOLVE (the survey):
  * the DNS facts and RESOLVE records are copied, the next step is CONNECT.

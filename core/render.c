@@ -668,23 +668,7 @@ void render_chain_pem(const struct engine *e, struct buf *out)
 void render_problem_report(const struct engine *e, struct buf *out)
 {
     struct diag_input in;
-    memset(&in, 0, sizeof in);
-    in.settings = &e->set;
-    for (int i = 0; i < MXS_STEP_COUNT; i++) {
-        in.state[i] = e->st[i];
-        in.elapsed_ms[i] = e->elapsed_ms[i];
-        in.timed_out[i] = e->timed_out[i];
-        in.reset[i] = e->reset[i];
-        memcpy(in.step_error[i], e->step_err[i], sizeof in.step_error[i]);
-    }
-    in.dns = &e->dns;
-    in.conn = &e->conn;
-    in.smtp = &e->smtp;
-    in.tls = &e->tls;
-    in.chain = &e->chain;
-    in.mx_host = engine_mx_host(e);
-    in.domain = e->set.target_is_host ? "" : e->set.target;
-    in.now = time(NULL);
+    engine_diag_input(e, &in);
     diag_report(&in, e->findings, e->n_findings, e->verdicts, e->started_wall, e->set.ehlo_name, out);
 }
 
@@ -797,8 +781,12 @@ struct engine *engine_load(const char *path, char *err, size_t errlen)
 {
     char *text = NULL;
     size_t len = 0;
-    if (savefile_read(path, LOAD_MAX, &text, &len, err, errlen) != 0)
+    if (savefile_read(path, LOAD_MAX, &text, &len, err, errlen) != 0) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", err);
+        snprintf(err, errlen, "%s: %s", path, why);
         return NULL;
+    }
     struct engine *e = engine_load_buffer(text, len, path, err, errlen);
     free(text);
     return e;

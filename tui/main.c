@@ -137,6 +137,18 @@ static int print_buf(struct buf *b)
     return fflush(stdout) == 0 ? 0 : EXIT_LOCAL;
 }
 
+/* --load: a saved session, or a clear error (escaped: it may quote the file). */
+static struct engine *load_session(const char *path)
+{
+    char err[512], shown[600];
+    struct engine *e = engine_load(path, err, sizeof err);
+    if (!e) {
+        mxs_escape_str(err, shown, sizeof shown, 0);
+        fprintf(stderr, "mxscope: %s\n", shown);
+    }
+    return e;
+}
+
 /* --all: every MX and every address, concurrently, then compared. */
 static int run_survey(const struct mxs_settings *set, int json, const char *save_json)
 {
@@ -310,11 +322,7 @@ int main(int argc, char **argv)
     if (!batch) {
         struct engine *e = NULL;
         if (load) {
-            e = engine_load(load, err, sizeof err);
-            if (!e) {
-                char shown[600];
-                mxs_escape_str(err, shown, sizeof shown, 0);
-                fprintf(stderr, "mxscope: %s\n", shown);
+            if (!(e = load_session(load))) {
                 lab_stop(lb);
                 return EXIT_LOCAL;
             }
@@ -341,11 +349,7 @@ int main(int argc, char **argv)
 
     struct engine *e;
     if (load) {
-        e = engine_load(load, err, sizeof err);
-        if (!e) {
-            char shown[600];
-            mxs_escape_str(err, shown, sizeof shown, 0);
-            fprintf(stderr, "mxscope: %s\n", shown);
+        if (!(e = load_session(load))) {
             lab_stop(lb);
             return EXIT_LOCAL;
         }
