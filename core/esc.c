@@ -204,3 +204,95 @@ int mxs_is_safe(const void *in, size_t len, int flags)
     }
     return 1;
 }
+
+/* ---- the inverse: loading a saved text transcript ---------------------- */
+
+static int esc_hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* "<U+XXXX>" at in[0..len): the code point, or -1 when this is not exactly
+ * what mxs_escape(..., 0) writes for a hidden code point (uppercase hex,
+ * 4 digits up to U+FFFF, 5 up to U+FFFFF, else 6; a valid scalar value that
+ * esc_cp_hidden() hides).  Anything else is literal text a server sent, and
+ * decoding it would change the text on the next escape ("<U+0041>" would
+ * come back as "A"). */
+static long esc_parse_cp(const unsigned char *in, size_t len, size_t *used)
+{
+    if (len < 8 || in[0] != '<' || in[1] != 'U' || in[2] != '+')
+        return -1;
+    uint32_t cp = 0;
+    size_t n = 0;
+    while (n < 6 && 3 + n < len) {
+        unsigned char c = in[3 + n];
+        int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+        if (v < 0)
+            break;
+        cp = cp << 4 | (uint32_t)v;
+        n++;
+    }
+    if (n < 4 || 3 + n >= len || in[3 + n] != '>')
+        return -1;
+    size_t canon = cp > 0xFFFFF ? 6 : cp > 0xFFFF ? 5 : 4;
+    if (n != canon || cp < 0x80 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ||
+        !esc_cp_hidden(cp))
+        return -1;
+    *used = 4 + n;
+    return (long)cp;
+}
+
+static size_t esc_utf8_put(uint32_t cp, unsigned char t[4])
+{
+    if (cp < 0x800) {
+        t[0] = (unsigned char)(0xC0 | cp >> 6);
+        t[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        t[0] = (unsigned char)(0xE0 | cp >> 12);
+        t[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        t[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    t[0] = (unsigned char)(0xF0 | cp >> 18);
+    t[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    t[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    t[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+size_t mxs_unescape(const char *in, size_t len, unsigned char *out, size_t outlen)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t i = 0, o = 0;
+
+    if (!s || !out)
+        return 0;
+    while (i < len) {
+        unsigned char t[4];
+        size_t tn = 1, used = 1;
+        long cp;
+        t[0] = s[i];
+        if (s[i] == '\\' && i + 1 < len && s[i + 1] == '\\') {
+            used = 2;
+        } else if (s[i] == '\\' && i + 3 < len && s[i + 1] == 'x' && esc_hexval(s[i + 2]) >= 0 &&
+                   esc_hexval(s[i + 3]) >= 0) {
+            t[0] = (unsigned char)(esc_hexval(s[i + 2]) << 4 | esc_hexval(s[i + 3]));
+            used = 4;
+        } else if (s[i] == '<' && (cp = esc_parse_cp(s + i, len - i, &used)) >= 0) {
+            tn = esc_utf8_put((uint32_t)cp, t);
+        }
+        /* Pieces are written whole or not at all: a cut never leaves half
+         * a UTF-8 sequence behind. */
+        if (tn > outlen - o)
+            break;
+        memcpy(out + o, t, tn);
+        o += tn;
+        i += used;
+    }
+    return o;
+}

@@ -40,4 +40,18 @@ size_t mxs_escape_str(const char *in, char *out, size_t outlen, int flags);
 /* 1 if s (len bytes) would pass through mxs_escape unchanged. */
 int mxs_is_safe(const void *s, size_t len, int flags);
 
+/* The inverse of mxs_escape(..., 0) for its output (loading a saved text
+ * transcript back): "\xHH" becomes that byte (either case of hex digit),
+ * "\\" one backslash, "<U+XXXX>" the UTF-8 encoding of the code point;
+ * everything else, invalid or truncated sequences included, is copied as it
+ * is.  "<U+...>" is decoded only in the exact form mxs_escape writes (upper-
+ * case, 4 digits up to U+FFFF, 5 up to U+FFFFF, else 6) and only for code
+ * points mxs_escape hides: a server that sent the literal text "<U+0041>"
+ * must not get "A" back, so mxs_escape(mxs_unescape(t)) == t for every t
+ * that mxs_escape(..., 0) produced.  The output never exceeds the input
+ * length; it is not NUL-terminated; pieces are written whole (never half a
+ * UTF-8 sequence) and writing stops at the first that does not fit in
+ * outlen.  Returns the number of bytes written. */
+size_t mxs_unescape(const char *in, size_t len, unsigned char *out, size_t outlen);
+
 #endif
