@@ -555,7 +555,8 @@ static void lt_finding(struct engine *e, enum mxs_step s, const char *d, size_t 
     idn--;
     struct mxs_finding *f = &e->findings[e->n_findings];
     memset(f, 0, sizeof *f);
-    if (idn >= sizeof f->id)
+    /* ids are printed as they are: lower-case letters, digits, '-' only */
+    if (idn >= sizeof f->id || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789-") < idn)
         return;
     memcpy(f->id, id, idn);
     f->severity = (enum mxs_severity)sev;
@@ -588,6 +589,19 @@ static unsigned lt_flags(const char *p, const char *end)
     return f;
 }
 
+/* The report prints some facts as they are (they are ours, not the
+ * server's, in a live session): from a file they must be plain visible
+ * ASCII without spaces, or they are not restored. */
+static int lt_plain(const char *p, size_t n, size_t max)
+{
+    if (n == 0 || n >= max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7F)
+            return 0;
+    return 1;
+}
+
 /* TLS_INFO lines that carry facts. */
 static void lt_tls_info(struct engine *e, enum mxs_step s, const char *d, size_t n)
 {
@@ -604,6 +618,11 @@ static void lt_tls_info(struct engine *e, enum mxs_step s, const char *d, size_t
         if (!c3 || end - c3 < 6 || memcmp(c3, ", SNI ", 6))
             return;
         struct mxs_tls_facts *t = &e->tls;
+        const char *sni = c3 + 6;
+        if (!lt_plain(d, (size_t)(c1 - d), sizeof t->version_name) ||
+            !lt_plain(ci, (size_t)(c2 - ci), sizeof t->cipher) || !lt_plain(g, (size_t)(c3 - g), sizeof t->group) ||
+            !lt_plain(sni, (size_t)(end - sni), sizeof t->sni_sent))
+            return;
         t->attempted = t->ok = 1;
         snprintf(t->version_name, sizeof t->version_name, "%.*s", (int)(c1 - d), d);
         snprintf(t->cipher, sizeof t->cipher, "%.*s", (int)(c2 - ci), ci);
@@ -775,7 +794,8 @@ static int lt_pass2(struct lt_state *st, const char *text, size_t len)
             if (step == MXS_STEP_CONNECT && dn > 14 && !memcmp(d, "connecting to ", 14)) {
                 char a[64];
                 unsigned port = 0;
-                if (sscanf(txt + 14, "%63s port %u", a, &port) == 2 && port > 0 && port < 65536) {
+                if (sscanf(txt + 14, "%63s port %u", a, &port) == 2 && port > 0 && port < 65536 &&
+                    strspn(a, "0123456789abcdefABCDEF.:") == strlen(a)) {
                     snprintf(e->conn.addr.text, sizeof e->conn.addr.text, "%s", a);
                     e->conn.addr.family = strchr(a, ':') ? 6 : 4;
                     e->conn.port = (uint16_t)port;
