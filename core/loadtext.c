@@ -852,8 +852,10 @@ static void lt_chain_facts(struct engine *e)
 /* The words of findings and verdicts are not in the text, only their ids.
  * Run the diagnosis again on the restored facts, at the time the chain was
  * checked, and take its words only where it agrees with what was saved:
- * the saved ids, steps and outcomes stay the truth of the replay. */
-static void lt_rediag(struct engine *e)
+ * the saved ids, steps and outcomes stay the truth of the replay.  Without
+ * any verdict line (a file cut before its appendix) the verdicts are the
+ * diagnosis' own. */
+static void lt_rediag(struct engine *e, int saved_verdicts)
 {
     struct diag_input in;
     memset(&in, 0, sizeof in);
@@ -897,7 +899,9 @@ static void lt_rediag(struct engine *e)
     }
     for (int p = 0; p < MXS_POL_COUNT; p++) {
         struct mxs_verdict *w = &e->verdicts[p];
-        if (v[p].outcome == w->outcome && v[p].step == w->step && !strcmp(v[p].finding, w->finding))
+        if (!saved_verdicts)
+            *w = v[p]; /* the appendix was cut off: the diagnosis of the facts */
+        else if (v[p].outcome == w->outcome && v[p].step == w->step && !strcmp(v[p].finding, w->finding))
             memcpy(w->words, v[p].words, sizeof w->words);
     }
     free(f);
@@ -951,7 +955,7 @@ struct engine *engine_load_text(const char *text, size_t len, const char *path, 
         e->smtp.caps_changed = smtp_caps_diff(&e->smtp.caps, &e->smtp.caps2, NULL, 0);
     }
     lt_chain_facts(e);
-    lt_rediag(e);
+    lt_rediag(e, st.verdicts_seen > 0);
     free(st.ubuf);
     free(st.sp);
     engine_event(e, MXS_EV_FINISHED, MXS_STEP_NONE, MXS_ST_PENDING, 0);

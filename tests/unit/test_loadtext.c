@@ -517,6 +517,17 @@ static void test_lab_expired_flags(void **st)
     assert_non_null(strstr(buf_str(&rb), engine_chain(a)->cert[0].sha1));
     buf_free(&ra);
     buf_free(&rb);
+    /* cut before the appendix: records load, the verdicts are the diagnosis
+     * of what the records say (no chain: the PEM was in the appendix) */
+    size_t keep = (size_t)(strstr(t, "\n#\n") - t) + 1;
+    struct engine *c = load_ok(t, keep);
+    assert_int_equal(engine_chain(c)->n, 0);
+    assert_int_equal(engine_record_count(c), engine_record_count(b) - 2); /* no CERT records */
+    assert_int_equal(engine_verdicts(c)[MXS_POL_VERIFIED].outcome, MXS_OUT_NOT_DELIVERED);
+    assert_int_equal(engine_verdicts(c)[MXS_POL_VERIFIED].step, MXS_STEP_CHAIN);
+    assert_int_equal(engine_verdicts(c)[MXS_POL_OPPORTUNISTIC].outcome, MXS_OUT_ENCRYPTED);
+    assert_int_equal(render_exit_code(c), 16);
+    engine_free(c);
     free(t);
     engine_free(b);
     engine_free(a);
