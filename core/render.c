@@ -295,9 +295,17 @@ void render_report_text(const struct engine *e, struct buf *out)
                 buf_printf(out, "         %zu bytes after the 220 were discarded (never fed to TLS)\n", m->leftover_plain);
             break;
         case MXS_STEP_HANDSHAKE:
-            if (e->tls.ok)
-                buf_printf(out, "         %s, %s, group %s, SNI %s\n", e->tls.version_name, e->tls.cipher,
-                           e->tls.group[0] ? e->tls.group : "?", e->tls.sni_sent[0] ? e->tls.sni_sent : "(none)");
+            if (e->tls.ok) {
+                buf_puts(out, "         ");
+                buf_puts_escaped(out, e->tls.version_name);
+                buf_puts(out, ", ");
+                buf_puts_escaped(out, e->tls.cipher);
+                buf_puts(out, ", group ");
+                buf_puts_escaped(out, e->tls.group[0] ? e->tls.group : "?");
+                buf_puts(out, ", SNI ");
+                buf_puts_escaped(out, e->tls.sni_sent[0] ? e->tls.sni_sent : "(none)");
+                buf_puts(out, "\n");
+            }
             break;
         case MXS_STEP_CHAIN:
             for (int c = 0; c < e->chain.n; c++) {
@@ -763,6 +771,22 @@ static int unhex(const char *s, unsigned char **out, size_t *outlen)
     return 0;
 }
 
+/* In place: printable ASCII and '\n' stay, anything else is escaped (ASCII). */
+static void loaded_plain(char *s, size_t cap)
+{
+    if (diag_text_ok(s, strlen(s)))
+        return;
+    char *t = malloc(cap);
+    if (!t) {
+        s[0] = 0;
+        return;
+    }
+    mxs_escape_str(s, t, cap, MXS_ESC_ASCII | MXS_ESC_KEEP_NL);
+    memcpy(s, t, cap);
+    s[cap - 1] = 0;
+    free(t);
+}
+
 static const char *jget_str(json_t *o, const char *k)
 {
     json_t *v = json_object_get(o, k);
@@ -958,6 +982,22 @@ struct engine *engine_load_buffer(const char *text, size_t len, const char *path
         vd->finding[0] = 0;
         if ((t = jget_str(v, "finding"))) snprintf(vd->finding, sizeof vd->finding, "%s", t);
         if ((t = jget_str(v, "words"))) snprintf(vd->words, sizeof vd->words, "%s", t);
+    }
+    /* The file is hostile too: fields printed as they are (diagnosis text,
+     * ids, library names) are made plain visible ASCII here, once. */
+    loaded_plain(e->tls.version_name, sizeof e->tls.version_name);
+    loaded_plain(e->tls.cipher, sizeof e->tls.cipher);
+    loaded_plain(e->tls.group, sizeof e->tls.group);
+    for (int k = 0; k < e->n_findings; k++) {
+        struct mxs_finding *f = &e->findings[k];
+        loaded_plain(f->id, sizeof f->id);
+        loaded_plain(f->message, sizeof f->message);
+        loaded_plain(f->evidence, sizeof f->evidence);
+        loaded_plain(f->advice, sizeof f->advice);
+    }
+    for (int p = 0; p < MXS_POL_COUNT; p++) {
+        loaded_plain(e->verdicts[p].finding, sizeof e->verdicts[p].finding);
+        loaded_plain(e->verdicts[p].words, sizeof e->verdicts[p].words);
     }
     engine_event(e, MXS_EV_FINISHED, MXS_STEP_NONE, MXS_ST_PENDING, 0);
 out:

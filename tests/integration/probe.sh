@@ -185,6 +185,16 @@ if openssl x509 -in "$tmp/t.pem" -noout -fingerprint -sha1 | tr -d ':' | grep -q
 "$MXS_BIN" --batch --json --load "$tmp/t.json" > "$tmp/l.json" 2>&1
 if jq -e '.chain[0].sha1 == "'"$MXS_GOOD_SHA1"'" and (.transcript | length) > 10' "$tmp/l.json" >/dev/null; then
     ok "--load replays the saved session"; else fail "--load" "$(head -c 300 "$tmp/l.json")"; fi
+# a hostile session file: escape sequences in fields the report prints
+jq '.tls.version = "TLS\u001b[31mX" | .tls.cipher = "\u001b]0;pwn\u0007" | .findings = [{"id":"x\u001b[2Jy","severity":"error","step":"CHAIN","message":"m\u009bq","evidence":"e","advice":"a"}] | .verdict[0].words = "w\u001bz"' \
+    "$tmp/t.json" > "$tmp/hostile.json"
+"$MXS_BIN" --batch --load "$tmp/hostile.json" > "$tmp/hostile.out" 2>&1
+"$MXS_BIN" --batch --json --load "$tmp/hostile.json" >> "$tmp/hostile.out" 2>&1
+if LC_ALL=C grep -q "$(printf '\033')" "$tmp/hostile.out" || LC_ALL=C grep -q "$(printf '\302\233')" "$tmp/hostile.out"; then
+    fail "hostile session file: no raw escape reaches the output"
+else
+    ok "hostile session file: no raw escape reaches the output"
+fi
 printf '{"schema": 1, "steps": 5' > "$tmp/bad.json"
 "$MXS_BIN" --batch --load "$tmp/bad.json" > "$tmp/bad.out" 2>&1; r=$?
 if [ $r = 2 ] && grep -q 'not a mxscope JSON session' "$tmp/bad.out"; then ok "damaged session file: clear error"
