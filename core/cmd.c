@@ -751,7 +751,7 @@ const struct cmd_entry cmd_table[] = {
      0, 2, cmd_save, CMD_CPL_FILE, "json chain report text"},
     {"report", NULL, "[FILE]", "the email-ready problem report for the other side's admins (FILE: save it)",
      0, 1, cmd_report, CMD_CPL_FILE, NULL},
-    {"load", NULL, "FILE", "open a saved JSON session read-only", 1, 1, cmd_load, CMD_CPL_FILE, NULL},
+    {"load", NULL, "FILE", "open a saved session (JSON or text transcript) read-only", 1, 1, cmd_load, CMD_CPL_FILE, NULL},
     {"send", NULL, "[--yes] SMTP-COMMAND", "send a raw command on the live session (DATA asks first)",
      1, CMD_MAX_ARGS - 1, cmd_send, CMD_CPL_WORDS, "NOOP RSET HELP EHLO HELO MAIL RCPT VRFY DATA QUIT"},
     {"dump", NULL, "FILE", "write the screen as text (console only; for tests)", 1, 1, cmd_dump, CMD_CPL_FILE, NULL},

@@ -69,7 +69,7 @@ static void usage(FILE *f)
 "  --save-chain FILE         save the server's certificates as PEM\n"
 "  --report FILE             save an email-ready problem report\n"
 "  --script FILE             run console commands from FILE\n"
-"  --load FILE               replay a saved JSON session (read-only)\n"
+"  --load FILE               replay a saved session, JSON or text (read-only)\n"
 "  --version, --help\n"
 "exit codes: 0 every step passed, 1 usage, 2 local error, 3 cancelled,\n"
 "  10 RESOLVE 11 CONNECT 12 BANNER 13 EHLO 14 STARTTLS 15 HANDSHAKE\n"
