@@ -65,6 +65,7 @@ struct mxs_settings {
     char target[256];        /* domain (MX lookup) or host (target_is_host)  */
     int target_is_host;      /* --host: skip the MX lookup                   */
     uint16_t port;           /* 25 by default, 465 with tls_on_connect       */
+    uint16_t tlsa_port;      /* TLSA at _PORT._tcp; 0: the port probed       */
     char connect_addr[64];   /* --connect: pin the address (literal IP)      */
     int family;              /* 0 any, 4 or 6                                */
     int tls_on_connect;      /* implicit TLS (465): skip STARTTLS            */
@@ -266,6 +267,7 @@ struct mxs_cert {
     char sig_alg[48];            /* "RSA with SHA-256", "ECDSA with SHA-256" */
     int sig_weak;                /* MD5/SHA-1 signature                      */
     char sha1[41], sha256[65];   /* uppercase hex, no separators             */
+    char spki_sha256[65];        /* SHA-256 of SubjectPublicKeyInfo (TLSA x 1 1) */
     unsigned eku;                /* MXS_EKU_* bits; 0: no EKU extension      */
     int has_eku;
     int has_basic_constraints, is_ca, max_pathlen;
@@ -285,6 +287,13 @@ struct mxs_chain_facts {
     char name_checked[256];      /* what the leaf was checked against        */
     int trusted;                 /* a path to a trusted root was built       */
     int fp_expected, fp_match;   /* --expect-fingerprint                     */
+    /* DANE (RFC 7672): the MX host's TLSA records against the chain. */
+    int dane_checked;            /* TLSA records were there to match         */
+    int dane_usable;             /* DANE-TA(2)/DANE-EE(3) records we can use */
+    int dane_match;              /* a usable record matched                  */
+    int dane_match_depth;        /* the certificate it matched, -1           */
+    int dane_match_rr;           /* the TLSA record (index), -1              */
+    char dane_detail[256];       /* why not, in words                        */
 };
 
 /* ---- Diagnosis -------------------------------------------------------- */

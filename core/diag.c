@@ -1229,6 +1229,39 @@ static void diag_chain(struct dctx *c)
             "them this report.");
         commit(c, &f, BLK_VERIFY);
     }
+    /* DANE: only where the TLSA records are DNSSEC-secure (and the MX was
+     * found securely) do they bind a sender; a mismatch then stops DANE
+     * senders only, so it blocks no other policy. */
+    const struct mxs_mx *dm = c->mx_i >= 0 ? &c->dns->mx[c->mx_i] : NULL;
+    int mx_secure = c->set->target_is_host || c->dns->mx_answer.dnssec == MXS_DNSSEC_SECURE;
+    if (verified_run && dm && ch->dane_checked && ch->dane_usable && !ch->dane_match &&
+        dm->tlsa.dnssec == MXS_DNSSEC_SECURE && mx_secure) {
+        char h[300], hx[140];
+        esc(h, sizeof h, dm->host);
+        fnew(&f, "dane-mismatch", MXS_SEV_ERROR, MXS_STEP_CHAIN, -1);
+        APP(f.message, "No TLSA record of %s matches the certificates the server "
+            "sent: DANE senders will not deliver.", h);
+        APP(f.evidence, "%s\n", esc(hx, sizeof hx, ch->dane_detail));
+        for (int i = 0; i < dm->n_tlsa && i < MXS_MAX_TLSA; i++) {
+            const struct mxs_tlsa *t = &dm->tlsa_rr[i];
+            size_t tl = t->len < sizeof t->data ? t->len : sizeof t->data;
+            hx[0] = 0;
+            for (size_t k = 0; k < tl && k < 64; k++)
+                snprintf(hx + 2 * k, 3, "%02X", t->data[k]);
+            APP(f.evidence, "TLSA %u %u %u %s%s\n", t->usage, t->selector, t->mtype, hx,
+                t->truncated ? "..." : "");
+        }
+        APP(f.evidence, "served leaf: SHA-256 of the key (TLSA 3 1 1) %s, "
+            "SHA-256 of the certificate (3 0 1) %s", ch->cert[0].spki_sha256, ch->cert[0].sha256);
+        APP(f.advice, "If it is your server: publish the TLSA record of the key "
+            "in use (`3 1 1 %s`), and on a key rollover publish the new record "
+            "next to the old one, wait two TTLs, then deploy the certificate; "
+            "keep both until the old key is gone.", ch->cert[0].spki_sha256);
+        APP(f.advice, DIAG_ADVICE_THIRD "DANE senders (Postfix smtp_tls_security_level "
+            "= dane) defer mail to them until the records match: send them "
+            "this report.");
+        commit(c, &f, 0);
+    }
 }
 
 /* ---- EHLO2 -------------------------------------------------------------------- */
@@ -1456,7 +1489,7 @@ static void verdict_dane(struct dctx *c, struct mxs_verdict v[MXS_POL_COUNT])
     const struct mxs_mx *m = &dns->mx[c->mx_i];
     char h[300];
     esc(h, sizeof h, m->host);
-    unsigned port = c->set->port ? c->set->port : 25;
+    unsigned port = c->set->tlsa_port ? c->set->tlsa_port : c->set->port ? c->set->port : 25;
     if (m->tlsa.dnssec == MXS_DNSSEC_BOGUS) {
         verdict_set(d, MXS_OUT_NOT_DELIVERED, MXS_STEP_RESOLVE, "dnssec-bogus");
         APP(d->words, "not delivered: the TLSA records _%u._tcp.%s are DNSSEC-"
@@ -1481,9 +1514,35 @@ static void verdict_dane(struct dctx *c, struct mxs_verdict v[MXS_POL_COUNT])
             mxs_step_name(rq->step), rq->finding);
         return;
     }
-    APP(d->words, "not evaluated: DANE policy present (%d DNSSEC-secure TLSA "
-        "record%s for _%u._tcp.%s); matching them against the certificate chain "
-        "is not implemented yet", m->n_tlsa, m->n_tlsa == 1 ? "" : "s", port, h);
+    const struct mxs_chain_facts *ch = c->chain;
+    enum mxs_step_state cs = c->in->state[MXS_STEP_CHAIN];
+    if (!is_final(cs) || !ch->dane_checked) {
+        verdict_set(d, MXS_OUT_NOT_EVALUATED, MXS_STEP_CHAIN, "");
+        APP(d->words, "not evaluated: DANE policy present (%d TLSA record%s for "
+            "_%u._tcp.%s); the chain %s", m->n_tlsa, m->n_tlsa == 1 ? "" : "s", port, h,
+            is_final(cs) ? "was not received" : pending_words(cs));
+        return;
+    }
+    char vn[40];
+    esc(vn, sizeof vn, c->tls->version_name[0] ? c->tls->version_name : "TLS");
+    if (!ch->dane_usable) {
+        verdict_set(d, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
+        APP(d->words, "delivered encrypted (%s) without authentication: none of the "
+            "%d TLSA record%s is usable, so TLS is mandatory but not verified "
+            "(RFC 7672 2.2)", vn, m->n_tlsa, m->n_tlsa == 1 ? "" : "s");
+        return;
+    }
+    if (ch->dane_match) {
+        const struct mxs_tlsa *t = &m->tlsa_rr[ch->dane_match_rr];
+        verdict_set(d, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
+        APP(d->words, "delivered encrypted and DANE-authenticated (%s): TLSA %u %u %u "
+            "for _%u._tcp.%s matches certificate %d", vn, t->usage, t->selector, t->mtype,
+            port, h, ch->dane_match_depth);
+        return;
+    }
+    verdict_set(d, MXS_OUT_NOT_DELIVERED, MXS_STEP_CHAIN, "dane-mismatch");
+    APP(d->words, "not delivered: no TLSA record for _%u._tcp.%s matches the "
+        "certificate chain (dane-mismatch); DANE senders defer", port, h);
 }
 
 /* ---- entry points ---------------------------------------------------------------- */

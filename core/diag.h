@@ -42,7 +42,7 @@
  *            cert-name-mismatch cert-self-signed cert-untrusted-root
  *            chain-incomplete chain-order cert-weak-key cert-weak-signature
  *            cert-not-server-auth cert-verify-failed fingerprint-mismatch
- *            chain-empty chain-failed
+ *            chain-empty chain-failed dane-mismatch
  *  EHLO2     ehlo2-rejected ehlo2-capabilities-changed ehlo2-timeout
  *            ehlo2-failed
  *  (diag_compare) mx-hosts-disagree

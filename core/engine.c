@@ -495,7 +495,8 @@ static int step_resolve(struct engine *e)
             step_end(e, MXS_STEP_RESOLVE, MXS_ST_FAIL, "resolver set-up: %s", err);
             return -1;
         }
-        if (dns_start(e->dns_ctx, e->set.target, e->set.target_is_host, e->set.port,
+        if (dns_start(e->dns_ctx, e->set.target, e->set.target_is_host,
+                      e->set.tlsa_port ? e->set.tlsa_port : e->set.port,
                       e->set.family, &e->dns, dns_line, e, err, sizeof err) != 0) {
             step_end(e, MXS_STEP_RESOLVE, MXS_ST_FAIL, "%s", err);
             return -1;
@@ -900,6 +901,69 @@ static int step_handshake(struct engine *e)
     return -1;
 }
 
+/* DANE (RFC 7672): the MX host's TLSA records against the chain as sent.
+ * DANE-EE(3) matches the leaf, no name or date check; DANE-TA(2) matches a
+ * certificate above the leaf that the chain must verify up to, and the
+ * leaf must carry the MX name.  PKIX-TA/EE (0/1) are unusable for SMTP.
+ * Whether the records apply (DNSSEC) is the diagnosis' call. */
+static void dane_check(struct engine *e, const unsigned char *const *der, const size_t *len, int n)
+{
+    struct mxs_chain_facts *ch = &e->chain;
+    ch->dane_match_depth = ch->dane_match_rr = -1;
+    if (!e->conn.done || e->conn.mx_index < 0 || e->conn.mx_index >= e->dns.n_mx)
+        return;
+    const struct mxs_mx *m = &e->dns.mx[e->conn.mx_index];
+    if (m->n_tlsa <= 0 || n <= 0)
+        return;
+    ch->dane_checked = 1;
+    for (int i = 0; i < m->n_tlsa && !ch->dane_match; i++) {
+        const struct mxs_tlsa *t = &m->tlsa_rr[i];
+        if (t->usage == 3) {
+            int r = x509view_tlsa_match(der[0], len[0], t);
+            if (r < 0)
+                continue;
+            ch->dane_usable++;
+            if (r == 1) {
+                ch->dane_match = 1;
+                ch->dane_match_depth = 0;
+                ch->dane_match_rr = i;
+            }
+        } else if (t->usage == 2) {
+            /* usable by its parameters, whatever the chain holds */
+            if (t->selector > 1 || t->mtype > 2 || (t->mtype == 0 && t->truncated))
+                continue;
+            ch->dane_usable++;
+            for (int d = 1; d < n && !ch->dane_match; d++) {
+                if (x509view_tlsa_match(der[d], len[d], t) != 1)
+                    continue;
+                unsigned vf = x509view_verify_to_anchor(der, len, d, der[d], len[d]);
+                if (vf) {
+                    char ft[160];
+                    mxs_verify_flags_text(vf, ft, sizeof ft);
+                    snprintf(ch->dane_detail, sizeof ch->dane_detail,
+                             "TLSA 2 %u %u matches certificate %d, but the chain does not verify up to it: %s",
+                             t->selector, t->mtype, d, ft);
+                } else if (!ch->name_matches_mx) {
+                    snprintf(ch->dane_detail, sizeof ch->dane_detail,
+                             "TLSA 2 %u %u matches certificate %d, but the leaf does not carry the MX name",
+                             t->selector, t->mtype, d);
+                } else {
+                    ch->dane_match = 1;
+                    ch->dane_match_depth = d;
+                    ch->dane_match_rr = i;
+                }
+            }
+        }
+    }
+    if (!ch->dane_match && !ch->dane_detail[0])
+        snprintf(ch->dane_detail, sizeof ch->dane_detail, ch->dane_usable
+                 ? "no TLSA record matches the certificates the server sent"
+                 : "no usable TLSA record (only PKIX-TA/PKIX-EE or unknown parameters)");
+    rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_CHAIN, "DANE: %d TLSA record%s, %d usable: %s", m->n_tlsa,
+               m->n_tlsa == 1 ? "" : "s", ch->dane_usable,
+               ch->dane_match ? "a record matches" : ch->dane_detail);
+}
+
 static int step_chain(struct engine *e)
 {
     struct mxs_chain_facts *ch = &e->chain;
@@ -950,6 +1014,7 @@ static int step_chain(struct engine *e)
         const char *have = strlen(e->set.expect_fp) == 40 ? ch->cert[0].sha1 : ch->cert[0].sha256;
         ch->fp_match = strcmp(have, e->set.expect_fp) == 0;
     }
+    dane_check(e, der, len, n);
     char ftxt[200];
     mxs_verify_flags_text(vr, ftxt, sizeof ftxt);
     for (int i = 0; i < ch->n; i++) {

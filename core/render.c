@@ -488,6 +488,7 @@ static json_t *jcert(const struct mxs_cert *c)
     json_object_set_new(j, "signature", jstr(c->sig_alg));
     json_object_set_new(j, "sha1", json_string(c->sha1));
     json_object_set_new(j, "sha256", json_string(c->sha256));
+    json_object_set_new(j, "spki_sha256", json_string(c->spki_sha256));
     json_object_set_new(j, "eku", c->has_eku ? eku : (json_decref(eku), json_null()));
     json_object_set_new(j, "ca", json_boolean(c->is_ca));
     json_object_set_new(j, "self_issued", json_boolean(c->self_issued));
@@ -605,6 +606,14 @@ json_t *render_json_tree(const struct engine *e)
         "flags", jflags(ch->verify_result), "expected_fingerprint", jstr_or_null(e->set.expect_fp),
         "fingerprint_match", ch->fp_expected ? json_boolean(ch->fp_match) : json_null(),
         "certificates_sent", ch->n_total));
+
+    json_object_set_new(json_object_get(root, "verification"), "dane",
+        ch->dane_checked ? json_pack("{s:i, s:b, s:o, s:o, s:o}", "usable_records", ch->dane_usable,
+                                     "match", ch->dane_match,
+                                     "match_depth", ch->dane_match ? json_integer(ch->dane_match_depth) : json_null(),
+                                     "match_record", ch->dane_match ? json_integer(ch->dane_match_rr) : json_null(),
+                                     "detail", jstr_or_null(ch->dane_detail))
+                         : json_null());
 
     json_t *fs_a = json_array();
     for (int i = 0; i < e->n_findings; i++) {

@@ -112,7 +112,7 @@ void mxs_settings_init(struct mxs_settings *s)
 }
 
 const char *const mxs_setting_names[] = {
-    "target", "host", "port", "connect", "family", "tls-on-connect", "ehlo",
+    "target", "host", "port", "tlsa-port", "connect", "family", "tls-on-connect", "ehlo",
     "sni", "tls-min", "tls-max", "cafile", "cert", "key", "expect-fingerprint",
     "resolver", "trust-anchor", "unbound-conf", "timeout",
     "timeout-resolve", "timeout-connect", "timeout-banner", "timeout-ehlo",
@@ -236,6 +236,13 @@ int mxs_settings_set(struct mxs_settings *s, const char *key, const char *v,
         s->port = (uint16_t)x;
         return 0;
     }
+    if (!strcmp(key, "tlsa-port")) {
+        if (!strcmp(v, "auto") || !strcmp(v, "0")) { s->tlsa_port = 0; return 0; }
+        if (parse_long(v, 1, 65535, &x))
+            return seterr(err, errlen, "tlsa-port: expected 1-65535 or auto, got '%.20s'", v);
+        s->tlsa_port = (uint16_t)x;
+        return 0;
+    }
     if (!strcmp(key, "connect")) {
         if (!*v || !strcmp(v, "none")) { s->connect_addr[0] = 0; return 0; }
         if (split_host_port(v, s->connect_addr, sizeof s->connect_addr, &s->port))
@@ -346,6 +353,7 @@ int mxs_settings_get(const struct mxs_settings *s, const char *key, char *out, s
 {
     if (!strcmp(key, "target") || !strcmp(key, "host")) snprintf(out, len, "%s%s", s->target, s->target_is_host ? " (host)" : "");
     else if (!strcmp(key, "port")) snprintf(out, len, "%u", s->port);
+    else if (!strcmp(key, "tlsa-port")) { if (s->tlsa_port) snprintf(out, len, "%u", s->tlsa_port); else snprintf(out, len, "auto (%u)", s->port); }
     else if (!strcmp(key, "connect")) snprintf(out, len, "%s", s->connect_addr[0] ? s->connect_addr : "none");
     else if (!strcmp(key, "family")) snprintf(out, len, "%s", s->family == 4 ? "4" : s->family == 6 ? "6" : "any");
     else if (!strcmp(key, "tls-on-connect")) snprintf(out, len, "%s", s->tls_on_connect ? "on" : "off");

@@ -26,6 +26,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/sha1.h>
 #include <mbedtls/sha256.h>
+#include <mbedtls/sha512.h>
 #include <mbedtls/x509.h>
 #include <mbedtls/x509_crt.h>
 
@@ -340,6 +341,11 @@ int x509view_decode(const unsigned char *der, size_t len, time_t now,
     x509view_key(&crt, c);
     x509view_sig(&crt, c);
     x509view_fingerprints(der, len, c->sha1, c->sha256);
+    {
+        unsigned char h[32];
+        if (mbedtls_sha256(crt.pk_raw.p, crt.pk_raw.len, h, 0) == 0)
+            x509view_hex(h, sizeof h, c->spki_sha256, sizeof c->spki_sha256);
+    }
     x509view_eku(&crt, c);
     x509view_basic(&crt, c);
     c->self_issued = crt.subject_raw.len == crt.issuer_raw.len &&
@@ -672,4 +678,73 @@ void x509view_fingerprints(const unsigned char *der, size_t len, char sha1[41],
         memset(h256, 0, sizeof h256);
     x509view_hex(h1, sizeof h1, sha1, 41);
     x509view_hex(h256, sizeof h256, sha256, 65);
+}
+
+/* ---- DANE ------------------------------------------------------------- */
+
+int x509view_tlsa_match(const unsigned char *der, size_t len, const struct mxs_tlsa *t)
+{
+    mbedtls_x509_crt crt;
+    const unsigned char *sel;
+    size_t sel_len;
+    unsigned char h[64];
+    int r = -1;
+
+    if (t->selector > 1 || t->mtype > 2 || der == NULL || len == 0 || len > X509VIEW_MAX_DER)
+        return -1;
+    if (t->mtype == 0 && t->truncated)
+        return -1; /* the exact data did not fit the facts: cannot compare */
+    mbedtls_x509_crt_init(&crt);
+    if (mbedtls_x509_crt_parse_der_nocopy(&crt, der, len) != 0) {
+        mbedtls_x509_crt_free(&crt);
+        return 0;
+    }
+    if (t->selector == 0) {
+        sel = der;
+        sel_len = len;
+    } else {
+        sel = crt.pk_raw.p;
+        sel_len = crt.pk_raw.len;
+    }
+    switch (t->mtype) {
+    case 0:
+        r = sel_len == t->len && memcmp(sel, t->data, sel_len) == 0;
+        break;
+    case 1:
+        r = mbedtls_sha256(sel, sel_len, h, 0) == 0 && t->len == 32 && memcmp(h, t->data, 32) == 0;
+        break;
+    case 2:
+        r = mbedtls_sha512(sel, sel_len, h, 0) == 0 && t->len == 64 && memcmp(h, t->data, 64) == 0;
+        break;
+    }
+    mbedtls_x509_crt_free(&crt);
+    return r;
+}
+
+unsigned x509view_verify_to_anchor(const unsigned char *const *der, const size_t *len, int n,
+                                   const unsigned char *anchor, size_t alen)
+{
+    mbedtls_x509_crt chain, ta;
+    uint32_t flags = 0;
+    unsigned out;
+    mbedtls_x509_crt_init(&chain);
+    mbedtls_x509_crt_init(&ta);
+    for (int i = 0; i < n; i++)
+        if (mbedtls_x509_crt_parse_der(&chain, der[i], len[i]) != 0) {
+            out = MXS_V_OTHER;
+            goto done;
+        }
+    if (n == 0 || mbedtls_x509_crt_parse_der(&ta, anchor, alen) != 0) {
+        out = MXS_V_OTHER;
+        goto done;
+    }
+    /* The TLSA record makes the anchor trusted; no host name here. */
+    if (mbedtls_x509_crt_verify(&chain, &ta, NULL, NULL, &flags, NULL, NULL) == 0)
+        out = 0;
+    else
+        out = x509view_map_flags(flags) ? x509view_map_flags(flags) : MXS_V_OTHER;
+done:
+    mbedtls_x509_crt_free(&chain);
+    mbedtls_x509_crt_free(&ta);
+    return out;
 }

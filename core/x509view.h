@@ -65,4 +65,16 @@ void x509view_fingerprints(const unsigned char *der, size_t len, char sha1[41],
  * stable names are mxs_verify_flag_name() in core.h. */
 const char *x509view_flag_words(unsigned bit);
 
+/* DANE (RFC 6698/7671): does the certificate der match a TLSA record's
+ * selector (0 full certificate, 1 SubjectPublicKeyInfo) and matching type
+ * (0 exact, 1 SHA-256, 2 SHA-512) with data?  1 match, 0 no match, -1 the
+ * record cannot be used (unknown selector/type, exact data cut short). */
+int x509view_tlsa_match(const unsigned char *der, size_t len, const struct mxs_tlsa *t);
+
+/* DANE-TA(2): do the certificates chain[0..n) (leaf first) verify up to
+ * anchor, the certificate a TLSA record matched?  0 yes, else the mbedTLS
+ * verify flags mapped to MXS_V_* (name not checked: the caller does). */
+unsigned x509view_verify_to_anchor(const unsigned char *const *der, const size_t *len, int n,
+                                   const unsigned char *anchor, size_t alen);
+
 #endif

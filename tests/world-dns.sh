@@ -107,6 +107,15 @@ up() {
 
     set -- $(tlsa_hash)
     tlsa_from=$1; tlsa=$2
+    # mx2 gets a DANE-TA(2) record: the SHA-256 of the intermediate CA's
+    # certificate, so a chain through it matches (fixed without certs).
+    ta=0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF
+    for c in ${CERTDIR:+"$CERTDIR/int.crt"} "$dir/../certs/int.crt" "$dir/certs/int.crt"; do
+        if [ -f "$c" ]; then
+            ta=$(openssl x509 -in "$c" -outform DER | openssl dgst -sha256 -r | cut -c1-64 | tr a-f A-F)
+            break
+        fi
+    done
 
     # --- bogus.example.test: signed, but every signature expired in 2020.
     kb=$(keygen bogus.example.test)
@@ -139,6 +148,7 @@ mx2      IN A   127.0.0.1
 mx2      IN AAAA ::1
 mx3      IN A   127.0.0.1
 _25._tcp.mx1 IN TLSA 3 1 1 $tlsa
+_25._tcp.mx2 IN TLSA 2 0 1 $ta
 implicit IN A   127.0.0.1
 nullmx   IN MX  0 .
 mx-wrong IN A   127.0.0.1

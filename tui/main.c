@@ -40,6 +40,7 @@ static void usage(FILE *f)
 "  --host HOST[:PORT]        probe this MX host (skip the MX lookup)\n"
 "  --connect ADDR[:PORT]     connect to this address (keep HOST for SNI and names)\n"
 "  --port N                  port (25; 465 with --tls-on-connect)\n"
+"  --tlsa-port N             TLSA at _N._tcp.HOST (default: the port probed)\n"
 "  -4, -6                    IPv4 or IPv6 only\n"
 "  --mx N, --addr N          which MX (by order) and which of its addresses\n"
 "  --all                     with --batch: every MX and every address, side by side\n"
@@ -92,7 +93,7 @@ enum {
     O_HOST = 256, O_CONNECT, O_PORT, O_MX, O_ADDR, O_TLSONCONNECT, O_EHLO, O_SNI, O_NOSNI,
     O_TLSMIN, O_TLSMAX, O_CAFILE, O_CERT, O_KEY, O_EXPECTFP, O_EXPIRY, O_RESOLVER, O_TA,
     O_UBCONF, O_TIMEOUT, O_BATCH, O_JSON, O_STOPAFTER, O_SAVE, O_SAVEJSON, O_SAVECHAIN,
-    O_REPORT, O_SCRIPT, O_LOAD, O_LAB, O_LIST, O_VERSION, O_HELP, O_ALL,
+    O_REPORT, O_SCRIPT, O_LOAD, O_LAB, O_LIST, O_VERSION, O_HELP, O_ALL, O_TLSAPORT,
     O_TIMEOUT_STEP = 400 /* + step index */
 };
 
@@ -103,7 +104,7 @@ static const struct { int opt; const char *key; } setting_opts[] = {
     { O_TLSMAX, "tls-max" }, { O_CAFILE, "cafile" }, { O_CERT, "cert" }, { O_KEY, "key" },
     { O_EXPECTFP, "expect-fingerprint" }, { O_EXPIRY, "expiry-warn" },
     { O_RESOLVER, "resolver" }, { O_TA, "trust-anchor" }, { O_UBCONF, "unbound-conf" },
-    { O_TIMEOUT, "timeout" }, { O_STOPAFTER, "stop-after" },
+    { O_TIMEOUT, "timeout" }, { O_STOPAFTER, "stop-after" }, { O_TLSAPORT, "tlsa-port" },
 };
 
 static int write_saves(struct engine *e, const char *save, const char *save_json,
@@ -218,7 +219,7 @@ int main(int argc, char **argv)
         { "script", required_argument, 0, O_SCRIPT }, { "load", required_argument, 0, O_LOAD },
         { "lab", no_argument, 0, O_LAB }, { "list", no_argument, 0, O_LIST },
         { "version", no_argument, 0, O_VERSION }, { "help", no_argument, 0, O_HELP },
-        { "all", no_argument, 0, O_ALL },
+        { "all", no_argument, 0, O_ALL }, { "tlsa-port", required_argument, 0, O_TLSAPORT },
     };
     static char tnames[MXS_STEP_COUNT][32];
     size_t no = 0;

@@ -59,7 +59,7 @@ expect_re "example.test: probe finished" ex '^result done ms=[0-9]+$'
 expect "example.test: MX answer secure" ex "mx_answer rcode=NOERROR dnssec=secure why="
 expect "example.test: three MX" ex "n_mx=3"
 expect "MX order: 10 mx1 first" ex "mx 0 pref=10 host=mx1.example.test n_addr=2 n_tlsa=1"
-expect "MX order: tie 20 mx2 second (DNS order)" ex "mx 1 pref=20 host=mx2.example.test n_addr=2 n_tlsa=0"
+expect "MX order: tie 20 mx2 second (DNS order)" ex "mx 1 pref=20 host=mx2.example.test n_addr=2 n_tlsa=1"
 expect "MX order: tie 20 mx3 third (DNS order)" ex "mx 2 pref=20 host=mx3.example.test n_addr=1 n_tlsa=0"
 expect "mx1 A 127.0.0.1 (IPv4 first)" ex "mx 0 addr 0 4 127.0.0.1"
 expect "mx1 AAAA ::1" ex "mx 0 addr 1 6 ::1"
@@ -80,7 +80,8 @@ else
     expect_re "mx1 TLSA 3 1 1 parsed" ex '^mx 0 tlsa 0 3 1 1 [0-9A-F]{64}$'
 fi
 expect "mx1 TLSA secure" ex "mx 0 tlsa rcode=NOERROR dnssec=secure why="
-expect "mx2 TLSA NXDOMAIN (secure denial)" ex "mx 1 tlsa rcode=NXDOMAIN dnssec=secure why="
+expect "mx2 TLSA (DANE-TA) secure" ex "mx 1 tlsa rcode=NOERROR dnssec=secure why="
+expect "mx3 TLSA NXDOMAIN (secure denial)" ex "mx 2 tlsa rcode=NXDOMAIN dnssec=secure why="
 expect "transcript MX line" ex "line MX example.test: 10 mx1.example.test, 20 mx2.example.test, 20 mx3.example.test [secure]"
 expect "transcript A line" ex "line A mx1.example.test: 127.0.0.1 [secure]"
 expect_re "transcript TLSA line" ex '^line TLSA _25\._tcp\.mx1\.example\.test: 3 1 1 [0-9A-F]{64} \[secure\]$'

@@ -148,6 +148,26 @@ expect domain '[.dns.mx[] | .host] == ["mx1.example.test", "mx2.example.test", "
 expect domain '.dns.dnssec == "secure" and .dns.mx[0].a.dnssec == "secure"'
 expect domain '[.dns.mx[0].addresses[] | .address] == ["127.0.0.1", "::1"]'
 expect domain '.connect.address == "127.0.0.1" and .steps[0].status == "ok"'
+# DANE: the zone's TLSA 3 1 1 at _25._tcp.mx1.example.test is the good key
+dnsprobe dane -4 --mx 0 --tlsa-port 25 example.test
+rc_is dane 0
+expect dane '.dns.mx[0].tlsa.dnssec == "secure" and .dns.mx[0].tlsa.records[0].usage == 3'
+expect dane ".verification.dane.match == true and .verification.dane.match_depth == 0 and .chain[0].spki_sha256 == \"$MXS_GOOD_SPKI_SHA256\""
+expect dane '[.verdict[] | select(.policy == "dane")][0].outcome == "delivered-encrypted"'
+"$MXS_BIN" --batch --json --resolver "$MXS_DNS_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" \
+    --unbound-conf "$MXS_UNBOUND_CONF" --cafile "$MXS_CA" --port "$MXS_PORT_OLD" --timeout 10 \
+    -4 --mx 0 --tlsa-port 25 example.test > "$tmp/danebad.json" 2>/dev/null
+expect danebad '.verification.dane.match == false and ([.findings[] | select(.id == "dane-mismatch" and .step == "CHAIN")] | length == 1)'
+expect danebad '[.verdict[] | select(.policy == "dane")][0] | .outcome == "not-delivered" and .step == "CHAIN" and .finding == "dane-mismatch"'
+expect danebad '[.verdict[] | select(.policy == "verified")][0].outcome == "delivered-encrypted"'
+# DANE-TA: mx2's TLSA 2 0 1 is the intermediate CA the chain goes through
+dnsprobe daneta -4 --mx 1 --tlsa-port 25 example.test
+expect daneta '.dns.mx[1].tlsa.records[0].usage == 2 and .verification.dane.match == true and .verification.dane.match_depth == 1'
+expect daneta '[.verdict[] | select(.policy == "dane")][0].outcome == "delivered-encrypted"'
+"$MXS_BIN" --batch --json --resolver "$MXS_DNS_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" \
+    --unbound-conf "$MXS_UNBOUND_CONF" --cafile "$MXS_CA" --port "$MXS_PORT_SELFSIGNED" --timeout 10 \
+    -4 --mx 1 --tlsa-port 25 example.test > "$tmp/danetabad.json" 2>/dev/null
+expect danetabad '.verification.dane.match == false and ([.findings[] | select(.id == "dane-mismatch")] | length == 1)'
 dnsprobe v6 -6 --port "$MXS_PORT_GOOD6" example.test
 rc_is v6 0
 expect v6 '.connect.address == "::1" and .connect.family == 6 and .tls.version == "TLSv1.3"'

@@ -494,10 +494,37 @@ static void t_dane_secure_tlsa(void **st)
     x->dns.mx[0].tlsa.rcode = MXS_DNS_OK;
     x->dns.mx[0].tlsa.dnssec = MXS_DNSSEC_SECURE;
     x->dns.mx[0].n_tlsa = 2;
+    x->dns.mx[0].tlsa_rr[0] = (struct mxs_tlsa){ .usage = 3, .selector = 1, .mtype = 1, .len = 32 };
+    x->dns.mx[0].tlsa_rr[1] = (struct mxs_tlsa){ .usage = 2, .selector = 0, .mtype = 1, .len = 32 };
     run(x);
-    verdict(x, MXS_POL_DANE, MXS_OUT_NOT_EVALUATED, MXS_STEP_NONE, "");
-    has(x->v[MXS_POL_DANE].words, "not implemented");
-    has(x->v[MXS_POL_DANE].words, "2 DNSSEC-secure TLSA");
+    /* the engine did not match them (no chain facts): not evaluated */
+    verdict(x, MXS_POL_DANE, MXS_OUT_NOT_EVALUATED, MXS_STEP_CHAIN, "");
+    has(x->v[MXS_POL_DANE].words, "2 TLSA records");
+    /* a DANE-EE record matches the leaf */
+    x->chain.dane_checked = 1;
+    x->chain.dane_usable = 2;
+    x->chain.dane_match = 1;
+    x->chain.dane_match_rr = 0;
+    x->chain.dane_match_depth = 0;
+    run(x);
+    verdict(x, MXS_POL_DANE, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
+    has(x->v[MXS_POL_DANE].words, "DANE-authenticated");
+    has(x->v[MXS_POL_DANE].words, "TLSA 3 1 1");
+    assert_null(find_d(x, "dane-mismatch", -2));
+    /* none matches: DANE senders stop at CHAIN, nobody else does */
+    x->chain.dane_match = 0;
+    x->chain.dane_match_rr = x->chain.dane_match_depth = -1;
+    snprintf(x->chain.dane_detail, sizeof x->chain.dane_detail, "no TLSA record matches");
+    run(x);
+    verdict(x, MXS_POL_DANE, MXS_OUT_NOT_DELIVERED, MXS_STEP_CHAIN, "dane-mismatch");
+    has(must(x, "dane-mismatch", MXS_SEV_ERROR, MXS_STEP_CHAIN)->evidence, "TLSA 3 1 1");
+    verdict(x, MXS_POL_OPPORTUNISTIC, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
+    /* no usable record: TLS mandatory, unauthenticated (RFC 7672 2.2) */
+    x->chain.dane_usable = 0;
+    run(x);
+    verdict(x, MXS_POL_DANE, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
+    has(x->v[MXS_POL_DANE].words, "without authentication");
+    assert_null(find_d(x, "dane-mismatch", -2));
     /* Insecure MX records: the TLSA records do not apply. */
     x->dns.mx_answer.dnssec = MXS_DNSSEC_INSECURE;
     run(x);
