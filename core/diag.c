@@ -563,9 +563,15 @@ static void diag_banner(struct dctx *c)
             in->reset[MXS_STEP_BANNER] ? "closed the connection" : "failed");
         APP(f.evidence, "after %s: %s", secs(in->elapsed_ms[MXS_STEP_BANNER], s),
             esc(e, sizeof e, in->step_error[MXS_STEP_BANNER]));
-        APP(f.advice, "If it is your server: a close without greeting is often "
-            "a pre-greet trap (client talked first), a connection limit or a "
-            "crashed smtpd: check the MTA log at that time.");
+        if (in->reset[MXS_STEP_BANNER])
+            APP(f.advice, "If it is your server: a close without greeting is often "
+                "a pre-greet trap (client talked first), a connection limit or a "
+                "crashed smtpd: check the MTA log at that time.");
+        else
+            APP(f.advice, "If it is your server: what answered is not an SMTP "
+                "greeting (see the evidence): another service on this port, a "
+                "proxy or load balancer in front of the MTA, or a broken "
+                "greeting; check what listens there.");
         third_reach(&f);
         commit(c, &f, BLK_ALL);
         return;

@@ -652,6 +652,7 @@ attempt_failed:
                    c->addr.text, c->port, strerror(err_no), err_no);
         e->t.ops->close(e->t.ctx);
         e->t.ops = NULL;
+        c->elapsed_ms = now_ms() - e->t_start[MXS_STEP_CONNECT];
         if (now_ms() >= e->deadline) {
             e->timed_out[MXS_STEP_CONNECT] = err_no == ETIMEDOUT;
             step_end(e, MXS_STEP_CONNECT, MXS_ST_FAIL, "%s port %u: %s (errno %d)", c->addr.text,
