@@ -338,7 +338,12 @@ void cmdline_draw(struct ui *ui)
     move(y, 0);
     clrtoeol();
     if (ui->focus != FOCUS_CMDLINE && cmdline_empty()) {
-        screen_text(y, 0, ui->cols, ": command   (Tab completes, ? help)", screen_attr(ROLE_DIM));
+        /* The idle prompt teaches: in the lab, where the broken servers are. */
+        const char *hint = ui->cmd.lab_scenario[0] && !strcmp(ui->cmd.lab_scenario, "good")
+            ? ": command   (try: open lab:expired - Tab completes, ? help)"
+            : ui->cmd.engine ? ": command   (Tab completes, ? help)"
+                             : ": command   (open DOMAIN | host NAME | lab:good - ? help)";
+        screen_text(y, 0, ui->cols, hint, screen_attr(ROLE_DIM));
         return;
     }
     cl_render(line, sizeof line, &cursor);

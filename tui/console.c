@@ -440,6 +440,7 @@ int console_run(struct console_opts *o)
         engine_step(ui.cmd.engine); /* RESOLVE, then wait for the operator */
     if (ui.cmd.engine && engine_is_replay(ui.cmd.engine))
         ui_message(&ui, 0, "replaying a saved session (read-only)");
+
     ui.dirty = 1;
 
     while (!ui.quit) {
