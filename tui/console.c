@@ -465,8 +465,8 @@ int console_run(struct console_opts *o)
             int t = engine_timeout_ms(ui.cmd.engine);
             /* Wake at least every 250 ms so the countdown ticks. */
             timeout = (t < 0 || t > 250) ? 250 : t;
-        } else if (ui.running) {
-            timeout = 0;
+        } else if (ui.running || ui.queued_steps > 0) {
+            timeout = 0; /* a step that ended at once: go on without a key */
         }
         int pr = poll(fds, (nfds_t)nf, timeout);
         if (pr < 0 && errno != EINTR)
