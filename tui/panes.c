@@ -341,6 +341,21 @@ static int exchange_key(struct ui *ui, int ch)
         ui->search[0] = 0;
         ui->search_hit = -1;
         break;
+    case '\r': case '\n': case KEY_ENTER: {
+        /* Long lines are cut at the pane's edge: Enter shows the whole
+         * transcript wrapped, opened at the first line in view (the text
+         * transcript has 3 header lines, then one line per record). */
+        struct engine *e = ui_engine(ui);
+        if (!e)
+            return 1;
+        struct buf b;
+        buf_init(&b, 16u << 20);
+        render_transcript_text(e, &b);
+        tv_open(ui, "Transcript (whole lines)", buf_str(&b));
+        buf_free(&b);
+        ui->tv.top = ui->xl_top + 3 < ui->tv.n ? ui->xl_top + 3 : 0;
+        return 1;
+    }
     case 'n': case 'N':
         if (!ui->search[0])
             return 0; /* n steps when there is nothing to search for */
@@ -766,7 +781,8 @@ void ui_help_text(struct buf *out)
         "  PgUp/PgDn     scroll the Exchange (also from the command line)\n"
         "  Home/End      top / follow the end of the Exchange\n"
         "  /  n  N       search the Exchange, next / previous match\n"
-        "  Enter         Chain: certificate detail; Findings: the full report\n"
+        "  Enter         Chain: certificate detail; Findings: the full report;\n"
+        "                Exchange: the whole transcript, long lines wrapped\n"
         "\n"
         "Keys (command line)\n"
         "  Enter         run the command      Tab      complete\n"

@@ -39,4 +39,26 @@ if t_wait "screen written" 5 && grep -qF 'EVIL' "$T_DIR/d.txt" && ! grep -q "$(p
     ok "dump FILE writes the screen without control bytes"
 else fail "dump FILE writes the screen without control bytes"; fi
 kill $srv 2>/dev/null
+
+# A line longer than the Exchange pane: Enter on the Exchange shows it whole.
+cat > "$T_DIR/long.scn" <<'SCN'
+send "220 mx.hostile.test ESMTP a greeting much longer than the exchange pane is wide, with the part that matters at its very end: END-OF-LONG-LINE\r\n"
+sleep 20000
+SCN
+rm -f "$T_DIR/port2"
+"$SRV" "$T_DIR/long.scn" --port-file "$T_DIR/port2" --lifetime 60 2>>"$T_DIR/srv.err" &
+srv=$!
+n=50; while [ ! -s "$T_DIR/port2" ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+t_start --host mx.hostile.test --connect "127.0.0.1:$(cat "$T_DIR/port2")"
+t_wait "Steps" 10 >/dev/null
+t_keys n n n
+t_wait "S: 220 mx.hostile.test" 10 >/dev/null
+if t_screen | grep -qF "END-OF-LONG-LINE"; then fail "long line test" "the pane is wide enough to show it: test is void"
+else ok "a long line is cut at the Exchange pane's edge"; fi
+t_keys Tab; sleep 0.3; t_keys Enter
+if t_wait "Transcript (whole lines)" 5 && t_wait "END-OF-LONG-LINE" 3; then
+    ok "Enter on the Exchange shows the whole line, wrapped"
+else fail "Enter on the Exchange shows the whole line, wrapped"; fi
+t_keys Escape
+kill $srv 2>/dev/null
 finish
