@@ -80,7 +80,6 @@ void engine_rec_add(struct engine *e, enum mxs_rec_kind k, enum mxs_step s,
         if (!e->rec_truncated) {
             e->rec_truncated = 1;
             /* One last note says why the transcript stops here. */
-            len = 0;
             k = MXS_REC_NOTE;
             data = "transcript limit reached: later records dropped";
             len = strlen(data);
@@ -812,16 +811,17 @@ static void tls_record_cb(void *arg, int from_server, int type, int version,
     engine_rec_add(e, from_server ? MXS_REC_TLS_IN : MXS_REC_TLS_OUT, e->running ? e->cur : MXS_STEP_NONE, rec, 5 + keep);
 }
 
-static const char *sni_for(struct engine *e)
+const char *engine_sni(const struct engine *e)
 {
     switch (e->set.sni_mode) {
     case MXS_SNI_NONE: return NULL;
     case MXS_SNI_CUSTOM: return e->set.sni;
     default: {
         const char *h = engine_mx_host(e);
+        struct in6_addr a;
         /* SNI must be a host name, never an address literal (RFC 6066 3). */
-        if (!h[0] || strspn(h, "0123456789.:abcdefABCDEF") == strlen(h))
-            return strchr(h, '.') && strspn(h, "0123456789.") != strlen(h) ? h : NULL;
+        if (!h[0] || inet_pton(AF_INET, h, &a) == 1 || inet_pton(AF_INET6, h, &a) == 1)
+            return NULL;
         return h;
     }
     }
@@ -835,7 +835,7 @@ static int step_handshake(struct engine *e)
         memset(f, 0, sizeof *f);
         f->alert_received = f->alert_sent = -1;
         e->tls_logged = 0;
-        e->tlc = tls_client_new(&e->set, sni_for(e), &e->t, tls_record_cb, e, err, sizeof err);
+        e->tlc = tls_client_new(&e->set, engine_sni(e), &e->t, tls_record_cb, e, err, sizeof err);
         if (!e->tlc) {
             f->attempted = 1;
             snprintf(f->error, sizeof f->error, "%s", err);

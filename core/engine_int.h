@@ -80,6 +80,8 @@ void engine_rec_add(struct engine *e, enum mxs_rec_kind k, enum mxs_step s,
                    const void *data, size_t len);
 void engine_smtp_line_cb(void *arg, const char *line, size_t len, int cut);
 const char *engine_mx_host(const struct engine *e);
+/* The SNI the handshake sends (NULL: none; never an address literal). */
+const char *engine_sni(const struct engine *e);
 /* The diagnosis' view of the engine's facts (pointers into e). */
 struct diag_input;
 void engine_diag_input(const struct engine *e, struct diag_input *in);

@@ -143,19 +143,16 @@ void render_transcript_text(const struct engine *e, struct buf *out)
 static void reply_lines(struct buf *out, const char *indent, const struct mxs_reply *r)
 {
     const char *p = r->text;
-    int first = 1;
     for (;;) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
         buf_printf(out, "%s%d%c", indent, r->code, nl ? '-' : ' ');
         buf_add_escaped(out, p, n, 0);
         buf_puts(out, "\n");
-        first = 0;
         if (!nl)
             break;
         p = nl + 1;
     }
-    (void)first;
     if (r->truncated)
         buf_printf(out, "%s(reply cut: too long)\n", indent);
 }
@@ -505,8 +502,7 @@ json_t *render_json_tree(const struct engine *e)
     json_object_set_new(root, "schema", json_integer(1));
     json_object_set_new(root, "started", json_string(when));
 
-    const char *sni = e->set.sni_mode == MXS_SNI_NONE ? NULL
-                      : e->set.sni_mode == MXS_SNI_CUSTOM ? e->set.sni : engine_mx_host(e);
+    const char *sni = engine_sni(e);
     json_object_set_new(root, "target", json_pack("{s:o, s:s, s:i, s:o, s:o, s:o, s:b}",
         "input", jstr(e->set.target), "kind", e->set.target_is_host ? "host" : "domain",
         "port", (int)e->set.port, "connect", jstr_or_null(e->set.connect_addr),
@@ -889,7 +885,6 @@ struct engine *engine_load_buffer(const char *text, size_t len, const char *path
             snprintf(e->step_err[si], sizeof e->step_err[si], "%s", det);
     }
     /* The transcript is the model: records back as they were. */
-    int64_t t0 = e->t0_us;
     json_array_foreach(tr, i, v) {
         int k = mxs_rec_kind_from_name(jget_str(v, "kind") ? jget_str(v, "kind") : "");
         const char *sn = jget_str(v, "step");
@@ -923,7 +918,6 @@ struct engine *engine_load_buffer(const char *text, size_t len, const char *path
         }
         free(d);
     }
-    (void)t0;
     /* Verify flags and chain facts as they were judged then. */
     json_t *chain = json_object_get(root, "chain");
     json_array_foreach(chain, i, v) {

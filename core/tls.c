@@ -391,11 +391,8 @@ void tls_client_facts(struct tls_client *c, struct mxs_tls_facts *f)
         snprintf(f->version_name, sizeof f->version_name, "%s", mbedtls_ssl_get_version(&c->ssl));
         snprintf(f->cipher, sizeof f->cipher, "%s", mbedtls_ssl_get_ciphersuite(&c->ssl));
     }
-    if (c->rf.sh_seen) {
+    if (c->rf.sh_seen)
         f->server_hello_version = wire_version_num(c->rf.sh_selected_version);
-        if (!f->version)
-            f->version = 0;
-    }
     int g = c->rf.sh_group > 0 ? c->rf.sh_group : c->rf.ske_group;
     if (g > 0) {
         const char *gn = tlsrec_group_name(g);
