@@ -1,8 +1,12 @@
 # mxscope - hand-written Makefile.  `make help` lists the targets.
 #
 # Layout of the build tree (BUILD, default build/):
-#   libmxscope.a          core/*.c: the engine, no curses/readline/stdio
-#   mxscope               tui/*.c + libmxscope.a
+#   lib/libmx<module>.a   one archive per core/ module (base diag probe session
+#                         cmd), linked in layer order; together they are the
+#                         client library, no curses/readline/stdio
+#   lib/liblab.a          core/lab: the built-in lab's servers (not part of the
+#                         client library; the console and tests link it)
+#   mxscope               tui/*.c + the archives
 #   tests/test_*          tests/unit/test_*.c (cmocka), linked without ncurses
 #   fixtures/*            tests/fixtures/*.c (scripted servers, helpers)
 #   fuzz/replay_*         tests/fuzz/fuzz_*.c with a replay main (make test)
@@ -21,6 +25,21 @@ FUZZ_SECONDS ?= 60
 DEPS_DIR   ?= build
 DEPS_STAMP := $(DEPS_DIR)/.deps-build
 TEST_STAMP := $(DEPS_DIR)/.deps-test
+CONFIG_MK  := $(DEPS_DIR)/config.mk
+
+# The flags that depend on what is installed are decided by mk/deps.sh after
+# it has installed it, and written to config.mk.  make remakes an included
+# makefile that is missing or out of date, then starts again reading the new
+# one: so the first `make` on a fresh machine compiles with the right flags.
+# Goals that need no flags (clean, help) do not install anything.
+NO_CONFIG_GOALS := clean distclean help
+ifneq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
+include $(CONFIG_MK)
+endif
+$(CONFIG_MK): mk/deps.sh
+	@mkdir -p $(DEPS_DIR)
+	sh mk/deps.sh build $(DEPS_DIR)
+	@touch $(DEPS_STAMP)
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wpointer-arith -Wwrite-strings \
@@ -43,29 +62,25 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -MMD -MP \
 LDFLAGS_SAN := -fsanitize=address,undefined
 endif
 
-# mbedTLS: the system's when >= 3.6.6, else Debian 13's in build/deps (static).
-MBED_MODE = $(shell cat $(DEPS_DIR)/mbedtls.mode 2>/dev/null)
-MBED_PREFIX := $(abspath $(DEPS_DIR))/deps/prefix/usr
-ifeq ($(MBED_MODE),local)
-MBED_CFLAGS = -isystem $(MBED_PREFIX)/include
-MBED_LIBS   = $(MBED_PREFIX)/lib/x86_64-linux-gnu/libmbedtls.a \
-              $(MBED_PREFIX)/lib/x86_64-linux-gnu/libmbedx509.a \
-              $(MBED_PREFIX)/lib/x86_64-linux-gnu/libmbedcrypto.a -lpthread
-else
-MBED_CFLAGS = $(shell pkg-config --cflags mbedtls mbedx509 mbedcrypto 2>/dev/null)
-MBED_LIBS   = $(shell pkg-config --libs mbedtls mbedx509 mbedcrypto 2>/dev/null) -lpthread
-endif
-
-CORE_LIBS  = $(MBED_LIBS) -lunbound $(shell pkg-config --libs jansson 2>/dev/null)
-TUI_CFLAGS = $(shell pkg-config --cflags ncursesw readline 2>/dev/null)
-TUI_LIBS   = $(shell pkg-config --libs ncursesw readline 2>/dev/null)
+CORE_LIBS  = $(MBED_LIBS) $(UNBOUND_LIBS) $(JANSSON_LIBS)
+# Evaluated when a test recipe runs, after `mk/deps.sh test` installed cmocka.
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
-CFLAGS_CORE = $(CFLAGS_BASE) $(MBED_CFLAGS) $(CFLAGS)
+CFLAGS_CORE = $(CFLAGS_BASE) -Icore $(MBED_CFLAGS) $(JANSSON_CFLAGS) $(CFLAGS)
 CFLAGS_TUI  = $(CFLAGS_BASE) -Icore $(TUI_CFLAGS) $(CFLAGS)
-CFLAGS_TEST = $(CFLAGS_BASE) -Icore $(MBED_CFLAGS) $(CFLAGS)
+CFLAGS_TEST = $(CFLAGS_BASE) -Icore -Icore/lab -Itests/unit $(MBED_CFLAGS) $(JANSSON_CFLAGS) $(CFLAGS)
 
-CORE_SRC := $(sort $(wildcard core/*.c))
+# core/ modules, lowest layer first.  MODDEPS_x: the modules x may call;
+# `make check-layering` fails when an archive calls outside that list.
+CORE_MODULES := base diag probe session cmd
+MODDEPS_base    :=
+MODDEPS_diag    := base
+MODDEPS_probe   := diag base
+MODDEPS_session := probe diag base
+MODDEPS_cmd     := session probe diag base lab
+MODDEPS_lab     := base
+
+CORE_SRC := $(sort $(foreach m,$(CORE_MODULES) lab,$(wildcard core/$(m)/*.c)))
 TUI_SRC  := $(sort $(wildcard tui/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FIX_SRC  := $(sort $(wildcard tests/fixtures/*.c))
@@ -78,7 +93,12 @@ FIX_BIN  := $(FIX_SRC:tests/fixtures/%.c=$(BUILD)/fixtures/%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/fuzz_%)
 
-LIB := $(BUILD)/libmxscope.a
+reverse = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
+# Archives in link order (highest layer first), the lab last: it is linked
+# into the console and the tests, never needed by the client library.
+ARCHIVES := $(foreach m,$(call reverse,$(CORE_MODULES)),$(BUILD)/lib/libmx$(m).a) \
+            $(BUILD)/lib/liblab.a
+LIB := $(ARCHIVES)
 BIN := $(BUILD)/mxscope
 
 .PHONY: all run test test-suite unit check-layering asan fuzz bench install \
@@ -98,13 +118,11 @@ help:
 	@echo "make install PREFIX=/usr/local DESTDIR="
 	@echo "make clean      remove build outputs (keeps build/deps)"
 
-$(DEPS_STAMP):
-	@mkdir -p $(BUILD)
-	sh mk/deps.sh build $(DEPS_DIR)
+$(DEPS_STAMP): | $(CONFIG_MK)
 	@touch $@
 
 $(TEST_STAMP):
-	@mkdir -p $(BUILD)
+	@mkdir -p $(DEPS_DIR)
 	sh mk/deps.sh test $(DEPS_DIR)
 	@touch $@ $(DEPS_STAMP)
 
@@ -121,9 +139,15 @@ $(BUILD)/obj/tui/%.o: tui/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_TUI) -c $< -o $@
 
-$(LIB): $(CORE_OBJ)
-	@rm -f $@
-	ar rcs $@ $^
+# One archive per module: archive_rule ARCHIVE-NAME FOLDER
+define archive_rule
+$(BUILD)/lib/$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard core/$(2)/*.c))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach m,$(CORE_MODULES),$(eval $(call archive_rule,libmx$(m),$(m))))
+$(eval $(call archive_rule,liblab,lab))
 
 $(BIN): $(TUI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_SAN) $(LDFLAGS) -o $@ $(TUI_OBJ) $(LIB) $(TUI_LIBS) $(CORE_LIBS)
@@ -145,7 +169,7 @@ $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(LIB) | $(
 # libFuzzer builds need clang for core too: a separate tree.
 FUZZ_CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/fuzzobj/%.o)
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
-              -fno-sanitize-recover=all $(MBED_CFLAGS) -Icore
+              -fno-sanitize-recover=all $(MBED_CFLAGS) $(JANSSON_CFLAGS) -Icore -Icore/lab -Itests/unit
 $(BUILD)/fuzzobj/core/%.o: core/%.c | $(TEST_STAMP)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c $< -o $@
@@ -157,11 +181,13 @@ tests-bin: $(BIN) $(UNIT_BIN) $(FIX_BIN) $(REPLAY_BIN)
 
 # ---- the layering rule, mechanically --------------------------------------
 check-layering: $(LIB) $(UNIT_BIN)
-	@sh mk/check-layering.sh $(LIB)
+	@sh mk/check-layering.sh $(BUILD)/lib $(foreach m,$(CORE_MODULES) lab,$(m):$(subst $(space),$(comma),$(strip $(MODDEPS_$(m)))))
 
 # ---- running ---------------------------------------------------------------
+# The console needs a terminal: without one, say so in one line.
 run: $(BIN)
-	$(BIN) --lab
+	@if [ -t 0 ] && [ -t 1 ]; then exec $(BIN) --lab; \
+	 else echo "make run: the console needs a terminal (for a probe without one: $(BIN) --batch --lab good)" >&2; exit 1; fi
 
 # The whole suite, then the whole suite again under ASan+UBSan.
 test: $(TEST_STAMP)
@@ -193,9 +219,12 @@ install: $(BIN)
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/fuzzobj $(BUILD)/tests $(BUILD)/fixtures \
-	       $(BUILD)/fuzz $(BUILD)/asan $(LIB) $(BIN) $(BUILD)/.deps-*
+	       $(BUILD)/fuzz $(BUILD)/asan $(BUILD)/lib $(BIN) $(BUILD)/.deps-* $(BUILD)/config.mk
 
 distclean:
 	rm -rf $(BUILD)
 
+comma := ,
+empty :=
+space := $(empty) $(empty)
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -241,6 +241,9 @@ enum {
 };
 /* Words for one flag bit ("expired"); NULL for an unknown bit. */
 const char *mxs_verify_flag_name(unsigned bit);
+/* The same bit in plain English ("the certificate has expired"), for
+ * findings and the detail pane; NULL for an unknown bit or 0. */
+const char *mxs_verify_flag_words(unsigned bit);
 /* All set bits as "expired, not-trusted"; "ok" when 0. */
 size_t mxs_verify_flags_text(unsigned flags, char *out, size_t outlen);
 

@@ -1,24 +1,54 @@
 #!/bin/sh
-# mk/check-layering.sh LIB - the layering rules, checked mechanically.
+# mk/check-layering.sh LIBDIR MODULE:DEP,DEP ... - the layering rules, checked
+# mechanically.
 #  1. core/ includes no curses or readline header.
-#  2. libmxscope.a calls no stdio output and touches no stdout/stderr: core
-#     emits events, front ends render them.
+#  2. No core archive calls stdio output or touches stdout/stderr: core emits
+#     events, front ends render them.
 #  3. tui/ touches no sockets and no mbedTLS.
+#  4. Each core module calls only the modules below it (the MODDEPS_ lists of
+#     the Makefile): every symbol an archive needs from another of our
+#     archives must come from one it may call.
 # The unit test binaries (build/tests/test_*) link core without ncurses or
 # readline; the Makefile builds them before this runs.
 set -u
-lib=$1
+libdir=$1; shift
 fail=0
-bad=$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](n?cursesw?\.h|ncursesw/|curses\.h|readline/|term\.h|panel\.h|menu\.h|form\.h)' core/*.c core/*.h)
+bad=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](n?cursesw?\.h|ncursesw/|curses\.h|readline/|term\.h|panel\.h|menu\.h|form\.h)' core)
 if [ -n "$bad" ]; then echo "layering: core/ includes a console header:"; echo "$bad"; fail=1; fi
 
-out=$(nm -u "$lib" 2>/dev/null | awk '{print $NF}' | grep -xE '(__)?(printf|vprintf|fprintf|vfprintf|puts|fputs|putchar|fputc|putc|fwrite|perror|printf_chk|fprintf_chk|vfprintf_chk|vprintf_chk|stdout|stderr|initscr|newwin|readline|rl_.*)(_chk)?' | sort -u)
-if [ -n "$out" ]; then echo "layering: $lib references console output symbols:"; echo "$out"; fail=1; fi
+archive() { case $1 in lab) echo "$libdir/liblab.a" ;; *) echo "$libdir/libmx$1.a" ;; esac; }
+
+for spec in "$@"; do
+    m=${spec%%:*}
+    a=$(archive "$m")
+    out=$(nm -u "$a" 2>/dev/null | awk '{print $NF}' | grep -xE '(__)?(printf|vprintf|fprintf|vfprintf|puts|fputs|putchar|fputc|putc|fwrite|perror|printf_chk|fprintf_chk|vfprintf_chk|vprintf_chk|stdout|stderr|initscr|newwin|readline|rl_.*)(_chk)?' | sort -u)
+    if [ -n "$out" ]; then echo "layering: $a references console output symbols:"; echo "$out"; fail=1; fi
+done
+
+# Module dependencies: symbols defined by each of our archives.
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+for spec in "$@"; do
+    m=${spec%%:*}
+    nm --defined-only "$(archive "$m")" 2>/dev/null | awk 'NF==3 && $2 ~ /[TDRBC]/ {print $3}' | sort -u > "$tmp/def.$m"
+done
+for spec in "$@"; do
+    m=${spec%%:*}; allowed=" $m $(echo "${spec#*:}" | tr ',' ' ') "
+    nm -u "$(archive "$m")" 2>/dev/null | awk '{print $NF}' | sort -u > "$tmp/undef"
+    for spec2 in "$@"; do
+        o=${spec2%%:*}
+        case "$allowed" in *" $o "*) continue ;; esac
+        hit=$(comm -12 "$tmp/undef" "$tmp/def.$o" | tr '\n' ' ')
+        if [ -n "$hit" ]; then
+            echo "layering: core/$m calls core/$o, which it may not (allowed: $allowed): $hit"
+            fail=1
+        fi
+    done
+done
 
 bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](mbedtls/|psa/|sys/socket\.h|netinet/|arpa/inet\.h|netdb\.h|unbound\.h)' tui/*.c tui/*.h 2>/dev/null)
 if [ -n "$bad" ]; then echo "layering: tui/ touches sockets, DNS or mbedTLS:"; echo "$bad"; fail=1; fi
 bad=$(grep -nE '\b(socket|connect|mbedtls_[a-z_]+|ub_[a-z_]+)\s*\(' tui/*.c 2>/dev/null)
 if [ -n "$bad" ]; then echo "layering: tui/ calls socket, DNS or mbedTLS functions:"; echo "$bad"; fail=1; fi
 
-if [ $fail = 0 ]; then echo "layering: ok (core: no console headers, no stdio output; tui: no sockets/mbedTLS)"; fi
+if [ $fail = 0 ]; then echo "layering: ok (core: no console headers, no stdio output, modules call only those below; tui: no sockets/mbedTLS)"; fi
 exit $fail

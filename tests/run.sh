@@ -69,6 +69,7 @@ suite() { # build-dir tag
         [ -f "$s" ] || continue
         case "$tag:$s" in
         asan:*valgrind*) echo "# $tag: ${s#tests/} not run: valgrind cannot run sanitizer binaries (ASan covers them)"; continue ;;
+        asan:*firstrun*) echo "# $tag: ${s#tests/} not run: it builds a fresh checkout, not the binary under test (the plain suite ran it)"; continue ;;
         esac
         run_one "$tag/${s#tests/}" sh "$s"
     done

@@ -24,8 +24,8 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
-#include "buf.h"
-#include "esc.h"
+#include "base/buf.h"
+#include "base/esc.h"
 #include "tui.h"
 
 #define CL_QUEUE 256

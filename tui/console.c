@@ -18,11 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "console.h"
-#include "esc.h"
-#include "lab.h"
-#include "render.h"
+#include "base/esc.h"
+#include "lab/lab.h"
+#include "session/render.h"
 #include "tui.h"
 
 static int sig_pipe[2] = {-1, -1};

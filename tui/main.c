@@ -15,15 +15,15 @@
 #include <curses.h>
 #include <readline/readline.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "console.h"
 #include "core.h"
-#include "esc.h"
-#include "lab.h"
-#include "render.h"
-#include "savefile.h"
+#include "base/esc.h"
+#include "lab/lab.h"
+#include "session/render.h"
+#include "base/savefile.h"
 #include "script.h"
-#include "survey.h"
+#include "cmd/survey.h"
 
 #define EXIT_USAGE 1
 #define EXIT_LOCAL 2

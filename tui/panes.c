@@ -16,9 +16,9 @@
 #include <strings.h>
 #include <wchar.h>
 
-#include "buf.h"
-#include "esc.h"
-#include "render.h"
+#include "base/buf.h"
+#include "base/esc.h"
+#include "session/render.h"
 #include "tui.h"
 
 #define XL_MAX 200000   /* exchange lines kept for display */

@@ -21,9 +21,9 @@
 #include <unistd.h>
 #include <wchar.h>
 
-#include "buf.h"
-#include "esc.h"
-#include "savefile.h"
+#include "base/buf.h"
+#include "base/esc.h"
+#include "base/savefile.h"
 #include "tui.h"
 
 static int scr_on;

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "cmd.h"
-#include "esc.h"
-#include "render.h"
-#include "savefile.h"
+#include "base/buf.h"
+#include "cmd/cmd.h"
+#include "base/esc.h"
+#include "session/render.h"
+#include "base/savefile.h"
 #include "script.h"
 #include "tui.h"
 

@@ -17,7 +17,7 @@
 #define MXS_TUI_H
 #include <curses.h>
 #include <stddef.h>
-#include "cmd.h"
+#include "cmd/cmd.h"
 #include "core.h"
 
 /* ---- screen.c ----------------------------------------------------------- */

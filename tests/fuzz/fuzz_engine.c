@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "core.h"
-#include "engine_int.h"
-#include "render.h"
-#include "../unit/scripted.h"
+#include "probe/engine_int.h"
+#include "session/render.h"
+#include "scripted.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

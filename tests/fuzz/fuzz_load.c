@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "core.h"
-#include "render.h"
+#include "session/render.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tlsrec.h"
+#include "probe/tlsrec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "x509view.h"
+#include "probe/x509view.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

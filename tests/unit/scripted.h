@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "net.h"
+#include "probe/net.h"
 
 struct scripted {
     const unsigned char *data;

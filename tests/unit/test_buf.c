@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 static void test_basic(void **state)
 {

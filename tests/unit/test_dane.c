@@ -15,8 +15,8 @@
 #include <mbedtls/sha512.h>
 
 #include "core.h"
-#include "labcert.h"
-#include "x509view.h"
+#include "lab/labcert.h"
+#include "probe/x509view.h"
 
 static struct labcert root, mid, leaf, other;
 

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "core.h"
-#include "diag.h"
+#include "diag/diag.h"
 
 #define NOW ((time_t)1700000000) /* 2023-11-14T22:13:20Z */
 #define DAY 86400

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "dns.h"
+#include "probe/dns.h"
 
 /* Build a wire name from dotted text (test side, no escapes). */
 static size_t wire(const char *text, unsigned char *out)

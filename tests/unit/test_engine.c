@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "core.h"
-#include "engine_int.h"
+#include "probe/engine_int.h"
 #include "scripted.h"
 
 static const char srv_plain[] =

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "esc.h"
+#include "base/esc.h"
 
 /* ---- independent checker ---------------------------------------------- */
 

@@ -32,8 +32,8 @@
 #include <psa/crypto.h>
 
 #include "core.h"
-#include "lab.h"
-#include "labcert.h"
+#include "lab/lab.h"
+#include "lab/labcert.h"
 
 static struct lab *g_lab;
 

@@ -16,13 +16,13 @@
 #include <time.h>
 #include <psa/crypto.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "core.h"
-#include "engine_int.h"
-#include "esc.h"
-#include "lab.h"
-#include "labcert.h"
-#include "render.h"
+#include "probe/engine_int.h"
+#include "base/esc.h"
+#include "lab/lab.h"
+#include "lab/labcert.h"
+#include "session/render.h"
 #include "scripted.h"
 
 /* ---- helpers ---------------------------------------------------------------- */

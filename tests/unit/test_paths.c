@@ -20,13 +20,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "core.h"
-#include "engine_int.h"
-#include "esc.h"
-#include "labcert.h"
-#include "render.h"
-#include "x509view.h"
+#include "probe/engine_int.h"
+#include "base/esc.h"
+#include "lab/labcert.h"
+#include "session/render.h"
+#include "probe/x509view.h"
 #include "scripted.h"
 
 #define MAX_HOSTILE 600

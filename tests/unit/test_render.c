@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "core.h"
-#include "engine_int.h"
-#include "render.h"
+#include "probe/engine_int.h"
+#include "session/render.h"
 #include "scripted.h"
 
 static const char srv[] =

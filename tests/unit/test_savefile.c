@@ -27,7 +27,7 @@
 
 #include <cmocka.h>
 
-#include "savefile.h"
+#include "base/savefile.h"
 
 /* ---- interposed system calls ------------------------------------------- */
 

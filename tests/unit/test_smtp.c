@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "smtp.h"
+#include "probe/smtp.h"
 
 /* Feed all of data in pieces of at most chunk bytes (0: all at once),
  * collecting up to max replies.  Returns the number of replies; *res gets

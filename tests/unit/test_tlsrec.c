@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "tlsrec.h"
+#include "probe/tlsrec.h"
 
 /* ---- a tiny byte builder ------------------------------------------------ */
 

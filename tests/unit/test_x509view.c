@@ -29,7 +29,7 @@
 #include <mbedtls/x509_crt.h>
 #include <psa/crypto.h>
 
-#include "x509view.h"
+#include "probe/x509view.h"
 
 /* ---- certificate factory ------------------------------------------------ */
 
@@ -884,16 +884,16 @@ static void test_flags(void **state)
         "weak-key", "missing", "skipped", "other" };
     for (unsigned b = 0; b < 13; b++) {
         assert_string_equal(mxs_verify_flag_name(1u << b), names[b]);
-        const char *w = x509view_flag_words(1u << b);
+        const char *w = mxs_verify_flag_words(1u << b);
         assert_non_null(w);
         assert_true(strlen(w) > strlen(names[b]));
     }
     assert_null(mxs_verify_flag_name(0));
     assert_null(mxs_verify_flag_name(1u << 13));
     assert_null(mxs_verify_flag_name(MXS_V_EXPIRED | MXS_V_FUTURE));
-    assert_null(x509view_flag_words(0));
-    assert_string_equal(x509view_flag_words(MXS_V_EXPIRED), "the certificate has expired");
-    assert_string_equal(x509view_flag_words(MXS_V_NOT_TRUSTED),
+    assert_null(mxs_verify_flag_words(0));
+    assert_string_equal(mxs_verify_flag_words(MXS_V_EXPIRED), "the certificate has expired");
+    assert_string_equal(mxs_verify_flag_words(MXS_V_NOT_TRUSTED),
                         "no chain to a trusted root: an intermediate is missing or the root is not trusted");
 
     assert_int_equal(mxs_verify_flags_text(0, buf, sizeof buf), 2);

@@ -17,7 +17,7 @@
  * No seam for tests in here: tests/unit/test_savefile.c interposes write()
  * and fsync() at link time, and the integration test fills a real tmpfs.
  */
-#include "savefile.h"
+#include "base/savefile.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,7 +8,7 @@
  * copy is bounded by its destination, lists are walked once, and nothing is
  * printed (core never writes to stdout/stderr).
  */
-#include "x509view.h"
+#include "probe/x509view.h"
 
 #include <arpa/inet.h>
 #include <limits.h>
@@ -567,83 +567,6 @@ unsigned x509view_map_flags(uint32_t f)
     return out;
 }
 
-static const struct {
-    unsigned bit;
-    const char *name;
-    const char *words;
-} x509view_flag_table[] = {
-    { MXS_V_EXPIRED, "expired", "the certificate has expired" },
-    { MXS_V_FUTURE, "not-yet-valid", "the certificate is not valid yet (its start date is in the future)" },
-    { MXS_V_NAME, "name-mismatch", "the certificate does not cover the host name that was checked" },
-    { MXS_V_NOT_TRUSTED, "not-trusted",
-      "no chain to a trusted root: an intermediate is missing or the root is not trusted" },
-    { MXS_V_REVOKED, "revoked", "the certificate has been revoked" },
-    { MXS_V_KEY_USAGE, "key-usage", "the key usage extension does not allow this use" },
-    { MXS_V_EXT_KEY_USAGE, "ext-key-usage",
-      "the extended key usage does not allow TLS server authentication" },
-    { MXS_V_BAD_MD, "weak-hash", "the signature uses a weak hash (MD5 or SHA-1)" },
-    { MXS_V_BAD_PK, "bad-pk-alg", "the signature uses a public-key algorithm that is not accepted" },
-    { MXS_V_BAD_KEY, "weak-key", "the key is too short or uses a curve that is not accepted" },
-    { MXS_V_MISSING, "missing", "no certificate was presented" },
-    { MXS_V_SKIPPED, "skipped", "certificate verification was skipped" },
-    { MXS_V_OTHER, "other", "another verification problem (see the TLS library's message)" },
-};
-
-const char *mxs_verify_flag_name(unsigned bit)
-{
-    for (size_t i = 0; i < sizeof x509view_flag_table / sizeof x509view_flag_table[0]; i++)
-        if (x509view_flag_table[i].bit == bit)
-            return x509view_flag_table[i].name;
-    return NULL;
-}
-
-const char *x509view_flag_words(unsigned bit)
-{
-    for (size_t i = 0; i < sizeof x509view_flag_table / sizeof x509view_flag_table[0]; i++)
-        if (x509view_flag_table[i].bit == bit)
-            return x509view_flag_table[i].words;
-    return NULL;
-}
-
-/* Like snprintf: returns the length the full text needs; out is always
- * NUL-terminated (when outlen > 0) and cut if short.  Built in a local
- * buffer first: 13 names plus separators fit in 256 with room to spare. */
-size_t mxs_verify_flags_text(unsigned flags, char *out, size_t outlen)
-{
-    char buf[256];
-    size_t n = 0;
-    unsigned unknown = 0;
-
-    if (flags == 0) {
-        if (outlen > 0)
-            snprintf(out, outlen, "ok");
-        return 2;
-    }
-    buf[0] = '\0';
-    for (unsigned b = 0; b < 32; b++) {
-        unsigned bit = 1u << b;
-        const char *name;
-        if (!(flags & bit))
-            continue;
-        name = mxs_verify_flag_name(bit);
-        if (name == NULL) {
-            unknown |= bit;
-            continue;
-        }
-        int k = snprintf(buf + n, sizeof buf - n, "%s%s", n > 0 ? ", " : "", name);
-        if (k > 0 && (size_t)k < sizeof buf - n)
-            n += (size_t)k;
-    }
-    if (unknown != 0) {
-        int k = snprintf(buf + n, sizeof buf - n, "%sunknown(0x%X)", n > 0 ? ", " : "",
-                         unknown);
-        if (k > 0 && (size_t)k < sizeof buf - n)
-            n += (size_t)k;
-    }
-    if (outlen > 0)
-        snprintf(out, outlen, "%s", buf);
-    return n;
-}
 
 /* ---- PEM and fingerprints --------------------------------------------- */
 

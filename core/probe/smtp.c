@@ -7,7 +7,7 @@
  * injection, CVE-2011-0411 style), so bytes after a final line are never
  * silently folded into the next reply.
  */
-#include "smtp.h"
+#include "probe/smtp.h"
 
 #include <ctype.h>
 #include <limits.h>

@@ -60,11 +60,6 @@ int x509view_pem(const unsigned char *der, size_t len, char *out, size_t outlen)
 void x509view_fingerprints(const unsigned char *der, size_t len, char sha1[41],
                            char sha256[65]);
 
-/* One MXS_V_* bit in plain English ("the certificate has expired"), for
- * findings and the detail pane; NULL for an unknown bit or 0.  The short
- * stable names are mxs_verify_flag_name() in core.h. */
-const char *x509view_flag_words(unsigned bit);
-
 /* DANE (RFC 6698/7671): does the certificate der match a TLSA record's
  * selector (0 full certificate, 1 SubjectPublicKeyInfo) and matching type
  * (0 exact, 1 SHA-256, 2 SHA-512) with data?  1 match, 0 no match, -1 the

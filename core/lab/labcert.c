@@ -2,7 +2,7 @@
  * labcert.c - throw-away certificates for the lab and the tests.
  * Owned by the lab module; see labcert.h.
  */
-#include "labcert.h"
+#include "lab/labcert.h"
 
 #include <stdint.h>
 #include <stdio.h>

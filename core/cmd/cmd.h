@@ -23,7 +23,7 @@
 #ifndef MXS_CMD_H
 #define MXS_CMD_H
 #include <stddef.h>
-#include "buf.h"
+#include "base/buf.h"
 #include "core.h"
 
 struct lab;

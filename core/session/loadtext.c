@@ -23,12 +23,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "diag.h"
-#include "engine_int.h"
-#include "esc.h"
-#include "render.h"
-#include "smtp.h"
-#include "x509view.h"
+#include "diag/diag.h"
+#include "probe/engine_int.h"
+#include "base/esc.h"
+#include "session/render.h"
+#include "probe/smtp.h"
+#include "probe/x509view.h"
 
 #define LT_MAX_LINE (64u * 1024u)
 #define LT_MAX_PEM (64u * 1024u)   /* base64 of one certificate */

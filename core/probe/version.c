@@ -7,7 +7,7 @@
 #include <unbound.h>
 
 #include "core.h"
-#include "tls.h"
+#include "probe/tls.h"
 
 void mxs_library_versions(char *out, size_t outlen)
 {

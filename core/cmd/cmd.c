@@ -3,7 +3,7 @@
  * See cmd.h.  Nothing here prints: results go into struct cmd_result.
  * Owner: the console engineer (h6).
  */
-#include "cmd.h"
+#include "cmd/cmd.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,9 +15,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "esc.h"
-#include "lab.h"
-#include "render.h"
+#include "base/esc.h"
+#include "lab/lab.h"
+#include "session/render.h"
 
 /* Messages are bounded: a command's output never grows without limit. */
 #define CMD_MSG_MAX (1u << 20)

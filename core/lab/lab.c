@@ -12,9 +12,9 @@
  * The lab never prints: it only talks to its sockets.  Owned by the lab
  * module (this file, lab.h, labcert.[ch]).
  */
-#include "lab.h"
+#include "lab/lab.h"
 #include "core.h"
-#include "labcert.h"
+#include "lab/labcert.h"
 
 #include <errno.h>
 #include <fcntl.h>

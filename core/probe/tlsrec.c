@@ -7,7 +7,7 @@
  * bounded: records by TLSREC_MAX_BODY, kept handshake messages by
  * TLSREC_MAX_HS, and every field read is checked against its length.
  */
-#include "tlsrec.h"
+#include "probe/tlsrec.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
  * must not depend on the locale of whoever runs the tool, and because the C
  * library accepts things we do not (e.g. some accept surrogates).
  */
-#include "esc.h"
+#include "base/esc.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -15,15 +15,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "diag.h"
-#include "dns.h"
-#include "engine_int.h"
-#include "esc.h"
-#include "net.h"
-#include "smtp.h"
-#include "tls.h"
-#include "x509view.h"
+#include "base/buf.h"
+#include "diag/diag.h"
+#include "probe/dns.h"
+#include "probe/engine_int.h"
+#include "base/esc.h"
+#include "probe/net.h"
+#include "probe/smtp.h"
+#include "probe/tls.h"
+#include "probe/x509view.h"
 
 #define MAX_RECORDS 20000
 #define MAX_RECORD_BYTES (16u << 20)

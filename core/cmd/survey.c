@@ -9,12 +9,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "diag.h"
-#include "engine_int.h"
-#include "esc.h"
-#include "render.h"
-#include "survey.h"
+#include "base/buf.h"
+#include "diag/diag.h"
+#include "probe/engine_int.h"
+#include "base/esc.h"
+#include "session/render.h"
+#include "cmd/survey.h"
 
 struct survey {
     struct engine *resolver;

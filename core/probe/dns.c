@@ -15,8 +15,8 @@
  * printable ASCII, resolves back to exactly the same wire name, and cannot
  * smuggle a dot or a control byte.
  */
-#include "dns.h"
-#include "esc.h"
+#include "probe/dns.h"
+#include "base/esc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -73,32 +73,6 @@ struct dns_ctx {
     uint16_t port;
     int family;
 };
-
-/* ---- names for enums (core.h) ------------------------------------------ */
-
-const char *mxs_dnssec_name(enum mxs_dnssec d)
-{
-    switch (d) {
-    case MXS_DNSSEC_UNKNOWN: return "unknown";
-    case MXS_DNSSEC_INSECURE: return "insecure";
-    case MXS_DNSSEC_SECURE: return "secure";
-    case MXS_DNSSEC_BOGUS: return "bogus";
-    }
-    return "?";
-}
-
-const char *mxs_dns_rcode_name(enum mxs_dns_rcode r)
-{
-    switch (r) {
-    case MXS_DNS_OK: return "NOERROR";
-    case MXS_DNS_NODATA: return "NODATA";
-    case MXS_DNS_NXDOMAIN: return "NXDOMAIN";
-    case MXS_DNS_SERVFAIL: return "SERVFAIL";
-    case MXS_DNS_TIMEOUT: return "TIMEOUT";
-    case MXS_DNS_ERROR: return "ERROR";
-    }
-    return "?";
-}
 
 /* ---- pure helpers ------------------------------------------------------- */
 

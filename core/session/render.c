@@ -13,14 +13,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "diag.h"
-#include "engine_int.h"
-#include "esc.h"
-#include "render.h"
-#include "savefile.h"
-#include "tlsrec.h"
-#include "x509view.h"
+#include "base/buf.h"
+#include "diag/diag.h"
+#include "probe/engine_int.h"
+#include "base/esc.h"
+#include "session/render.h"
+#include "base/savefile.h"
+#include "probe/tlsrec.h"
+#include "probe/x509view.h"
 
 #define LOAD_MAX (64u << 20)
 
@@ -213,7 +213,7 @@ void render_cert_detail(const struct mxs_cert *c, struct buf *out)
         buf_puts(out, "  Verification:\n");
         for (unsigned bit = 1; bit && bit <= MXS_V_OTHER; bit <<= 1)
             if (c->verify_flags & bit) {
-                const char *w = x509view_flag_words(bit);
+                const char *w = mxs_verify_flag_words(bit);
                 buf_printf(out, "    - %s: %s\n", mxs_verify_flag_name(bit), w ? w : "");
             }
     }

@@ -12,50 +12,15 @@
  * lands in a finding: network bytes, certificate fields, and the operator's
  * own settings alike (cheap, and it keeps the rule simple).
  */
-#include "diag.h"
+#include "diag/diag.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "buf.h"
-#include "esc.h"
-
-/* ---- names from core.h -------------------------------------------------- */
-
-const char *mxs_severity_name(enum mxs_severity s)
-{
-    switch (s) {
-    case MXS_SEV_INFO: return "info";
-    case MXS_SEV_WARNING: return "warning";
-    case MXS_SEV_ERROR: return "error";
-    }
-    return "?";
-}
-
-const char *mxs_policy_name(enum mxs_policy p)
-{
-    switch (p) {
-    case MXS_POL_OPPORTUNISTIC: return "opportunistic";
-    case MXS_POL_REQUIRED: return "required";
-    case MXS_POL_VERIFIED: return "verified";
-    case MXS_POL_DANE: return "dane";
-    case MXS_POL_COUNT: break;
-    }
-    return "?";
-}
-
-const char *mxs_outcome_name(enum mxs_outcome o)
-{
-    switch (o) {
-    case MXS_OUT_ENCRYPTED: return "delivered-encrypted";
-    case MXS_OUT_CLEAR: return "delivered-clear";
-    case MXS_OUT_NOT_DELIVERED: return "not-delivered";
-    case MXS_OUT_NOT_EVALUATED: return "not-evaluated";
-    }
-    return "?";
-}
+#include "base/buf.h"
+#include "base/esc.h"
 
 /* ---- context ------------------------------------------------------------ */
 

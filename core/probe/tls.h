@@ -20,8 +20,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "core.h"
-#include "net.h"
-#include "tlsrec.h"
+#include "probe/net.h"
+#include "probe/tlsrec.h"
 
 enum { TLS_OK = 0, TLS_WANT_READ = 1, TLS_WANT_WRITE = 2, TLS_FAIL = -1, TLS_EOF = -2 };
 

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "net.h"
+#include "probe/net.h"
 
 struct sock { int fd; };
 

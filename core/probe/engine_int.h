@@ -8,8 +8,8 @@
 #include <poll.h>
 #include <time.h>
 #include "core.h"
-#include "net.h"
-#include "smtp.h"
+#include "probe/net.h"
+#include "probe/smtp.h"
 
 #define ENGINE_EVQ 4096
 

@@ -19,55 +19,6 @@
 
 #include "core.h"
 
-static const char *const step_names[MXS_STEP_COUNT] = {
-    "RESOLVE", "CONNECT", "BANNER", "EHLO", "STARTTLS",
-    "HANDSHAKE", "CHAIN", "EHLO2", "QUIT"
-};
-
-const char *mxs_step_name(enum mxs_step s)
-{
-    if (s < 0 || s >= MXS_STEP_COUNT)
-        return "-";
-    return step_names[s];
-}
-
-int mxs_step_from_name(const char *name)
-{
-    for (int i = 0; i < MXS_STEP_COUNT; i++)
-        if (strcasecmp(name, step_names[i]) == 0)
-            return i;
-    return -1;
-}
-
-const char *mxs_step_state_name(enum mxs_step_state s)
-{
-    static const char *const n[] = { "pending", "running", "ok", "warn", "fail",
-                                      "skipped", "cancelled" };
-    if ((unsigned)s >= sizeof n / sizeof n[0])
-        return "?";
-    return n[s];
-}
-
-static const char *const kind_names[MXS_REC_KIND_COUNT] = {
-    "step", "dns", "smtp-in", "smtp-out", "tls-in", "tls-out", "tls-info",
-    "cert", "finding", "note", "error"
-};
-
-const char *mxs_rec_kind_name(enum mxs_rec_kind k)
-{
-    if ((unsigned)k >= MXS_REC_KIND_COUNT)
-        return "?";
-    return kind_names[k];
-}
-
-int mxs_rec_kind_from_name(const char *name)
-{
-    for (int i = 0; i < MXS_REC_KIND_COUNT; i++)
-        if (strcmp(name, kind_names[i]) == 0)
-            return i;
-    return -1;
-}
-
 /* Default per-stage deadlines.  Postfix waits 300 s for a greeting; an
  * operator at a console will not, but greet-pause and tar-pits are real, so
  * the banner gets a minute. */

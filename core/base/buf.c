@@ -3,14 +3,14 @@
  * Every failure mode (allocation, cap) ends in the same sticky "failed"
  * state so renderers can append freely and check once at the end.
  */
-#include "buf.h"
+#include "base/buf.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "esc.h"
+#include "base/esc.h"
 
 void buf_init(struct buf *b, size_t max)
 {

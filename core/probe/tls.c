@@ -24,8 +24,8 @@
 #include <mbedtls/x509_crt.h>
 #include <psa/crypto.h>
 
-#include "tls.h"
-#include "x509view.h"
+#include "probe/tls.h"
+#include "probe/x509view.h"
 
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 

@@ -1,0 +1,206 @@
+/*
+ * names.c - every name table of core.h in one place: steps, step states,
+ * transcript record kinds, severities, sender policies, outcomes, DNSSEC
+ * states, DNS answer codes and certificate verify flags.  The JSON writer,
+ * both session loaders, the console and the diagnosis all read these; a name
+ * changed here changes everywhere, and a loader can never know a name the
+ * writer does not.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core.h"
+
+/* ---- steps, states, record kinds ---------------------------------------- */
+
+static const char *const step_names[MXS_STEP_COUNT] = {
+    "RESOLVE", "CONNECT", "BANNER", "EHLO", "STARTTLS",
+    "HANDSHAKE", "CHAIN", "EHLO2", "QUIT"
+};
+
+const char *mxs_step_name(enum mxs_step s)
+{
+    if (s < 0 || s >= MXS_STEP_COUNT)
+        return "-";
+    return step_names[s];
+}
+
+int mxs_step_from_name(const char *name)
+{
+    for (int i = 0; i < MXS_STEP_COUNT; i++)
+        if (strcasecmp(name, step_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *mxs_step_state_name(enum mxs_step_state s)
+{
+    static const char *const n[] = { "pending", "running", "ok", "warn", "fail",
+                                      "skipped", "cancelled" };
+    if ((unsigned)s >= sizeof n / sizeof n[0])
+        return "?";
+    return n[s];
+}
+
+static const char *const kind_names[MXS_REC_KIND_COUNT] = {
+    "step", "dns", "smtp-in", "smtp-out", "tls-in", "tls-out", "tls-info",
+    "cert", "finding", "note", "error"
+};
+
+const char *mxs_rec_kind_name(enum mxs_rec_kind k)
+{
+    if ((unsigned)k >= MXS_REC_KIND_COUNT)
+        return "?";
+    return kind_names[k];
+}
+
+int mxs_rec_kind_from_name(const char *name)
+{
+    for (int i = 0; i < MXS_REC_KIND_COUNT; i++)
+        if (strcmp(name, kind_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+
+/* ---- DNS -------------------------------------------------------------- */
+
+const char *mxs_dnssec_name(enum mxs_dnssec d)
+{
+    switch (d) {
+    case MXS_DNSSEC_UNKNOWN: return "unknown";
+    case MXS_DNSSEC_INSECURE: return "insecure";
+    case MXS_DNSSEC_SECURE: return "secure";
+    case MXS_DNSSEC_BOGUS: return "bogus";
+    }
+    return "?";
+}
+
+const char *mxs_dns_rcode_name(enum mxs_dns_rcode r)
+{
+    switch (r) {
+    case MXS_DNS_OK: return "NOERROR";
+    case MXS_DNS_NODATA: return "NODATA";
+    case MXS_DNS_NXDOMAIN: return "NXDOMAIN";
+    case MXS_DNS_SERVFAIL: return "SERVFAIL";
+    case MXS_DNS_TIMEOUT: return "TIMEOUT";
+    case MXS_DNS_ERROR: return "ERROR";
+    }
+    return "?";
+}
+
+/* ---- diagnosis -------------------------------------------------------- */
+
+const char *mxs_severity_name(enum mxs_severity s)
+{
+    switch (s) {
+    case MXS_SEV_INFO: return "info";
+    case MXS_SEV_WARNING: return "warning";
+    case MXS_SEV_ERROR: return "error";
+    }
+    return "?";
+}
+
+const char *mxs_policy_name(enum mxs_policy p)
+{
+    switch (p) {
+    case MXS_POL_OPPORTUNISTIC: return "opportunistic";
+    case MXS_POL_REQUIRED: return "required";
+    case MXS_POL_VERIFIED: return "verified";
+    case MXS_POL_DANE: return "dane";
+    case MXS_POL_COUNT: break;
+    }
+    return "?";
+}
+
+const char *mxs_outcome_name(enum mxs_outcome o)
+{
+    switch (o) {
+    case MXS_OUT_ENCRYPTED: return "delivered-encrypted";
+    case MXS_OUT_CLEAR: return "delivered-clear";
+    case MXS_OUT_NOT_DELIVERED: return "not-delivered";
+    case MXS_OUT_NOT_EVALUATED: return "not-evaluated";
+    }
+    return "?";
+}
+
+/* ---- certificate verify flags (the MXS_V_* bits of core.h) ---------------- */
+
+static const struct {
+    unsigned bit;
+    const char *name;
+    const char *words;
+} verify_flag_table[] = {
+    { MXS_V_EXPIRED, "expired", "the certificate has expired" },
+    { MXS_V_FUTURE, "not-yet-valid", "the certificate is not valid yet (its start date is in the future)" },
+    { MXS_V_NAME, "name-mismatch", "the certificate does not cover the host name that was checked" },
+    { MXS_V_NOT_TRUSTED, "not-trusted",
+      "no chain to a trusted root: an intermediate is missing or the root is not trusted" },
+    { MXS_V_REVOKED, "revoked", "the certificate has been revoked" },
+    { MXS_V_KEY_USAGE, "key-usage", "the key usage extension does not allow this use" },
+    { MXS_V_EXT_KEY_USAGE, "ext-key-usage",
+      "the extended key usage does not allow TLS server authentication" },
+    { MXS_V_BAD_MD, "weak-hash", "the signature uses a weak hash (MD5 or SHA-1)" },
+    { MXS_V_BAD_PK, "bad-pk-alg", "the signature uses a public-key algorithm that is not accepted" },
+    { MXS_V_BAD_KEY, "weak-key", "the key is too short or uses a curve that is not accepted" },
+    { MXS_V_MISSING, "missing", "no certificate was presented" },
+    { MXS_V_SKIPPED, "skipped", "certificate verification was skipped" },
+    { MXS_V_OTHER, "other", "another verification problem (see the TLS library's message)" },
+};
+
+const char *mxs_verify_flag_name(unsigned bit)
+{
+    for (size_t i = 0; i < sizeof verify_flag_table / sizeof verify_flag_table[0]; i++)
+        if (verify_flag_table[i].bit == bit)
+            return verify_flag_table[i].name;
+    return NULL;
+}
+
+const char *mxs_verify_flag_words(unsigned bit)
+{
+    for (size_t i = 0; i < sizeof verify_flag_table / sizeof verify_flag_table[0]; i++)
+        if (verify_flag_table[i].bit == bit)
+            return verify_flag_table[i].words;
+    return NULL;
+}
+
+/* Like snprintf: returns the length the full text needs; out is always
+ * NUL-terminated (when outlen > 0) and cut if short.  Built in a local
+ * buffer first: 13 names plus separators fit in 256 with room to spare. */
+size_t mxs_verify_flags_text(unsigned flags, char *out, size_t outlen)
+{
+    char buf[256];
+    size_t n = 0;
+    unsigned unknown = 0;
+
+    if (flags == 0) {
+        if (outlen > 0)
+            snprintf(out, outlen, "ok");
+        return 2;
+    }
+    buf[0] = '\0';
+    for (unsigned b = 0; b < 32; b++) {
+        unsigned bit = 1u << b;
+        const char *name;
+        if (!(flags & bit))
+            continue;
+        name = mxs_verify_flag_name(bit);
+        if (name == NULL) {
+            unknown |= bit;
+            continue;
+        }
+        int k = snprintf(buf + n, sizeof buf - n, "%s%s", n > 0 ? ", " : "", name);
+        if (k > 0 && (size_t)k < sizeof buf - n)
+            n += (size_t)k;
+    }
+    if (unknown != 0) {
+        int k = snprintf(buf + n, sizeof buf - n, "%sunknown(0x%X)", n > 0 ? ", " : "",
+                         unknown);
+        if (k > 0 && (size_t)k < sizeof buf - n)
+            n += (size_t)k;
+    }
+    if (outlen > 0)
+        snprintf(out, outlen, "%s", buf);
+    return n;
+}
