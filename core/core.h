@@ -142,6 +142,17 @@ struct mxs_mx {
     int n_tlsa;
 };
 
+/* Whether our own resolver path validates DNSSEC, asked only when an answer
+ * came back bogus: a bogus answer is the partner's fault only when the
+ * resolver returns the trust anchor zone's DNSKEY validated (as danecheck
+ * checks the root DNSKEY).  Otherwise the resolver strips signatures or
+ * cannot reach them: our side. */
+enum mxs_resolver_check {
+    MXS_RESCHK_NOT_ASKED = 0,    /* no bogus answer: nothing to tell apart   */
+    MXS_RESCHK_VALIDATES,        /* anchor DNSKEY secure: the zone is bogus  */
+    MXS_RESCHK_BROKEN            /* anchor DNSKEY not validated: our resolver*/
+};
+
 struct mxs_dns_facts {
     int done;
     struct mxs_dns_answer mx_answer;
@@ -149,6 +160,9 @@ struct mxs_dns_facts {
     int null_mx;                 /* "0 ." (RFC 7505)                         */
     struct mxs_mx mx[MXS_MAX_MX];
     int n_mx;
+    enum mxs_resolver_check resolver_check;
+    char anchor_zone[256];       /* the trust anchor's zone ("." root)       */
+    char resolver_why[768];      /* BROKEN: what the DNSKEY query returned   */
 };
 
 enum mxs_conn_error { MXS_CONN_OK = 0, MXS_CONN_REFUSED, MXS_CONN_TIMEOUT,

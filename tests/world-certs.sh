@@ -144,8 +144,12 @@ sign() {
 leaves="good expired notyet expiring wrongname selfsigned untrusted sha1sig clientauth old client"
 for n in ca other-ca int $leaves; do key "$n.key" & done
 key weakkey.key 1024 &
+# An ECDSA leaf for the dual-certificate listener (RSA + ECDSA at once,
+# renewal forgot the ECDSA one: it expired).
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ecexpired.key 2>/dev/null &
 wait
-for n in ca other-ca int $leaves weakkey; do
+chmod 600 ecexpired.key
+for n in ca other-ca int $leaves weakkey ecexpired; do
     [ -s "$n.key" ] || { echo "world-certs: no key $n.key" >&2; exit 1; }
 done
 
@@ -170,13 +174,14 @@ sign int weakkey   $mx v3_leaf "$(d '-1 day')"    "$(d '+89 days')"
 sign int sha1sig   $mx v3_leaf "$(d '-1 day')"    "$(d '+89 days')" sha1
 sign int clientauth $mx v3_clientonly "$(d '-1 day')" "$(d '+89 days')"
 sign int old       $mx v3_leaf "$(d '-60 days')"  "$(d '+30 days')"
+sign int ecexpired $mx v3_leaf "$(d '-120 days')" "$(d '-30 days')"
 sign other-ca untrusted $mx v3_leaf "$(d '-1 day')" "$(d '+89 days')"
 sign ca client client.example.test v3_client "$(d '-1 day')" "$(d '+89 days')"
 openssl req -x509 -new -key selfsigned.key -subj "/CN=$mx" -days 90 -sha256 \
     -extensions v3_self -out selfsigned.crt
 
 # --- chain files, key first (smtpd_tls_chain_files order) ---
-for n in good expired notyet expiring wrongname weakkey sha1sig clientauth old; do
+for n in good expired notyet expiring wrongname weakkey sha1sig clientauth old ecexpired; do
     cat "$n.key" "$n.crt" int.crt > "$n.pem"
 done
 cat selfsigned.key selfsigned.crt > selfsigned.pem

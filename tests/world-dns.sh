@@ -28,9 +28,19 @@
 # fails fast instead of timing out.  (interface-action on a second port of
 # the main server was tried first: unbound 1.17 did not apply it per port.)
 #
+# The "stripping" resolver (MXS_DNS_STRIP_RESOLVER) stands in for a local
+# resolver that does not pass DNSSEC: a third unbound serving the same zones
+# *unsigned* (the zone files before signing), so answers come without RRSIGs
+# and without DNSKEYs.  A validating client with example.test's DS then finds
+# every example.test answer bogus, and so is the DNSKEY of example.test: the
+# case where blaming the partner's zone would be wrong.  (An iterator-only
+# unbound forwarding to the main server was tried first: it passes the RRSIGs
+# on when the client sets DO, so it strips nothing.)
+#
 # dns.env (sourceable sh):
 #   MXS_DNS_PORT=PORT  MXS_DNS_RESOLVER=127.0.0.1@PORT
 #   MXS_DNS_DEAD_PORT=PORT2  MXS_DNS_DEAD_RESOLVER=127.0.0.1@PORT2
+#   MXS_DNS_STRIP_RESOLVER=127.0.0.1@PORT3
 #   MXS_TRUST_ANCHOR=DIR/ta.key       DS of example.test
 #   MXS_UNBOUND_CONF=DIR/client.conf  libunbound client config (see below)
 #   MXS_DNS_TLSA_HASH=HEX             SHA-256 of the SPKI in the mx1 TLSA
@@ -79,6 +89,7 @@ stop_pidfile() { # file: stop the process we started, by its pid only
 down() {
     stop_pidfile "$dir/unbound.pid"
     stop_pidfile "$dir/dead.pid"
+    stop_pidfile "$dir/strip.pid"
 }
 
 keygen() { # zone -> prints the key base name (in $dir/keys)
@@ -211,6 +222,8 @@ EOF
         tries=$((tries + 1))
         port=$(pick_port) || { log "no free port"; exit 1; }
         dead=$(pick_port "$port") || { log "no free port"; exit 1; }
+        strip=$(pick_port "$dead") || { log "no free port"; exit 1; }
+        [ "$strip" != "$port" ] || strip=$(pick_port "$dead") || exit 1
         cat > "$dir/unbound.conf" <<EOF
 server:
     username: ""
@@ -272,9 +285,45 @@ server:
 remote-control:
     control-enable: no
 EOF
+        cat > "$dir/strip.conf" <<EOF
+server:
+    username: ""
+    chroot: ""
+    directory: "$dir"
+    pidfile: "$dir/strip.pid.unbound"
+    use-syslog: no
+    logfile: "$dir/strip.log"
+    num-threads: 1
+    so-reuseport: no
+    do-ip6: no
+    interface: 127.0.0.1@$strip
+    access-control: 127.0.0.0/8 allow
+    local-zone: "test." nodefault
+    module-config: "iterator"
+    root-hints: "$dir/root.hints"
+    do-not-query-localhost: yes
+    trust-anchor-file: ""
+remote-control:
+    control-enable: no
+auth-zone:
+    name: "example.test."
+    zonefile: "$dir/example.test.zone"
+    for-downstream: yes
+    for-upstream: no
+    fallback-enabled: no
+auth-zone:
+    name: "bogus.example.test."
+    zonefile: "$dir/bogus.example.test.zone"
+    for-downstream: yes
+    for-upstream: no
+    fallback-enabled: no
+EOF
         : > "$dir/unbound.log"
         unbound-checkconf "$dir/unbound.conf" >/dev/null
         unbound-checkconf "$dir/dead.conf" >/dev/null
+        unbound-checkconf "$dir/strip.conf" >/dev/null
+        unbound -d -c "$dir/strip.conf" > "$dir/strip.stderr" 2>&1 &
+        echo $! > "$dir/strip.pid"
         unbound -d -c "$dir/dead.conf" > "$dir/dead.stderr" 2>&1 &
         echo $! > "$dir/dead.pid"
         # -d: stay in the foreground (we background it ourselves, so the pid
@@ -295,6 +344,11 @@ EOF
             j=0
             while [ $j -lt 50 ] && ! ss -Hlnu "sport = :$dead" | grep -q .; do sleep 0.1; j=$((j + 1)); done
             ss -Hlnu "sport = :$dead" | grep -q . || okay=0
+            j=0
+            while [ $j -lt 50 ] && ! drill -p "$strip" -t SOA example.test @127.0.0.1 2>/dev/null | grep -q 'rcode: NOERROR'; do
+                sleep 0.1; j=$((j + 1))
+            done
+            [ $j -lt 50 ] || okay=0
         fi
         [ $okay = 1 ] && break
         log "unbound did not come up on $port (try $tries):"
@@ -308,12 +362,13 @@ MXS_DNS_PORT=$port
 MXS_DNS_RESOLVER=127.0.0.1@$port
 MXS_DNS_DEAD_PORT=$dead
 MXS_DNS_DEAD_RESOLVER=127.0.0.1@$dead
+MXS_DNS_STRIP_RESOLVER=127.0.0.1@$strip
 MXS_TRUST_ANCHOR=$dir/ta.key
 MXS_UNBOUND_CONF=$dir/client.conf
 MXS_DNS_TLSA_HASH=$tlsa
 MXS_DNS_TLSA_FROM=$tlsa_from
 EOF
-    log "unbound on 127.0.0.1@$port (dead: $dead), env in $dir/dns.env"
+    log "unbound on 127.0.0.1@$port (dead: $dead, stripping: $strip), env in $dir/dns.env"
 }
 
 case $cmd in

@@ -89,6 +89,17 @@
 #               then smtpd closes the connection.
 #   slowbanner  smtpd_delay_reject=no, smtpd_client_restrictions = sleep 5,
 #               permit: "220 ..." greeting after 5.1 s.
+#   tls10       smtpd_tls_protocols = TLSv1 only, ciphers at OpenSSL security
+#               level 0 (Debian's OpenSSL refuses TLS 1.0 at level 1 and up):
+#               answers a TLS 1.2/1.3 ClientHello with a protocol_version
+#               alert; `openssl s_client -tls1 -cipher DEFAULT@SECLEVEL=0`
+#               gets "Protocol  : TLSv1".
+#   tls11       the same with TLSv1.1 only.
+#   dualcert    smtpd_tls_chain_files = good.pem (RSA, valid), ecexpired.pem
+#               (ECDSA, expired 30 days ago): a client offering ECDSA
+#               signatures gets the expired one, an RSA-only client the good.
+#   preempt12   tls_preempt_cipherlist = yes, TLS 1.2 only, RSA key: the
+#               server picks its own order, RSA-PSS for ServerKeyExchange.
 #   (no "masked" listener: Postfix cannot garble EHLO like a Cisco fixup.)
 # tests/integration/world.sh re-asserts all of this on every run.
 set -eu
@@ -123,6 +134,10 @@ ccert|127.0.0.1|-o smtpd_tls_security_level=encrypt -o smtpd_tls_ask_ccert=yes -
 banner554|127.0.0.1|-o smtpd_delay_reject=no -o smtpd_client_restrictions=reject
 banner421|127.0.0.1|-o smtpd_delay_reject=no -o smtpd_client_restrictions=\$mxs_r421
 slowbanner|127.0.0.1|-o smtpd_delay_reject=no -o smtpd_client_restrictions=\$mxs_slow
+tls10|127.0.0.1|-o smtpd_tls_protocols=\$mxs_tls10 -o smtpd_tls_mandatory_protocols=\$mxs_tls10 -o tls_medium_cipherlist=\$mxs_seclevel0 -o tls_high_cipherlist=\$mxs_seclevel0
+tls11|127.0.0.1|-o smtpd_tls_protocols=\$mxs_tls11 -o smtpd_tls_mandatory_protocols=\$mxs_tls11 -o tls_medium_cipherlist=\$mxs_seclevel0 -o tls_high_cipherlist=\$mxs_seclevel0
+dualcert|127.0.0.1|-o smtpd_tls_chain_files=\$mxs_dual
+preempt12|127.0.0.1|-o tls_preempt_cipherlist=yes -o smtpd_tls_protocols=\$mxs_tls12 -o smtpd_tls_mandatory_protocols=\$mxs_tls12
 EOF
     if have_ipv6; then echo "good6|[::1]|"; fi
 }
@@ -192,6 +207,10 @@ notify_classes =
 mxs_tls12 = >=TLSv1.2, <=TLSv1.2
 mxs_r421 = check_client_access static:{421 4.7.0 mx1.example.test test world says try again later}
 mxs_slow = sleep 5, permit
+mxs_tls10 = >=TLSv1, <=TLSv1
+mxs_tls11 = >=TLSv1.1, <=TLSv1.1
+mxs_seclevel0 = DEFAULT:@SECLEVEL=0
+mxs_dual = $certs/good.pem, $certs/ecexpired.pem
 EOF
     {
         cat <<'EOF'

@@ -28,14 +28,15 @@
 #include <unbound.h>
 #include <unistd.h>
 
-enum { Q_MX = 0, Q_A, Q_AAAA, Q_TLSA };
+enum { Q_MX = 0, Q_A, Q_AAAA, Q_TLSA, Q_ANCHOR };
 #define RR_A 1
 #define RR_MX 15
 #define RR_AAAA 28
+#define RR_DNSKEY 48
 #define RR_TLSA 52
 
-/* One MX query + A, AAAA, TLSA per MX host. */
-#define DNS_MAX_Q (1 + 3 * MXS_MAX_MX)
+/* One MX query + A, AAAA, TLSA per MX host + the anchor check. */
+#define DNS_MAX_Q (2 + 3 * MXS_MAX_MX)
 #define DNS_LINE_MAX 4096
 
 struct dns_q {
@@ -58,6 +59,9 @@ struct dns_addrs {
 
 struct dns_ctx {
     struct ub_ctx *ub;
+    char anchor_zone[256];   /* owner of the trust anchor ("" none)         */
+    int anchor_asked;        /* the check query went out for this start     */
+    struct mxs_dns_answer anchor;
     struct dns_q q[DNS_MAX_Q];
     int n_q;
     int pending;
@@ -223,17 +227,21 @@ static const char *dns_kind_name(int kind)
     case Q_MX: return "MX";
     case Q_A: return "A";
     case Q_AAAA: return "AAAA";
+    case Q_ANCHOR: return "DNSKEY";
     default: return "TLSA";
     }
 }
 
 /* ---- answers ------------------------------------------------------------ */
 
+static void dns_on_anchor(struct dns_ctx *d);
+
 static struct mxs_dns_answer *dns_answer_of(struct dns_ctx *d, struct dns_q *q)
 {
     struct mxs_mx *m = &d->out->mx[q->mx];
     switch (q->kind) {
     case Q_MX: return &d->out->mx_answer;
+    case Q_ANCHOR: return &d->anchor;
     case Q_A: return &m->a;
     case Q_AAAA: return &m->aaaa;
     default: return &m->tlsa;
@@ -471,6 +479,8 @@ static void dns_callback(void *mydata, int err, struct ub_result *r)
     if (q->kind == Q_MX) {
         dns_on_mx(d, r);
         d->mx_answered = 1;
+    } else if (q->kind == Q_ANCHOR) {
+        dns_on_anchor(d);
     } else {
         dns_on_host(d, q, r);
     }
@@ -478,11 +488,89 @@ static void dns_callback(void *mydata, int err, struct ub_result *r)
         ub_resolve_free(r);
 }
 
+/* ---- is it our resolver? ------------------------------------------------ */
+
+/* Any answer that failed validation?  Then we ask the resolver for the
+ * DNSKEY of the trust anchor's zone (the root with Debian's root.key): if
+ * that validates, the resolver passes DNSSEC and the bogus answer is the
+ * zone's; if not, the resolver strips signatures or cannot fetch them, and
+ * blaming the partner would send the operator down the wrong path. */
+static int dns_any_bogus(const struct mxs_dns_facts *f)
+{
+    if (f->mx_answer.dnssec == MXS_DNSSEC_BOGUS)
+        return 1;
+    for (int i = 0; i < f->n_mx; i++)
+        if (f->mx[i].a.dnssec == MXS_DNSSEC_BOGUS || f->mx[i].aaaa.dnssec == MXS_DNSSEC_BOGUS ||
+            f->mx[i].tlsa.dnssec == MXS_DNSSEC_BOGUS)
+            return 1;
+    return 0;
+}
+
+static void dns_on_anchor(struct dns_ctx *d)
+{
+    struct mxs_dns_facts *f = d->out;
+    const struct mxs_dns_answer *a = &d->anchor;
+    struct line l = { .n = 0 };
+    char why[300];
+
+    snprintf(f->anchor_zone, sizeof f->anchor_zone, "%s", d->anchor_zone);
+    if (a->rcode == MXS_DNS_OK && a->dnssec == MXS_DNSSEC_SECURE) {
+        f->resolver_check = MXS_RESCHK_VALIDATES;
+        dns_line_add(&l, "DNSKEY %s: validated (secure): the resolver passes DNSSEC, "
+                     "so the bogus answers above are the zone's", d->anchor_zone);
+    } else {
+        f->resolver_check = MXS_RESCHK_BROKEN;
+        mxs_escape_str(a->why_bogus, why, sizeof why, 0);
+        if (a->dnssec == MXS_DNSSEC_BOGUS)
+            snprintf(f->resolver_why, sizeof f->resolver_why,
+                     "the DNSKEY of the trust anchor %s does not validate either (%s): "
+                     "the resolver strips DNSSEC signatures or cannot fetch them",
+                     d->anchor_zone, why[0] ? why : "no reason given");
+        else if (a->rcode == MXS_DNS_OK || a->rcode == MXS_DNS_NODATA)
+            snprintf(f->resolver_why, sizeof f->resolver_why,
+                     "the resolver returned the DNSKEY of the trust anchor %s unvalidated",
+                     d->anchor_zone);
+        else
+            snprintf(f->resolver_why, sizeof f->resolver_why,
+                     "the resolver gave no DNSKEY for the trust anchor %s (%s)",
+                     d->anchor_zone, mxs_dns_rcode_name(a->rcode));
+        dns_line_add(&l, "DNSKEY %s: %s", d->anchor_zone, f->resolver_why);
+    }
+    dns_emit(d, &l);
+}
+
+/* The owner name of the first record in a trust anchor file ("." in
+ * Debian's root.key, "example.test." in the test world's): the zone whose
+ * DNSKEY the check asks for.  "" when the file cannot be read. */
+static void dns_anchor_zone(const char *path, char *out, size_t outlen)
+{
+    FILE *fp = fopen(path, "r");
+    char line[512];
+
+    out[0] = '\0';
+    if (!fp)
+        return;
+    while (fgets(line, sizeof line, fp)) {
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == ';' || *p == '#' || *p == '\n' || *p == '\0' || *p == '$')
+            continue;
+        size_t n = strcspn(p, " \t\r\n");
+        if (n > 0 && n < outlen && n < 254) {
+            memcpy(out, p, n);
+            out[n] = '\0';
+        }
+        break;
+    }
+    fclose(fp);
+}
+
 /* ---- queries ------------------------------------------------------------ */
 
 static int dns_send(struct dns_ctx *d, int kind, int mx, const char *name)
 {
-    static const int types[] = { RR_MX, RR_A, RR_AAAA, RR_TLSA };
+    static const int types[] = { RR_MX, RR_A, RR_AAAA, RR_TLSA, RR_DNSKEY };
     struct dns_q *q;
     int r;
 
@@ -505,6 +593,8 @@ static int dns_send(struct dns_ctx *d, int kind, int mx, const char *name)
         dns_fill_answer(dns_answer_of(d, q), r, NULL);
         if (kind == Q_MX)
             dns_on_mx(d, NULL);
+        else if (kind == Q_ANCHOR)
+            dns_on_anchor(d);
         else
             dns_on_host(d, q, NULL);
     }
@@ -539,6 +629,53 @@ static int dns_access(const char *path)
     return access(path, R_OK) == 0;
 }
 
+/* With an explicit resolver every name is asked of it.  libunbound answers
+ * the special-use names of RFC 6761/6762/7686/8375 (test., invalid.,
+ * localhost., onion., home.arpa. ...) itself, NXDOMAIN, without asking: an
+ * operator who points --resolver at the server that has the answer would
+ * be told the name does not exist.  "local-zone: X nodefault" lifts that;
+ * it takes effect only through a config file (ub_ctx_set_option does not
+ * apply local-zone), so we write one to a private temp file, hand it to
+ * ub_ctx_config() (read at once) and remove it. */
+static const char *const dns_special_zones[] = {
+    "test.", "invalid.", "localhost.", "onion.", "local.", "home.arpa.",
+    "resolver.arpa.", "service.arpa.", "example.", NULL
+};
+
+static int dns_lift_special_zones(struct ub_ctx *ub, char *err, size_t errlen)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    char path[512];
+    int fd, r;
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/mxscope-ub.XXXXXX",
+             tmpdir && tmpdir[0] == '/' ? tmpdir : "/tmp");
+    fd = mkstemp(path);
+    if (fd < 0) {
+        snprintf(err, errlen, "resolver: cannot write the libunbound config (%s: %s)", path,
+                 strerror(errno));
+        return -1;
+    }
+    fp = fdopen(fd, "w");
+    if (!fp) {
+        close(fd);
+        unlink(path);
+        snprintf(err, errlen, "resolver: fdopen: %s", strerror(errno));
+        return -1;
+    }
+    fputs("server:\n", fp);
+    for (int i = 0; dns_special_zones[i]; i++)
+        fprintf(fp, "    local-zone: \"%s\" nodefault\n", dns_special_zones[i]);
+    r = fclose(fp) == 0 ? ub_ctx_config(ub, path) : UB_NOMEM;
+    unlink(path);
+    if (r != 0) {
+        snprintf(err, errlen, "resolver: libunbound config: %s", ub_strerror(r));
+        return -1;
+    }
+    return 0;
+}
+
 struct dns_ctx *dns_new(const struct mxs_settings *s, char *err, size_t errlen)
 {
     struct dns_ctx *d;
@@ -568,6 +705,8 @@ struct dns_ctx *dns_new(const struct mxs_settings *s, char *err, size_t errlen)
         goto fail;
     }
     if (s->resolver[0]) {
+        if (dns_lift_special_zones(d->ub, err, errlen) != 0)
+            goto fail;
         if ((r = ub_ctx_set_fwd(d->ub, s->resolver)) != 0) {
             snprintf(err, errlen, "resolver %s: %s", s->resolver, ub_strerror(r));
             goto fail;
@@ -583,6 +722,7 @@ struct dns_ctx *dns_new(const struct mxs_settings *s, char *err, size_t errlen)
         goto fail;
     }
     if (s->trust_anchor[0]) {
+        dns_anchor_zone(s->trust_anchor, d->anchor_zone, sizeof d->anchor_zone);
         if ((r = ub_ctx_add_ta_file(d->ub, s->trust_anchor)) != 0) {
             snprintf(err, errlen, "trust anchor %s: %s", s->trust_anchor, ub_strerror(r));
             goto fail;
@@ -590,6 +730,7 @@ struct dns_ctx *dns_new(const struct mxs_settings *s, char *err, size_t errlen)
     } else if (dns_access("/usr/share/dns/root.key")) {
         /* Debian's dns-root-data.  Without any anchor every answer is
          * merely "insecure", which is still a truthful report. */
+        dns_anchor_zone("/usr/share/dns/root.key", d->anchor_zone, sizeof d->anchor_zone);
         if ((r = ub_ctx_add_ta_file(d->ub, "/usr/share/dns/root.key")) != 0) {
             snprintf(err, errlen, "trust anchor /usr/share/dns/root.key: %s", ub_strerror(r));
             goto fail;
@@ -670,6 +811,7 @@ int dns_start(struct dns_ctx *d, const char *target, int is_host, uint16_t port,
     d->n_q = 0;
     d->pending = 0;
     d->mx_answered = 0;
+    d->anchor_asked = 0;
     memset(d->addrs, 0, sizeof d->addrs);
     memset(out, 0, sizeof *out);
 
@@ -716,6 +858,10 @@ int dns_process(struct dns_ctx *d, char *err, size_t errlen)
         d->mx_answered = 0;
         if (!f->null_mx && f->n_mx > 0)
             dns_send_hosts(d);
+    }
+    if (d->pending == 0 && !d->anchor_asked && d->anchor_zone[0] && dns_any_bogus(d->out)) {
+        d->anchor_asked = 1;
+        dns_send(d, Q_ANCHOR, 0, d->anchor_zone);
     }
     if (d->pending > 0)
         return 0;
