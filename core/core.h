@@ -465,6 +465,10 @@ void engine_note(struct engine *e, enum mxs_rec_kind kind, const char *text);
 /* Library versions, for --version. */
 void mxs_library_versions(char *out, size_t outlen); /* "Mbed TLS 3.6.6" */
 const char *mxs_unbound_version(void);
+/* The operator's own files (--cafile, --cert, --key) readable, parseable and
+ * the key matching the certificate: 0, or -1 with err naming the option, the
+ * file and the reason.  Called before any probe (exit 2), and by `set`. */
+int mxs_check_local_files(const struct mxs_settings *s, char *err, size_t errlen);
 const char *mxs_jansson_version(void);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/debug.h>
@@ -175,6 +176,114 @@ static const uint16_t sig_algs[] = {
     MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA512,
     MBEDTLS_TLS1_3_SIG_NONE
 };
+
+/* Restricted offers for side handshakes (side.c): only ECDSA or only RSA
+ * signatures make a dual-certificate server (RSA + ECDSA, as Postfix's
+ * smtpd_tls_eccert_file or Exchange) show each of its certificates; PKCS#1
+ * only is the TLS 1.2 retry for a server that insists on RSA-PSS, which
+ * mbedTLS 3.6.6 wrongly refuses in TLS 1.2. */
+static const uint16_t sig_algs_ecdsa[] = {
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256, MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP521R1_SHA512, MBEDTLS_TLS1_3_SIG_NONE
+};
+static const uint16_t sig_algs_rsa[] = {
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA256, MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA384,
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA512,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA256, MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA384,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA512, MBEDTLS_TLS1_3_SIG_NONE
+};
+static const uint16_t sig_algs_pkcs1[] = {
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256, MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP521R1_SHA512,
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA256, MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA384,
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA512, MBEDTLS_TLS1_3_SIG_NONE
+};
+
+void tls_client_offer(struct tls_client *c, enum tls_sigset set)
+{
+    switch (set) {
+    case TLS_SIG_ECDSA: mbedtls_ssl_conf_sig_algs(&c->conf, sig_algs_ecdsa); break;
+    case TLS_SIG_RSA: mbedtls_ssl_conf_sig_algs(&c->conf, sig_algs_rsa); break;
+    case TLS_SIG_PKCS1: mbedtls_ssl_conf_sig_algs(&c->conf, sig_algs_pkcs1); break;
+    case TLS_SIG_ALL: mbedtls_ssl_conf_sig_algs(&c->conf, sig_algs); break;
+    }
+}
+
+/* Our own files, checked before any probe: a missing client certificate is
+ * our mistake, not the partner's failed handshake. */
+int tls_check_local_files(const struct mxs_settings *s, char *err, size_t errlen)
+{
+    mbedtls_x509_crt crt;
+    mbedtls_pk_context key;
+    mbedtls_entropy_context ent;
+    mbedtls_ctr_drbg_context drbg;
+    char e[128];
+    int r, rc = -1;
+
+    if (tls_global_init() != 0) {
+        snprintf(err, errlen, "psa_crypto_init failed");
+        return -1;
+    }
+    mbedtls_x509_crt_init(&crt);
+    mbedtls_pk_init(&key);
+    mbedtls_entropy_init(&ent);
+    mbedtls_ctr_drbg_init(&drbg);
+    if (s->cafile[0]) {
+        if (access(s->cafile, R_OK) != 0) {
+            snprintf(err, errlen, "--cafile %s: %s", s->cafile, strerror(errno));
+            goto out;
+        }
+        if ((r = mbedtls_x509_crt_parse_file(&crt, s->cafile)) < 0) {
+            mbedtls_strerror(r, e, sizeof e);
+            snprintf(err, errlen, "--cafile %s: no certificate could be read (%s)", s->cafile, e);
+            goto out;
+        }
+        mbedtls_x509_crt_free(&crt);
+        mbedtls_x509_crt_init(&crt);
+    }
+    if (!s->client_cert[0]) {
+        if (s->client_key[0]) {
+            snprintf(err, errlen, "--key %s given without --cert", s->client_key);
+            goto out;
+        }
+        rc = 0;
+        goto out;
+    }
+    if (access(s->client_cert, R_OK) != 0) {
+        snprintf(err, errlen, "--cert %s: %s", s->client_cert, strerror(errno));
+        goto out;
+    }
+    if ((r = mbedtls_x509_crt_parse_file(&crt, s->client_cert)) != 0) {
+        mbedtls_strerror(r, e, sizeof e);
+        snprintf(err, errlen, "--cert %s: not a certificate we can read (%s)", s->client_cert, e);
+        goto out;
+    }
+    const char *kf = s->client_key[0] ? s->client_key : s->client_cert;
+    const char *opt = s->client_key[0] ? "--key" : "--cert (no --key: the key is read from it)";
+    if (access(kf, R_OK) != 0) {
+        snprintf(err, errlen, "%s %s: %s", opt, kf, strerror(errno));
+        goto out;
+    }
+    if ((r = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent,
+                                   (const unsigned char *)"mxscope-check", 13)) != 0 ||
+        (r = mbedtls_pk_parse_keyfile(&key, kf, NULL, mbedtls_ctr_drbg_random, &drbg)) != 0) {
+        mbedtls_strerror(r, e, sizeof e);
+        snprintf(err, errlen, "%s %s: no private key we can read (%s)", opt, kf, e);
+        goto out;
+    }
+    if ((r = mbedtls_pk_check_pair(&crt.pk, &key, mbedtls_ctr_drbg_random, &drbg)) != 0) {
+        snprintf(err, errlen, "%s %s: the key does not match the certificate in %s", opt, kf,
+                 s->client_cert);
+        goto out;
+    }
+    rc = 0;
+out:
+    mbedtls_x509_crt_free(&crt);
+    mbedtls_pk_free(&key);
+    mbedtls_ctr_drbg_free(&drbg);
+    mbedtls_entropy_free(&ent);
+    return rc;
+}
 
 static int version_to_mbed(int v)
 {

@@ -33,6 +33,17 @@ struct tls_client *tls_client_new(const struct mxs_settings *s, const char *sni,
                                   void *cbarg, char *err, size_t errlen);
 void tls_client_free(struct tls_client *c);
 
+/* What signature algorithms the ClientHello offers; call before the
+ * handshake.  TLS_SIG_ALL is the default. */
+enum tls_sigset { TLS_SIG_ALL = 0, TLS_SIG_ECDSA, TLS_SIG_RSA, TLS_SIG_PKCS1 };
+void tls_client_offer(struct tls_client *c, enum tls_sigset set);
+
+/* The operator's own files (--cafile, --cert, --key): readable, parseable,
+ * the key matching the certificate.  0, or -1 with err naming the option,
+ * the file and the reason.  Front ends call it (engine_check_settings)
+ * before any probe: our mistake must never look like the partner's. */
+int tls_check_local_files(const struct mxs_settings *s, char *err, size_t errlen);
+
 int tls_client_handshake(struct tls_client *c);
 /* > 0 bytes, or TLS_WANT_*, TLS_EOF (close_notify or EOF), TLS_FAIL. */
 ssize_t tls_client_read(struct tls_client *c, void *buf, size_t n);

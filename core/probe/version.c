@@ -1,6 +1,7 @@
 /*
- * version.c - the versions of the libraries core runs with, for --version
- * (front ends must not include their headers).
+ * version.c - what front ends ask of the libraries core runs with, without
+ * including their headers: versions for --version, and the check of the
+ * operator's own TLS files before any probe.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -17,3 +18,8 @@ void mxs_library_versions(char *out, size_t outlen)
 const char *mxs_unbound_version(void) { return ub_version(); }
 
 const char *mxs_jansson_version(void) { return jansson_version_str(); }
+
+int mxs_check_local_files(const struct mxs_settings *s, char *err, size_t errlen)
+{
+    return tls_check_local_files(s, err, errlen);
+}

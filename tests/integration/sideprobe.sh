@@ -1,0 +1,45 @@
+#!/bin/sh
+# sideprobe.sh - side handshakes (core/probe/side.c) against the real
+# Postfix listeners of the test world, through tests/fixtures/sideprobe:
+#   - the hand-built TLS 1.0 / 1.1 ClientHello gets the ServerHello of a
+#     server limited to that version, and the protocol_version alert from
+#     one that is not (tls10, tls11 listeners: OpenSSL at security level 0);
+#   - an ECDSA-only and an RSA-only full handshake against the dual
+#     certificate listener (RSA good + ECDSA expired) each see their own leaf.
+. "$(dirname "$0")/../lib.sh"
+world_env
+sp="$MXS_BUILD/fixtures/sideprobe"
+[ -x "$sp" ] || { fail "sideprobe fixture" "$sp missing"; exit 1; }
+tmp=$(mktemp -d /tmp/mxscope-side.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+run() { # name kind port -> $tmp/name
+    "$sp" "$2" 127.0.0.1 "$3" "$MXS_CA" > "$tmp/$1" 2>&1
+}
+has() { # name text
+    if grep -qF -- "$2" "$tmp/$1"; then ok "$1: $2"; else fail "$1: $2" "$(tr '\n' '|' < "$tmp/$1" | head -c 400)"; fi
+}
+
+run t10_on_10 tls10 "$MXS_PORT_TLS10"
+has t10_on_10 "result: end=1 server_hello=1 version=0x0301 alert=-1"
+run t10_on_11 tls10 "$MXS_PORT_TLS11"
+has t10_on_11 "the server refused it: alert protocol_version(70)"
+run t11_on_11 tls11 "$MXS_PORT_TLS11"
+has t11_on_11 "result: end=1 server_hello=1 version=0x0302 alert=-1"
+# A 1.0-only server answers a 1.1 hello with its own version: accepted at 1.0.
+run t11_on_10 tls11 "$MXS_PORT_TLS10"
+has t11_on_10 "ServerHello TLSv1.0: the server accepts it"
+
+run ec ecdsa "$MXS_PORT_DUALCERT"
+run rsa rsa "$MXS_PORT_DUALCERT"
+has ec "result: handshake_ok=1"
+has ec "cert 0: key EC"
+has rsa "cert 0: key RSA"
+ec_days=$(sed -n 's/^cert 0: .* days_left \(-*[0-9]*\)$/\1/p' "$tmp/ec")
+rsa_days=$(sed -n 's/^cert 0: .* days_left \(-*[0-9]*\)$/\1/p' "$tmp/rsa")
+if [ -n "$ec_days" ] && [ "$ec_days" -lt 0 ] && [ -n "$rsa_days" ] && [ "$rsa_days" -gt 0 ]; then
+    ok "dual: the ECDSA leaf is expired ($ec_days), the RSA leaf valid ($rsa_days)"
+else
+    fail "dual: ECDSA expired, RSA valid" "ecdsa $ec_days rsa $rsa_days"
+fi
+finish
