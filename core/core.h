@@ -258,6 +258,16 @@ const char *mxs_verify_flag_name(unsigned bit);
 /* The same bit in plain English ("the certificate has expired"), for
  * findings and the detail pane; NULL for an unknown bit or 0. */
 const char *mxs_verify_flag_words(unsigned bit);
+/* Days left of a certificate, the one computation every view uses (days.c):
+ * floor((not_after - now) / 86400), so one second past expiry is -1. */
+int mxs_days_left(int64_t not_after, int64_t now);
+/* "10 days left", "1 day left", "-2 days left" (the same number, always). */
+size_t mxs_days_text(int days_left, char *out, size_t outlen);
+/* An exact span for evidence: "1 day 0 h 3 min", "5 h 2 min", "42 s". */
+size_t mxs_duration_text(int64_t seconds, char *out, size_t outlen);
+/* one for 1 and -1, many otherwise. */
+const char *mxs_plural(long long n, const char *one, const char *many);
+
 /* All set bits as "expired, not-trusted"; "ok" when 0. */
 size_t mxs_verify_flags_text(unsigned flags, char *out, size_t outlen);
 

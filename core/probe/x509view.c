@@ -105,18 +105,6 @@ static int64_t x509view_time(const mbedtls_x509_time *t)
     return (int64_t)timegm(&tm);
 }
 
-static int x509view_days_left(int64_t not_after, time_t now)
-{
-    int64_t d = not_after - (int64_t)now;
-    int64_t q = d / 86400;
-    if (d % 86400 < 0)
-        q--; /* floor, not truncation: 1 s past expiry is day -1 */
-    if (q > INT_MAX)
-        return INT_MAX;
-    if (q < INT_MIN)
-        return INT_MIN;
-    return (int)q;
-}
 
 static const char *x509view_md_name(mbedtls_md_type_t md)
 {
@@ -337,7 +325,7 @@ int x509view_decode(const unsigned char *der, size_t len, time_t now,
     }
     c->not_before = x509view_time(&crt.valid_from);
     c->not_after = x509view_time(&crt.valid_to);
-    c->days_left = x509view_days_left(c->not_after, now);
+    c->days_left = mxs_days_left(c->not_after, (int64_t)now);
     x509view_key(&crt, c);
     x509view_sig(&crt, c);
     x509view_fingerprints(der, len, c->sha1, c->sha256);
