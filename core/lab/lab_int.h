@@ -63,8 +63,6 @@ struct lab_def {
 
 /* What each scenario does, indexed by enum lab_id. */
 extern const struct lab_def lab_defs[L_COUNT];
-/* Index of a scenario by name; -1 when unknown. */
-int lab_index(const char *name);
 
 /* ---- state -------------------------------------------------------------- */
 
@@ -125,8 +123,6 @@ void lab_greet(struct lab_conn *c);
 /* Move one connection forward as far as it goes without waiting.
  * Returns -1 when it must be closed. */
 int lab_service(struct lab *l, struct lab_conn *c, int64_t now);
-/* Read what is there.  Returns 1 progress, 0 nothing, -1 EOF or error. */
-int lab_read(struct lab_conn *c);
 
 /* ---- TLS side (lab_tls.c) ----------------------------------------------- */
 

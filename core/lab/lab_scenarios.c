@@ -89,7 +89,7 @@ const struct lab_scenario *lab_find(const char *name)
     return NULL;
 }
 
-int lab_index(const char *name)
+static int lab_index(const char *name)
 {
     const struct lab_scenario *s = lab_find(name);
     return s ? (int)(s - lab_scenarios) : -1;

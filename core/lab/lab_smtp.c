@@ -270,7 +270,7 @@ static void lab_process(struct lab_conn *c)
 }
 
 /* Read what is there.  Returns 1 progress, 0 nothing, -1 EOF or error. */
-int lab_read(struct lab_conn *c)
+static int lab_read(struct lab_conn *c)
 {
     size_t room = LAB_IN_MAX - c->in_len;
     if (room == 0)
