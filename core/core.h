@@ -852,7 +852,8 @@ void lab_stop(struct lab *l);
  * (unknown scenario). */
 int lab_apply(const struct lab *l, const char *scenario, struct mxs_settings *s,
               char *err, size_t errlen);
-/* The four above as a provider: cmd_set_lab_provider(&lab_ops). */
+/* lab_scenarios, lab_start, lab_stop and lab_apply as the command table's
+ * provider: a front end calls cmd_set_lab_provider(&lab_ops) once. */
 extern const struct mxs_lab_ops lab_ops;
 
 #endif
