@@ -77,7 +77,7 @@ MODDEPS_base    :=
 MODDEPS_diag    := base
 MODDEPS_probe   := diag base
 MODDEPS_session := probe diag base
-MODDEPS_cmd     := session probe diag base lab
+MODDEPS_cmd     := session probe diag base
 MODDEPS_lab     := base
 
 CORE_SRC := $(sort $(foreach m,$(CORE_MODULES) lab,$(wildcard core/$(m)/*.c)))
@@ -96,8 +96,8 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/fuzz_%)
 reverse = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
 # Archives in link order (highest layer first), the lab last: it is linked
 # into the console and the tests, never needed by the client library.
-ARCHIVES := $(foreach m,$(call reverse,$(CORE_MODULES)),$(BUILD)/lib/libmx$(m).a) \
-            $(BUILD)/lib/liblab.a
+CLIENT_ARCHIVES := $(foreach m,$(call reverse,$(CORE_MODULES)),$(BUILD)/lib/libmx$(m).a)
+ARCHIVES := $(CLIENT_ARCHIVES) $(BUILD)/lib/liblab.a
 LIB := $(ARCHIVES)
 BIN := $(BUILD)/mxscope
 
@@ -157,6 +157,14 @@ $(BIN): $(TUI_OBJ) $(LIB)
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(TEST_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_TEST) $(LDFLAGS_SAN) -o $@ $< $(LIB) $(CORE_LIBS) $(CMOCKA_LIBS)
+
+# test_nolab links the client archives only, every object of them
+# (--whole-archive), never liblab.a: it fails to link if the client library
+# still calls the lab.
+$(BUILD)/tests/test_nolab: tests/unit/test_nolab.c $(CLIENT_ARCHIVES) | $(TEST_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_TEST) $(LDFLAGS_SAN) -o $@ $< -Wl,--whole-archive $(CLIENT_ARCHIVES) \
+	    -Wl,--no-whole-archive $(CORE_LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/fixtures/%: tests/fixtures/%.c $(LIB) | $(TEST_STAMP)
 	@mkdir -p $(dir $@)

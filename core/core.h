@@ -1,5 +1,10 @@
 /*
- * core.h - the one header a front end includes.
+ * core.h - the one header a front end includes: the whole public API of the
+ * client library (libmxbase, libmxdiag, libmxprobe, libmxsession, libmxcmd)
+ * and the interface of the built-in lab (liblab.a).  tui/ includes no other
+ * core header (make check-layering fails if it does); the headers in the
+ * core/ folders are internal to core.  Groups below, lowest module first,
+ * each headed by one "---- Group (module files)" line.
  *
  * The engine probes one SMTP receiver step by step: RESOLVE, CONNECT, BANNER,
  * EHLO, STARTTLS, HANDSHAKE, CHAIN, EHLO2, QUIT.  It never blocks unless asked
@@ -11,19 +16,21 @@
  * engine and stays valid until the next call that mutates the engine
  * (engine_step, engine_restart, engine_set, engine_free ...).  Strings in the
  * fact structures are raw bytes from the network, NUL-terminated but NOT
- * escaped: every output path must pass them through mxs_escape() (esc.h).
+ * escaped: every output path must pass them through mxs_escape() (below).
+ * Nothing here exposes a library type (mbedTLS, jansson, libunbound).
  */
 #ifndef MXS_CORE_H
 #define MXS_CORE_H
 
 #include <poll.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #define MXS_VERSION "0.1.0"
 
-/* ---- Steps ------------------------------------------------------------ */
+/* ---- Steps (base/names.c) ---------------------------------------------- */
 
 enum mxs_step {
     MXS_STEP_RESOLVE = 0,
@@ -54,7 +61,7 @@ const char *mxs_step_state_name(enum mxs_step_state s); /* "pending", "ok" ... *
 /* Parse a step name, case-insensitive ("ehlo2"); -1 if unknown. */
 int mxs_step_from_name(const char *name);
 
-/* ---- Settings --------------------------------------------------------- */
+/* ---- Settings (base/settings.c) ---------------------------------------- */
 
 enum mxs_sni_mode { MXS_SNI_MXHOST = 0, MXS_SNI_CUSTOM, MXS_SNI_NONE };
 
@@ -100,7 +107,7 @@ extern const char *const mxs_setting_names[];
 int mxs_settings_get(const struct mxs_settings *s, const char *key, char *out,
                      size_t outlen);
 
-/* ---- Facts ------------------------------------------------------------ */
+/* ---- Facts (probe/: what the engine learnt) ---------------------------- */
 
 enum mxs_dnssec { MXS_DNSSEC_UNKNOWN = 0, MXS_DNSSEC_INSECURE, MXS_DNSSEC_SECURE,
                   MXS_DNSSEC_BOGUS };
@@ -323,7 +330,7 @@ struct mxs_chain_facts {
     char dane_detail[256];       /* why not, in words                        */
 };
 
-/* ---- Diagnosis -------------------------------------------------------- */
+/* ---- Diagnosis (diag/diag.c) ------------------------------------------- */
 
 enum mxs_severity { MXS_SEV_INFO = 0, MXS_SEV_WARNING, MXS_SEV_ERROR };
 const char *mxs_severity_name(enum mxs_severity s);
@@ -355,7 +362,7 @@ struct mxs_verdict {
 
 #define MXS_MAX_FINDINGS 128
 
-/* ---- Transcript ------------------------------------------------------- */
+/* ---- Transcript (probe/engine.c) --------------------------------------- */
 
 enum mxs_rec_kind {
     MXS_REC_STEP = 0,  /* step started/ended: text "EHLO ok 12 ms"           */
@@ -383,7 +390,7 @@ struct mxs_record {
     unsigned char *data;         /* len bytes + a NUL; owned by transcript   */
 };
 
-/* ---- Events ----------------------------------------------------------- */
+/* ---- Events (probe/engine.c) ------------------------------------------- */
 
 enum mxs_event_type {
     MXS_EV_STEP_STATE = 0,       /* step changed state                       */
@@ -401,7 +408,7 @@ struct mxs_event {
     uint32_t seq;                /* record seq for MXS_EV_RECORD             */
 };
 
-/* ---- Engine ----------------------------------------------------------- */
+/* ---- Engine (probe/engine.c, version.c) -------------------------------- */
 
 struct engine;
 
@@ -480,5 +487,401 @@ const char *mxs_unbound_version(void);
  * file and the reason.  Called before any probe (exit 2), and by `set`. */
 int mxs_check_local_files(const struct mxs_settings *s, char *err, size_t errlen);
 const char *mxs_jansson_version(void);
+
+/* ---- Buffers (base/buf.c): growable text with a hard cap --------------- */
+/*
+ * Ownership: the buffer owns data; buf_free() releases it.
+ * Bounding: data never holds more than max bytes (plus the NUL).  When an
+ * append does not fit, as much as fits is kept, cut back to a UTF-8
+ * character boundary (escaped appends cut on an escape boundary), failed is
+ * set, and every later append is ignored: the text is always a clean prefix
+ * of what was asked for.  max 0 means BUF_DEFAULT_MAX.
+ */
+#define BUF_DEFAULT_MAX (16u * 1024 * 1024)
+
+struct buf {
+    char *data;     /* always NUL-terminated when non-NULL; NULL until the
+                       first append: use buf_str() to read               */
+    size_t len, cap, max;
+    int failed;     /* allocation failed or max reached */
+};
+
+void buf_init(struct buf *b, size_t max);
+void buf_free(struct buf *b);
+/* Forget the content (keeps the memory) and clear failed. */
+void buf_reset(struct buf *b);
+/* The text, "" when nothing was appended: never NULL. */
+const char *buf_str(const struct buf *b);
+void buf_add(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+/* Append untrusted bytes through mxs_escape(). */
+void buf_add_escaped(struct buf *b, const void *p, size_t n, int flags);
+void buf_puts_escaped(struct buf *b, const char *s);
+
+/* ---- Escaping (base/esc.c): every output path goes through it ---------- */
+/*
+ * Server- and certificate-supplied bytes never reach a terminal, a file or a
+ * JSON string raw.  mxs_escape() turns them into printable, visible text:
+ *   - printable ASCII passes through (backslash becomes "\\");
+ *   - C0 controls, DEL, C1 controls become "\xHH" (TAB too, unless
+ *     MXS_ESC_KEEP_TAB);
+ *   - valid UTF-8 passes through, except C1 encoded as UTF-8 (U+0080-U+009F),
+ *     bidi controls (U+202A-U+202E, U+2066-U+2069, U+200E/F, U+061C),
+ *     zero-width and invisible characters (U+200B-U+200D, U+2060-U+2064,
+ *     U+FEFF, U+00AD), line/paragraph separators (U+2028/9), unassigned
+ *     surrogates and non-characters, plus other invisible or data-hiding
+ *     code points (U+034F, U+061C, U+115F/60, U+17B4/5, U+180B-180F,
+ *     U+206A-206F, U+3164, U+FFA0, U+FE00-FE0F, U+FFF0-FFFB, tags and
+ *     VS supplement U+E0000-E0FFF, private use): these become "<U+XXXX>"
+ *     (5 or 6 hex digits above U+FFFF);
+ *   - invalid UTF-8 (overlong, surrogates, truncated, > U+10FFFF) becomes
+ *     "\xHH" for each offending byte;
+ *   - with MXS_ESC_ASCII, every non-ASCII code point becomes "<U+XXXX>";
+ *   - with MXS_ESC_KEEP_NL, LF passes through (CR is still "\x0D").
+ * Output is always NUL-terminated and never longer than outlen-1; when it
+ * does not fit it ends at a character boundary.  Returns the length the
+ * complete escaped text needs (like snprintf, without the NUL), so callers
+ * can detect cuts: result >= outlen means cut.  outlen 0 (out may be NULL)
+ * only measures.
+ * Pure: no allocation, no locale, no global state.
+ */
+enum { MXS_ESC_KEEP_TAB = 1, MXS_ESC_ASCII = 2, MXS_ESC_KEEP_NL = 4 };
+
+size_t mxs_escape(const void *in, size_t len, char *out, size_t outlen, int flags);
+/* Same, into a malloc'd string the caller frees (NULL on allocation failure). */
+char *mxs_escape_dup(const void *in, size_t len, int flags);
+/* For NUL-terminated input. */
+size_t mxs_escape_str(const char *in, char *out, size_t outlen, int flags);
+/* 1 if s (len bytes) would pass through mxs_escape unchanged. */
+int mxs_is_safe(const void *s, size_t len, int flags);
+
+/* The inverse of mxs_escape(..., 0) for its output (loading a saved text
+ * transcript back): "\xHH" becomes that byte (either case of hex digit),
+ * "\\" one backslash, "<U+XXXX>" the UTF-8 encoding of the code point;
+ * everything else, invalid or truncated sequences included, is copied as it
+ * is.  "<U+...>" is decoded only in the exact form mxs_escape writes (upper-
+ * case, 4 digits up to U+FFFF, 5 up to U+FFFFF, else 6) and only for code
+ * points mxs_escape hides: a server that sent the literal text "<U+0041>"
+ * must not get "A" back, so mxs_escape(mxs_unescape(t)) == t for every t
+ * that mxs_escape(..., 0) produced.  The output never exceeds the input
+ * length; it is not NUL-terminated; pieces are written whole (never half a
+ * UTF-8 sequence) and writing stops at the first that does not fit in
+ * outlen.  Returns the number of bytes written. */
+size_t mxs_unescape(const char *in, size_t len, unsigned char *out, size_t outlen);
+
+/* ---- Files (base/savefile.c): saved whole or not at all ---------------- */
+/*
+ * savefile_write() writes to a temp file in the target's folder (mode 0600),
+ * handles short writes and EINTR, fsyncs it, renames it over the target and
+ * fsyncs the folder.  On any failure the temp file is removed, the target is
+ * untouched and err names the step and errno ("write: No space left on
+ * device").  An existing target is replaced only by a complete new file.
+ *
+ * Owner: savefile.c.  Steps named in err: "file name", "create temp file",
+ * "chmod", "write", "fsync", "close", "rename", "fsync folder".  The last
+ * one happens after the rename: then the target already holds the complete
+ * new content, err says "(the file was replaced)", and -1 is returned
+ * because its durability is not guaranteed.  The temp file is
+ * "<folder>/.<name>.XXXXXX"; only a process killed mid-save (SIGKILL, power
+ * loss) can leave one behind, never a failed call.  The target ends up mode
+ * 0600 whatever it was before; a symlink target is replaced by the file.
+ *
+ * No test seam: tests/unit/test_savefile.c defines write() and fsync() in
+ * the test program, which take precedence over libc's at link time.
+ */
+int savefile_write(const char *path, const void *data, size_t len, char *err,
+                   size_t errlen);
+
+/* Read a whole file of at most max bytes into a malloc'd buffer (+NUL).
+ * Returns 0, or -1 with err ("open: ...", "open: not a regular file",
+ * "read: file is larger than MAX bytes").  Only regular files; a FIFO does
+ * not block.  Files that grow while read (or /proc files of size 0) are
+ * read up to max. */
+int savefile_read(const char *path, size_t max, char **out, size_t *outlen,
+                  char *err, size_t errlen);
+
+/* ---- Output (session/): text, JSON, PEM, saves, replay ----------------- */
+/*
+ * Every network- or certificate-supplied string passes through mxs_escape().
+ * Ownership: returned strings are malloc'd, the caller frees them; buffers
+ * passed in are the caller's.
+ */
+/* The readable step-by-step report the batch front end prints. */
+void render_report_text(const struct engine *e, struct buf *out);
+/* The transcript as text: "+0.012s BANNER S: 220 ..." with direction marks
+ * (C: client, S: server, D: DNS, T: TLS, !: error, #: note, *: finding). */
+void render_transcript_text(const struct engine *e, struct buf *out);
+/* One transcript record as a single escaped line (no newline); used by the
+ * console's Exchange pane and the text transcript alike. */
+void render_record_line(const struct mxs_record *r, struct buf *out);
+/* The JSON document of docs/json.md (malloc'd, NUL-terminated). */
+char *render_json(const struct engine *e);
+/* PEM of every certificate the server sent, leaf first. */
+void render_chain_pem(const struct engine *e, struct buf *out);
+/* Certificate detail: every field of the view, every verify flag in words. */
+void render_cert_detail(const struct mxs_cert *c, struct buf *out);
+
+/* Saves: write whole or not at all, mode 0600.  Return 0 or -1 with err. */
+int render_save_text(const struct engine *e, const char *path, char *err, size_t errlen);
+int render_save_json(const struct engine *e, const char *path, char *err, size_t errlen);
+int render_save_chain(const struct engine *e, const char *path, char *err, size_t errlen);
+int render_save_report(const struct engine *e, const char *path, char *err, size_t errlen);
+/* The email-ready problem report (diag_report) into out. */
+void render_problem_report(const struct engine *e, struct buf *out);
+
+/* Exit code of the batch front end: 0 all passed, 3 cancelled, 10 + step
+ * index of the first failed step (10 RESOLVE ... 17 EHLO2). */
+int render_exit_code(const struct engine *e);
+
+/* Load a session saved as JSON: returns a read-only engine (engine_step does
+ * nothing; facts, steps, findings and transcript are the saved ones), or
+ * NULL with a clear error for a damaged or hostile file. */
+struct engine *engine_load(const char *path, char *err, size_t errlen);
+/* The same from memory (path only names it in errors): fuzzed. */
+struct engine *engine_load_buffer(const char *text, size_t len, const char *path, char *err,
+                                  size_t errlen);
+/* A text transcript (render_transcript_text) back into a read-only engine:
+ * records, step states, findings, verdicts and the PEM chain (loadtext.c). */
+struct engine *engine_load_text(const char *text, size_t len, const char *path, char *err,
+                                size_t errlen);
+int engine_is_replay(const struct engine *e);
+
+/* ---- Lab interface: how the command table reaches a lab ---------------- */
+/*
+ * `open lab:NAME` needs a lab, but the client library never calls one: the
+ * lab's servers (a thread, listening sockets, an mbedTLS server) live in
+ * liblab.a, which only front ends and tests link.  A front end that offers
+ * the lab registers its operations once (cmd_set_lab_provider(&lab_ops));
+ * the client archives see only these function pointers.
+ */
+struct lab;                  /* a running lab: opaque                        */
+struct lab_scenario {
+    const char *name;        /* "expired"                                    */
+    const char *story;       /* one line for --lab --list                    */
+    const char *expect;      /* finding id it demonstrates ("" for good)     */
+};
+struct mxs_lab_ops {
+    const struct lab_scenario *scenarios; /* NULL name terminates            */
+    /* Start a lab; NULL with err on failure. */
+    struct lab *(*start)(char *err, size_t errlen);
+    void (*stop)(struct lab *l);
+    /* Point settings at a scenario's server; 0, or -1 with err. */
+    int (*apply)(const struct lab *l, const char *scenario, struct mxs_settings *s,
+                 char *err, size_t errlen);
+};
+
+/* ---- Commands (cmd/cmd.c): one table for console and --script ---------- */
+/*
+ * The one command table shared by the console's command line and
+ * the `--script` / `--batch` front end (in the spirit of tmux's command
+ * entries: name, alias, usage, help, argument bounds, handler, completion).
+ *
+ * core/ never prints: a handler fills a struct cmd_result with a status, a
+ * message (already escaped, safe to show) and an action code for the things
+ * only a front end can do (show a certificate pane, the help screen, quit,
+ * ask for confirmation, dump the screen, drive the engine without blocking).
+ *
+ * Two modes (struct cmd_ctx.blocking):
+ *   - blocking (batch): `step`, `run`, `send` and `open` drive the engine to
+ *     completion here, in poll(), bounded by the engine's stage deadlines;
+ *   - non-blocking (console): they start the work and return CMD_ACT_STEP /
+ *     CMD_ACT_RUN / CMD_ACT_WAIT; the console's poll loop advances it.
+ *
+ * Ownership: the ctx holds the current engine.  The engine it was created
+ * with belongs to the caller and is never freed here; engines made by
+ * `open` and `load`, and a lab started by `open lab:NAME`, belong to the ctx
+ * and are freed by cmd_ctx_free() (or when replaced).
+ * Owner: core/cmd/cmd.c.
+ */
+#define CMD_MAX_ARGS 16
+#define CMD_MAX_LINE 4096
+
+enum cmd_status { CMD_OK = 0, CMD_ERROR, CMD_NEEDS_CONFIRM };
+
+enum cmd_action {
+    CMD_ACT_NONE = 0,
+    CMD_ACT_STEP,       /* console: one step was started, keep advancing it  */
+    CMD_ACT_RUN,        /* console: run to the end, step after step          */
+    CMD_ACT_WAIT,       /* console: a raw command was sent, advance to reply */
+    CMD_ACT_SHOW_CERT,  /* open the certificate pane for depth `arg`         */
+    CMD_ACT_HELP,       /* show the help screen (message holds the text)     */
+    CMD_ACT_OUTPUT,     /* a multi-line message worth a scrollable view      */
+    CMD_ACT_QUIT,
+    CMD_ACT_CONFIRM,    /* ask; if yes, run `confirm` (status NEEDS_CONFIRM) */
+    CMD_ACT_DUMP        /* write the screen as text to `path`                */
+};
+
+struct cmd_result {
+    enum cmd_status status;
+    enum cmd_action action;
+    int arg;                 /* SHOW_CERT: depth                              */
+    int engine_changed;      /* open/load replaced ctx->engine: reset views   */
+    int cancelled;           /* engine_cancel was called                      */
+    char path[1024];         /* DUMP: file                                    */
+    char confirm[CMD_MAX_LINE]; /* CONFIRM: the command line to run on "yes" */
+    struct buf msg;          /* escaped text for the operator; may be empty  */
+};
+
+struct cmd_ctx {
+    struct engine *engine;   /* current engine (NULL: nothing opened)        */
+    struct lab *lab;         /* lab in use (caller's or owned)                */
+    char lab_scenario[64];   /* "" when the target is not the lab             */
+    int blocking;            /* 1: batch, drive the engine here               */
+    /* private */
+    struct engine *caller_engine; /* never freed here                         */
+    int own_lab;
+    const struct mxs_lab_ops *lab_ops; /* the provider that started own_lab   */
+    size_t saved_records;    /* engine_record_count at the last save          */
+    int saved_engine_gen, engine_gen;
+};
+
+typedef void (*cmd_fn)(struct cmd_ctx *c, int argc, char **argv,
+                       struct cmd_result *r);
+
+enum cmd_complete_kind {
+    CMD_CPL_NONE = 0,
+    CMD_CPL_COMMAND,         /* help CMD */
+    CMD_CPL_SETTING,         /* set KEY */
+    CMD_CPL_FILE,            /* save/load/dump: the front end's file names */
+    CMD_CPL_WORDS,           /* fixed first words (entry.words)             */
+    CMD_CPL_OPEN             /* open: "host", "lab:NAME", MX host names     */
+};
+
+struct cmd_entry {
+    const char *name;
+    const char *alias;       /* NULL: none */
+    const char *usage;       /* arguments, e.g. "KEY [VALUE]" */
+    const char *help;        /* one line */
+    int min_args, max_args;  /* words after the name */
+    cmd_fn fn;
+    enum cmd_complete_kind complete;
+    const char *words;       /* CMD_CPL_WORDS: space-separated first words */
+};
+
+extern const struct cmd_entry cmd_table[]; /* NULL name terminates */
+
+/* lab: a lab the caller started (the ctx never stops it), or NULL;
+ * lab_scenario: the scenario e was set up for, or NULL. */
+void cmd_ctx_init(struct cmd_ctx *c, struct engine *e, struct lab *lab,
+                  const char *lab_scenario, int blocking);
+void cmd_ctx_free(struct cmd_ctx *c);
+/* 1 when the transcript has records that were never saved. */
+int cmd_unsaved(const struct cmd_ctx *c);
+/* Replace the current engine (front end's --load at start); the ctx owns it. */
+void cmd_ctx_adopt(struct cmd_ctx *c, struct engine *e);
+
+void cmd_result_init(struct cmd_result *r);
+void cmd_result_free(struct cmd_result *r);
+
+/* Split a line into words: blanks separate, '...' is literal, "..." allows
+ * \" and \\, a backslash outside quotes escapes the next byte, '#' at the
+ * start of a word begins a comment.  Words are written into store (NUL
+ * separated).  Returns the word count, or -1 with err (unterminated quote,
+ * too many words, line too long). */
+int cmd_tokenize(const char *line, char *store, size_t storelen, char **argv,
+                 int maxargs, char *err, size_t errlen);
+
+const struct cmd_entry *cmd_find(const char *name);
+
+/* Parse and run one command line.  r must be cmd_result_init'ed; the caller
+ * frees it.  Empty lines and comments are CMD_OK with no message. */
+void cmd_exec(struct cmd_ctx *c, const char *line, struct cmd_result *r);
+
+/* Completion for the word that starts at byte `start` of `line` (the text
+ * before the cursor; `word` is line+start).  Fills out[] with up to max
+ * candidates (each escaped, NUL-terminated, < 256 bytes) and returns their
+ * number; *want_files is set when the front end should complete file names
+ * instead. */
+#define CMD_CPL_LEN 256
+int cmd_complete(const struct cmd_ctx *c, const char *line, size_t start,
+                 char out[][CMD_CPL_LEN], int max, int *want_files);
+
+/* Help text: every command (name == NULL) or one command. */
+void cmd_help_text(const char *name, struct buf *out);
+
+/* Default transcript name: mxscope-<target>-<UTC YYYYmmddTHHMMSSZ>.txt, the
+ * target reduced to [A-Za-z0-9.-_]. */
+void cmd_default_save_name(const struct engine *e, char *out, size_t outlen);
+
+/* Register the lab that `open lab:NAME` uses (the lab interface above):
+ * process-wide, once at start-up before any cmd_ctx is made; ops must
+ * outlive every ctx.  NULL (the default) means no lab: `open lab:NAME`
+ * fails with "this build has no lab" and completion offers no lab:NAME. */
+void cmd_set_lab_provider(const struct mxs_lab_ops *ops);
+
+/* Drive the engine while a step or a raw command is in flight (blocking,
+ * poll()); used by the batch front end.  Bounded by the engine's deadlines. */
+void cmd_drive(struct engine *e);
+/* 1 while a step or raw command is in flight (a deadline is pending). */
+int cmd_engine_busy(const struct engine *e);
+
+/* ---- Survey (cmd/survey.c): every MX and address (--all) --------------- */
+/*
+ * Operators ask for it first: "try every MX and every address, and show
+ * which address was tested" (nodes behind a balancer that differ).  One
+ * RESOLVE, then one engine per (MX, address), all run at once from one
+ * poll() loop (the engines never block), then the nodes are compared
+ * (diag_compare: mx-hosts-disagree).
+ *
+ * Ownership: struct survey owns its engines; survey_free() frees them.
+ */
+struct survey;
+
+#define SURVEY_MAX_PROBES 32
+
+/* Resolves s->target (blocking, with the RESOLVE deadline).  NULL with err
+ * when even that is impossible (no target). */
+struct survey *survey_new(const struct mxs_settings *s, char *err, size_t errlen);
+void survey_free(struct survey *v);
+/* Run every probe to the end, concurrently (blocking). */
+void survey_run(struct survey *v);
+
+/* The RESOLVE engine (DNS facts, its findings when the lookup failed). */
+const struct engine *survey_resolver(const struct survey *v);
+int survey_count(const struct survey *v);
+const struct engine *survey_probe(const struct survey *v, int i);
+/* mx-hosts-disagree findings over all probes. */
+const struct mxs_finding *survey_findings(const struct survey *v, int *n);
+/* 0 when every probe passed; else the exit code of the first probe (in MX
+ * and address order) that failed; RESOLVE's when there was nothing to probe. */
+int survey_exit_code(const struct survey *v);
+
+/* A matrix, one line per probe, then the disagreements and each probe's
+ * findings. */
+void survey_render_text(const struct survey *v, struct buf *out);
+/* {"survey": true, "target": ..., "dns": <RESOLVE document>, "probes": [<one
+ * document per probe, docs/json.md>], "findings": [...], "exit_code": N} */
+char *survey_render_json(const struct survey *v);
+
+/* ---- Built-in lab (liblab.a, core/lab/): link liblab.a to use it ------- */
+/*
+ * Misconfigured SMTP receivers on 127.0.0.1, one listener per scenario,
+ * served by one thread (core/lab/lab.h lists the scenarios and how each one
+ * is made).  Defined in liblab.a, not in the client library: a program that
+ * uses them links liblab.a too.  Nothing is printed.
+ */
+extern const struct lab_scenario lab_scenarios[]; /* NULL name terminates */
+const struct lab_scenario *lab_find(const char *name); /* NULL: unknown  */
+/* Start the lab (certificates, listeners, thread: well under a second).
+ * Returns NULL with err on failure. */
+struct lab *lab_start(char *err, size_t errlen);
+/* Stop and join the thread, close the sockets, remove the temp folder,
+ * free everything.  NULL is a no-op. */
+void lab_stop(struct lab *l);
+/* Fill settings for a scenario: target = the lab's MX host name,
+ * target_is_host = 1, connect_addr = "127.0.0.1", port, cafile = the lab CA,
+ * and expect_fp for fingerprint-after-renewal.  For any other scenario
+ * expect_fp is cleared only if it still holds the lab's own thumbprint.
+ * Everything else stays as the caller had it.  Returns 0, or -1 with err
+ * (unknown scenario). */
+int lab_apply(const struct lab *l, const char *scenario, struct mxs_settings *s,
+              char *err, size_t errlen);
+/* lab_scenarios, lab_start, lab_stop and lab_apply as the command table's
+ * provider: a front end calls cmd_set_lab_provider(&lab_ops) once. */
+extern const struct mxs_lab_ops lab_ops;
 
 #endif

@@ -8,6 +8,11 @@
 #  4. Each core module calls only the modules below it (the MODDEPS_ lists of
 #     the Makefile): every symbol an archive needs from another of our
 #     archives must come from one it may call.
+#  5. core/ writes to no terminal by other roads either: no write() to fd 1
+#     or 2 (or STDOUT_FILENO/STDERR_FILENO at all), no dprintf, no syslog,
+#     no err()/warn()/error()/psignal() (source and archive symbols).
+#  6. tui/ sees core only through core.h: including any other header of
+#     core/ (base/buf.h, session/render.h, lab/lab.h ...) fails.
 # The unit test binaries (build/tests/test_*) link core without ncurses or
 # readline; the Makefile builds them before this runs.
 set -u
@@ -21,7 +26,7 @@ archive() { case $1 in lab) echo "$libdir/liblab.a" ;; *) echo "$libdir/libmx$1.
 for spec in "$@"; do
     m=${spec%%:*}
     a=$(archive "$m")
-    out=$(nm -u "$a" 2>/dev/null | awk '{print $NF}' | grep -xE '(__)?(printf|vprintf|fprintf|vfprintf|puts|fputs|putchar|fputc|putc|fwrite|perror|printf_chk|fprintf_chk|vfprintf_chk|vprintf_chk|stdout|stderr|initscr|newwin|readline|rl_.*)(_chk)?' | sort -u)
+    out=$(nm -u "$a" 2>/dev/null | awk '{print $NF}' | grep -xE '(__)?(printf|vprintf|fprintf|vfprintf|puts|fputs|putchar|fputc|putc|fwrite|perror|printf_chk|fprintf_chk|vfprintf_chk|vprintf_chk|stdout|stderr|dprintf|vdprintf|syslog|vsyslog|openlog|err|errx|verr|verrx|warn|warnx|vwarn|vwarnx|error|error_at_line|psignal|psiginfo|herror|initscr|newwin|readline|rl_.*)(_chk)?' | sort -u)
     if [ -n "$out" ]; then echo "layering: $a references console output symbols:"; echo "$out"; fail=1; fi
 done
 
@@ -50,5 +55,21 @@ if [ -n "$bad" ]; then echo "layering: tui/ touches sockets, DNS or mbedTLS:"; e
 bad=$(grep -nE '\b(socket|connect|mbedtls_[a-z_]+|ub_[a-z_]+)\s*\(' tui/*.c 2>/dev/null)
 if [ -n "$bad" ]; then echo "layering: tui/ calls socket, DNS or mbedTLS functions:"; echo "$bad"; fail=1; fi
 
-if [ $fail = 0 ]; then echo "layering: ok (core: no console headers, no stdio output, modules call only those below; tui: no sockets/mbedTLS)"; fi
+# 5. Output that bypasses stdio: nm cannot tell write(2, ...) from a socket
+#    write, so the source is read.  Any mention of STDOUT_FILENO or
+#    STDERR_FILENO counts (fd = STDERR_FILENO; write(fd, ...) is the same).
+bad=$(grep -rnE '\bwrite[[:space:]]*\([[:space:]]*(1|2)[[:space:]]*,|\bSTD(OUT|ERR)_FILENO\b|\b(v?dprintf|v?syslog|openlog)[[:space:]]*\(' core --include='*.c' --include='*.h')
+if [ -n "$bad" ]; then echo "layering: core/ writes to stdout/stderr or syslog:"; echo "$bad"; fail=1; fi
+
+# 6. The public surface: tui/ includes core.h and no other core header.
+bad=$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"][^">]+[">]' tui/*.c tui/*.h 2>/dev/null |
+    while IFS= read -r line; do
+        h=$(printf '%s\n' "$line" | sed -E 's/^[^#]*#[[:space:]]*include[[:space:]]*[<"]([^">]+)[">].*/\1/')
+        [ "$h" = core.h ] && continue
+        case $h in *core/*) printf '%s\n' "$line"; continue ;; esac
+        if [ -f "core/$h" ]; then printf '%s\n' "$line"; fi
+    done)
+if [ -n "$bad" ]; then echo "layering: tui/ includes a core header other than core.h:"; echo "$bad"; fail=1; fi
+
+if [ $fail = 0 ]; then echo "layering: ok (core: no console headers, no stdio/fd 1-2/syslog output, modules call only those below; tui: core.h only, no sockets/mbedTLS)"; fi
 exit $fail

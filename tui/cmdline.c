@@ -24,8 +24,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
-#include "base/buf.h"
-#include "base/esc.h"
+#include "core.h"
 #include "tui.h"
 
 #define CL_QUEUE 256

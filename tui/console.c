@@ -18,11 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/buf.h"
+#include "core.h"
 #include "console.h"
-#include "base/esc.h"
-#include "lab/lab.h"
-#include "session/render.h"
 #include "tui.h"
 
 static int sig_pipe[2] = {-1, -1};

@@ -15,15 +15,9 @@
 #include <curses.h>
 #include <readline/readline.h>
 
-#include "base/buf.h"
 #include "console.h"
 #include "core.h"
-#include "base/esc.h"
-#include "lab/lab.h"
-#include "session/render.h"
-#include "base/savefile.h"
 #include "script.h"
-#include "cmd/survey.h"
 
 #define EXIT_USAGE 1
 #define EXIT_LOCAL 2
@@ -199,6 +193,7 @@ int main(int argc, char **argv)
 
     setlocale(LC_ALL, "");
     mxs_settings_init(&set);
+    cmd_set_lab_provider(&lab_ops); /* `open lab:NAME`: the lab is ours, not core's */
 
     static struct option opts[64];
     static const struct option base[] = {

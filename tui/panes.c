@@ -16,9 +16,7 @@
 #include <strings.h>
 #include <wchar.h>
 
-#include "base/buf.h"
-#include "base/esc.h"
-#include "session/render.h"
+#include "core.h"
 #include "tui.h"
 
 #define XL_MAX 200000   /* exchange lines kept for display */

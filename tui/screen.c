@@ -21,9 +21,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
-#include "base/buf.h"
-#include "base/esc.h"
-#include "base/savefile.h"
+#include "core.h"
 #include "tui.h"
 
 static int scr_on;

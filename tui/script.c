@@ -6,11 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/buf.h"
-#include "cmd/cmd.h"
-#include "base/esc.h"
-#include "session/render.h"
-#include "base/savefile.h"
+#include "core.h"
 #include "script.h"
 #include "tui.h"
 

@@ -17,7 +17,6 @@
 #define MXS_TUI_H
 #include <curses.h>
 #include <stddef.h>
-#include "cmd/cmd.h"
 #include "core.h"
 
 /* ---- screen.c ----------------------------------------------------------- */

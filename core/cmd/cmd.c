@@ -16,7 +16,6 @@
 #include <time.h>
 
 #include "base/esc.h"
-#include "lab/lab.h"
 #include "session/render.h"
 
 /* Messages are bounded: a command's output never grows without limit. */
@@ -25,6 +24,26 @@
 /* The raw text after the command word (send keeps the operator's spacing
  * and quoting exactly: an SMTP command is not shell words). */
 static const char *cmd_rest;
+
+/* The lab `open lab:NAME` uses.  The client library never calls the lab
+ * (liblab.a: threads, sockets, an mbedTLS server); a front end that links it
+ * registers its operations here.  NULL: this build offers no lab. */
+static const struct mxs_lab_ops *cmd_lab;
+
+void cmd_set_lab_provider(const struct mxs_lab_ops *ops)
+{
+    cmd_lab = ops;
+}
+
+static const struct lab_scenario *cmd_lab_find(const char *name)
+{
+    if (!cmd_lab || !cmd_lab->scenarios)
+        return NULL;
+    for (const struct lab_scenario *s = cmd_lab->scenarios; s->name; s++)
+        if (!strcmp(s->name, name))
+            return s;
+    return NULL;
+}
 
 void cmd_result_init(struct cmd_result *r)
 {
@@ -80,10 +99,11 @@ void cmd_ctx_adopt(struct cmd_ctx *c, struct engine *e)
 void cmd_ctx_free(struct cmd_ctx *c)
 {
     cmd_replace_engine(c, NULL);
-    if (c->own_lab && c->lab)
-        lab_stop(c->lab);
+    if (c->own_lab && c->lab && c->lab_ops)
+        c->lab_ops->stop(c->lab);
     c->lab = NULL;
     c->own_lab = 0;
+    c->lab_ops = NULL;
 }
 
 int cmd_unsaved(const struct cmd_ctx *c)
@@ -249,27 +269,32 @@ static void cmd_open(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     const char *what = argv[1];
 
     if (!strncmp(what, "lab:", 4) || !strcmp(what, "lab")) {
-        const char *name = what[3] == ':' ? what + 4 : lab_scenarios[0].name;
-        if (!lab_find(name)) {
+        if (!cmd_lab || !cmd_lab->scenarios || !cmd_lab->scenarios[0].name) {
+            cmd_fail(r, "open: this build has no lab (the front end registered none)");
+            return;
+        }
+        const char *name = what[3] == ':' ? what + 4 : cmd_lab->scenarios[0].name;
+        if (!cmd_lab_find(name)) {
             struct buf names;
             buf_init(&names, 4096);
-            for (int i = 0; lab_scenarios[i].name; i++)
-                buf_printf(&names, "%s%s", i ? " " : "", lab_scenarios[i].name);
+            for (int i = 0; cmd_lab->scenarios[i].name; i++)
+                buf_printf(&names, "%s%s", i ? " " : "", cmd_lab->scenarios[i].name);
             cmd_fail(r, "no lab scenario '%s'; there are: %s", name,
                      names.data ? names.data : "");
             buf_free(&names);
             return;
         }
         if (!c->lab) {
-            c->lab = lab_start(err, sizeof err);
+            c->lab = cmd_lab->start(err, sizeof err);
             if (!c->lab) {
                 cmd_fail(r, "lab: %s", err);
                 return;
             }
             c->own_lab = 1;
+            c->lab_ops = cmd_lab;
         }
         mxs_settings_init(&s);
-        if (lab_apply(c->lab, name, &s, err, sizeof err)) {
+        if (cmd_lab->apply(c->lab, name, &s, err, sizeof err)) {
             cmd_fail(r, "lab: %s", err);
             return;
         }
@@ -982,8 +1007,8 @@ int cmd_complete(const struct cmd_ctx *c, const char *line, size_t start,
         if (arg == 0) {
             char w[96];
             cpl_add(&k, "host");
-            for (int i = 0; lab_scenarios[i].name; i++) {
-                snprintf(w, sizeof w, "lab:%s", lab_scenarios[i].name);
+            for (int i = 0; cmd_lab && cmd_lab->scenarios && cmd_lab->scenarios[i].name; i++) {
+                snprintf(w, sizeof w, "lab:%s", cmd_lab->scenarios[i].name);
                 cpl_add(&k, w);
             }
             cpl_mxhosts(&k, en);

@@ -45,28 +45,20 @@
  *   fingerprint-after-renewal serves the old leaf; lab_expected_fingerprint()
  *                             is the SHA-1 of a renewed one never served
  *
+ * The lab's public interface (lab_scenarios, lab_find, lab_start, lab_stop,
+ * lab_apply, lab_ops) is in core.h, group "Built-in lab"; this header adds
+ * what tests need to look inside.  The client library never calls the lab:
+ * cmd.c reaches it through the struct mxs_lab_ops a front end registers.
+ *
  * Ownership: struct lab is opaque; lab_stop() stops and joins the thread,
  * closes the sockets, removes the temp folder and frees everything.  Owned
- * by the lab module (lab.c, labcert.[ch]).
+ * by the lab module (lab.c, lab_smtp.c, lab_tls.c, lab_scenarios.c,
+ * lab_int.h, labcert.[ch]).
  */
 #ifndef MXS_LAB_H
 #define MXS_LAB_H
-#include <stddef.h>
 #include <stdint.h>
-
-struct lab_scenario {
-    const char *name;       /* "expired"                                   */
-    const char *story;      /* one line for --lab --list                    */
-    const char *expect;     /* finding id the scenario demonstrates ("" for good) */
-};
-extern const struct lab_scenario lab_scenarios[];  /* NULL name terminates */
-const struct lab_scenario *lab_find(const char *name);
-
-struct lab;
-/* Start the lab (certificates, listeners, thread: well under a second).
- * Returns NULL with err on failure. */
-struct lab *lab_start(char *err, size_t errlen);
-void lab_stop(struct lab *l);
+#include "core.h"
 
 /* Port of a scenario's listener (0 if unknown). */
 uint16_t lab_port(const struct lab *l, const char *scenario);
@@ -78,14 +70,5 @@ const char *lab_ca_file(const struct lab *l);
  * separators) of the renewed (new) certificate the operator expects; the lab
  * still serves the old one. */
 const char *lab_expected_fingerprint(const struct lab *l);
-
-/* Fill settings for a scenario: target = lab_host(), target_is_host = 1,
- * connect_addr = "127.0.0.1", port, cafile = the lab CA, and expect_fp for
- * fingerprint-after-renewal.  For any other scenario expect_fp is cleared
- * only if it still holds the lab's own thumbprint.  Everything else stays
- * as the caller had it.  Returns 0, or -1 with err (unknown scenario). */
-struct mxs_settings;
-int lab_apply(const struct lab *l, const char *scenario, struct mxs_settings *s,
-              char *err, size_t errlen);
 
 #endif

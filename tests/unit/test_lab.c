@@ -319,6 +319,35 @@ static void test_apply(void **state)
     assert_non_null(strstr(err, "nope"));
 }
 
+/* The lab as the console registers it (cmd_set_lab_provider(&lab_ops)):
+ * `open lab:NAME` reaches this lab through the provider, never by name. */
+static void test_provider(void **state)
+{
+    (void)state;
+    assert_ptr_equal(lab_ops.scenarios, lab_scenarios);
+    assert_ptr_equal(lab_ops.start, lab_start);
+    assert_ptr_equal(lab_ops.stop, lab_stop);
+    assert_ptr_equal(lab_ops.apply, lab_apply);
+
+    struct cmd_ctx c;
+    struct cmd_result r;
+    cmd_set_lab_provider(&lab_ops);
+    cmd_ctx_init(&c, NULL, g_lab, NULL, 0);
+    cmd_result_init(&r);
+    cmd_exec(&c, "open lab:fingerprint-after-renewal", &r);
+    assert_int_equal(r.status, CMD_OK);
+    assert_ptr_equal(c.lab, g_lab);
+    assert_string_equal(c.lab_scenario, "fingerprint-after-renewal");
+    const struct mxs_settings *s = engine_settings(c.engine);
+    assert_int_equal(s->port, lab_port(g_lab, "fingerprint-after-renewal"));
+    assert_string_equal(s->cafile, lab_ca_file(g_lab));
+    assert_string_equal(s->expect_fp, lab_expected_fingerprint(g_lab));
+    cmd_result_free(&r);
+    cmd_ctx_free(&c);                     /* g_lab is ours: still running */
+    assert_true(lab_port(g_lab, "good") != 0);
+    cmd_set_lab_provider(NULL);
+}
+
 static void test_good_session(void **state)
 {
     (void)state;
@@ -852,6 +881,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_apply),
+        cmocka_unit_test(test_provider),
         cmocka_unit_test(test_labcert),
         cmocka_unit_test(test_good_session),
         cmocka_unit_test(test_tls_verify_flags),
