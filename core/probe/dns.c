@@ -645,10 +645,14 @@ static const char *const dns_special_zones[] = {
 static int dns_lift_special_zones(struct ub_ctx *ub, char *err, size_t errlen)
 {
     const char *tmpdir = getenv("TMPDIR");
-    char path[512];
+    char path[512], conf[1024];
+    size_t n = 0;
     int fd, r;
-    FILE *fp;
 
+    n += (size_t)snprintf(conf + n, sizeof conf - n, "server:\n");
+    for (int i = 0; dns_special_zones[i] && n < sizeof conf; i++)
+        n += (size_t)snprintf(conf + n, sizeof conf - n, "    local-zone: \"%s\" nodefault\n",
+                              dns_special_zones[i]);
     snprintf(path, sizeof path, "%s/mxscope-ub.XXXXXX",
              tmpdir && tmpdir[0] == '/' ? tmpdir : "/tmp");
     fd = mkstemp(path);
@@ -657,18 +661,15 @@ static int dns_lift_special_zones(struct ub_ctx *ub, char *err, size_t errlen)
                  strerror(errno));
         return -1;
     }
-    fp = fdopen(fd, "w");
-    if (!fp) {
-        close(fd);
-        unlink(path);
-        snprintf(err, errlen, "resolver: fdopen: %s", strerror(errno));
+    ssize_t w = write(fd, conf, n);
+    int ok = w == (ssize_t)n;
+    close(fd);
+    r = ok ? ub_ctx_config(ub, path) : UB_NOMEM;
+    unlink(path);
+    if (!ok) {
+        snprintf(err, errlen, "resolver: writing %s: %s", path, w < 0 ? strerror(errno) : "short write");
         return -1;
     }
-    fputs("server:\n", fp);
-    for (int i = 0; dns_special_zones[i]; i++)
-        fprintf(fp, "    local-zone: \"%s\" nodefault\n", dns_special_zones[i]);
-    r = fclose(fp) == 0 ? ub_ctx_config(ub, path) : UB_NOMEM;
-    unlink(path);
     if (r != 0) {
         snprintf(err, errlen, "resolver: libunbound config: %s", ub_strerror(r));
         return -1;
