@@ -17,6 +17,12 @@
 
 #define ENTER(ctx, act, help) \
     {'\r', ctx, act, help}, {'\n', ctx, act, help}, {KEY_ENTER, ctx, act, help}
+/* The arrows with their vi letters, and the page keys. */
+#define UP_K(ctx, help) {KEY_UP, ctx, KA_UP, help}, {'k', ctx, KA_UP, help}
+#define DOWN_J(ctx, help) {KEY_DOWN, ctx, KA_DOWN, help}, {'j', ctx, KA_DOWN, help}
+#define PAGES(ctx, help) {KEY_PPAGE, ctx, KA_PAGE_UP, help}, {KEY_NPAGE, ctx, KA_PAGE_DOWN, help}
+#define HOME_G(ctx, help) {KEY_HOME, ctx, KA_TOP, help}, {'g', ctx, KA_TOP, help}
+#define END_G(ctx, help) {KEY_END, ctx, KA_BOTTOM, help}, {'G', ctx, KA_BOTTOM, help}
 
 const struct km_binding km_bindings[] = {
     /* Every pane: the console's own keys. */
@@ -33,35 +39,25 @@ const struct km_binding km_bindings[] = {
     {'q', KM_PANES, KA_QUIT, "quit (asks when the session is not saved)"},
 
     /* The Exchange pane. */
-    {KEY_UP, KM_EXCHANGE, KA_UP, "scroll up"},
-    {'k', KM_EXCHANGE, KA_UP, "scroll up"},
-    {KEY_DOWN, KM_EXCHANGE, KA_DOWN, "scroll down (past the end: follow new lines)"},
-    {'j', KM_EXCHANGE, KA_DOWN, "scroll down (past the end: follow new lines)"},
-    {KEY_PPAGE, KM_EXCHANGE, KA_PAGE_UP, "page up, page down"},
-    {KEY_NPAGE, KM_EXCHANGE, KA_PAGE_DOWN, "page up, page down"},
-    {KEY_HOME, KM_EXCHANGE, KA_TOP, "top"},
-    {'g', KM_EXCHANGE, KA_TOP, "top"},
-    {KEY_END, KM_EXCHANGE, KA_BOTTOM, "follow the end"},
-    {'G', KM_EXCHANGE, KA_BOTTOM, "follow the end"},
+    UP_K(KM_EXCHANGE, "scroll up"),
+    DOWN_J(KM_EXCHANGE, "scroll down (past the end: follow new lines)"),
+    PAGES(KM_EXCHANGE, "page up, page down"),
+    HOME_G(KM_EXCHANGE, "top"),
+    END_G(KM_EXCHANGE, "follow the end"),
     {'/', KM_EXCHANGE, KA_SEARCH, "search (case-insensitive)"},
     {'n', KM_EXCHANGE, KA_MATCH_NEXT, "next match (with no search active, n runs the next step)"},
     {'N', KM_EXCHANGE, KA_MATCH_PREV, "previous match"},
     ENTER(KM_EXCHANGE, KA_OPEN, "the whole transcript, long lines wrapped"),
 
     /* The Chain pane. */
-    {KEY_UP, KM_CHAIN, KA_UP, "select the certificate above"},
-    {'k', KM_CHAIN, KA_UP, "select the certificate above"},
-    {KEY_DOWN, KM_CHAIN, KA_DOWN, "select the certificate below"},
-    {'j', KM_CHAIN, KA_DOWN, "select the certificate below"},
+    UP_K(KM_CHAIN, "select the certificate above"),
+    DOWN_J(KM_CHAIN, "select the certificate below"),
     ENTER(KM_CHAIN, KA_OPEN, "certificate detail (every field, SHA-1, SHA-256, verify flags)"),
 
     /* The Findings pane. */
-    {KEY_UP, KM_FINDINGS, KA_UP, "scroll up"},
-    {'k', KM_FINDINGS, KA_UP, "scroll up"},
-    {KEY_DOWN, KM_FINDINGS, KA_DOWN, "scroll down"},
-    {'j', KM_FINDINGS, KA_DOWN, "scroll down"},
-    {KEY_PPAGE, KM_FINDINGS, KA_PAGE_UP, "page up, page down"},
-    {KEY_NPAGE, KM_FINDINGS, KA_PAGE_DOWN, "page up, page down"},
+    UP_K(KM_FINDINGS, "scroll up"),
+    DOWN_J(KM_FINDINGS, "scroll down"),
+    PAGES(KM_FINDINGS, "page up, page down"),
     {KEY_HOME, KM_FINDINGS, KA_TOP, "top"},
     ENTER(KM_FINDINGS, KA_OPEN, "the full report"),
 
@@ -82,26 +78,21 @@ const struct km_binding km_bindings[] = {
     {KEY_BTAB, KM_CMDLINE, KA_CL_BACK, "back to the panes"},
     {KM_CTRL('C'), KM_CMDLINE, KA_CL_INTR, "cancel a running step, else clear the line"},
     {KM_CTRL('D'), KM_CMDLINE, KA_CL_DELETE, "delete the character under the cursor (nothing on an empty line)"},
-    {KEY_PPAGE, KM_CMDLINE, KA_PAGE_UP, "scroll the Exchange"},
-    {KEY_NPAGE, KM_CMDLINE, KA_PAGE_DOWN, "scroll the Exchange"},
+    PAGES(KM_CMDLINE, "scroll the Exchange"),
 
     /* Overlays: help, certificate, report, command output. */
     {'q', KM_OVERLAY, KA_CLOSE, "close"},
     {KM_KEY_ESC, KM_OVERLAY, KA_CLOSE, "close"},
     ENTER(KM_OVERLAY, KA_CLOSE, "close"),
     {KM_CTRL('C'), KM_OVERLAY, KA_CLOSE_CANCEL, "close, and cancel a running step"},
-    {KEY_UP, KM_OVERLAY, KA_UP, "scroll up"},
-    {'k', KM_OVERLAY, KA_UP, "scroll up"},
-    {KEY_DOWN, KM_OVERLAY, KA_DOWN, "scroll down"},
-    {'j', KM_OVERLAY, KA_DOWN, "scroll down"},
+    UP_K(KM_OVERLAY, "scroll up"),
+    DOWN_J(KM_OVERLAY, "scroll down"),
     {' ', KM_OVERLAY, KA_DOWN, "scroll down"},
     {KEY_PPAGE, KM_OVERLAY, KA_PAGE_UP, "page up"},
     {'b', KM_OVERLAY, KA_PAGE_UP, "page up"},
     {KEY_NPAGE, KM_OVERLAY, KA_PAGE_DOWN, "page down"},
-    {KEY_HOME, KM_OVERLAY, KA_TOP, "top"},
-    {'g', KM_OVERLAY, KA_TOP, "top"},
-    {KEY_END, KM_OVERLAY, KA_BOTTOM, "end"},
-    {'G', KM_OVERLAY, KA_BOTTOM, "end"},
+    HOME_G(KM_OVERLAY, "top"),
+    END_G(KM_OVERLAY, "end"),
 
     /* A question in the status bar ("Quit anyway?", "send DATA?"). */
     {'y', KM_CONFIRM, KA_YES, "yes"},
@@ -179,7 +170,7 @@ const char *keymap_key_name(int key, char *out, size_t outlen)
     return out;
 }
 
-#define KM_HELP_KEYCOL 14
+#define KM_HELP_KEYCOL 17
 
 static void keymap_help_line(struct buf *out, const char *keys, const char *help)
 {
