@@ -104,7 +104,6 @@ static int chain_key(struct ui *ui, enum km_action a)
 }
 
 const struct pane_ops pane_chain = {
-    .name = "Chain",
     .keys = KM_CHAIN,
     .create = chain_create,
     .reset = chain_reset,

@@ -280,7 +280,6 @@ static int exchange_key(struct ui *ui, enum km_action a)
 }
 
 const struct pane_ops pane_exchange = {
-    .name = "Exchange",
     .keys = KM_EXCHANGE,
     .create = exchange_create,
     .destroy = exchange_destroy,

@@ -190,7 +190,6 @@ static int findings_key(struct ui *ui, enum km_action a)
 }
 
 const struct pane_ops pane_findings = {
-    .name = "Findings",
     .keys = KM_FINDINGS,
     .create = findings_create,
     .reset = findings_reset,

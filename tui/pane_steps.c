@@ -68,7 +68,6 @@ static void steps_draw(struct ui *ui, int focused)
 }
 
 const struct pane_ops pane_steps = {
-    .name = "Steps",
     .keys = KM_PANES,
     .create = steps_create,
     .resize = steps_resize,

@@ -49,13 +49,11 @@ void screen_end(void);                       /* endwin + replay stderr */
 int screen_active(void);
 void screen_resize(void);                    /* after SIGWINCH */
 attr_t screen_attr(enum role r);
-int screen_unicode(void);                    /* UTF-8 glyphs allowed */
 /* Draw already-escaped UTF-8 text at (y,x) in at most maxw columns. */
 int screen_text(int y, int x, int maxw, const char *s, attr_t a);
 /* Display width of escaped UTF-8 text. */
 int screen_width(const char *s);
 void screen_box(int y, int x, int h, int w, const char *title, int focused);
-void screen_hline(int y, int x, int w, attr_t a);
 const char *screen_state_glyph(enum mxs_step_state s);
 /* The whole screen as escaped text into path (savefile, 0600). */
 int screen_dump(const char *path, char *err, size_t errlen);
@@ -96,7 +94,6 @@ struct rect { int y, x, h, w; };
  * engine_chain() ...), so engine events need no slot: they only make the
  * console repaint. */
 struct pane_ops {
-    const char *name;
     enum km_ctx keys;                            /* its own keymap context;
                                                     KM_PANES: none */
     void (*create)(void);                        /* set up the state */
@@ -147,7 +144,6 @@ void cmdline_clear(void);
 int cmdline_empty(void);
 /* A line accepted by readline, if any (returns 1 and copies it). */
 int cmdline_take(char *out, size_t outlen);
-const char *cmdline_history_path(void);
 
 /* ---- console.c ---------------------------------------------------------- */
 
