@@ -170,6 +170,15 @@ const char *keymap_key_name(int key, char *out, size_t outlen)
     return out;
 }
 
+const char *keymap_action_key(enum km_ctx ctx, enum km_action action,
+                              char *out, size_t outlen)
+{
+    for (int i = 0; i < km_nbindings; i++)
+        if (km_bindings[i].ctx == ctx && km_bindings[i].action == action)
+            return keymap_key_name(km_bindings[i].key, out, outlen);
+    return NULL;
+}
+
 #define KM_HELP_KEYCOL 17
 
 static void keymap_help_line(struct buf *out, const char *keys, const char *help)

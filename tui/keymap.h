@@ -84,6 +84,10 @@ enum km_action keymap_lookup(enum km_ctx ctx, int key);
 enum km_action keymap_bound(enum km_ctx ctx, int key);
 /* A key's name as the help shows it ("Esc", "Ctrl-C", "PgUp", "q"). */
 const char *keymap_key_name(int key, char *out, size_t outlen);
+/* The name of the first key bound to action in ctx (the status bar's
+ * hints), or NULL when none is. */
+const char *keymap_action_key(enum km_ctx ctx, enum km_action action,
+                              char *out, size_t outlen);
 /* The key list of the help screen, one section per context.  Entries next
  * to each other with the same context and help text share a line. */
 void keymap_help_text(struct buf *out);

@@ -140,6 +140,30 @@ void prompt_key(struct ui *ui, enum km_action a, int ch)
 
 /* ---- status bar ----------------------------------------------------------------- */
 
+/* The key hints: the keys come from the keymap, so they stay true. */
+struct hint { enum km_ctx ctx; enum km_action action; const char *word; };
+
+static const struct hint hints_panes[] = {
+    {KM_PANES, KA_STEP, "step"}, {KM_PANES, KA_RUN, "run"},
+    {KM_PANES, KA_RESTART, "restart"}, {KM_PANES, KA_CANCEL, "cancel"},
+    {KM_PANES, KA_FOCUS_NEXT, "focus"}, {KM_PANES, KA_COMMAND, "cmd"},
+    {KM_PANES, KA_HELP, "help"}, {KM_PANES, KA_QUIT, "quit"},
+};
+static const struct hint hints_cmdline[] = {
+    {KM_CMDLINE, KA_CL_RUN, "run"}, {KM_CMDLINE, KA_CL_EDIT, "complete"},
+    {KM_CMDLINE, KA_CL_ESC, "panes"}, {KM_PANES, KA_HELP, "help"},
+};
+
+static void status_hints(char *out, size_t outlen, const struct hint *h, size_t n)
+{
+    size_t o = (size_t)snprintf(out, outlen, "|");
+    for (size_t i = 0; i < n && o < outlen; i++) {
+        char key[32];
+        if (keymap_action_key(h[i].ctx, h[i].action, key, sizeof key))
+            o += (size_t)snprintf(out + o, outlen - o, "%s%s %s", i ? "  " : " ", key, h[i].word);
+    }
+}
+
 static void status_draw(struct ui *ui)
 {
     int y = ui->rows - 2;
@@ -188,9 +212,9 @@ static void status_draw(struct ui *ui)
         if (ui->msg_err)
             ra = a | A_BOLD;
     } else if (ui->focus == FOCUS_CMDLINE) {
-        snprintf(right, sizeof right, "| Enter run  Tab complete  Esc panes  ? help");
+        status_hints(right, sizeof right, hints_cmdline, sizeof hints_cmdline / sizeof hints_cmdline[0]);
     } else {
-        snprintf(right, sizeof right, "| n step  r run  R restart  Esc cancel  Tab focus  : cmd  ? help  q quit");
+        status_hints(right, sizeof right, hints_panes, sizeof hints_panes / sizeof hints_panes[0]);
     }
     screen_text(y, used, ui->cols - used, right, ra);
 }

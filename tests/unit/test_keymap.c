@@ -202,6 +202,9 @@ static void test_lookup(void **state)
     assert_int_equal(keymap_lookup(KM_CONFIRM, 'n'), KA_NO);
     assert_int_equal(keymap_lookup(KM_CMDLINE, 'a'), KA_CL_EDIT);
     char n[32];
+    assert_string_equal(keymap_action_key(KM_PANES, KA_CANCEL, n, sizeof n), "Esc");
+    assert_string_equal(keymap_action_key(KM_CMDLINE, KA_CL_EDIT, n, sizeof n), "Tab");
+    assert_null(keymap_action_key(KM_CHAIN, KA_SEARCH, n, sizeof n));
     assert_string_equal(keymap_key_name(KM_CTRL('C'), n, sizeof n), "Ctrl-C");
     assert_string_equal(keymap_key_name(KEY_NPAGE, n, sizeof n), "PgDn");
     assert_string_equal(keymap_key_name('\n', n, sizeof n), "Enter");
