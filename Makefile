@@ -235,4 +235,4 @@ distclean:
 comma := ,
 empty :=
 space := $(empty) $(empty)
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)

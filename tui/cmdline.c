@@ -165,11 +165,6 @@ static void cl_history_path(void)
         snprintf(cl_hist, sizeof cl_hist, "%s/.local/state/mxscope/history", home);
 }
 
-const char *cmdline_history_path(void)
-{
-    return cl_hist;
-}
-
 /* ---- API ------------------------------------------------------------------ */
 
 int cmdline_init(struct ui *ui)

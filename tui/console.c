@@ -6,12 +6,19 @@
  * that is the engine's deadline (capped, so the countdown ticks).  It only
  * calls engine_step() while a step is in flight, or when the operator asks
  * for the next one: engine_step() on an idle engine starts a new step.
+ *
+ * Keys: each key is looked up in the keymap (keymap.c) for the context it
+ * was pressed in; the action is carried out here (the console's own: step,
+ * run, focus, the command line ...) or handed to the overlay, the prompt
+ * or the focused pane.  This file also puts the screen together
+ * (console_draw), so the panes and the command line never call each other.
  * Owner: the console engineer (h6).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,10 +77,43 @@ static int console_busy(struct ui *ui)
     return cmd_engine_busy(ui->cmd.engine);
 }
 
+void ui_message(struct ui *ui, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ui->msg, sizeof ui->msg, fmt, ap);
+    va_end(ap);
+    /* One line in the status bar: the rest goes to an output view. */
+    char *nl = strchr(ui->msg, '\n');
+    if (nl)
+        *nl = 0;
+    ui->msg_err = err;
+    ui->dirty = 1;
+}
+
+/* The whole screen, back to front: panes and status bar, the command line,
+ * the overlay; then the cursor, shown only where something is typed. */
+static void console_draw(struct ui *ui)
+{
+    erase();
+    panes_draw(ui);
+    cmdline_draw(ui);
+    if (overlay_is_open())
+        overlay_draw(ui);
+    if (ui->focus == FOCUS_CMDLINE && !overlay_is_open() && !ui->confirm && !prompt_active()) {
+        curs_set(1);
+        cmdline_place_cursor(ui);
+    } else {
+        curs_set(0);
+    }
+    refresh();
+    ui->dirty = 0;
+}
+
 static void console_dump(struct ui *ui, const char *path)
 {
     char err[256] = "";
-    panes_draw_all(ui);
+    console_draw(ui);
     if (screen_dump(path, err, sizeof err)) {
         char es[300];
         mxs_escape_str(err, es, sizeof es, 0);
@@ -115,7 +155,7 @@ void console_exec(struct ui *ui, const char *line)
     cmd_exec(&ui->cmd, line, &r);
     const char *msg = r.msg.data ? r.msg.data : "";
     if (r.engine_changed) {
-        panes_reset(ui);
+        panes_reset();
         ui->running = 0;
     }
     if (r.cancelled)
@@ -125,18 +165,21 @@ void console_exec(struct ui *ui, const char *line)
         ui->running = 1;
         break;
     case CMD_ACT_SHOW_CERT:
-        ui_show_cert(ui, r.arg);
+        overlay_show_cert(ui, r.arg);
         msg = "";
         break;
     case CMD_ACT_HELP: {
         if (strchr(line, ' ') && strspn(line, " \t") < strlen(line)) {
             /* help CMD: the one entry */
-            tv_open(ui, "Help", msg);
+            overlay_open(ui, "Help", msg);
         } else {
+            /* The key list comes from the keymap, so it cannot drift. */
             struct buf b;
             buf_init(&b, 1u << 20);
-            ui_help_text(&b);
-            tv_open(ui, "Help", b.data ? b.data : "");
+            keymap_help_text(&b);
+            buf_puts(&b, "\nCommands\n");
+            cmd_help_text(NULL, &b);
+            overlay_open(ui, "Help", b.data ? b.data : "");
             buf_free(&b);
         }
         msg = "";
@@ -145,7 +188,7 @@ void console_exec(struct ui *ui, const char *line)
     case CMD_ACT_OUTPUT: {
         char title[128];
         mxs_escape_str(line, title, sizeof title, 0);
-        tv_open(ui, title, msg);
+        overlay_open(ui, title, msg);
         msg = "";
         break;
     }
@@ -200,140 +243,159 @@ static void console_step(struct ui *ui)
     console_exec(ui, "step");
 }
 
-/* One key.  Order: confirmation, overlay, search prompt, command line,
- * global keys, then the focused pane. */
+/* A yes/no question in the status bar: quit (2) or a command (1). */
+static void console_confirm(struct ui *ui, enum km_action a)
+{
+    int kind = ui->confirm;
+    ui->confirm = 0;
+    ui->msg[0] = 0;
+    if (a == KA_YES) {
+        if (kind == 2)
+            ui->quit = 1;
+        else
+            console_exec(ui, ui->confirm_cmd);
+    } else {
+        ui_message(ui, 0, kind == 2 ? "not quitting" : "not sent");
+    }
+    ui->dirty = 1;
+}
+
+static void console_cmdline_action(struct ui *ui, enum km_action a, int ch)
+{
+    switch (a) {
+    case KA_CL_ESC:
+        if (console_busy(ui))
+            console_cancel(ui);
+        else
+            console_focus(ui, ui->prev_focus);
+        break;
+    case KA_CL_INTR:
+        if (console_busy(ui) || ui->running)
+            console_cancel(ui);
+        else
+            cmdline_clear();
+        break;
+    case KA_CL_DELETE:
+        if (!cmdline_empty())
+            cmdline_key(ch);
+        break;
+    case KA_CL_BACK:
+        console_focus(ui, ui->prev_focus);
+        break;
+    case KA_PAGE_UP: case KA_PAGE_DOWN:
+        panes_key(ui, FOCUS_EXCHANGE, a);
+        break;
+    case KA_CL_RUN: {
+        char line[CMD_MAX_LINE];
+        cmdline_key('\r');
+        if (cmdline_take(line, sizeof line)) {
+            /* An empty Enter goes back to the panes. */
+            /* The prompt is transient (like vi's `:`): after a
+             * command the single keys (n, r, ...) work again. */
+            console_focus(ui, ui->prev_focus);
+            if (line[strspn(line, " \t")] != 0)
+                console_exec(ui, line);
+        }
+        break;
+    }
+    default:
+        cmdline_key(ch); /* KA_CL_EDIT: readline's own keys */
+        break;
+    }
+    ui->dirty = 1;
+}
+
+/* The console's own keys, in any pane. */
+static void console_pane_action(struct ui *ui, enum km_action a, int ch)
+{
+    switch (a) {
+    case KA_STEP:
+        console_step(ui);
+        break;
+    case KA_RUN:
+        console_exec(ui, "run");
+        break;
+    case KA_RESTART:
+        console_exec(ui, "restart");
+        break;
+    case KA_CANCEL:
+        if (console_busy(ui) || ui->running)
+            console_cancel(ui);
+        else
+            ui_message(ui, 0, "nothing is running");
+        break;
+    case KA_FOCUS_NEXT:
+        console_focus(ui, (ui->focus + 1) % FOCUS_COUNT);
+        break;
+    case KA_FOCUS_PREV:
+        console_focus(ui, (ui->focus + FOCUS_COUNT - 1) % FOCUS_COUNT);
+        break;
+    case KA_HELP:
+        console_exec(ui, "help");
+        break;
+    case KA_QUIT:
+        console_want_quit(ui);
+        break;
+    case KA_COMMAND:
+        console_focus(ui, FOCUS_CMDLINE);
+        break;
+    case KA_TYPE_COMMAND:
+        /* Any other printable key starts a command with that letter. */
+        console_focus(ui, FOCUS_CMDLINE);
+        cmdline_key(ch);
+        break;
+    default:
+        break;
+    }
+}
+
+/* One key.  Order: confirmation, overlay, prompt, command line, the
+ * focused pane's own keys, then the console's keys for every pane. */
 static void console_key(struct ui *ui, int ch)
 {
-    if (ch == KEY_RESIZE) {
+    if (ch == KEY_RESIZE) { /* not a key: the terminal changed size */
         panes_layout(ui);
         ui->dirty = 1;
         return;
     }
     if (ui->confirm) {
-        int kind = ui->confirm;
-        ui->confirm = 0;
-        ui->msg[0] = 0;
-        if (ch == 'y' || ch == 'Y') {
-            if (kind == 2)
-                ui->quit = 1;
-            else
-                console_exec(ui, ui->confirm_cmd);
-        } else {
-            ui_message(ui, 0, kind == 2 ? "not quitting" : "not sent");
-        }
-        ui->dirty = 1;
+        console_confirm(ui, keymap_lookup(KM_CONFIRM, ch));
         return;
     }
-    if (ui->tv.open) {
-        if (ch == 3)
+    if (overlay_is_open()) {
+        enum km_action a = keymap_lookup(KM_OVERLAY, ch);
+        if (a == KA_CLOSE_CANCEL)
             console_cancel(ui);
-        tv_key(ui, ch);
+        overlay_key(ui, a);
         return;
     }
-    if (ui->search_input) {
-        panes[FOCUS_EXCHANGE]->key(ui, ch);
+    if (prompt_active()) {
+        prompt_key(ui, keymap_lookup(KM_PROMPT, ch), ch);
         return;
     }
-    if (ch != ERR && !ui->confirm)
+    if (ch != ERR)
         ui->msg[0] = 0;
     if (ui->focus == FOCUS_CMDLINE) {
-        switch (ch) {
-        case 27:
-            if (console_busy(ui))
-                console_cancel(ui);
-            else
-                console_focus(ui, ui->prev_focus);
-            break;
-        case 3:
-            if (console_busy(ui) || ui->running)
-                console_cancel(ui);
-            else
-                cmdline_clear();
-            break;
-        case 4:
-            if (!cmdline_empty())
-                cmdline_key(ch);
-            break;
-        case KEY_BTAB:
-            console_focus(ui, ui->prev_focus);
-            break;
-        case KEY_PPAGE: case KEY_NPAGE:
-            panes[FOCUS_EXCHANGE]->key(ui, ch);
-            break;
-        case '\n': case '\r': case KEY_ENTER: {
-            char line[CMD_MAX_LINE];
-            cmdline_key('\r');
-            if (cmdline_take(line, sizeof line)) {
-                /* An empty Enter goes back to the panes. */
-                /* The prompt is transient (like vi's `:`): after a
-                 * command the single keys (n, r, ...) work again. */
-                console_focus(ui, ui->prev_focus);
-                if (line[strspn(line, " \t")] != 0)
-                    console_exec(ui, line);
-            }
-            break;
-        }
-        default:
-            cmdline_key(ch);
-            break;
-        }
-        ui->dirty = 1;
+        console_cmdline_action(ui, keymap_lookup(KM_CMDLINE, ch), ch);
         return;
     }
-    /* Panes: single keys. */
-    if (ui->focus == FOCUS_EXCHANGE && (ch == 'n' || ch == 'N' || ch == '/') &&
-        panes[FOCUS_EXCHANGE]->key(ui, ch))
-        return;
-    switch (ch) {
-    case 'n': case ' ':
-        console_step(ui);
-        return;
-    case 'r':
-        console_exec(ui, "run");
-        return;
-    case 'R':
-        console_exec(ui, "restart");
-        return;
-    case 27: case 3:
-        if (console_busy(ui) || ui->running)
-            console_cancel(ui);
-        else
-            ui_message(ui, 0, "nothing is running");
-        return;
-    case '\t':
-        console_focus(ui, (ui->focus + 1) % FOCUS_COUNT);
-        return;
-    case KEY_BTAB:
-        console_focus(ui, (ui->focus + FOCUS_COUNT - 1) % FOCUS_COUNT);
-        return;
-    case '?':
-        console_exec(ui, "help");
-        return;
-    case 'q':
-        console_want_quit(ui);
-        return;
-    case ':':
-        console_focus(ui, FOCUS_CMDLINE);
-        return;
-    default:
-        break;
+    enum km_ctx own = panes_keys(ui->focus);
+    if (own != KM_PANES) {
+        enum km_action a = keymap_bound(own, ch);
+        if (a != KA_NONE && panes_key(ui, ui->focus, a))
+            return;
     }
-    const struct pane_ops *p = panes[ui->focus];
-    if (p->key && p->key(ui, ch))
-        return;
-    /* Any other printable key starts a command with that letter. */
-    if (ch >= 0x21 && ch < 0x7f) {
-        console_focus(ui, FOCUS_CMDLINE);
-        cmdline_key(ch);
-    }
+    console_pane_action(ui, keymap_lookup(KM_PANES, ch), ch);
 }
 
 static void console_drain_events(struct ui *ui)
 {
     struct engine *e = ui->cmd.engine;
     struct mxs_event ev;
+    /* The panes draw from the engine's state: an event only means the
+     * screen is out of date. */
     for (int i = 0; e && i < 100000 && engine_next_event(e, &ev); i++)
-        panes_on_event(ui, &ev);
+        ui->dirty = 1;
 }
 
 /* Run-to-end and the --script queue move on only when the engine is idle. */
@@ -393,8 +455,6 @@ int console_run(struct console_opts *o)
     memset(&ui, 0, sizeof ui);
     setlocale(LC_ALL, "");
     cmd_ctx_init(&ui.cmd, o->engine, o->lab, o->lab_scenario, 0);
-    ui.xl_follow = 1;
-    ui.search_hit = -1;
     ui.focus = ui.prev_focus = FOCUS_STEPS;
 
     if (o->load && !o->engine) {
@@ -430,6 +490,7 @@ int console_run(struct console_opts *o)
         script_free(ui.script, ui.script_n);
         return 1;
     }
+    panes_create();
     panes_layout(&ui);
     cmdline_init(&ui);
     if (o->stop_after_resolve && ui.cmd.engine && !o->load &&
@@ -448,7 +509,7 @@ int console_run(struct console_opts *o)
             break;
         int busy = console_busy(&ui);
         if (ui.dirty || busy)
-            panes_draw_all(&ui);
+            console_draw(&ui);
 
         struct pollfd fds[20];
         int nf = 0;
@@ -488,13 +549,14 @@ int console_run(struct console_opts *o)
     const char *dump = getenv("MXS_DUMP_ON_EXIT");
     if (dump && *dump) {
         char derr[256];
-        panes_draw_all(&ui);
+        console_draw(&ui);
         screen_dump(dump, derr, sizeof derr);
     }
     cmdline_end();
     screen_end();
     console_signals_off();
-    panes_free(&ui);
+    overlay_close(&ui);
+    panes_destroy();
     script_free(ui.script, ui.script_n);
     cmd_ctx_free(&ui.cmd);
     return 0;

@@ -181,11 +181,6 @@ attr_t screen_attr(enum role r)
     return r < ROLE_COUNT ? scr_attr[r] : A_NORMAL;
 }
 
-int screen_unicode(void)
-{
-    return scr_utf8;
-}
-
 /* ---- set-up / teardown -------------------------------------------------- */
 
 int screen_init(char *err, size_t errlen)
@@ -308,19 +303,6 @@ int screen_text(int y, int x, int maxw, const char *s, attr_t a)
     }
     attr_set(old, pair, NULL);
     return w;
-}
-
-void screen_hline(int y, int x, int w, attr_t a)
-{
-    attr_t old;
-    short pair;
-    attr_get(&old, &pair, NULL);
-    attrset(a);
-    if (scr_ascii_box)
-        mvhline(y, x, '-', w);
-    else
-        mvhline(y, x, ACS_HLINE, w);
-    attr_set(old, pair, NULL);
 }
 
 void screen_box(int y, int x, int h, int w, const char *title, int focused)

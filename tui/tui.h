@@ -1,16 +1,30 @@
 /*
  * tui.h - shared state and internal interfaces of the console (the tui/ sources).
  *
- *   screen.c   every curses set-up/teardown call, colours, glyphs, stderr
- *              redirection, the fatal-signal terminal restore, screen dumps
- *   panes.c    the panes behind struct pane_ops, the overlay text view,
- *              the status bar and the layout
- *   cmdline.c  GNU readline fed by curses, one byte at a time
- *   console.c  console_run(): the poll loop, keys, signals, the engine
- *   script.c   --script (console) and --script --batch
+ *   screen.c      every curses set-up/teardown call, colours, glyphs, stderr
+ *                 redirection, the fatal-signal terminal restore, screen dumps
+ *   console.c     console_run(): the poll loop, the engine, signals; keys are
+ *                 looked up in the keymap and their actions carried out here
+ *                 or handed to a pane, the overlay or the prompt; the one
+ *                 place that puts the screen together (console_draw)
+ *   keymap.c      every key: code, context, action, help text (keymap.h);
+ *                 the help screen's key list is made from it
+ *   panes.c       the list of panes and their layout, the status bar and its
+ *                 one-line prompt
+ *   pane_steps.c, pane_exchange.c, pane_chain.c, pane_findings.c
+ *                 one pane each: private static state behind struct pane_ops
+ *   overlay.c     the modal text view (help, certificate, report, output)
+ *   cmdline.c     GNU readline fed by curses, one byte at a time
+ *   script.c      --script (console) and --script --batch
+ *
+ * Who calls whom: console.c calls panes.c, overlay.c and cmdline.c; the panes
+ * call overlay.c and the prompt (panes.c); everything may call ui_message()
+ * (console.c).  cmdline.c and the panes never call each other.
  *
  * Ownership: struct ui lives on console_run()'s stack; its cmd_ctx holds
- * the current engine (see cmd.h for who frees which engine).
+ * the current engine (see cmd.h for who frees which engine).  Each pane's,
+ * the overlay's, the prompt's and the command line's state is static in its
+ * own file, set up and freed through its functions.
  * Owner: the console engineer (h6).
  */
 #ifndef MXS_TUI_H
@@ -18,6 +32,7 @@
 #include <curses.h>
 #include <stddef.h>
 #include "core.h"
+#include "keymap.h"
 
 /* ---- screen.c ----------------------------------------------------------- */
 
@@ -33,42 +48,21 @@ void screen_end(void);                       /* endwin + replay stderr */
 int screen_active(void);
 void screen_resize(void);                    /* after SIGWINCH */
 attr_t screen_attr(enum role r);
-int screen_unicode(void);                    /* UTF-8 glyphs allowed */
 /* Draw already-escaped UTF-8 text at (y,x) in at most maxw columns. */
 int screen_text(int y, int x, int maxw, const char *s, attr_t a);
 /* Display width of escaped UTF-8 text. */
 int screen_width(const char *s);
 void screen_box(int y, int x, int h, int w, const char *title, int focused);
-void screen_hline(int y, int x, int w, attr_t a);
 const char *screen_state_glyph(enum mxs_step_state s);
 /* The whole screen as escaped text into path (savefile, 0600). */
 int screen_dump(const char *path, char *err, size_t errlen);
 
-/* ---- panes.c ------------------------------------------------------------ */
+/* ---- the shared state ------------------------------------------------- */
 
+/* The panes in focus order; Tab goes round them and then the command line. */
 enum focus { FOCUS_STEPS = 0, FOCUS_EXCHANGE, FOCUS_CHAIN, FOCUS_FINDINGS,
              FOCUS_CMDLINE, FOCUS_COUNT };
-
-struct ui;
-
-struct pane_ops {
-    const char *name;
-    void (*draw)(struct ui *ui, int focused);
-    int (*key)(struct ui *ui, int ch);                  /* 1: handled */
-    void (*resize)(struct ui *ui, int y, int x, int h, int w);
-    void (*on_event)(struct ui *ui, const struct mxs_event *ev);
-};
-
-struct rect { int y, x, h, w; };
-
-struct xline { char *text; unsigned char kind; };
-
-struct textview {                /* overlay: help, certificate, output */
-    int open;
-    char title[128];
-    char **lines;
-    int n, top;
-};
+#define PANE_COUNT FOCUS_CMDLINE
 
 struct ui {
     struct cmd_ctx cmd;
@@ -77,45 +71,66 @@ struct ui {
     int quit;
     int running;                 /* `run`: keep stepping until finished */
     int queued_steps;            /* n pressed while a step ran: typed ahead */
-    int dirty;
+    int dirty;                   /* repaint before waiting again */
     /* status bar message */
     char msg[1024];
     int msg_err;
     /* confirmation */
     int confirm;                 /* 0 none, 1 command, 2 quit */
     char confirm_cmd[CMD_MAX_LINE];
-    /* exchange */
-    struct xline *xl;
-    size_t xl_n, xl_cap;
-    const struct engine *xl_engine;
-    int xl_top, xl_follow;
-    char search[128];
-    int search_input;            /* typing a search string */
-    int search_hit;              /* line of the current match, -1 none */
-    /* chain, findings */
-    int chain_sel, find_top;
-    /* geometry */
-    struct rect r_steps, r_exchange, r_chain, r_findings;
-    struct textview tv;
     /* --script in the console */
     char **script;
     int script_n, script_i;
 };
 
-extern const struct pane_ops *const panes[FOCUS_COUNT - 1];
+/* ---- one pane (pane_*.c) ------------------------------------------------ */
 
-void panes_layout(struct ui *ui);
-void panes_draw_all(struct ui *ui);
-void panes_on_event(struct ui *ui, const struct mxs_event *ev);
-void panes_reset(struct ui *ui);             /* engine replaced */
-void panes_free(struct ui *ui);
-void tv_open(struct ui *ui, const char *title, const char *text);
-void tv_close(struct ui *ui);
-int tv_key(struct ui *ui, int ch);           /* 1: handled */
-void ui_message(struct ui *ui, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void ui_help_text(struct buf *out);
-void ui_show_cert(struct ui *ui, int depth);
+struct rect { int y, x, h, w; };
+
+/* A pane keeps its state private (static in its file); the console reaches
+ * it only through these.  Optional slots are NULL where a pane has nothing
+ * to do.  The panes draw from the engine's state (engine_record(),
+ * engine_chain() ...), so engine events need no slot: they only make the
+ * console repaint. */
+struct pane_ops {
+    enum km_ctx keys;                            /* its own keymap context;
+                                                    KM_PANES: none */
+    void (*create)(void);                        /* set up the state */
+    void (*destroy)(void);                       /* optional: free it */
+    void (*reset)(void);                         /* optional: new engine */
+    void (*resize)(struct rect r);               /* its place on screen */
+    void (*draw)(struct ui *ui, int focused);
+    int (*key)(struct ui *ui, enum km_action a); /* optional; 1: handled */
+};
+
+extern const struct pane_ops pane_steps, pane_exchange, pane_chain, pane_findings;
+
+/* ---- panes.c: the panes together, the status bar, the prompt ----------- */
+
+void panes_create(void);
+void panes_destroy(void);
+void panes_reset(void);                      /* the engine was replaced */
+void panes_layout(struct ui *ui);            /* sets ui->rows/cols too */
+void panes_draw(struct ui *ui);              /* every pane, the status bar */
+enum km_ctx panes_keys(int pane);            /* the pane's own context */
+int panes_key(struct ui *ui, int pane, enum km_action a); /* 1: handled */
+
+/* A one-line prompt in the status bar that edits buf (len bytes, printable
+ * ASCII) in place; done(ui, 1) on Enter, done(ui, 0) on Esc. */
+void prompt_open(struct ui *ui, const char *label, char *buf, size_t len,
+                 void (*done)(struct ui *ui, int accepted));
+int prompt_active(void);
+void prompt_key(struct ui *ui, enum km_action a, int ch);
+
+/* ---- overlay.c: the modal text view ------------------------------------- */
+
+void overlay_open(struct ui *ui, const char *title, const char *text);
+void overlay_scroll_to(int line);            /* the first line shown */
+int overlay_is_open(void);
+void overlay_close(struct ui *ui);
+void overlay_draw(struct ui *ui);
+void overlay_key(struct ui *ui, enum km_action a);
+void overlay_show_cert(struct ui *ui, int depth);
 
 /* ---- cmdline.c ---------------------------------------------------------- */
 
@@ -128,12 +143,14 @@ void cmdline_clear(void);
 int cmdline_empty(void);
 /* A line accepted by readline, if any (returns 1 and copies it). */
 int cmdline_take(char *out, size_t outlen);
-const char *cmdline_history_path(void);
 
 /* ---- console.c ---------------------------------------------------------- */
 
 /* Run one command line as typed; shared by the prompt and --script. */
 void console_exec(struct ui *ui, const char *line);
+/* The status bar's message: its first line only. */
+void ui_message(struct ui *ui, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- script.c ----------------------------------------------------------- */
 

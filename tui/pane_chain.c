@@ -1,0 +1,113 @@
+/*
+ * pane_chain.c - the Chain pane: one line per certificate (depth, CN, days
+ * left, verdict glyph) with a selection; Enter opens the selected one's
+ * detail in the overlay.
+ * Owner: the console engineer (h6).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core.h"
+#include "tui.h"
+
+static struct chain_state {
+    struct rect r;
+    int sel;                      /* the selected certificate's depth */
+} ch_st;
+
+static void chain_create(void)
+{
+    ch_st = (struct chain_state){{0, 0, 0, 0}, 0};
+}
+
+static void chain_reset(void)
+{
+    ch_st.sel = 0;
+}
+
+static void chain_resize(struct rect r)
+{
+    ch_st.r = r;
+}
+
+static void chain_draw(struct ui *ui, int focused)
+{
+    struct rect r = ch_st.r;
+    struct engine *e = ui->cmd.engine;
+    const struct mxs_chain_facts *ch = e ? engine_chain(e) : NULL;
+    char title[160] = "Chain";
+    if (ch && ch->n > 0) {
+        char flags[120];
+        mxs_verify_flags_text(ch->verify_result, flags, sizeof flags);
+        if (ch->verify_result == 0 && ch->trusted)
+            snprintf(title, sizeof title, "Chain: trusted");
+        else
+            snprintf(title, sizeof title, "Chain: %s", flags);
+    }
+    screen_box(r.y, r.x, r.h, r.w, title, focused);
+    if (r.h < 3)
+        return;
+    if (!ch || ch->n == 0) {
+        screen_text(r.y + 1, r.x + 2, r.w - 3, "(no certificates yet)", screen_attr(ROLE_DIM));
+        return;
+    }
+    int vis = r.h - 2;
+    if (ch_st.sel >= ch->n)
+        ch_st.sel = ch->n - 1;
+    if (ch_st.sel < 0)
+        ch_st.sel = 0;
+    int top = ch_st.sel >= vis ? ch_st.sel - vis + 1 : 0;
+    for (int i = 0; i < vis && top + i < ch->n; i++) {
+        const struct mxs_cert *c = &ch->cert[top + i];
+        char cn[128], line[256], days[24];
+        mxs_escape_str(c->cn[0] ? c->cn : c->subject, cn, sizeof cn, 0);
+        unsigned f = c->verify_flags;
+        enum mxs_step_state g = f == 0 ? MXS_ST_OK :
+            (f & (MXS_V_EXPIRED | MXS_V_FUTURE | MXS_V_NOT_TRUSTED | MXS_V_NAME | MXS_V_REVOKED))
+            ? MXS_ST_FAIL : MXS_ST_WARN;
+        snprintf(days, sizeof days, "%dd", c->days_left);
+        /* Depth and name on the left, days and verdict glyph on the right. */
+        int inner = r.w - 2;
+        int right = (int)strlen(days) + 3;
+        snprintf(line, sizeof line, "%d %s", c->depth, cn);
+        int sel = focused && top + i == ch_st.sel;
+        attr_t a = sel ? screen_attr(ROLE_SELECT) : A_NORMAL;
+        if (sel)
+            mvhline(r.y + 1 + i, r.x + 1, ' ' | a, inner);
+        screen_text(r.y + 1 + i, r.x + 1, inner - right, line, a);
+        char tail[48];
+        snprintf(tail, sizeof tail, "%s %s", days, screen_state_glyph(g));
+        attr_t ta = sel ? a : screen_attr(g == MXS_ST_OK ? ROLE_OK : g == MXS_ST_FAIL ? ROLE_ERROR : ROLE_WARN);
+        screen_text(r.y + 1 + i, r.x + 1 + inner - right + 1, right - 1, tail, ta);
+    }
+}
+
+static int chain_key(struct ui *ui, enum km_action a)
+{
+    struct engine *e = ui->cmd.engine;
+    const struct mxs_chain_facts *cf = e ? engine_chain(e) : NULL;
+    int n = cf ? cf->n : 0;
+    switch (a) {
+    case KA_UP: if (ch_st.sel > 0) ch_st.sel--; break;
+    case KA_DOWN: if (ch_st.sel < n - 1) ch_st.sel++; break;
+    case KA_OPEN:
+        if (n > 0)
+            overlay_show_cert(ui, ch_st.sel);
+        else
+            ui_message(ui, 1, "no certificates yet: run to the CHAIN step first");
+        break;
+    default:
+        return 0;
+    }
+    ui->dirty = 1;
+    return 1;
+}
+
+const struct pane_ops pane_chain = {
+    .keys = KM_CHAIN,
+    .create = chain_create,
+    .reset = chain_reset,
+    .resize = chain_resize,
+    .draw = chain_draw,
+    .key = chain_key,
+};

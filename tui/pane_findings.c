@@ -1,0 +1,198 @@
+/*
+ * pane_findings.c - the Findings & verdict pane: the verdict per sender
+ * policy, then each finding with its advice, word-wrapped to the pane;
+ * Enter opens the full report in the overlay.
+ * Owner: the console engineer (h6).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core.h"
+#include "tui.h"
+
+static struct findings_state {
+    struct rect r;
+    int top;                      /* first line shown */
+} fs;
+
+static void findings_create(void)
+{
+    fs = (struct findings_state){{0, 0, 0, 0}, 0};
+}
+
+static void findings_reset(void)
+{
+    fs.top = 0;
+}
+
+static void findings_resize(struct rect r)
+{
+    fs.r = r;
+}
+
+static const char *outcome_short(enum mxs_outcome o)
+{
+    switch (o) {
+    case MXS_OUT_ENCRYPTED: return "encrypted";
+    case MXS_OUT_CLEAR: return "CLEAR";
+    case MXS_OUT_NOT_DELIVERED: return "NOT DELIVERED";
+    default: return "-";
+    }
+}
+
+/* Diagnosis text (diag.c escapes it to printable ASCII with '\n' as its
+ * own line break) word-wrapped to the pane: an operator reads the advice
+ * whole, not cut at the border.  Anything else in it (a bug) is escaped. */
+static void wrap_add(struct buf *b, const char *text, int width, const char *first,
+                     const char *indent, int *lines)
+{
+    int ind = (int)strlen(indent);
+    const char *pfx = first;
+    if (width < ind + 20)
+        width = ind + 20;
+    for (const char *p = text; ; ) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        for (;;) {
+            int room = width - (int)strlen(pfx);
+            size_t take = len;
+            if ((int)take > room) {
+                take = (size_t)room;
+                while (take > 0 && p[take] != ' ')
+                    take--;
+                if (take == 0)
+                    take = (size_t)room; /* one long word: cut it */
+            }
+            buf_puts(b, pfx);
+            int safe = 1;
+            for (size_t i = 0; i < take; i++)
+                if (p[i] < 0x20 || p[i] > 0x7e)
+                    safe = 0;
+            if (safe)
+                buf_add(b, p, take);
+            else
+                buf_add_escaped(b, p, take, 0);
+            buf_puts(b, "\n");
+            (*lines)++;
+            pfx = indent;
+            p += take;
+            len -= take;
+            while (len && *p == ' ') {
+                p++;
+                len--;
+            }
+            if (!len)
+                break;
+        }
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+}
+
+/* The findings pane's lines, escaped: verdict first, then each finding and
+ * its advice. */
+static int findings_lines(struct ui *ui, struct buf *b)
+{
+    struct engine *e = ui->cmd.engine;
+    int lines = 0;
+    if (!e)
+        return 0;
+    const struct mxs_verdict *v = engine_verdicts(e);
+    if (v) {
+        buf_puts(b, "Verdict:");
+        for (int p = 0; p < MXS_POL_COUNT; p++) {
+            buf_printf(b, "  %s: %s", mxs_policy_name((enum mxs_policy)p), outcome_short(v[p].outcome));
+            if (v[p].outcome == MXS_OUT_NOT_DELIVERED && v[p].step != MXS_STEP_NONE)
+                buf_printf(b, " (%s)", mxs_step_name(v[p].step));
+        }
+        buf_puts(b, "\n");
+        lines++;
+    }
+    int n = 0;
+    const struct mxs_finding *f = engine_findings(e, &n);
+    int width = fs.r.w - 2;
+    for (int i = 0; f && i < n; i++) {
+        char head[80];
+        snprintf(head, sizeof head, "%c %s: ",
+                 f[i].severity == MXS_SEV_ERROR ? 'E' : f[i].severity == MXS_SEV_WARNING ? 'W' : 'i', f[i].id);
+        wrap_add(b, f[i].message, width, head, "  ", &lines);
+        if (f[i].advice[0]) {
+            wrap_add(b, f[i].advice, width, "    -> ", "       ", &lines);
+        }
+    }
+    if (n == 0) {
+        buf_puts(b, engine_finished(e) ? "(no findings: nothing wrong was seen)\n" : "(no findings yet)\n");
+        lines++;
+    }
+    return lines;
+}
+
+static void findings_draw(struct ui *ui, int focused)
+{
+    struct rect r = fs.r;
+    screen_box(r.y, r.x, r.h, r.w, "Findings & verdict", focused);
+    struct buf b;
+    buf_init(&b, 1u << 20);
+    int n = findings_lines(ui, &b);
+    int vis = r.h - 2;
+    if (fs.top > n - vis)
+        fs.top = n - vis;
+    if (fs.top < 0)
+        fs.top = 0;
+    const char *p = b.data ? b.data : "";
+    for (int i = 0; *p && i < fs.top + vis; i++) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (i >= fs.top) {
+            char line[2048];
+            if (len >= sizeof line)
+                len = sizeof line - 1;
+            memcpy(line, p, len);
+            line[len] = 0;
+            enum role role = line[0] == 'E' && line[1] == ' ' ? ROLE_ERROR :
+                             line[0] == 'W' && line[1] == ' ' ? ROLE_WARN :
+                             !strncmp(line, "Verdict", 7) ? ROLE_TITLE :
+                             line[0] == ' ' ? ROLE_DIM : ROLE_NORMAL;
+            screen_text(r.y + 1 + i - fs.top, r.x + 1, r.w - 2, line, screen_attr(role));
+        }
+        p = nl ? nl + 1 : p + len;
+    }
+    buf_free(&b);
+}
+
+static int findings_key(struct ui *ui, enum km_action a)
+{
+    int vis = fs.r.h - 2;
+    switch (a) {
+    case KA_UP: fs.top--; break;
+    case KA_DOWN: fs.top++; break;
+    case KA_PAGE_UP: fs.top -= vis; break;
+    case KA_PAGE_DOWN: fs.top += vis; break;
+    case KA_TOP: fs.top = 0; break;
+    case KA_OPEN: {
+        struct engine *e = ui->cmd.engine;
+        if (!e)
+            return 1;
+        struct buf b;
+        buf_init(&b, 1u << 20);
+        render_report_text(e, &b);
+        overlay_open(ui, "Report", b.data ? b.data : "");
+        buf_free(&b);
+        break;
+    }
+    default:
+        return 0;
+    }
+    ui->dirty = 1;
+    return 1;
+}
+
+const struct pane_ops pane_findings = {
+    .keys = KM_FINDINGS,
+    .create = findings_create,
+    .reset = findings_reset,
+    .resize = findings_resize,
+    .draw = findings_draw,
+    .key = findings_key,
+};

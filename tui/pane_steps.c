@@ -1,0 +1,75 @@
+/*
+ * pane_steps.c - the Steps pane: one line per step with its state glyph and
+ * time, and a live countdown to the running step's deadline.
+ *
+ * It has no keys of its own (the console's keys work while it has the
+ * focus) and nothing to keep but its place on the screen.
+ * Owner: the console engineer (h6).
+ */
+#include <stdio.h>
+
+#include "tui.h"
+
+static struct steps_state {
+    struct rect r;
+} steps;
+
+static void steps_create(void)
+{
+    steps = (struct steps_state){{0, 0, 0, 0}};
+}
+
+static void steps_resize(struct rect r)
+{
+    steps.r = r;
+}
+
+static void steps_draw(struct ui *ui, int focused)
+{
+    struct rect r = steps.r;
+    struct engine *e = ui->cmd.engine;
+    screen_box(r.y, r.x, r.h, r.w, "Steps", focused);
+    if (!e)
+        return;
+    enum mxs_step cur = engine_current_step(e);
+    for (int s = 0; s < MXS_STEP_COUNT && s < r.h - 2; s++) {
+        enum mxs_step_state st = engine_step_state(e, (enum mxs_step)s);
+        enum role role = st == MXS_ST_OK ? ROLE_OK : st == MXS_ST_WARN ? ROLE_WARN :
+                         st == MXS_ST_FAIL ? ROLE_ERROR : st == MXS_ST_RUNNING ? ROLE_RUNNING :
+                         st == MXS_ST_CANCELLED ? ROLE_WARN : ROLE_DIM;
+        char info[48] = "";
+        if (st == MXS_ST_RUNNING) {
+            int t = engine_timeout_ms(e);
+            /* The live countdown to the stage deadline: the operator sees
+             * how long a stalled server has left before we give up. */
+            if (t >= 0)
+                snprintf(info, sizeof info, "%ds left", (t + 999) / 1000);
+            else
+                snprintf(info, sizeof info, "running");
+        } else if (st != MXS_ST_PENDING) {
+            int64_t ms = engine_step_elapsed_ms(e, (enum mxs_step)s);
+            if (st == MXS_ST_SKIPPED)
+                snprintf(info, sizeof info, "skipped");
+            else if (st == MXS_ST_CANCELLED)
+                snprintf(info, sizeof info, "cancelled");
+            else if (ms >= 10000)
+                snprintf(info, sizeof info, "%.1fs", (double)ms / 1000.0);
+            else
+                snprintf(info, sizeof info, "%lld ms", (long long)ms);
+        }
+        char line[96];
+        snprintf(line, sizeof line, "%s %-9s %s", screen_state_glyph(st),
+                 mxs_step_name((enum mxs_step)s), info);
+        attr_t a = screen_attr(role);
+        if (s == (int)cur && st == MXS_ST_PENDING && !engine_finished(e))
+            a = screen_attr(ROLE_TITLE);
+        screen_text(r.y + 1 + s, r.x + 1, r.w - 2, line, a);
+    }
+}
+
+const struct pane_ops pane_steps = {
+    .keys = KM_PANES,
+    .create = steps_create,
+    .resize = steps_resize,
+    .draw = steps_draw,
+};
