@@ -5,7 +5,7 @@
  *
  * Each check decides which findings hold and writes their message and
  * evidence from the facts; id, step, severity, blocks and advice come from
- * the finding's row (catalog.c).  May call: base (esc); diag.c's helpers.
+ * the finding's row (catalog.c).  May call: diag.c's helpers, base (names).
  */
 #include "diag/diag_int.h"
 

@@ -4,8 +4,8 @@
  * Owner: diagnosis.
  *
  * As check_net.c: the logic and the evidence here, the constant parts of a
- * finding in its row (catalog.c).  May call: base (esc, names); diag.c's
- * helpers.
+ * finding in its row (catalog.c).  May call: diag.c's helpers, base
+ * (names).
  */
 #include "diag/diag_int.h"
 

@@ -3,7 +3,8 @@
  * (diag_compare, see diag.h).
  * Owner: diagnosis.
  *
- * May call: base (esc); diag.c's helpers; the row of mx-hosts-disagree.
+ * May call: diag.c's helpers, the row of mx-hosts-disagree and its advice
+ * (catalog.c).
  */
 #include "diag/diag_int.h"
 

@@ -13,7 +13,7 @@
  * Every string that did not come from this module is escaped (ASCII) before
  * it lands in a finding: network bytes, certificate fields, and the
  * operator's own settings alike (cheap, and it keeps the rule simple).
- * May call: base (esc, buf).
+ * May call: base (esc).
  */
 #include "diag/diag_int.h"
 

@@ -1,7 +1,7 @@
 /*
  * diag.h - diagnosis: findings and a verdict per sender policy.
- * Owner: diagnosis (core/diag/; diag.c also implements mxs_severity_name,
- * mxs_policy_name and mxs_outcome_name from core.h).
+ * Owner: diagnosis (core/diag/; the names of severities, policies and
+ * outcomes are in base/names.c).
  *
  * Pure: reads the facts the engine gathered (never a host name, only
  * evidence) and writes findings {id, severity, step, evidence, advice} and
@@ -28,7 +28,8 @@
  *
  * Finding ids are stable; the catalogue (catalog.c, struct diag_entry
  * below) lists every one with its step, severity and advice, and
- * docs/findings.md documents each (tests/unit/test_diag.c checks both ways).
+ * docs/findings.md documents each (tests/unit/test_catalog.c checks both
+ * ways).
  * The "*-failed" / "*-timeout" ids without a more specific cause are the
  * fallback for a step the engine marked FAIL: every failed step has at least
  * one finding, so every verdict can name one.
@@ -39,10 +40,12 @@
  *  - outcome NOT_DELIVERED: the first failing step and the finding behind it.
  *  - outcome NOT_EVALUATED: step is the step still missing (pending, running,
  *    skipped or cancelled), finding "" - or, for DANE, NONE.
- * DANE: TLSA matching is not implemented yet.  With DNSSEC-secure TLSA
- * records the verdict is not-evaluated, except when TLS itself fails (then
- * not-delivered, since DANE requires TLS) or the TLSA answer is bogus
- * (not-delivered at RESOLVE: DANE senders defer).
+ * DANE (RFC 7672): without DNSSEC-secure TLSA records (or with an MX answer
+ * that is not secure) there is no DANE policy: not-evaluated, step NONE.
+ * A bogus TLSA answer: not-delivered at RESOLVE (DANE senders defer).  With
+ * a policy: not-delivered where TLS fails, delivered-encrypted when a usable
+ * record matches the chain (or none is usable: TLS without
+ * authentication), not-delivered at CHAIN (dane-mismatch) otherwise.
  *
  * Files: diag.c (context, filing, verdicts, diag_run), check_net.c
  * (RESOLVE to STARTTLS, EHLO2, fallback), check_tls.c (HANDSHAKE, CHAIN),

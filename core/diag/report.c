@@ -5,7 +5,7 @@
  *
  * Reads the findings as filed (or loaded from a saved session): only the
  * receiving side's part of each advice goes in, cut at DIAG_ADVICE_THIRD.
- * May call: base (buf, esc); diag.c's context and helpers.
+ * May call: base (buf, esc, names); diag.c's context and helpers.
  */
 #include "diag/diag_int.h"
 
@@ -13,7 +13,6 @@
 
 #include "base/buf.h"
 #include "base/esc.h"
-
 
 /* Text we wrote ourselves is ASCII already; escape anyway for defence. */
 static void rep_esc(struct buf *b, const char *s)
