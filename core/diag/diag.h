@@ -1,7 +1,7 @@
 /*
  * diag.h - diagnosis: findings and a verdict per sender policy.
- * Owner: diagnosis (diag.c; also implements mxs_severity_name,
- * mxs_policy_name and mxs_outcome_name from core.h).
+ * Owner: diagnosis (core/diag/; the names of severities, policies and
+ * outcomes are in base/names.c).
  *
  * Pure: reads the facts the engine gathered (never a host name, only
  * evidence) and writes findings {id, severity, step, evidence, advice} and
@@ -26,26 +26,10 @@
  * a third party's server: ...") what the sender can do.  diag_report() keeps
  * only the first part, since the report goes to the receiving side.
  *
- * Finding ids (stable; the step is the one they are filed under):
- *  RESOLVE   dns-nxdomain dns-servfail dns-timeout dns-error dns-no-address
- *            mx-null mx-implicit dnssec-bogus dns-failed
- *  CONNECT   connect-refused connect-timeout connect-unreachable
- *            connect-failed
- *  BANNER    banner-rejected banner-throttled banner-slow banner-timeout
- *            banner-closed banner-failed
- *  EHLO      ehlo-rejected ehlo-masked ehlo-timeout ehlo-failed
- *  STARTTLS  starttls-not-offered starttls-refused starttls-plaintext-leftover
- *            starttls-timeout starttls-failed
- *  HANDSHAKE tls-obsolete-only tls-no-common-version tls-client-cert-required
- *            tls-handshake-failed
- *  CHAIN     cert-expired cert-not-yet-valid cert-expiring-soon
- *            cert-name-mismatch cert-self-signed cert-untrusted-root
- *            chain-incomplete chain-order cert-weak-key cert-weak-signature
- *            cert-not-server-auth cert-verify-failed fingerprint-mismatch
- *            chain-empty chain-failed dane-mismatch
- *  EHLO2     ehlo2-rejected ehlo2-capabilities-changed ehlo2-timeout
- *            ehlo2-failed
- *  (diag_compare) mx-hosts-disagree
+ * Finding ids are stable; the catalogue (catalog.c, struct diag_entry
+ * below) lists every one with its step, severity and advice, and
+ * docs/findings.md documents each (tests/unit/test_catalog.c checks both
+ * ways).
  * The "*-failed" / "*-timeout" ids without a more specific cause are the
  * fallback for a step the engine marked FAIL: every failed step has at least
  * one finding, so every verdict can name one.
@@ -56,10 +40,17 @@
  *  - outcome NOT_DELIVERED: the first failing step and the finding behind it.
  *  - outcome NOT_EVALUATED: step is the step still missing (pending, running,
  *    skipped or cancelled), finding "" - or, for DANE, NONE.
- * DANE: TLSA matching is not implemented yet.  With DNSSEC-secure TLSA
- * records the verdict is not-evaluated, except when TLS itself fails (then
- * not-delivered, since DANE requires TLS) or the TLSA answer is bogus
- * (not-delivered at RESOLVE: DANE senders defer).
+ * DANE (RFC 7672): without DNSSEC-secure TLSA records (or with an MX answer
+ * that is not secure) there is no DANE policy: not-evaluated, step NONE.
+ * A bogus TLSA answer: not-delivered at RESOLVE (DANE senders defer).  With
+ * a policy: not-delivered where TLS fails, delivered-encrypted when a usable
+ * record matches the chain (or none is usable: TLS without
+ * authentication), not-delivered at CHAIN (dane-mismatch) otherwise.
+ *
+ * Files: diag.c (context, filing, verdicts, diag_run), check_net.c
+ * (RESOLVE to STARTTLS, EHLO2, fallback), check_tls.c (HANDSHAKE, CHAIN),
+ * catalog.c (the rows), report.c (diag_report), compare.c (diag_compare);
+ * diag_int.h is what they share.
  *
  * Ownership: the input points at the engine's facts; nothing is kept.  Any
  * fact pointer may be NULL (treated as "nothing known yet").
@@ -123,5 +114,34 @@ struct diag_probe {
 };
 int diag_compare(const struct diag_probe *p, int n, struct mxs_finding *out,
                  int max);
+
+/* ---- The catalogue --------------------------------------------------
+ * Everything constant about a finding id.  Blocks: the policies a finding
+ * stops when filed at the row's severity (filed as a warning below it, it
+ * stops none).  ALL: no policy delivers (DNS, TCP, greeting, EHLO).  TLS:
+ * no TLS session (an opportunistic sender goes on in clear).  VERIFY: the
+ * certificate does not authenticate the server. */
+enum { DIAG_BLK_ALL = 1, DIAG_BLK_TLS = 2, DIAG_BLK_VERIFY = 4 };
+
+struct diag_entry {
+    const char *id;              /* "cert-expired"                          */
+    const char *variant;         /* NULL: the id's own row; else the case
+                                    whose advice differs ("intermediate")   */
+    enum mxs_step step;          /* filed under; NONE: per aspect           */
+    enum mxs_severity severity;  /* as filed when it blocks                 */
+    unsigned blocks;             /* DIAG_BLK_* bits                         */
+    const char *title;           /* one line; NULL on variant rows          */
+    /* Advice templates: {domain} {name} {what} {port} {expected} {spki}
+     * stand for facts.  advice_own: for the receiving side's admins (an
+     * Exchange / Postfix admin: "If it is your server: ..."); advice_third:
+     * for the sender when the server is a third party's. */
+    const char *advice_own;
+    const char *advice_third;
+};
+
+/* The id's own row, or NULL for an unknown id (static storage). */
+const struct diag_entry *diag_find_id(const char *id);
+/* Every row, variants included; *n gets their number. */
+const struct diag_entry *diag_catalog(int *n);
 
 #endif

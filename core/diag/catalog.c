@@ -1,0 +1,489 @@
+/*
+ * catalog.c - the catalogue of findings: one row per finding id (see
+ * diag.h, struct diag_entry), and the template expansion of its advice.
+ * Owner: diagnosis.
+ *
+ * Everything constant about a finding lives here: its id, the step it is
+ * filed under, its severity, the policies it stops, a one-line title and the
+ * advice for both sides.  The code that decides whether a finding holds and
+ * writes its message and evidence (check_*.c) names a row by its index
+ * (enum diag_row in diag_int.h), so a misspelt id does not compile.
+ *
+ * A few ids have variant rows (same id, other advice): the case decides
+ * which text applies (an expired intermediate, a fingerprint given as
+ * SHA-1, the generic text of a step that failed without a specific cause).
+ * diag_find_id() returns the id's own row (variant NULL).
+ *
+ * Advice templates name facts in braces, filled by diag_advise(): {domain}
+ * (the mail domain), {name} (a host or record name), {what} (a record
+ * type), {port}, {expected} (the thumbprint asked for), {spki} (the served
+ * key's SHA-256).  docs/findings.md documents every id (test_diag checks it).
+ */
+#include "diag/diag_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Third-party advice shared by many rows. */
+#define THIRD_TLS                                                              \
+    "send this report (mxscope `report`) to their postmaster; until it is "   \
+    "fixed, deliver to {domain} with opportunistic TLS if your policy allows " \
+    "(Postfix: `{domain} may` in smtp_tls_policy_maps; Exchange: a send "     \
+    "connector for the domain without RequireTLS / domain security)."
+#define THIRD_REACH                                                            \
+    "send this report to their postmaster by another channel (web form, "     \
+    "phone, an address at another domain); temporary (4xx) failures are "     \
+    "retried by your MTA for its queue lifetime (Postfix "                     \
+    "maximal_queue_lifetime, 5 days by default)."
+
+#define OWN_LOG "check the MTA log at the time of this test."
+#define OWN_RENEW                                                              \
+    "renew it and install the new certificate: Postfix: replace the files "   \
+    "named by smtpd_tls_chain_files (or smtpd_tls_cert_file), `postfix "      \
+    "reload`; Exchange: `New-ExchangeCertificate` / import, then "            \
+    "`Enable-ExchangeCertificate -Thumbprint <new> -Services SMTP` (Event "   \
+    "12016 = expired, 12018 = about to expire)."
+#define OWN_DNSSEC_BOGUS                                                       \
+    "re-sign the zone or fix the DS record at the parent (expired RRSIG, key " \
+    "rollover with a stale DS are the usual causes); check with `delv {name} " \
+    "{what}` or DNSViz."
+#define OWN_NO_CCERT                                                           \
+    "a public MX must not require client certificates (Postfix: "             \
+    "smtpd_tls_req_ccert = no; Exchange: only domain-secured / mutual TLS "   \
+    "partners "
+#define OWN_FINGERPRINT                                                        \
+    "the renewed certificate is installed but not in use: Exchange: "         \
+    "`Enable-ExchangeCertificate -Thumbprint <new> -Services SMTP` (check "   \
+    "with `Get-ExchangeCertificate | fl Thumbprint,Services,NotAfter`); "     \
+    "Postfix: update smtpd_tls_chain_files and `postfix reload`. Every node " \
+    "behind the MX needs it."
+#define THIRD_FINGERPRINT                                                      \
+    "if they renewed on purpose, update your pin (Postfix `fingerprint` "     \
+    "policy, smtp_tls_policy_maps); else send them this report."
+
+/* Rows of a step failed without a more specific cause. */
+#define FALLBACK(id_, variant_, step_, blocks_, third_, title_)                \
+    {id_, variant_, MXS_STEP_##step_, MXS_SEV_ERROR, blocks_, title_, OWN_LOG, \
+     third_}
+
+#define E MXS_SEV_ERROR
+#define W MXS_SEV_WARNING
+#define ALL DIAG_BLK_ALL
+#define TLS DIAG_BLK_TLS
+#define VERIFY DIAG_BLK_VERIFY
+
+const struct diag_entry diag_rows[D_COUNT] = {
+/* ---- RESOLVE ---------------------------------------------------------- */
+[D_DNS_NXDOMAIN] = {"dns-nxdomain", NULL, MXS_STEP_RESOLVE, E, ALL,
+    "the domain (or an MX host) does not exist",
+    "publish the {what} records (check the delegation at the registrar with "
+    "`dig NS`); a typo in the MX target is a common cause.",
+    "check the address you are sending to for a typo; otherwise mail to it "
+    "bounces, nothing to fix on your side."},
+[D_DNS_SERVFAIL] = {"dns-servfail", NULL, MXS_STEP_RESOLVE, E, ALL,
+    "the lookup failed (SERVFAIL) without a DNSSEC verdict",
+    "check the authoritative name servers answer (`dig +norec @ns {name} "
+    "{what}`), lame delegations and DNSSEC.",
+    "try another resolver (mxscope `set resolver`); if it persists, tell "
+    "their postmaster."},
+[D_DNS_TIMEOUT] = {"dns-timeout", NULL, MXS_STEP_RESOLVE, E, ALL,
+    "no DNS answer in time",
+    "check the authoritative servers are reachable over UDP and TCP port 53.",
+    "check your own resolver first (mxscope `set resolver`); if others time "
+    "out too, tell their postmaster."},
+[D_DNS_TIMEOUT_FB] = FALLBACK("dns-timeout", "fallback", RESOLVE, ALL,
+    THIRD_REACH, NULL),
+[D_DNS_ERROR] = {"dns-error", NULL, MXS_STEP_RESOLVE, E, ALL,
+    "another DNS rcode (REFUSED, FORMERR...)",
+    "check the zone answers for {what}.",
+    "check your resolver settings."},
+[D_DNS_NO_ADDRESS] = {"dns-no-address", NULL, MXS_STEP_RESOLVE, E, ALL,
+    "the MX host has no address (of the allowed family)",
+    "publish A/AAAA records for {name}, or point the MX at a host that has "
+    "them (an MX must not point at a CNAME or an IP literal).",
+    THIRD_REACH},
+[D_MX_NULL] = {"mx-null", NULL, MXS_STEP_RESOLVE, E, ALL,
+    "null MX (\"0 .\"): the domain takes no mail (RFC 7505)",
+    "if the domain should receive mail, replace the null MX with real MX "
+    "records.",
+    "the domain declares it receives no mail; use another address."},
+[D_MX_IMPLICIT] = {"mx-implicit", NULL, MXS_STEP_RESOLVE, W, 0,
+    "no MX: mail goes to the domain's own A/AAAA",
+    "publish an explicit MX record; some senders and MTA-STS/DANE setups "
+    "need one.",
+    "nothing to do if delivery works; tell them if mail should go "
+    "elsewhere."},
+[D_DNSSEC_BOGUS] = {"dnssec-bogus", NULL, MXS_STEP_RESOLVE, E, ALL,
+    "DNSSEC validation failed: validating senders defer",
+    OWN_DNSSEC_BOGUS,
+    "mail from validating senders is deferred until they fix DNSSEC; send "
+    "them this report."},
+[D_DNSSEC_BOGUS_TLSA] = {"dnssec-bogus", "tlsa", MXS_STEP_RESOLVE, W, 0,
+    NULL,
+    "re-sign the zone or fix its DS record; check with `delv TLSA {name}`.",
+    "send them this report."},
+[D_DNS_FAILED] = FALLBACK("dns-failed", NULL, RESOLVE, ALL, THIRD_REACH,
+    "RESOLVE failed, no more specific cause"),
+
+/* ---- CONNECT ---------------------------------------------------------- */
+[D_CONNECT_REFUSED] = {"connect-refused", NULL, MXS_STEP_CONNECT, E, ALL,
+    "TCP RST: nothing listens on the port",
+    "check the MTA runs and listens on that address (Postfix: `postfix "
+    "status`, `postconf inet_interfaces`, the smtp line in master.cf; "
+    "Exchange: the Default Frontend receive connector's bindings, the "
+    "MSExchangeFrontEndTransport service, Windows Firewall).",
+    THIRD_REACH},
+[D_CONNECT_TIMEOUT] = {"connect-timeout", NULL, MXS_STEP_CONNECT, E, ALL,
+    "no answer to SYN: a firewall drops it, or the host is down",
+    "check the host is up and that port {port} is open in every "
+    "firewall/NAT/security group on the way. Also check your own network "
+    "lets outgoing port {port} out (many ISPs and clouds block it).",
+    THIRD_REACH},
+[D_CONNECT_TIMEOUT_FB] = FALLBACK("connect-timeout", "fallback", CONNECT, ALL,
+    THIRD_REACH, NULL),
+[D_CONNECT_UNREACHABLE] = {"connect-unreachable", NULL, MXS_STEP_CONNECT, E,
+    ALL, "no route to the address",
+    "check routing and the published address (an AAAA record for a host "
+    "without working IPv6 is a common cause). If IPv6 is the problem on your "
+    "side, try `set family 4`.",
+    THIRD_REACH},
+[D_CONNECT_FAILED] = {"connect-failed", NULL, MXS_STEP_CONNECT, E, ALL,
+    "another connect error",
+    "check the address and the MTA.",
+    THIRD_REACH},
+[D_CONNECT_FAILED_FB] = FALLBACK("connect-failed", "fallback", CONNECT, ALL,
+    THIRD_REACH, NULL),
+
+/* ---- BANNER ----------------------------------------------------------- */
+[D_BANNER_REJECTED] = {"banner-rejected", NULL, MXS_STEP_BANNER, E, ALL,
+    "5xx greeting: we are refused",
+    "the reply text names the rule: check postscreen / "
+    "smtpd_client_restrictions and DNSBL hits in the Postfix log, or the "
+    "receive connector's RemoteIPRanges and connection filtering (IP block "
+    "list) in Exchange.",
+    "check whether your sending address is on a block list; send this report "
+    "to their postmaster by another channel."},
+[D_BANNER_THROTTLED] = {"banner-throttled", NULL, MXS_STEP_BANNER, E, ALL,
+    "421 greeting: throttled or overloaded",
+    "check connection limits (Postfix smtpd_client_connection_count_limit, "
+    "anvil, postscreen; Exchange MaxInboundConnectionPerSource, back pressure "
+    "Event 15004-15007) and the load.",
+    "check whether your sending address is on a block list; send this report "
+    "to their postmaster by another channel."},
+[D_BANNER_SLOW] = {"banner-slow", NULL, MXS_STEP_BANNER, W, 0,
+    "the greeting came later than 3 s",
+    "a deliberate greet delay (postscreen_greet_wait, a tarpit) is fine below "
+    "a minute; otherwise look for slow reverse DNS or an overloaded server.",
+    "nothing to fix on your side: MTAs wait up to 5 minutes (Postfix "
+    "smtp_helo_timeout 300 s)."},
+[D_BANNER_TIMEOUT] = {"banner-timeout", NULL, MXS_STEP_BANNER, E, ALL,
+    "no greeting before the deadline",
+    "a greeting delay longer than a minute or two (tarpit, "
+    "postscreen_greet_wait, a slow reverse DNS lookup) makes senders give up;"
+    " RFC 5321 senders wait 5 minutes. Check the MTA is not hung.",
+    "try a longer wait (`set timeout-banner`) to tell a tarpit from a hung "
+    "server, then tell their postmaster."},
+[D_BANNER_TIMEOUT_FB] = FALLBACK("banner-timeout", "fallback", BANNER, ALL,
+    THIRD_REACH, NULL),
+[D_BANNER_CLOSED] = {"banner-closed", NULL, MXS_STEP_BANNER, E, ALL,
+    "the server closed before greeting",
+    "a close without greeting is often a pre-greet trap (client talked "
+    "first), a connection limit or a crashed smtpd: check the MTA log at "
+    "that time.",
+    THIRD_REACH},
+[D_BANNER_FAILED] = {"banner-failed", NULL, MXS_STEP_BANNER, E, ALL,
+    "no usable greeting (garbage, other error)",
+    "what answered is not an SMTP greeting (see the evidence): another "
+    "service on this port, a proxy or load balancer in front of the MTA, or "
+    "a broken greeting; check what listens there.",
+    THIRD_REACH},
+[D_BANNER_FAILED_FB] = FALLBACK("banner-failed", "fallback", BANNER, ALL,
+    THIRD_REACH, NULL),
+
+/* ---- EHLO ------------------------------------------------------------- */
+[D_EHLO_REJECTED] = {"ehlo-rejected", NULL, MXS_STEP_EHLO, E, ALL,
+    "EHLO (and HELO) refused",
+    "the reply names the rule (Postfix smtpd_helo_restrictions such as "
+    "reject_unknown_helo_hostname; Exchange receive connector settings).",
+    "many receivers reject an EHLO name that is not a resolvable FQDN "
+    "matching your reverse DNS: check yours (`set ehlo`); otherwise send "
+    "them this report."},
+[D_EHLO_MASKED] = {"ehlo-masked", NULL, MXS_STEP_EHLO, E, TLS,
+    "a firewall's SMTP fixup masks EHLO (XXXXXXXA)",
+    "turn off SMTP/ESMTP inspection on the firewall in front of it (Cisco "
+    "ASA: `no inspect esmtp` in the global policy-map; other vendors: the "
+    "SMTP proxy/fixup feature), or let it pass STARTTLS. The firewall may "
+    "also be on YOUR way out: test from another network.",
+    THIRD_TLS},
+[D_EHLO_TIMEOUT] = FALLBACK("ehlo-timeout", NULL, EHLO, ALL, THIRD_REACH,
+    "no EHLO reply in time"),
+[D_EHLO_FAILED] = FALLBACK("ehlo-failed", NULL, EHLO, ALL, THIRD_REACH,
+    "EHLO failed otherwise (reset...)"),
+
+/* ---- STARTTLS --------------------------------------------------------- */
+[D_STARTTLS_NOT_OFFERED] = {"starttls-not-offered", NULL, MXS_STEP_STARTTLS,
+    E, TLS, "EHLO has no STARTTLS",
+    "Postfix: set smtpd_tls_security_level = may and smtpd_tls_chain_files "
+    "(key, then certificate and intermediates), `postfix reload`; Exchange: "
+    "assign a certificate for the connector FQDN to SMTP "
+    "(`Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services SMTP`; "
+    "Event 12014 means none matches the FQDN).",
+    "send them this report; with a TLS-required policy for {domain} mail "
+    "stays queued, with opportunistic TLS it goes in clear."},
+[D_STARTTLS_REFUSED] = {"starttls-refused", NULL, MXS_STEP_STARTTLS, E, TLS,
+    "STARTTLS offered but refused (454)",
+    "Postfix logs the cause (\"cannot load certificate\", \"key does not "
+    "match\", permissions of the files in smtpd_tls_chain_files / "
+    "smtpd_tls_cert_file); fix them and `postfix reload`. Exchange: Event "
+    "12014 = no valid certificate for the connector FQDN; "
+    "`Get-ExchangeCertificate | fl Thumbprint,Subject,NotAfter,Services`, "
+    "then `Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services "
+    "SMTP`.",
+    THIRD_TLS},
+[D_STARTTLS_LEFTOVER] = {"starttls-plaintext-leftover", NULL,
+    MXS_STEP_STARTTLS, W, 0,
+    "bytes after the 220 to STARTTLS, before TLS (injection class)",
+    "an SMTP proxy or firewall in front of the MTA may answer for it; an MTA "
+    "must flush its input at STARTTLS: update it.",
+    THIRD_TLS},
+[D_STARTTLS_TIMEOUT] = FALLBACK("starttls-timeout", NULL, STARTTLS, TLS,
+    THIRD_TLS, "no reply to STARTTLS in time"),
+[D_STARTTLS_FAILED] = FALLBACK("starttls-failed", NULL, STARTTLS, TLS,
+    THIRD_TLS, "STARTTLS failed otherwise (reset...)"),
+
+/* ---- HANDSHAKE -------------------------------------------------------- */
+[D_TLS_OBSOLETE_ONLY] = {"tls-obsolete-only", NULL, MXS_STEP_HANDSHAKE, E,
+    TLS, "the server only speaks TLS 1.0/1.1",
+    "enable TLS 1.2 and 1.3 (Postfix: smtpd_tls_protocols = >=TLSv1.2 with "
+    "an OpenSSL that supports them; Exchange/Windows: enable TLS 1.2 for "
+    "Schannel and .NET (SchUseStrongCrypto), apply current updates).",
+    THIRD_TLS},
+[D_TLS_NO_COMMON_VERSION] = {"tls-no-common-version", NULL,
+    MXS_STEP_HANDSHAKE, E, TLS, "no shared TLS version",
+    "allow TLS 1.2 and 1.3 (Postfix smtpd_tls_protocols / "
+    "smtpd_tls_mandatory_protocols; Exchange: Schannel protocol settings). "
+    "If you restricted our side with `set tls-min`/`tls-max`, widen the "
+    "range.",
+    THIRD_TLS},
+[D_TLS_CLIENT_CERT] = {"tls-client-cert-required", NULL, MXS_STEP_HANDSHAKE,
+    E, TLS, "the server requires a client certificate",
+    OWN_NO_CCERT "in TLSReceiveDomainSecureList need them, on a dedicated "
+    "receive connector).",
+    "ask them which client certificate they expect and configure it (mxscope "
+    "`set client-cert`/`client-key`; Postfix smtp_tls_chain_files; Exchange: "
+    "TlsCertificateName on the send connector)."},
+/* The handshake completed and the session is refused after it: nobody
+ * delivers, not even in clear. */
+[D_TLS_CLIENT_CERT_AFTER] = {"tls-client-cert-required", "after-handshake",
+    MXS_STEP_HANDSHAKE, E, ALL, NULL,
+    OWN_NO_CCERT "need them, on a dedicated receive connector).",
+    "ask them which client certificate they expect and configure it (mxscope "
+    "`set cert`/`set key`; Postfix smtp_tls_chain_files; Exchange: "
+    "TlsCertificateName on the send connector)."},
+[D_TLS_HANDSHAKE_FAILED] = {"tls-handshake-failed", NULL, MXS_STEP_HANDSHAKE,
+    E, TLS, "the handshake failed otherwise",
+    "its TLS log says why (Postfix: smtpd_tls_loglevel = 1; Exchange: "
+    "Schannel events in the System log); check the certificate and key "
+    "match, cipher and protocol restrictions, and that the certificate is "
+    "enabled for SMTP (`Enable-ExchangeCertificate -Services SMTP`).",
+    THIRD_TLS},
+[D_TLS_HANDSHAKE_FAILED_FB] = FALLBACK("tls-handshake-failed", "fallback",
+    HANDSHAKE, TLS, THIRD_TLS, NULL),
+
+/* ---- CHAIN ------------------------------------------------------------ */
+[D_CERT_EXPIRED] = {"cert-expired", NULL, MXS_STEP_CHAIN, E, VERIFY,
+    "the certificate has expired",
+    OWN_RENEW,
+    THIRD_TLS},
+[D_CERT_EXPIRED_INTERMEDIATE] = {"cert-expired", "intermediate",
+    MXS_STEP_CHAIN, E, VERIFY, NULL,
+    OWN_RENEW " For an intermediate: install the CA's current intermediate in "
+    "the chain file / the Intermediate Certification Authorities store.",
+    THIRD_TLS},
+[D_CERT_NOT_YET_VALID] = {"cert-not-yet-valid", NULL, MXS_STEP_CHAIN, E,
+    VERIFY, "the certificate is not valid yet",
+    "check the server's clock, or wait: the certificate was installed before "
+    "its start date.",
+    THIRD_TLS},
+[D_CERT_EXPIRING_SOON] = {"cert-expiring-soon", NULL, MXS_STEP_CHAIN, W, 0,
+    "the certificate expires soon (30 days, --expiry-warn)",
+    OWN_RENEW,
+    "tell their postmaster before it expires; verified-TLS delivery stops on "
+    "that date."},
+[D_CERT_NAME_MISMATCH] = {"cert-name-mismatch", NULL, MXS_STEP_CHAIN, E,
+    VERIFY, "the certificate does not cover the MX host name",
+    "get a certificate whose subjectAltName includes {name} (the name the MX "
+    "record points at); Exchange: the receive connector FQDN "
+    "(`Get-ReceiveConnector | fl Name,Fqdn`) must be in the certificate "
+    "enabled for SMTP (Event 12014 otherwise); Postfix: the certificate in "
+    "smtpd_tls_chain_files must name myhostname.",
+    THIRD_TLS},
+[D_CERT_SELF_SIGNED] = {"cert-self-signed", NULL, MXS_STEP_CHAIN, E, VERIFY,
+    "self-signed leaf",
+    "get a certificate from a public CA (e.g. Let's Encrypt via certbot or, "
+    "on Exchange, win-acme / a CA request from `New-ExchangeCertificate`), "
+    "install it and enable it for SMTP; opportunistic senders still encrypt, "
+    "verifying ones do not deliver.",
+    THIRD_TLS},
+[D_CERT_UNTRUSTED_ROOT] = {"cert-untrusted-root", NULL, MXS_STEP_CHAIN, E,
+    VERIFY, "the chain ends at an untrusted root",
+    "a private/internal CA is only trusted inside your organisation: use a "
+    "certificate from a public CA on the MX. If the root is public, the "
+    "sender's trust store may be outdated (mxscope `set cafile`).",
+    THIRD_TLS},
+[D_CHAIN_INCOMPLETE] = {"chain-incomplete", NULL, MXS_STEP_CHAIN, E, VERIFY,
+    "the intermediate is not sent",
+    "send the intermediate(s): Postfix: append them after the certificate in "
+    "the file named by smtpd_tls_chain_files (or smtpd_tls_cert_file), "
+    "`postfix reload`; Exchange: import the intermediate into the computer's "
+    "Intermediate Certification Authorities store (certlm.msc), restart "
+    "MSExchangeTransport.",
+    THIRD_TLS},
+[D_CHAIN_ORDER] = {"chain-order", NULL, MXS_STEP_CHAIN, W, 0,
+    "chain sent out of order (still verifies)",
+    "order the chain file leaf first, then each issuer in turn (Postfix "
+    "smtpd_tls_chain_files: key, leaf, intermediates); strict clients reject "
+    "other orders.",
+    THIRD_TLS},
+[D_CERT_WEAK_KEY] = {"cert-weak-key", NULL, MXS_STEP_CHAIN, E, VERIFY,
+    "RSA key below 2048 bits (or a key verification rejects)",
+    "issue a new certificate with an RSA key of 2048 bits or more (or ECDSA "
+    "P-256) and install it as for a renewal (Enable-ExchangeCertificate / "
+    "smtpd_tls_chain_files).",
+    THIRD_TLS},
+[D_CERT_WEAK_SIGNATURE] = {"cert-weak-signature", NULL, MXS_STEP_CHAIN, E,
+    VERIFY, "signed with SHA-1/MD5",
+    "reissue the certificate with SHA-256 or better and install it.",
+    THIRD_TLS},
+[D_CERT_NOT_SERVER_AUTH] = {"cert-not-server-auth", NULL, MXS_STEP_CHAIN, E,
+    VERIFY, "extended key usage without serverAuth",
+    "request a certificate for a TLS web/mail server (serverAuth); a client "
+    "or S/MIME certificate does not work on an MX.",
+    THIRD_TLS},
+[D_CERT_VERIFY_FAILED] = {"cert-verify-failed", NULL, MXS_STEP_CHAIN, E,
+    VERIFY, "other verification failure (revoked, key usage, bad key)",
+    "replace the certificate (a revoked or wrongly constrained certificate "
+    "cannot be fixed in place).",
+    THIRD_TLS},
+[D_FINGERPRINT_MISMATCH] = {"fingerprint-mismatch", NULL, MXS_STEP_CHAIN, E,
+    VERIFY, "the served thumbprint is not the expected one",
+    OWN_FINGERPRINT, THIRD_FINGERPRINT},
+/* The expected thumbprint is a SHA-1: it is Exchange's <new>. */
+[D_FINGERPRINT_MISMATCH_SHA1] = {"fingerprint-mismatch", "sha1",
+    MXS_STEP_CHAIN, E, VERIFY, NULL,
+    OWN_FINGERPRINT " If the expected thumbprint is the renewed certificate, "
+    "<new> is {expected}.",
+    THIRD_FINGERPRINT},
+[D_CHAIN_EMPTY] = {"chain-empty", NULL, MXS_STEP_CHAIN, E, VERIFY,
+    "handshake completed with no certificate",
+    "configure a certificate.",
+    THIRD_TLS},
+[D_CHAIN_FAILED] = FALLBACK("chain-failed", NULL, CHAIN, VERIFY, THIRD_TLS,
+    "CHAIN failed, no more specific cause"),
+/* Stops DANE senders only: the DANE verdict says so, no class is blocked. */
+[D_DANE_MISMATCH] = {"dane-mismatch", NULL, MXS_STEP_CHAIN, E, 0,
+    "no DNSSEC-secure TLSA record matches the chain sent",
+    "publish the TLSA record of the key in use (`3 1 1 {spki}`), and on a "
+    "key rollover publish the new record next to the old one, wait two TTLs,"
+    " then deploy the certificate; keep both until the old key is gone.",
+    "DANE senders (Postfix smtp_tls_security_level = dane) defer mail to "
+    "them until the records match: send them this report."},
+
+/* ---- EHLO2 ------------------------------------------------------------ */
+[D_EHLO2_REJECTED] = {"ehlo2-rejected", NULL, MXS_STEP_EHLO2, E, ALL,
+    "EHLO refused after TLS",
+    "the MTA or a proxy mishandles the session after STARTTLS; check its "
+    "log.",
+    THIRD_TLS},
+[D_EHLO2_CAPS_CHANGED] = {"ehlo2-capabilities-changed", NULL, MXS_STEP_EHLO2,
+    W, 0, "EHLO keywords differ before/after TLS",
+    "usually intended (AUTH only after TLS: Postfix smtpd_tls_auth_only); if "
+    "SIZE or 8BITMIME vanish, check the TLS listener's settings or proxy.",
+    "informational; nothing to do unless a keyword you need is missing."},
+[D_EHLO2_TIMEOUT] = FALLBACK("ehlo2-timeout", NULL, EHLO2, ALL, THIRD_REACH,
+    "no EHLO reply after TLS in time"),
+[D_EHLO2_FAILED] = FALLBACK("ehlo2-failed", NULL, EHLO2, ALL, THIRD_REACH,
+    "EHLO after TLS failed otherwise"),
+
+/* ---- several probes (compare.c) --------------------------------------- */
+/* Filed under the step of the aspect that differs. */
+[D_MX_HOSTS_DISAGREE] = {"mx-hosts-disagree", NULL, MXS_STEP_NONE, W, 0,
+    "MX hosts/addresses differ (STARTTLS, TLS, certificate)",
+    "configure every node the same (Exchange: `Get-ExchangeCertificate` and "
+    "`Enable-ExchangeCertificate -Services SMTP` on each server; Postfix: "
+    "the same smtpd_tls_chain_files and TLS settings on every host behind "
+    "the MX or load balancer).",
+    "send them this report listing the addresses."},
+};
+
+const struct diag_entry *diag_catalog(int *n)
+{
+    if (n)
+        *n = D_COUNT;
+    return diag_rows;
+}
+
+const struct diag_entry *diag_find_id(const char *id)
+{
+    for (int i = 0; id && i < D_COUNT; i++)
+        if (diag_rows[i].id && !diag_rows[i].variant && !strcmp(diag_rows[i].id, id))
+            return &diag_rows[i];
+    return NULL;
+}
+
+/* ---- advice ------------------------------------------------------------- */
+
+/* The value of {key} (klen bytes), NULL when the key is not ours. */
+static const char *var(const struct diag_vars *v, const char *key, size_t klen,
+                       char *num, size_t numlen)
+{
+    static const char *const keys[] = {"domain", "name", "what", "port",
+                                       "expected", "spki"};
+    size_t k = 0;
+    for (; k < sizeof keys / sizeof keys[0]; k++)
+        if (strlen(keys[k]) == klen && !memcmp(keys[k], key, klen))
+            break;
+    switch (k) {
+    case 0: return v->domain;
+    case 1: return v->name;
+    case 2: return v->what;
+    case 3: snprintf(num, numlen, "%u", v->port); return num;
+    case 4: return v->expected;
+    case 5: return v->spki;
+    default: return NULL;
+    }
+}
+
+/* Append tmpl with its {keys} filled, cut at the end of dst like diag_app. */
+static void expand(char *dst, size_t cap, const char *tmpl, const struct diag_vars *v)
+{
+    const char *p = tmpl;
+    while (p && *p) {
+        const char *open = strchr(p, '{');
+        const char *close = open ? strchr(open, '}') : NULL;
+        char num[16];
+        const char *val = close ? var(v, open + 1, (size_t)(close - open - 1),
+                                      num, sizeof num) : NULL;
+        if (!val) {
+            /* No (known) key: the text up to and including the brace. */
+            size_t n = open ? (size_t)(open - p) + 1 : strlen(p);
+            diag_app(dst, cap, "%.*s", (int)n, p);
+            p += n;
+            continue;
+        }
+        diag_app(dst, cap, "%.*s%s", (int)(open - p), p, val);
+        p = close + 1;
+    }
+}
+
+void diag_advise(struct mxs_finding *f, const struct diag_entry *e,
+                 const struct diag_vars *v)
+{
+    static const struct diag_vars none;
+    if (!v)
+        v = &none;
+    APP(f->advice, "If it is your server: ");
+    expand(f->advice, sizeof f->advice, e->advice_own, v);
+    APP(f->advice, DIAG_ADVICE_THIRD);
+    expand(f->advice, sizeof f->advice, e->advice_third, v);
+}

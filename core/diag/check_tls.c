@@ -1,0 +1,421 @@
+/*
+ * check_tls.c - the findings of HANDSHAKE and CHAIN (every problem of every
+ * certificate, DANE, the expected fingerprint).
+ * Owner: diagnosis.
+ *
+ * As check_net.c: the logic and the evidence here, the constant parts of a
+ * finding in its row (catalog.c).  May call: diag.c's helpers, base
+ * (names).
+ */
+#include "diag/diag_int.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- HANDSHAKE ------------------------------------------------------------- */
+
+static const char *alert_text(int code, const char *given, char *out, size_t n)
+{
+    static const struct { int c; const char *n; } tab[] = {
+        {0, "close_notify"}, {10, "unexpected_message"}, {20, "bad_record_mac"},
+        {22, "record_overflow"}, {40, "handshake_failure"},
+        {42, "bad_certificate"}, {43, "unsupported_certificate"},
+        {44, "certificate_revoked"}, {45, "certificate_expired"},
+        {46, "certificate_unknown"}, {47, "illegal_parameter"},
+        {48, "unknown_ca"}, {49, "access_denied"}, {50, "decode_error"},
+        {51, "decrypt_error"}, {70, "protocol_version"},
+        {71, "insufficient_security"}, {80, "internal_error"},
+        {86, "inappropriate_fallback"}, {90, "user_canceled"},
+        {109, "missing_extension"}, {110, "unsupported_extension"},
+        {112, "unrecognized_name"}, {116, "certificate_required"},
+        {120, "no_application_protocol"}};
+    const char *name = NULL;
+    char t[120];
+    if (given && given[0])
+        name = diag_esc(t, sizeof t, given);
+    for (size_t i = 0; !name && i < sizeof tab / sizeof tab[0]; i++)
+        if (tab[i].c == code)
+            name = tab[i].n;
+    snprintf(out, n, "%s(%d)", name ? name : "unknown", code);
+    return out;
+}
+
+static void tls_evidence(struct diag_ctx *c, struct mxs_finding *f)
+{
+    const struct mxs_tls_facts *t = c->tls;
+    char a[160], e[300];
+    if (t->alert_received >= 0)
+        APP(f->evidence, "alert received: %s\n",
+            alert_text(t->alert_received, t->alert_name, a, sizeof a));
+    if (t->alert_sent >= 0)
+        APP(f->evidence, "alert sent: %s\n",
+            alert_text(t->alert_sent, t->alert_sent_name, a, sizeof a));
+    if (t->server_hello_version)
+        APP(f->evidence, "ServerHello version: TLS %d.%d\n",
+            t->server_hello_version / 10, t->server_hello_version % 10);
+    if (t->error[0] || t->mbedtls_error)
+        APP(f->evidence, "library error: -0x%04X %s\n",
+            (unsigned)(t->mbedtls_error < 0 ? -t->mbedtls_error : t->mbedtls_error),
+            diag_esc(e, sizeof e, t->error));
+    if (t->cert_requested)
+        APP(f->evidence, "the server sent a CertificateRequest; we %s a client "
+            "certificate\n", t->client_cert_sent ? "sent" : "did not send");
+    APP(f->evidence, "SNI sent: %s", t->sni_sent[0] ? diag_esc(e, sizeof e, t->sni_sent) : "(none)");
+    if (c->in->timed_out[MXS_STEP_HANDSHAKE])
+        APP(f->evidence, "\nno handshake within the HANDSHAKE deadline (%d ms)",
+            c->set->timeout_ms[MXS_STEP_HANDSHAKE]);
+    if (c->in->reset[MXS_STEP_HANDSHAKE])
+        APP(f->evidence, "\nthe server closed the connection during the handshake");
+    if (c->in->step_error[MXS_STEP_HANDSHAKE][0])
+        APP(f->evidence, "\nengine: %s", diag_esc(e, sizeof e, c->in->step_error[MXS_STEP_HANDSHAKE]));
+}
+
+void diag_check_handshake(struct diag_ctx *c)
+{
+    const struct mxs_tls_facts *t = c->tls;
+    const struct diag_input *in = c->in;
+    enum mxs_step_state st = in->state[MXS_STEP_HANDSHAKE];
+    int failed = (st == MXS_ST_FAIL || in->timed_out[MXS_STEP_HANDSHAKE]) && !t->ok;
+    int tmin = c->set->tls_min ? c->set->tls_min : 12;
+    int tmax = c->set->tls_max ? c->set->tls_max : 13;
+    int shv = t->server_hello_version;
+    int specific = 0;
+    struct mxs_finding f;
+    char a[160];
+    if (!t->attempted && !failed)
+        return;
+    if (shv == 10 || shv == 11) {
+        diag_start(&f, D_TLS_OBSOLETE_ONLY, -1);
+        if (!failed)
+            f.severity = MXS_SEV_WARNING;
+        APP(f.message, "The server only speaks TLS 1.%d, which is obsolete: "
+            "we offered TLS %d.%d-%d.%d and modern senders refuse it.", shv - 10 + 0,
+            tmin / 10, tmin % 10, tmax / 10, tmax % 10);
+        tls_evidence(c, &f);
+        diag_file(c, &f, D_TLS_OBSOLETE_ONLY, NULL);
+        specific = 1;
+    } else if (failed && (t->alert_received == 70 || t->alert_sent == 70 ||
+                          (shv && (shv < tmin || shv > tmax)))) {
+        diag_start(&f, D_TLS_NO_COMMON_VERSION, -1);
+        APP(f.message, "We and the server share no TLS version: we offered TLS "
+            "%d.%d-%d.%d%s.", tmin / 10, tmin % 10, tmax / 10, tmax % 10,
+            shv ? "" : " and the server answered protocol_version");
+        if (shv)
+            APP(f.message, " The server chose TLS %d.%d.", shv / 10, shv % 10);
+        tls_evidence(c, &f);
+        diag_file(c, &f, D_TLS_NO_COMMON_VERSION, NULL);
+        specific = 1;
+    }
+    if (!specific && failed && (t->alert_received == 116 || t->cert_requested)) {
+        diag_start(&f, D_TLS_CLIENT_CERT, -1);
+        APP(f.message, "The server asked for a client certificate and the "
+            "handshake failed");
+        if (t->alert_received >= 0)
+            APP(f.message, " (alert %s)",
+                alert_text(t->alert_received, t->alert_name, a, sizeof a));
+        APP(f.message, ": it requires mutual TLS.");
+        tls_evidence(c, &f);
+        diag_file(c, &f, D_TLS_CLIENT_CERT, NULL);
+        specific = 1;
+    }
+    /* OpenSSL servers (Postfix smtpd_tls_req_ccert) finish the TLS 1.3
+     * handshake and refuse the next command instead: the request for a
+     * client certificate we did not send, then a refused post-TLS EHLO, is
+     * the same story told later.  Nobody delivers: not even in clear, since
+     * the session itself is refused after TLS. */
+    const struct mxs_smtp_facts *sm = c->smtp;
+    if (!failed && t->ok && t->cert_requested && !t->client_cert_sent &&
+        in->state[MXS_STEP_EHLO2] == MXS_ST_FAIL) {
+        diag_start(&f, D_TLS_CLIENT_CERT_AFTER, -1);
+        APP(f.message, "The server asked for a client certificate, we sent none, "
+            "and after the handshake it refuses the session: it requires mutual TLS.");
+        if (sm->ehlo2.code) {
+            APP(f.evidence, "EHLO after TLS ->\n");
+            diag_reply_lines(&sm->ehlo2, f.evidence, sizeof f.evidence);
+            APP(f.evidence, "\n");
+        } else if (in->step_error[MXS_STEP_EHLO2][0]) {
+            char e2[300];
+            APP(f.evidence, "EHLO after TLS: %s\n", diag_esc(e2, sizeof e2, in->step_error[MXS_STEP_EHLO2]));
+        }
+        tls_evidence(c, &f);
+        diag_file(c, &f, D_TLS_CLIENT_CERT_AFTER, NULL);
+    }
+    if (!specific && failed) {
+        diag_start(&f, D_TLS_HANDSHAKE_FAILED, -1);
+        APP(f.message, "The TLS handshake failed");
+        if (t->alert_received >= 0)
+            APP(f.message, ": the server sent the alert %s",
+                alert_text(t->alert_received, t->alert_name, a, sizeof a));
+        else if (in->timed_out[MXS_STEP_HANDSHAKE])
+            APP(f.message, ": no answer within the deadline");
+        else if (in->reset[MXS_STEP_HANDSHAKE])
+            APP(f.message, ": the server closed the connection");
+        APP(f.message, ".");
+        tls_evidence(c, &f);
+        diag_file(c, &f, D_TLS_HANDSHAKE_FAILED, NULL);
+    }
+}
+
+/* ---- CHAIN -------------------------------------------------------------------- */
+
+static const char *role(const struct mxs_chain_facts *ch, int i)
+{
+    if (i == 0)
+        return "leaf";
+    if (ch->cert[i].self_issued)
+        return "root";
+    return "intermediate";
+}
+
+/* Names one certificate in evidence: which, subject, issuer, thumbprint. */
+static void cert_ident(const struct mxs_chain_facts *ch, int i, char *dst, size_t cap)
+{
+    const struct mxs_cert *x = &ch->cert[i];
+    char s[600], is[600];
+    diag_app(dst, cap, "certificate %d (%s): subject %s\nissuer %s\nSHA-1 thumbprint %s\n"
+        "SHA-256 %s\n", i, role(ch, i), diag_esc(s, sizeof s, x->subject),
+        diag_esc(is, sizeof is, x->issuer), x->sha1[0] ? x->sha1 : "?",
+        x->sha256[0] ? x->sha256 : "?");
+}
+
+static void names_covered(const struct mxs_cert *x, char *dst, size_t cap)
+{
+    char t[300];
+    int n = x->n_san < MXS_CERT_MAX_SAN ? x->n_san : MXS_CERT_MAX_SAN;
+    diag_app(dst, cap, "names in the certificate: ");
+    for (int i = 0; i < n; i++)
+        diag_app(dst, cap, "%s%s", i ? ", " : "", diag_esc(t, sizeof t, x->san[i]));
+    if (x->n_san_total > n)
+        diag_app(dst, cap, " (+%d more)", x->n_san_total - n);
+    if (n == 0)
+        diag_app(dst, cap, "(no subjectAltName)");
+    diag_app(dst, cap, "; CN %s", x->cn[0] ? diag_esc(t, sizeof t, x->cn) : "(none)");
+}
+
+static void diag_cert(struct diag_ctx *c, int i, int verified_run)
+{
+    const struct mxs_chain_facts *ch = c->chain;
+    const struct mxs_cert *x = &ch->cert[i];
+    time_t now = c->in->now;
+    unsigned fl = x->verify_flags;
+    struct mxs_finding f;
+    char d[32], d2[32];
+    /* Without a reference time, days_left (computed at decode) decides. */
+    int expired = (fl & MXS_V_EXPIRED) ||
+                  (now > 0 ? (x->not_after > 0 && x->not_after < now)
+                           : (x->not_after > 0 && x->days_left < 0));
+    int future = (fl & MXS_V_FUTURE) || (now > 0 && x->not_before > now);
+
+    if (expired) {
+        long long ago = now > 0 ? (long long)((now - x->not_after) / 86400) : -(long long)x->days_left;
+        diag_start(&f, i > 0 ? D_CERT_EXPIRED_INTERMEDIATE : D_CERT_EXPIRED, i);
+        APP(f.message, "The %s certificate expired on %s (%lld day%s ago).",
+            role(ch, i), diag_iso(x->not_after, d), ago, ago == 1 ? "" : "s");
+        cert_ident(ch, i, f.evidence, sizeof f.evidence);
+        APP(f.evidence, "not after %s (%lld days ago); checked at %s",
+            diag_iso(x->not_after, d), ago, now > 0 ? diag_iso(now, d2) : "(now)");
+        diag_file(c, &f, i > 0 ? D_CERT_EXPIRED_INTERMEDIATE : D_CERT_EXPIRED, NULL);
+    }
+    if (future) {
+        diag_start(&f, D_CERT_NOT_YET_VALID, i);
+        APP(f.message, "The %s certificate is not valid before %s.", role(ch, i),
+            diag_iso(x->not_before, d));
+        cert_ident(ch, i, f.evidence, sizeof f.evidence);
+        APP(f.evidence, "not before %s; checked at %s", diag_iso(x->not_before, d),
+            now > 0 ? diag_iso(now, d2) : "(now)");
+        diag_file(c, &f, D_CERT_NOT_YET_VALID, NULL);
+    }
+    if (!expired && !future && x->not_after > 0 && x->days_left < c->warn_days) {
+        diag_start(&f, D_CERT_EXPIRING_SOON, i);
+        APP(f.message, "The %s certificate expires on %s, in %d day%s.", role(ch, i),
+            diag_iso(x->not_after, d), x->days_left, x->days_left == 1 ? "" : "s");
+        cert_ident(ch, i, f.evidence, sizeof f.evidence);
+        APP(f.evidence, "not after %s: %d days left (warning below %d)",
+            diag_iso(x->not_after, d), x->days_left, c->warn_days);
+        diag_file(c, &f, D_CERT_EXPIRING_SOON, NULL);
+    }
+    if (i == 0 && verified_run && (!ch->name_matches_mx || (fl & MXS_V_NAME))) {
+        char n[600], dm[300];
+        const char *checked = ch->name_checked[0] ? ch->name_checked : c->in->mx_host;
+        diag_esc(n, sizeof n, checked);
+        diag_start(&f, D_CERT_NAME_MISMATCH, 0);
+        APP(f.message, "The certificate does not cover the MX host name %s.", n);
+        APP(f.evidence, "checked against %s\n", n);
+        names_covered(x, f.evidence, sizeof f.evidence);
+        snprintf(dm, sizeof dm, "%s", c->dom);
+        if (c->dom[0] && c->in->domain && c->in->domain[0])
+            APP(f.evidence, "\nthe mail domain %s %s covered%s", dm,
+                ch->name_matches_domain ? "IS" : "is not either",
+                ch->name_matches_domain ? " (Postfix `secure` with its default "
+                "match nexthop, dot-nexthop would accept it; `verify`, MTA-STS "
+                "and Exchange check the MX host)" : "");
+        APP(f.evidence, "\n");
+        cert_ident(c->chain, 0, f.evidence, sizeof f.evidence);
+        diag_file(c, &f, D_CERT_NAME_MISMATCH, &(struct diag_vars){.name = n});
+    }
+    if ((!strcasecmp(x->key_type, "RSA") && x->key_bits > 0 && x->key_bits < 2048) ||
+        (fl & MXS_V_BAD_KEY)) {
+        int hard = (fl & MXS_V_BAD_KEY) != 0;
+        char kt[40];
+        diag_start(&f, D_CERT_WEAK_KEY, i);
+        if (!hard)
+            f.severity = MXS_SEV_WARNING;
+        APP(f.message, "The %s certificate has a weak key: %s %d bits%s.", role(ch, i),
+            diag_esc(kt, sizeof kt, x->key_type), x->key_bits,
+            hard ? ", which verification rejects" : " (2048 is the minimum)");
+        cert_ident(ch, i, f.evidence, sizeof f.evidence);
+        APP(f.evidence, "key %s %d bits%s%s", kt, x->key_bits,
+            x->curve[0] ? " curve " : "", x->curve[0] ? diag_esc(d2, sizeof d2, x->curve) : "");
+        diag_file(c, &f, D_CERT_WEAK_KEY, NULL);
+    }
+    int top_trusted_root = x->self_issued && i == ch->n - 1 && ch->trusted;
+    if ((x->sig_weak && !top_trusted_root) || (fl & MXS_V_BAD_MD)) {
+        int hard = (fl & MXS_V_BAD_MD) != 0;
+        char sa[120];
+        diag_start(&f, D_CERT_WEAK_SIGNATURE, i);
+        if (!hard)
+            f.severity = MXS_SEV_WARNING;
+        APP(f.message, "The %s certificate is signed with a weak hash (%s).",
+            role(ch, i), diag_esc(sa, sizeof sa, x->sig_alg));
+        cert_ident(ch, i, f.evidence, sizeof f.evidence);
+        APP(f.evidence, "signature algorithm %s", sa);
+        diag_file(c, &f, D_CERT_WEAK_SIGNATURE, NULL);
+    }
+    if ((x->has_eku && !(x->eku & MXS_EKU_SERVER)) || (fl & MXS_V_EXT_KEY_USAGE)) {
+        diag_start(&f, D_CERT_NOT_SERVER_AUTH, i);
+        APP(f.message, "The %s certificate is not allowed for TLS servers "
+            "(its extended key usage lacks serverAuth).", role(ch, i));
+        cert_ident(ch, i, f.evidence, sizeof f.evidence);
+        APP(f.evidence, "extendedKeyUsage:%s%s%s%s",
+            (x->eku & MXS_EKU_SERVER) ? " serverAuth" : "",
+            (x->eku & MXS_EKU_CLIENT) ? " clientAuth" : "",
+            (x->eku & MXS_EKU_OTHER) ? " other" : "", x->eku ? "" : " (none usable)");
+        diag_file(c, &f, D_CERT_NOT_SERVER_AUTH, NULL);
+    }
+    unsigned rest = fl & (MXS_V_REVOKED | MXS_V_KEY_USAGE | MXS_V_BAD_PK | MXS_V_OTHER);
+    if (rest) {
+        char ft[200];
+        mxs_verify_flags_text(rest, ft, sizeof ft);
+        diag_start(&f, D_CERT_VERIFY_FAILED, i);
+        APP(f.message, "The %s certificate fails verification: %s.", role(ch, i), ft);
+        cert_ident(ch, i, f.evidence, sizeof f.evidence);
+        APP(f.evidence, "verify flags: %s", ft);
+        diag_file(c, &f, D_CERT_VERIFY_FAILED, NULL);
+    }
+}
+
+void diag_check_chain(struct diag_ctx *c)
+{
+    const struct mxs_chain_facts *ch = c->chain;
+    const struct diag_input *in = c->in;
+    int verified_run = diag_is_final(in->state[MXS_STEP_CHAIN]);
+    int n = ch->n < MXS_MAX_CHAIN ? ch->n : MXS_MAX_CHAIN;
+    struct mxs_finding f;
+    if (n <= 0) {
+        if (verified_run && c->tls->ok) {
+            diag_start(&f, D_CHAIN_EMPTY, -1);
+            APP(f.message, "The server sent no certificate.");
+            APP(f.evidence, "0 certificates after a completed handshake");
+            diag_file(c, &f, D_CHAIN_EMPTY, NULL);
+        }
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        diag_cert(c, i, verified_run);
+    if (verified_run && !ch->trusted) {
+        const struct mxs_cert *top = &ch->cert[n - 1];
+        char is[600];
+        if (n == 1 && top->self_issued) {
+            diag_start(&f, D_CERT_SELF_SIGNED, 0);
+            APP(f.message, "The certificate is self-signed: no sender can "
+                "verify it.");
+            cert_ident(ch, 0, f.evidence, sizeof f.evidence);
+            APP(f.evidence, "subject == issuer, not in the trust store");
+            diag_file(c, &f, D_CERT_SELF_SIGNED, NULL);
+        } else if (top->self_issued) {
+            diag_start(&f, D_CERT_UNTRUSTED_ROOT, n - 1);
+            APP(f.message, "The chain ends at a root CA that we do not trust "
+                "(%s).", diag_esc(is, sizeof is, top->subject));
+            cert_ident(ch, n - 1, f.evidence, sizeof f.evidence);
+            APP(f.evidence, "self-issued%s, not in the trust store",
+                top->is_ca ? " CA" : "");
+            diag_file(c, &f, D_CERT_UNTRUSTED_ROOT, NULL);
+        } else {
+            diag_start(&f, D_CHAIN_INCOMPLETE, n - 1);
+            APP(f.message, "The chain is incomplete: the last certificate sent "
+                "was issued by %s, which the server does not send and we do not "
+                "trust (a missing intermediate, or a private CA).",
+                diag_esc(is, sizeof is, top->issuer));
+            APP(f.evidence, "%d certificate%s sent; last one:\n", n, n == 1 ? "" : "s");
+            cert_ident(ch, n - 1, f.evidence, sizeof f.evidence);
+            diag_file(c, &f, D_CHAIN_INCOMPLETE, NULL);
+        }
+    }
+    /* Order: cert i+1 should be the issuer of cert i. */
+    for (int i = 0; i + 1 < n; i++) {
+        const struct mxs_cert *x = &ch->cert[i];
+        if (x->self_issued || !strcmp(ch->cert[i + 1].subject, x->issuer))
+            continue;
+        int later = -1;
+        for (int j = i + 2; j < n && later < 0; j++)
+            if (!strcmp(ch->cert[j].subject, x->issuer))
+                later = j;
+        if (later < 0)
+            continue;
+        char s1[600], s2[600];
+        diag_start(&f, D_CHAIN_ORDER, i + 1);
+        APP(f.message, "The chain is out of order: certificate %d is not the "
+            "issuer of certificate %d (the issuer is sent at position %d).",
+            i + 1, i, later);
+        APP(f.evidence, "certificate %d issuer: %s\ncertificate %d subject: %s\n"
+            "certificate %d subject matches",
+            i, diag_esc(s1, sizeof s1, x->issuer), i + 1,
+            diag_esc(s2, sizeof s2, ch->cert[i + 1].subject), later);
+        diag_file(c, &f, D_CHAIN_ORDER, NULL);
+    }
+    if (verified_run && ch->fp_expected && !ch->fp_match) {
+        char exp[200], na[32], is_buf[600];
+        const struct mxs_cert *leaf = &ch->cert[0];
+        diag_esc(exp, sizeof exp, c->set->expect_fp);
+        /* A SHA-1 thumbprint is what Exchange calls the certificate by. */
+        enum diag_row row = strlen(exp) == 40 ? D_FINGERPRINT_MISMATCH_SHA1
+                                              : D_FINGERPRINT_MISMATCH;
+        diag_start(&f, row, 0);
+        APP(f.message, "The server presents a different certificate than "
+            "expected: thumbprint %s expected, %s served.", exp,
+            strlen(exp) > 40 ? leaf->sha256 : leaf->sha1);
+        APP(f.evidence, "expected: %s\nserved SHA-1 thumbprint: %s\nserved "
+            "SHA-256: %s\nserved not after %s\n", exp, leaf->sha1, leaf->sha256,
+            diag_iso(leaf->not_after, na));
+        APP(f.evidence, "served subject %s", diag_esc(is_buf, sizeof is_buf, leaf->subject));
+        diag_file(c, &f, row, &(struct diag_vars){.expected = exp});
+    }
+    /* DANE: only where the TLSA records are DNSSEC-secure (and the MX was
+     * found securely) do they bind a sender; a mismatch then stops DANE
+     * senders only, so it blocks no other policy. */
+    const struct mxs_mx *dm = c->mx_i >= 0 ? &c->dns->mx[c->mx_i] : NULL;
+    int mx_secure = c->set->target_is_host || c->dns->mx_answer.dnssec == MXS_DNSSEC_SECURE;
+    if (verified_run && dm && ch->dane_checked && ch->dane_usable && !ch->dane_match &&
+        dm->tlsa.dnssec == MXS_DNSSEC_SECURE && mx_secure) {
+        char h[300], hx[140];
+        diag_esc(h, sizeof h, dm->host);
+        diag_start(&f, D_DANE_MISMATCH, -1);
+        APP(f.message, "No TLSA record of %s matches the certificates the server "
+            "sent: DANE senders will not deliver.", h);
+        APP(f.evidence, "%s\n", diag_esc(hx, sizeof hx, ch->dane_detail));
+        for (int i = 0; i < dm->n_tlsa && i < MXS_MAX_TLSA; i++) {
+            const struct mxs_tlsa *t = &dm->tlsa_rr[i];
+            size_t tl = t->len < sizeof t->data ? t->len : sizeof t->data;
+            hx[0] = 0;
+            for (size_t k = 0; k < tl && k < 64; k++)
+                snprintf(hx + 2 * k, 3, "%02X", t->data[k]);
+            APP(f.evidence, "TLSA %u %u %u %s%s\n", t->usage, t->selector, t->mtype, hx,
+                t->truncated ? "..." : "");
+        }
+        APP(f.evidence, "served leaf: SHA-256 of the key (TLSA 3 1 1) %s, "
+            "SHA-256 of the certificate (3 0 1) %s", ch->cert[0].spki_sha256, ch->cert[0].sha256);
+        diag_file(c, &f, D_DANE_MISMATCH, &(struct diag_vars){.spki = ch->cert[0].spki_sha256});
+    }
+}
+
