@@ -71,6 +71,7 @@
 #define ALL DIAG_BLK_ALL
 #define TLS DIAG_BLK_TLS
 #define VERIFY DIAG_BLK_VERIFY
+#define LOCAL DIAG_BLK_LOCAL
 
 const struct diag_entry diag_rows[D_COUNT] = {
 /* ---- RESOLVE ---------------------------------------------------------- */
@@ -122,6 +123,15 @@ const struct diag_entry diag_rows[D_COUNT] = {
     NULL,
     "re-sign the zone or fix its DS record; check with `delv TLSA {name}`.",
     "send them this report."},
+/* Our resolver, not their zone: the verdicts cannot be evaluated (LOCAL). */
+[D_RESOLVER_NO_DNSSEC] = {"resolver-no-dnssec", NULL, MXS_STEP_RESOLVE, E, LOCAL,
+    "our resolver does not pass DNSSEC: answers cannot be validated here",
+    "use a resolver that passes DNSSEC and point mxscope at it (`--resolver "
+    "ADDR`, e.g. a local unbound; `set resolver ADDR` in the console), or fix "
+    "this one (a forwarder that strips signatures: dnsmasq needs "
+    "proxy-dnssec); until then nothing is known about the DNSSEC of {domain}.",
+    "nothing to do: the problem is on the side that runs mxscope, not on "
+    "{domain}'s."},
 [D_DNS_FAILED] = FALLBACK("dns-failed", NULL, RESOLVE, ALL, THIRD_REACH,
     "RESOLVE failed, no more specific cause"),
 
@@ -270,7 +280,7 @@ const struct diag_entry diag_rows[D_COUNT] = {
     OWN_NO_CCERT "in TLSReceiveDomainSecureList need them, on a dedicated "
     "receive connector).",
     "ask them which client certificate they expect and configure it (mxscope "
-    "`set client-cert`/`client-key`; Postfix smtp_tls_chain_files; Exchange: "
+    "`set cert`/`set key`; Postfix smtp_tls_chain_files; Exchange: "
     "TlsCertificateName on the send connector)."},
 /* The handshake completed and the session is refused after it: nobody
  * delivers, not even in clear. */
@@ -365,12 +375,15 @@ const struct diag_entry diag_rows[D_COUNT] = {
     "replace the certificate (a revoked or wrongly constrained certificate "
     "cannot be fixed in place).",
     THIRD_TLS},
+/* The expected thumbprint is the operator's own check, not a sender's policy:
+ * an error (it drives the exit code) that blocks no sender (blocks 0).  A
+ * DANE sender refusing the old key is the DANE verdict's own finding. */
 [D_FINGERPRINT_MISMATCH] = {"fingerprint-mismatch", NULL, MXS_STEP_CHAIN, E,
-    VERIFY, "the served thumbprint is not the expected one",
+    0, "the served thumbprint is not the expected one",
     OWN_FINGERPRINT, THIRD_FINGERPRINT},
 /* The expected thumbprint is a SHA-1: it is Exchange's <new>. */
 [D_FINGERPRINT_MISMATCH_SHA1] = {"fingerprint-mismatch", "sha1",
-    MXS_STEP_CHAIN, E, VERIFY, NULL,
+    MXS_STEP_CHAIN, E, 0, NULL,
     OWN_FINGERPRINT " If the expected thumbprint is the renewed certificate, "
     "<new> is {expected}.",
     THIRD_FINGERPRINT},

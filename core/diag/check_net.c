@@ -22,7 +22,12 @@ static void dns_answer_finding(struct diag_ctx *c, const struct mxs_dns_answer *
     enum diag_row row;
     char t[600], w[600];
     v.name = diag_esc(t, sizeof t, name);
-    switch (a->dnssec == MXS_DNSSEC_BOGUS ? -1 : (int)a->rcode) {
+    /* Bogus is the zone's fault only when our resolver passes DNSSEC: the
+     * engine asked it for the trust anchor's DNSKEY after the bogus answer
+     * (dns.c).  Not asked (an old saved session): as before, bogus. */
+    int ours = c->dns->resolver_check == MXS_RESCHK_BROKEN;
+    switch (a->dnssec == MXS_DNSSEC_BOGUS ? (ours ? -2 : -1) : (int)a->rcode) {
+    case -2: row = D_RESOLVER_NO_DNSSEC; break;
     case -1: row = D_DNSSEC_BOGUS; break;
     case MXS_DNS_NXDOMAIN: row = D_DNS_NXDOMAIN; break;
     case MXS_DNS_SERVFAIL: row = D_DNS_SERVFAIL; break;
@@ -37,6 +42,13 @@ static void dns_answer_finding(struct diag_ctx *c, const struct mxs_dns_answer *
             "validate (bogus): validating resolvers answer SERVFAIL.", what, t);
         APP(f.evidence, "%s %s: DNSSEC bogus, rcode %s\nwhy: %s", what, t,
             mxs_dns_rcode_name(a->rcode), diag_esc(w, sizeof w, a->why_bogus));
+        break;
+    case D_RESOLVER_NO_DNSSEC:
+        APP(f.message, "Our resolver does not pass DNSSEC, so the %s records of %s "
+            "cannot be validated here; this says nothing about %s's zone.", what, t, t);
+        APP(f.evidence, "%s %s: not validated here (bogus)\nwhy: %s\nresolver check: ",
+            what, t, diag_esc(w, sizeof w, a->why_bogus));
+        APP(f.evidence, "%s", diag_esc(w, sizeof w, c->dns->resolver_why));
         break;
     case D_DNS_NXDOMAIN:
         APP(f.message, "%s does not exist in DNS (NXDOMAIN for %s).", t, what);
@@ -130,8 +142,12 @@ void diag_check_resolve(struct diag_ctx *c)
             c->set->family ? " (address family restricted by settings)" : "");
         diag_file(c, &f, D_DNS_NO_ADDRESS, &(struct diag_vars){.name = h});
     }
-    /* A bogus TLSA answer only stops DANE senders: a warning here. */
-    if (c->mx_i >= 0 && d->mx[c->mx_i].tlsa.dnssec == MXS_DNSSEC_BOGUS) {
+    /* A bogus TLSA answer only stops DANE senders: a warning here.  Through
+     * a resolver that strips DNSSEC it is ours, not theirs. */
+    if (c->mx_i >= 0 && d->mx[c->mx_i].tlsa.dnssec == MXS_DNSSEC_BOGUS &&
+        d->resolver_check == MXS_RESCHK_BROKEN) {
+        dns_answer_finding(c, &d->mx[c->mx_i].tlsa, "TLSA", d->mx[c->mx_i].host, 1);
+    } else if (c->mx_i >= 0 && d->mx[c->mx_i].tlsa.dnssec == MXS_DNSSEC_BOGUS) {
         char h[600], tmp[600];
         uint16_t port = c->set->port ? c->set->port : 25;
         snprintf(tmp, sizeof tmp, "_%u._tcp.%s", (unsigned)port, d->mx[c->mx_i].host);

@@ -136,6 +136,12 @@ static void commit(struct diag_ctx *c, const struct mxs_finding *f, unsigned blo
 {
     if (f->step >= 0 && f->step < MXS_STEP_COUNT) {
         c->per_step[f->step]++;
+        if ((blocks & DIAG_BLK_LOCAL) && !c->local.set) {
+            c->local.set = 1;
+            c->local_step = f->step;
+            APP(c->local.id, "%s", f->id);
+            APP(c->local.message, "%s", f->message);
+        }
         static const unsigned bit[DIAG_CLS_COUNT] = {DIAG_BLK_ALL, DIAG_BLK_TLS,
                                                        DIAG_BLK_VERIFY};
         for (int k = 0; k < DIAG_CLS_COUNT; k++) {
@@ -216,6 +222,12 @@ static void verdict_policy(struct diag_ctx *c, enum mxs_policy p, struct mxs_ver
         const struct diag_block *all = &c->blk[s][DIAG_CLS_ALL], *tls = &c->blk[s][DIAG_CLS_TLS],
                            *ver = &c->blk[s][DIAG_CLS_VERIFY];
         const char *sn = mxs_step_name((enum mxs_step)s);
+        if (c->local.set && c->local_step == s) {
+            verdict_set(v, MXS_OUT_NOT_EVALUATED, (enum mxs_step)s, c->local.id);
+            APP(v->words, "not evaluated: a problem on our side at %s (%s), not "
+                "the partner's: %s", sn, c->local.id, c->local.message);
+            return;
+        }
         if (all->set) {
             verdict_set(v, MXS_OUT_NOT_DELIVERED, (enum mxs_step)s, all->id);
             APP(v->words, "not delivered: stops at %s (%s): %s", sn, all->id, all->message);
@@ -303,6 +315,13 @@ static void verdict_dane(struct diag_ctx *c, struct mxs_verdict v[MXS_POL_COUNT]
         d->step = MXS_STEP_RESOLVE;
         APP(d->words, "not evaluated: RESOLVE %s",
             pending_words(c->in->state[MXS_STEP_RESOLVE]));
+        return;
+    }
+    if (c->local.set) {
+        verdict_set(d, MXS_OUT_NOT_EVALUATED, (enum mxs_step)c->local_step, c->local.id);
+        APP(d->words, "not evaluated: a problem on our side at %s (%s), not the "
+            "partner's: %s", mxs_step_name((enum mxs_step)c->local_step), c->local.id,
+            c->local.message);
         return;
     }
     if (c->mx_i < 0) {

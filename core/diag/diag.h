@@ -121,7 +121,11 @@ int diag_compare(const struct diag_probe *p, int n, struct mxs_finding *out,
  * stops none).  ALL: no policy delivers (DNS, TCP, greeting, EHLO).  TLS:
  * no TLS session (an opportunistic sender goes on in clear).  VERIFY: the
  * certificate does not authenticate the server. */
-enum { DIAG_BLK_ALL = 1, DIAG_BLK_TLS = 2, DIAG_BLK_VERIFY = 4 };
+/* ALL: no policy delivers; TLS: no TLS session; VERIFY: the certificate
+ * does not authenticate the server; LOCAL: a problem on our side (our
+ * resolver, our files) hides what the partner does: the verdicts from that
+ * step on are "not evaluated", never blamed on the partner. */
+enum { DIAG_BLK_ALL = 1, DIAG_BLK_TLS = 2, DIAG_BLK_VERIFY = 4, DIAG_BLK_LOCAL = 8 };
 
 struct diag_entry {
     const char *id;              /* "cert-expired"                          */

@@ -19,7 +19,7 @@
 enum diag_row {
     D_DNS_NXDOMAIN, D_DNS_SERVFAIL, D_DNS_TIMEOUT, D_DNS_TIMEOUT_FB, D_DNS_ERROR,
     D_DNS_NO_ADDRESS, D_MX_NULL, D_MX_IMPLICIT, D_DNSSEC_BOGUS,
-    D_DNSSEC_BOGUS_TLSA, D_DNS_FAILED,
+    D_DNSSEC_BOGUS_TLSA, D_RESOLVER_NO_DNSSEC, D_DNS_FAILED,
     D_CONNECT_REFUSED, D_CONNECT_TIMEOUT, D_CONNECT_TIMEOUT_FB,
     D_CONNECT_UNREACHABLE, D_CONNECT_FAILED, D_CONNECT_FAILED_FB,
     D_BANNER_REJECTED, D_BANNER_THROTTLED, D_BANNER_SLOW, D_BANNER_TIMEOUT,
@@ -74,6 +74,8 @@ struct diag_ctx {
     int max, n, dropped;
     int per_step[MXS_STEP_COUNT];       /* findings filed, dropped included */
     struct diag_block blk[MXS_STEP_COUNT][DIAG_CLS_COUNT];
+    struct diag_block local;            /* first LOCAL finding: our side    */
+    int local_step;
     int mx_i;                           /* probed MX index, -1 none         */
     char dom[300], mx[300];             /* escaped names                    */
     int warn_days;

@@ -34,4 +34,10 @@ expect bogus '[.transcript[] | select(.kind == "dns") | .text | select(test("^DN
 
 q strip "$MXS_DNS_STRIP_RESOLVER" example.test
 expect strip '[.transcript[] | select(.kind == "dns") | .text | select(test("^DNSKEY example.test.: the DNSKEY of the trust anchor example.test. does not validate either"))] | length == 1' '[.transcript[] | select(.kind == "dns") | .text]'
+# The blame: the partner's zone for the bogus one, ours for the stripped one.
+expect bogus '[.findings[].id] | index("dnssec-bogus") != null and index("resolver-no-dnssec") == null' '[.findings[].id]'
+expect strip '[.findings[].id] | index("resolver-no-dnssec") != null and index("dnssec-bogus") == null' '[.findings[].id]'
+expect strip '[.verdict[].outcome] | unique == ["not-evaluated"]' '.verdict'
+expect strip '[.verdict[].finding] | unique == ["resolver-no-dnssec"]' '.verdict'
+expect bogus '[.verdict[] | select(.policy == "verified") | .outcome] == ["not-delivered"]' '.verdict'
 finish

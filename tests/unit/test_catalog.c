@@ -66,11 +66,14 @@ static void t_rows_whole(void **st)
         template_ok(e->id, e->advice_own);
         template_ok(e->id, e->advice_third);
         assert_true(e->severity == MXS_SEV_ERROR || e->severity == MXS_SEV_WARNING);
-        /* A warning stops nobody; only the three known classes exist. */
+        /* A warning stops nobody; only the four known classes exist. */
         if (e->severity == MXS_SEV_WARNING)
             assert_int_equal(e->blocks, 0);
         assert_int_equal(e->blocks & ~(unsigned)(DIAG_BLK_ALL | DIAG_BLK_TLS |
-                                                 DIAG_BLK_VERIFY), 0);
+                                                 DIAG_BLK_VERIFY | DIAG_BLK_LOCAL), 0);
+        /* A LOCAL finding is ours: it never also blocks a sender. */
+        if (e->blocks & DIAG_BLK_LOCAL)
+            assert_int_equal(e->blocks, DIAG_BLK_LOCAL);
         const struct diag_entry *own = diag_find_id(e->id);
         if (!own)
             fail_msg("%s: diag_find_id finds no own row", e->id);
