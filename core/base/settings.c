@@ -313,9 +313,12 @@ static int set_target(struct mxs_settings *s, const struct mxs_setting_def *d, c
 static int set_host(struct mxs_settings *s, const struct mxs_setting_def *d, const char *v,
                     char *err, size_t errlen)
 {
-    if (split_host_port(v, s->target, sizeof s->target, &s->port, &s->port_given))
+    /* Into a copy first: a refused value changes nothing. */
+    struct mxs_settings t = *s;
+    if (split_host_port(v, t.target, sizeof t.target, &t.port, &t.port_given))
         return bad_value(d, v, err, errlen);
-    s->target_is_host = 1;
+    t.target_is_host = 1;
+    *s = t;
     return 0;
 }
 
@@ -333,8 +336,10 @@ static int set_connect(struct mxs_settings *s, const struct mxs_setting_def *d, 
         s->connect_addr[0] = 0;
         return 0;
     }
-    if (split_host_port(v, s->connect_addr, sizeof s->connect_addr, &s->port, &s->port_given))
+    struct mxs_settings t = *s;
+    if (split_host_port(v, t.connect_addr, sizeof t.connect_addr, &t.port, &t.port_given))
         return bad_value(d, v, err, errlen);
+    *s = t;
     return 0;
 }
 
