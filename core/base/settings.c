@@ -403,6 +403,7 @@ static const struct mxs_setting_choice anyindex_words[] = {
 
 #define AT(f) .off = offsetof(struct mxs_settings, f), .size = sizeof ((struct mxs_settings *)0)->f
 #define TEXT(f, shown) .set = set_text, .get = get_text, AT(f), .empty = shown
+#define FILEPATH(f, shown) TEXT(f, shown), .flags = MXS_SETF_FILE
 #define TIMEOUT(st, nm) { .name = "timeout-" nm, .arg = "S", .range = "seconds > 0", \
     .help = "the " #st " stage's deadline", .flags = MXS_SETF_FOLDED, \
     .set = set_seconds, .get = get_seconds, .lo = MXS_STEP_##st }
@@ -438,6 +439,19 @@ const struct mxs_setting_def mxs_setting_table[] = {
       .flags = MXS_SETF_SWITCH, .cli_value = "on",
       .set = set_choice, .get = get_choice, AT(tls_on_connect), .choices = onoff_words },
 
+    { .name = "stop-after", .arg = "STEP", .range = "a step name or none",
+      .group = "steps and deadlines (seconds, per whole stage)",
+      .words = "none RESOLVE CONNECT BANNER EHLO STARTTLS HANDSHAKE CHAIN EHLO2 QUIT",
+      .help = "run no step after STEP", .set = set_step, .get = get_step, AT(stop_after) },
+    { .name = "timeout", .arg = "S", .range = "seconds > 0", .help = "every stage",
+      .set = set_seconds, .get = get_seconds, .lo = -1 },
+    { .name = "timeout-resolve", .arg = "S", .range = "seconds > 0", .synopsis = "--timeout-STAGE S",
+      .help = "one stage: resolve connect banner ehlo starttls handshake chain ehlo2 quit",
+      .set = set_seconds, .get = get_seconds, .lo = MXS_STEP_RESOLVE },
+    TIMEOUT(CONNECT, "connect"), TIMEOUT(BANNER, "banner"), TIMEOUT(EHLO, "ehlo"),
+    TIMEOUT(STARTTLS, "starttls"), TIMEOUT(HANDSHAKE, "handshake"), TIMEOUT(CHAIN, "chain"),
+    TIMEOUT(EHLO2, "ehlo2"), TIMEOUT(QUIT, "quit"),
+
     { .name = "ehlo", .arg = "NAME", .range = "a name without spaces", .group = "SMTP and TLS",
       .help = "EHLO name (default: this machine's FQDN)", .json = "target.ehlo_name",
       .set = set_word, .get = get_text, AT(ehlo_name) },
@@ -451,11 +465,11 @@ const struct mxs_setting_def mxs_setting_table[] = {
       .help = "highest TLS version offered", .set = set_choice, .get = get_choice, AT(tls_max),
       .choices = tls_words },
     { .name = "cafile", .arg = "FILE", .range = "a file of PEM roots",
-      .help = "trust these roots (default: the system bundle)", TEXT(cafile, "(system)"), .flags = MXS_SETF_FILE },
+      .help = "trust these roots (default: the system bundle)", FILEPATH(cafile, "(system)") },
     { .name = "cert", .arg = "FILE", .range = "a PEM certificate file",
-      .help = "client certificate (with --key)", TEXT(client_cert, "none"), .flags = MXS_SETF_FILE },
+      .help = "client certificate (with --key)", FILEPATH(client_cert, "none") },
     { .name = "key", .arg = "FILE", .range = "a PEM key file",
-      .help = "client certificate's key", TEXT(client_key, "none"), .flags = MXS_SETF_FILE },
+      .help = "client certificate's key", FILEPATH(client_key, "none") },
     { .name = "expect-fingerprint", .arg = "HEX", .words = "none",
       .range = "40 (SHA-1) or 64 (SHA-256) hex digits, or none",
       .help = "the SHA-1 (thumbprint) or SHA-256 the server should show",
@@ -469,22 +483,9 @@ const struct mxs_setting_def mxs_setting_table[] = {
       .help = "ask this resolver (default: /etc/resolv.conf)", .json = "dns.resolver",
       TEXT(resolver, "(resolv.conf)") },
     { .name = "trust-anchor", .arg = "FILE", .range = "a DNSSEC trust anchor file",
-      .help = "DNSSEC trust anchor (default: Debian's root key)", TEXT(trust_anchor, "(default)"), .flags = MXS_SETF_FILE },
+      .help = "DNSSEC trust anchor (default: Debian's root key)", FILEPATH(trust_anchor, "(default)") },
     { .name = "unbound-conf", .arg = "FILE", .range = "a libunbound configuration file",
-      .help = "extra libunbound configuration", TEXT(unbound_conf, "none"), .flags = MXS_SETF_FILE },
-
-    { .name = "stop-after", .arg = "STEP", .range = "a step name or none",
-      .group = "steps and deadlines (seconds, per whole stage)",
-      .words = "none RESOLVE CONNECT BANNER EHLO STARTTLS HANDSHAKE CHAIN EHLO2 QUIT",
-      .help = "run no step after STEP", .set = set_step, .get = get_step, AT(stop_after) },
-    { .name = "timeout", .arg = "S", .range = "seconds > 0", .help = "every stage",
-      .set = set_seconds, .get = get_seconds, .lo = -1 },
-    { .name = "timeout-resolve", .arg = "S", .range = "seconds > 0", .synopsis = "--timeout-STAGE S",
-      .help = "one stage: resolve connect banner ehlo starttls handshake chain ehlo2 quit",
-      .set = set_seconds, .get = get_seconds, .lo = MXS_STEP_RESOLVE },
-    TIMEOUT(CONNECT, "connect"), TIMEOUT(BANNER, "banner"), TIMEOUT(EHLO, "ehlo"),
-    TIMEOUT(STARTTLS, "starttls"), TIMEOUT(HANDSHAKE, "handshake"), TIMEOUT(CHAIN, "chain"),
-    TIMEOUT(EHLO2, "ehlo2"), TIMEOUT(QUIT, "quit"),
+      .help = "extra libunbound configuration", FILEPATH(unbound_conf, "none") },
     { .name = NULL }
 };
 
