@@ -409,7 +409,7 @@ static const struct mxs_setting_choice anyindex_words[] = {
     .set = set_seconds, .get = get_seconds, .lo = MXS_STEP_##st }
 
 const struct mxs_setting_def mxs_setting_table[] = {
-    { .name = "target", .arg = "DOMAIN", .range = "a mail domain (MX lookup)", .group = "target",
+    { .name = "target", .arg = "DOMAIN", .range = "a mail domain", .group = "target",
       .help = "the mail domain to probe (on the command line: DOMAIN)", .json = "target.input",
       .flags = MXS_SETF_NOCLI | MXS_SETF_MXHOST, .set = set_target, .get = get_target },
     { .name = "host", .arg = "HOST[:PORT]", .range = "HOST[:PORT]",

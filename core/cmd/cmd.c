@@ -519,17 +519,15 @@ static void cmd_show_settings(const struct engine *e, struct buf *out)
 static void cmd_help_settings(const struct engine *e, struct buf *out)
 {
     char val[1100];
-    buf_printf(out, "\nsettings (%s):\n", e ? "NAME  VALUE NOW  ACCEPTS" : "NAME  ACCEPTS");
+    buf_puts(out, e ? "\nsettings: NAME = VALUE NOW (ACCEPTS)\n" : "\nsettings: NAME (ACCEPTS)\n");
     for (const struct mxs_setting_def *d = mxs_setting_table; d->name; d++) {
-        buf_printf(out, "  %-19s ", d->name);
+        buf_printf(out, "  %s", d->name);
         if (e) {
             mxs_settings_get(engine_settings(e), d->name, val, sizeof val);
-            size_t before = out->len;
+            buf_puts(out, " = ");
             buf_puts_escaped(out, val);
-            size_t n = out->len - before; /* bytes: close enough to columns here */
-            buf_printf(out, "%*s", n < 18 ? (int)(18 - n) : 1, "");
         }
-        buf_printf(out, "%s\n", d->range);
+        buf_printf(out, "  (%s)\n", d->range);
     }
 }
 

@@ -15,8 +15,10 @@
 #include <string.h>
 #include <strings.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "core.h"
+#include "session/render.h"
 
 /* One value each setting must accept, how it is shown then, and one it
  * must refuse (NULL: every text is a value, e.g. a file name). */
@@ -33,7 +35,7 @@ static const struct example {
     { "addr", "any", "any", "-2" },
     { "tls-on-connect", "yes", "on", "maybe" },
     { "ehlo", "probe.example.net", "probe.example.net", "two words" },
-    { "sni", "none", "none", NULL },
+    { "sni", "mx.example.net", "mx.example.net", NULL },
     { "tls-min", "TLSv1.3", "1.3", "1.1" },
     { "tls-max", "1.2", "1.2", "1.0" },
     { "cafile", "/etc/roots.pem", "/etc/roots.pem", NULL },
@@ -227,6 +229,50 @@ static void test_port_given(void **state)
     }
 }
 
+/* A row's JSON place ("target.port") is where --json writes that setting:
+ * the key is there, and its value moves when the setting does. */
+static json_t *json_place(json_t *root, const char *place)
+{
+    char obj[64];
+    const char *dot = strchr(place, '.');
+    assert_non_null(dot);
+    assert_true((size_t)(dot - place) < sizeof obj);
+    memcpy(obj, place, (size_t)(dot - place));
+    obj[dot - place] = 0;
+    json_t *o = json_object_get(root, obj);
+    if (!json_is_object(o) || !json_object_get(o, dot + 1))
+        fail_msg("JSON has no %s", place);
+    return json_object_get(o, dot + 1);
+}
+
+static void test_json_places(void **state)
+{
+    (void)state;
+    int places = 0;
+    for (const struct mxs_setting_def *d = mxs_setting_table; d->name; d++) {
+        if (!d->json)
+            continue;
+        places++;
+        struct mxs_settings a, b;
+        mxs_settings_init(&a);
+        b = a;
+        assert_int_equal(mxs_settings_set(&b, d->name, example_of(d->name)->value, NULL, 0), 0);
+        struct engine *ea = engine_new(&a), *eb = engine_new(&b);
+        assert_non_null(ea);
+        assert_non_null(eb);
+        json_t *ja = render_json_tree(ea), *jb = render_json_tree(eb);
+        assert_non_null(ja);
+        assert_non_null(jb);
+        if (json_equal(json_place(ja, d->json), json_place(jb, d->json)))
+            fail_msg("set %s %s: JSON %s did not change", d->name, example_of(d->name)->value, d->json);
+        json_decref(ja);
+        json_decref(jb);
+        engine_free(ea);
+        engine_free(eb);
+    }
+    assert_true(places >= 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_one_field_each),
         cmocka_unit_test(test_words_accepted),
         cmocka_unit_test(test_port_given),
+        cmocka_unit_test(test_json_places),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
