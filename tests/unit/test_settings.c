@@ -245,10 +245,27 @@ static json_t *json_place(json_t *root, const char *place)
     return json_object_get(o, dot + 1);
 }
 
+/* And "settings" holds every setting as `show settings` shows it. */
 static void test_json_places(void **state)
 {
     (void)state;
     int places = 0;
+    struct mxs_settings s0;
+    mxs_settings_init(&s0);
+    struct engine *e0 = engine_new(&s0);
+    json_t *j0 = render_json_tree(e0);
+    json_t *all = json_object_get(j0, "settings");
+    size_t rows = 0;
+    for (const struct mxs_setting_def *d = mxs_setting_table; d->name; d++, rows++) {
+        char v[1100];
+        assert_int_equal(mxs_settings_get(&s0, d->name, v, sizeof v), 0);
+        if (!json_is_string(json_object_get(all, d->name)))
+            fail_msg("JSON settings has no %s", d->name);
+        assert_string_equal(json_string_value(json_object_get(all, d->name)), v);
+    }
+    assert_int_equal(json_object_size(all), rows);
+    json_decref(j0);
+    engine_free(e0);
     for (const struct mxs_setting_def *d = mxs_setting_table; d->name; d++) {
         if (!d->json)
             continue;
@@ -263,6 +280,10 @@ static void test_json_places(void **state)
         json_t *ja = render_json_tree(ea), *jb = render_json_tree(eb);
         assert_non_null(ja);
         assert_non_null(jb);
+        char v[1100];
+        json_t *sb = json_object_get(jb, "settings");
+        assert_int_equal(mxs_settings_get(&b, d->name, v, sizeof v), 0);
+        assert_string_equal(json_string_value(json_object_get(sb, d->name)), v);
         if (json_equal(json_place(ja, d->json), json_place(jb, d->json)))
             fail_msg("set %s %s: JSON %s did not change", d->name, example_of(d->name)->value, d->json);
         json_decref(ja);
