@@ -501,33 +501,20 @@ static void cmd_set(struct cmd_ctx *c, int argc, char **argv, struct cmd_result 
     buf_puts_escaped(&r->msg, val);
 }
 
-static void cmd_show_settings(const struct engine *e, struct buf *out)
+/* Every setting, from the setting table: `show settings` (NAME VALUE) and
+ * `help set` (NAME = VALUE (ACCEPTS), without an engine NAME (ACCEPTS)). */
+static void cmd_list_settings(const struct engine *e, int accepts, struct buf *out)
 {
     char val[1100];
-    const struct mxs_settings *s = engine_settings(e);
+    if (accepts)
+        buf_puts(out, e ? "\nsettings: NAME = VALUE NOW (ACCEPTS)\n" : "\nsettings: NAME (ACCEPTS)\n");
     for (const struct mxs_setting_def *d = mxs_setting_table; d->name; d++) {
-        if (mxs_settings_get(s, d->name, val, sizeof val))
-            continue;
-        buf_printf(out, "%-20s ", d->name);
-        buf_puts_escaped(out, val);
-        buf_puts(out, "\n");
-    }
-}
-
-/* `help set`: every setting, its value now (with an engine) and what it
- * accepts, from the setting table. */
-static void cmd_help_settings(const struct engine *e, struct buf *out)
-{
-    char val[1100];
-    buf_puts(out, e ? "\nsettings: NAME = VALUE NOW (ACCEPTS)\n" : "\nsettings: NAME (ACCEPTS)\n");
-    for (const struct mxs_setting_def *d = mxs_setting_table; d->name; d++) {
-        buf_printf(out, "  %s", d->name);
-        if (e) {
-            mxs_settings_get(engine_settings(e), d->name, val, sizeof val);
-            buf_puts(out, " = ");
+        buf_printf(out, accepts ? "  %s" : "%-20s ", d->name);
+        if (e && mxs_settings_get(engine_settings(e), d->name, val, sizeof val) == 0) {
+            buf_puts(out, accepts ? " = " : "");
             buf_puts_escaped(out, val);
         }
-        buf_printf(out, "  (%s)\n", d->range);
+        buf_printf(out, accepts ? "  (%s)\n" : "\n", d->range);
     }
 }
 
@@ -536,7 +523,7 @@ static void cmd_show(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     if (cmd_need_engine(c, r))
         return;
     if (!strcmp(argv[1], "settings")) {
-        cmd_show_settings(c->engine, &r->msg);
+        cmd_list_settings(c->engine, 0, &r->msg);
         r->action = CMD_ACT_OUTPUT;
         return;
     }
@@ -723,7 +710,7 @@ static void cmd_help(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     }
     cmd_help_text(argc > 1 ? argv[1] : NULL, &r->msg);
     if (argc > 1 && cmd_find(argv[1])->fn == cmd_set)
-        cmd_help_settings(c->engine, &r->msg);
+        cmd_list_settings(c->engine, 1, &r->msg);
     r->action = CMD_ACT_HELP;
 }
 

@@ -508,9 +508,7 @@ json_t *render_json_tree(const struct engine *e)
         "port", (int)e->set.port, "connect", jstr_or_null(e->set.connect_addr),
         "ehlo_name", jstr(e->set.ehlo_name), "sni", jstr_or_null(sni),
         "tls_on_connect", e->set.tls_on_connect));
-    /* Every setting as `show settings` words it, from the setting table: a
-     * new setting appears here without a change to this file.  A loaded
-     * session does not know them (null). */
+    /* Every setting, from the setting table (a loaded session: null). */
     json_t *sets = e->replay ? json_null() : json_object();
     char sv[1100];
     for (const struct mxs_setting_def *d = mxs_setting_table; d->name && !e->replay; d++)
