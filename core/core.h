@@ -84,7 +84,8 @@ struct mxs_settings {
     int mx_index;            /* which MX to probe (-1: first that answers)   */
     int addr_index;          /* which address of that MX (-1: in order)      */
     int stop_after;          /* run no step after this one (-1: to the end)  */
-    int port_given;          /* --port, HOST:PORT or ADDR:PORT was given      */
+    int port_given;          /* set by --port, HOST:PORT, ADDR:PORT: then
+                                --tls-on-connect keeps the port            */
 };
 
 /* Defaults: port 25, timeouts (RESOLVE 10 s, CONNECT 10 s, BANNER 60 s, EHLO
@@ -94,9 +95,11 @@ void mxs_settings_init(struct mxs_settings *s);
 /* The setting table (core/base/settings.c): ONE row per setting drives
  * `--NAME VALUE` on the command line (tui/options.c builds getopt's table
  * and --help from it), `set`/`show settings`/completion/`help set` in the
- * console and scripts, and the transcript's "set NAME VALUE" notes.  Adding
- * a setting = one row (plus the field in struct mxs_settings and its use).
- * A row's text fields are for people; the rest is private to settings.c. */
+ * console and scripts, the transcript's "set NAME VALUE" notes and the
+ * JSON's "settings".  Adding a setting = a field in struct mxs_settings,
+ * one row, its use (and an example in tests/unit/test_settings.c, which
+ * checks every row).  The text fields are for people and front ends; the
+ * rest is private to settings.c. */
 enum mxs_setting_flag {
     MXS_SETF_NOCLI    = 1 << 0, /* console and scripts only: no --NAME        */
     MXS_SETF_SWITCH   = 1 << 1, /* --NAME takes no value: it sets `cli_value` */
@@ -120,10 +123,10 @@ struct mxs_setting_def {
     const char *arg;       /* the value in help: "N", "FILE", "HOST[:PORT]"  */
     const char *range;     /* what is accepted, in words ("1-65535 or auto") */
     const char *words;     /* completion words for the value, or NULL        */
-    const char *help;      /* one line for --help and `help set`             */
+    const char *help;      /* one line for --help                            */
     const char *synopsis;  /* --help's left column when not "--NAME ARG"     */
     const char *group;     /* --help section that starts at this row, or NULL */
-    const char *json;      /* where --json writes it ("target.port"), or NULL */
+    const char *json;      /* where --json also writes it ("target.port")    */
     const char *cli_value; /* MXS_SETF_SWITCH: the value --NAME sets         */
     unsigned flags;        /* enum mxs_setting_flag                          */
     /* private to settings.c: how the field is parsed and shown */
@@ -137,7 +140,7 @@ struct mxs_setting_def {
 
 /* NULL-terminated (name == NULL), in --help and `show settings` order. */
 extern const struct mxs_setting_def mxs_setting_table[];
-/* The row named `name` (exact), or NULL. */
+/* The row named `name` (case does not matter: "timeout-BANNER"), or NULL. */
 const struct mxs_setting_def *mxs_setting_find(const char *name);
 
 /* Set one setting by its name ("ehlo", "sni", "tls-min", "timeout-banner",
