@@ -91,18 +91,69 @@ struct mxs_settings {
     int mx_index;            /* which MX to probe (-1: first that answers)   */
     int addr_index;          /* which address of that MX (-1: in order)      */
     int stop_after;          /* run no step after this one (-1: to the end)  */
+    int port_given;          /* set by --port, HOST:PORT, ADDR:PORT: then
+                                --tls-on-connect keeps the port            */
 };
 
 /* Defaults: port 25, timeouts (RESOLVE 10 s, CONNECT 10 s, BANNER 60 s, EHLO
  * 30 s, STARTTLS 30 s, HANDSHAKE 30 s, CHAIN 5 s, EHLO2 30 s, QUIT 5 s). */
 void mxs_settings_init(struct mxs_settings *s);
 
-/* Set one setting by its command-line name ("ehlo", "sni", "tls-min",
- * "timeout-banner", ...).  Returns 0, or -1 with a reason in err. */
+/* The setting table (core/base/settings.c): ONE row per setting drives
+ * `--NAME VALUE` on the command line (tui/options.c builds getopt's table
+ * and --help from it), `set`/`show settings`/completion/`help set` in the
+ * console and scripts, the transcript's "set NAME VALUE" notes and the
+ * JSON's "settings".  Adding a setting = a field in struct mxs_settings,
+ * one row, its use (and an example in tests/unit/test_settings.c, which
+ * checks every row).  The text fields are for people and front ends; the
+ * rest is private to settings.c. */
+enum mxs_setting_flag {
+    MXS_SETF_NOCLI    = 1 << 0, /* console and scripts only: no --NAME        */
+    MXS_SETF_SWITCH   = 1 << 1, /* --NAME takes no value: it sets `cli_value` */
+    MXS_SETF_FOLDED   = 1 << 2, /* --help shows it in the row above's line     */
+    MXS_SETF_FILE     = 1 << 3, /* the value is a file name (completion)       */
+    MXS_SETF_MXHOST   = 1 << 4, /* complete with the MX host names             */
+    MXS_SETF_MXINDEX  = 1 << 5, /* complete with the MX indices                */
+};
+
+/* A word a setting accepts and the number stored for it ("ipv4" = 4). */
+struct mxs_setting_choice { const char *word; int value; };
+
+struct mxs_setting_def;
+typedef int (*mxs_setting_set_fn)(struct mxs_settings *s, const struct mxs_setting_def *d,
+                                  const char *v, char *err, size_t errlen);
+typedef void (*mxs_setting_get_fn)(const struct mxs_settings *s, const struct mxs_setting_def *d,
+                                   char *out, size_t len);
+
+struct mxs_setting_def {
+    const char *name;      /* `set NAME`, `--NAME`                           */
+    const char *arg;       /* the value in help: "N", "FILE", "HOST[:PORT]"  */
+    const char *range;     /* what is accepted, in words ("1-65535 or auto") */
+    const char *words;     /* completion words for the value, or NULL        */
+    const char *help;      /* one line for --help                            */
+    const char *synopsis;  /* --help's left column when not "--NAME ARG"     */
+    const char *group;     /* --help section that starts at this row, or NULL */
+    const char *json;      /* where --json also writes it ("target.port")    */
+    const char *cli_value; /* MXS_SETF_SWITCH: the value --NAME sets         */
+    unsigned flags;        /* enum mxs_setting_flag                          */
+    /* private to settings.c: how the field is parsed and shown */
+    mxs_setting_set_fn set;
+    mxs_setting_get_fn get;
+    size_t off, size;      /* the field in struct mxs_settings               */
+    long lo, hi;           /* numeric range; for per-step timeouts lo = step */
+    const char *empty;     /* shown when a text field is empty               */
+    const struct mxs_setting_choice *choices; /* NULL-terminated; first = shown */
+};
+
+/* NULL-terminated (name == NULL), in --help and `show settings` order. */
+extern const struct mxs_setting_def mxs_setting_table[];
+/* The row named `name` (case does not matter: "timeout-BANNER"), or NULL. */
+const struct mxs_setting_def *mxs_setting_find(const char *name);
+
+/* Set one setting by its name ("ehlo", "sni", "tls-min", "timeout-banner",
+ * ...).  Returns 0, or -1 with a reason in err. */
 int mxs_settings_set(struct mxs_settings *s, const char *key, const char *value,
                      char *err, size_t errlen);
-/* Name table for completion and help: NULL-terminated. */
-extern const char *const mxs_setting_names[];
 /* Current value of a setting as text (for `set` without value). */
 int mxs_settings_get(const struct mxs_settings *s, const char *key, char *out,
                      size_t outlen);

@@ -1,10 +1,12 @@
 /*
- * settings.c - defaults, the setting name table, set/get by name, and the
- * small name tables of core.h (steps, states, record kinds).
+ * settings.c - defaults, and the setting table: one row per setting, read
+ * by set/get here, by the command line and --help (tui/options.c), and by
+ * the console's set/show/completion/`help set` (core/cmd/cmd.c).
  *
- * One table drives `--KEY VALUE` on the command line, `set KEY VALUE` in
- * the console and scripts, completion and help: a setting added here is
- * everywhere at once.
+ * A row names the field (offset and size) and a parser/printer pair by
+ * kind (text, port, choice, index, seconds ...); settings with their own
+ * rules (host, connect, sni, expect-fingerprint) have their own pair.
+ * Adding a setting: a field in struct mxs_settings, one row below, its use.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -62,15 +64,6 @@ void mxs_settings_init(struct mxs_settings *s)
     default_ehlo_name(s->ehlo_name, sizeof s->ehlo_name);
 }
 
-const char *const mxs_setting_names[] = {
-    "target", "host", "port", "tlsa-port", "connect", "family", "tls-on-connect", "ehlo",
-    "sni", "tls-min", "tls-max", "cafile", "cert", "key", "expect-fingerprint",
-    "resolver", "trust-anchor", "unbound-conf", "timeout",
-    "timeout-resolve", "timeout-connect", "timeout-banner", "timeout-ehlo",
-    "timeout-starttls", "timeout-handshake", "timeout-chain", "timeout-ehlo2",
-    "timeout-quit", "expiry-warn", "mx", "addr", "stop-after", NULL
-};
-
 __attribute__((format(printf, 3, 4)))
 static int seterr(char *err, size_t len, const char *fmt, ...)
 {
@@ -108,14 +101,6 @@ static int parse_seconds(const char *v, int *ms)
     return 0;
 }
 
-static int parse_tls_version(const char *v, int *out)
-{
-    if (!strcmp(v, "any") || !strcmp(v, "0")) { *out = MXS_TLS_ANY; return 0; }
-    if (!strcmp(v, "1.2") || !strcasecmp(v, "tls1.2") || !strcasecmp(v, "tlsv1.2") || !strcmp(v, "12")) { *out = 12; return 0; }
-    if (!strcmp(v, "1.3") || !strcasecmp(v, "tls1.3") || !strcasecmp(v, "tlsv1.3") || !strcmp(v, "13")) { *out = 13; return 0; }
-    return -1;
-}
-
 static int copy(char *dst, size_t dlen, const char *v, char *err, size_t errlen)
 {
     size_t n = strlen(v);
@@ -126,7 +111,8 @@ static int copy(char *dst, size_t dlen, const char *v, char *err, size_t errlen)
 }
 
 /* "HOST[:PORT]" or "[V6]:PORT" into host and port (port untouched if none). */
-static int split_host_port(const char *v, char *host, size_t hlen, uint16_t *port)
+static int split_host_port(const char *v, char *host, size_t hlen, uint16_t *port,
+                           int *port_given)
 {
     const char *colon = NULL;
     char tmp[300];
@@ -160,172 +146,371 @@ static int split_host_port(const char *v, char *host, size_t hlen, uint16_t *por
         if (parse_long(colon + 1, 1, 65535, &p))
             return -1;
         *port = (uint16_t)p;
+        *port_given = 1;
     }
     return 0;
+}
+
+
+/* ---- the field a row names ---------------------------------------------- */
+
+#define FIELD(s, d, type) ((type *)(void *)((char *)(s) + (d)->off))
+#define CFIELD(s, d, type) ((const type *)(const void *)((const char *)(s) + (d)->off))
+
+static int bad_value(const struct mxs_setting_def *d, const char *v, char *err, size_t errlen)
+{
+    return seterr(err, errlen, "%s: expected %s, got '%.60s'", d->name, d->range, v);
+}
+
+/* Plain text (file names, the resolver): stored as given. */
+static int set_text(struct mxs_settings *s, const struct mxs_setting_def *d, const char *v,
+                    char *err, size_t errlen)
+{
+    return copy(FIELD(s, d, char), d->size, v, err, errlen);
+}
+
+static void get_text(const struct mxs_settings *s, const struct mxs_setting_def *d, char *out,
+                     size_t len)
+{
+    const char *f = CFIELD(s, d, char);
+    snprintf(out, len, "%s", f[0] || !d->empty ? f : d->empty);
+}
+
+/* One word: a name sent on the wire (EHLO) must not hold spaces. */
+static int set_word(struct mxs_settings *s, const struct mxs_setting_def *d, const char *v,
+                    char *err, size_t errlen)
+{
+    if (!*v || strpbrk(v, " \t\r\n"))
+        return bad_value(d, v, err, errlen);
+    return copy(FIELD(s, d, char), d->size, v, err, errlen);
+}
+
+/* A port; with lo == 0, "auto" (or 0) stores 0: the port probed. */
+static int set_port(struct mxs_settings *s, const struct mxs_setting_def *d, const char *v,
+                    char *err, size_t errlen)
+{
+    long x;
+    if (d->lo == 0 && (!strcmp(v, "auto") || !strcmp(v, "0"))) {
+        *FIELD(s, d, uint16_t) = 0;
+        return 0;
+    }
+    if (parse_long(v, 1, 65535, &x))
+        return bad_value(d, v, err, errlen);
+    *FIELD(s, d, uint16_t) = (uint16_t)x;
+    if (FIELD(s, d, uint16_t) == &s->port)
+        s->port_given = 1;
+    return 0;
+}
+
+static void get_port(const struct mxs_settings *s, const struct mxs_setting_def *d, char *out,
+                     size_t len)
+{
+    unsigned p = *CFIELD(s, d, uint16_t);
+    if (p)
+        snprintf(out, len, "%u", p);
+    else
+        snprintf(out, len, "auto (%u)", s->port);
+}
+
+/* A word from the row's choices (case does not matter: "TLSv1.2"). */
+static int set_choice(struct mxs_settings *s, const struct mxs_setting_def *d, const char *v,
+                      char *err, size_t errlen)
+{
+    for (const struct mxs_setting_choice *c = d->choices; c->word; c++)
+        if (!strcasecmp(v, c->word)) {
+            *FIELD(s, d, int) = c->value;
+            return 0;
+        }
+    return bad_value(d, v, err, errlen);
+}
+
+static void get_choice(const struct mxs_settings *s, const struct mxs_setting_def *d, char *out,
+                       size_t len)
+{
+    int x = *CFIELD(s, d, int);
+    for (const struct mxs_setting_choice *c = d->choices; c->word; c++)
+        if (c->value == x) {
+            snprintf(out, len, "%s", c->word);
+            return;
+        }
+    snprintf(out, len, "%d", x);
+}
+
+/* A number in [lo, hi]; with choices, words for values outside it ("any"). */
+static int set_int(struct mxs_settings *s, const struct mxs_setting_def *d, const char *v,
+                   char *err, size_t errlen)
+{
+    long x;
+    if (d->choices && set_choice(s, d, v, NULL, 0) == 0)
+        return 0;
+    if (parse_long(v, d->lo, d->hi, &x))
+        return bad_value(d, v, err, errlen);
+    *FIELD(s, d, int) = (int)x;
+    return 0;
+}
+
+static void get_int(const struct mxs_settings *s, const struct mxs_setting_def *d, char *out,
+                    size_t len)
+{
+    int x = *CFIELD(s, d, int);
+    if (d->choices && (x < d->lo || x > d->hi))
+        get_choice(s, d, out, len);
+    else
+        snprintf(out, len, "%d", x);
+}
+
+/* A deadline in seconds: lo is the step, -1 for every step ("timeout"). */
+static int set_seconds(struct mxs_settings *s, const struct mxs_setting_def *d, const char *v,
+                       char *err, size_t errlen)
+{
+    int ms;
+    if (parse_seconds(v, &ms))
+        return bad_value(d, v, err, errlen);
+    for (int i = 0; i < MXS_STEP_COUNT; i++)
+        if (d->lo < 0 || d->lo == i)
+            s->timeout_ms[i] = ms;
+    return 0;
+}
+
+static void get_seconds(const struct mxs_settings *s, const struct mxs_setting_def *d, char *out,
+                        size_t len)
+{
+    /* "timeout" shows the banner's: the stage an operator waits on. */
+    snprintf(out, len, "%.1f", s->timeout_ms[d->lo < 0 ? MXS_STEP_BANNER : d->lo] / 1000.0);
+}
+
+static int set_step(struct mxs_settings *s, const struct mxs_setting_def *d, const char *v,
+                    char *err, size_t errlen)
+{
+    if (!strcmp(v, "none") || !*v) {
+        *FIELD(s, d, int) = -1;
+        return 0;
+    }
+    int st = mxs_step_from_name(v);
+    if (st < 0)
+        return bad_value(d, v, err, errlen);
+    *FIELD(s, d, int) = st;
+    return 0;
+}
+
+static void get_step(const struct mxs_settings *s, const struct mxs_setting_def *d, char *out,
+                     size_t len)
+{
+    int st = *CFIELD(s, d, int);
+    snprintf(out, len, "%s", st < 0 ? "none" : mxs_step_name(st));
+}
+
+/* ---- settings with rules of their own ----------------------------------- */
+
+static int set_target(struct mxs_settings *s, const struct mxs_setting_def *d, const char *v,
+                      char *err, size_t errlen)
+{
+    (void)d;
+    s->target_is_host = 0;
+    return copy(s->target, sizeof s->target, v, err, errlen);
+}
+
+static int set_host(struct mxs_settings *s, const struct mxs_setting_def *d, const char *v,
+                    char *err, size_t errlen)
+{
+    /* Into a copy first: a refused value changes nothing. */
+    struct mxs_settings t = *s;
+    if (split_host_port(v, t.target, sizeof t.target, &t.port, &t.port_given))
+        return bad_value(d, v, err, errlen);
+    t.target_is_host = 1;
+    *s = t;
+    return 0;
+}
+
+static void get_target(const struct mxs_settings *s, const struct mxs_setting_def *d, char *out,
+                       size_t len)
+{
+    (void)d;
+    snprintf(out, len, "%s%s", s->target, s->target_is_host ? " (host)" : "");
+}
+
+static int set_connect(struct mxs_settings *s, const struct mxs_setting_def *d, const char *v,
+                       char *err, size_t errlen)
+{
+    if (!*v || !strcmp(v, "none")) {
+        s->connect_addr[0] = 0;
+        return 0;
+    }
+    struct mxs_settings t = *s;
+    if (split_host_port(v, t.connect_addr, sizeof t.connect_addr, &t.port, &t.port_given))
+        return bad_value(d, v, err, errlen);
+    *s = t;
+    return 0;
+}
+
+static int set_sni(struct mxs_settings *s, const struct mxs_setting_def *d, const char *v,
+                   char *err, size_t errlen)
+{
+    (void)d;
+    s->sni[0] = 0;
+    if (!strcmp(v, "none") || !strcmp(v, "off")) { s->sni_mode = MXS_SNI_NONE; return 0; }
+    if (!*v || !strcmp(v, "mx")) { s->sni_mode = MXS_SNI_MXHOST; return 0; }
+    s->sni_mode = MXS_SNI_CUSTOM;
+    return copy(s->sni, sizeof s->sni, v, err, errlen);
+}
+
+static void get_sni(const struct mxs_settings *s, const struct mxs_setting_def *d, char *out,
+                    size_t len)
+{
+    (void)d;
+    snprintf(out, len, "%s", s->sni_mode == MXS_SNI_NONE ? "none" :
+             s->sni_mode == MXS_SNI_MXHOST ? "mx" : s->sni);
+}
+
+static int set_fingerprint(struct mxs_settings *s, const struct mxs_setting_def *d, const char *v,
+                           char *err, size_t errlen)
+{
+    char hex[65];
+    size_t n = 0;
+    if (!*v || !strcmp(v, "none")) {
+        s->expect_fp[0] = 0;
+        return 0;
+    }
+    for (const char *p = v; *p; p++) {
+        if (*p == ':' || *p == ' ')
+            continue; /* accept "AB:CD" and "ab cd" as shown by other tools */
+        if (!isxdigit((unsigned char)*p) || n >= 64)
+            return bad_value(d, v, err, errlen);
+        hex[n++] = (char)toupper((unsigned char)*p);
+    }
+    if (n != 40 && n != 64)
+        return bad_value(d, v, err, errlen);
+    hex[n] = 0;
+    memcpy(s->expect_fp, hex, n + 1);
+    return 0;
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+static const struct mxs_setting_choice family_words[] = {
+    { "any", 0 }, { "0", 0 }, { "4", 4 }, { "ipv4", 4 }, { "6", 6 }, { "ipv6", 6 }, { NULL, 0 }
+};
+static const struct mxs_setting_choice onoff_words[] = {
+    { "off", 0 }, { "on", 1 }, { "1", 1 }, { "yes", 1 }, { "", 1 }, { "0", 0 }, { "no", 0 }, { NULL, 0 }
+};
+static const struct mxs_setting_choice tls_words[] = {
+    { "any", MXS_TLS_ANY }, { "0", MXS_TLS_ANY }, { "1.2", 12 }, { "tls1.2", 12 }, { "tlsv1.2", 12 },
+    { "12", 12 }, { "1.3", 13 }, { "tls1.3", 13 }, { "tlsv1.3", 13 }, { "13", 13 }, { NULL, 0 }
+};
+static const struct mxs_setting_choice anyindex_words[] = {
+    { "any", -1 }, { "auto", -1 }, { NULL, 0 }
+};
+
+#define AT(f) .off = offsetof(struct mxs_settings, f), .size = sizeof ((struct mxs_settings *)0)->f
+#define TEXT(f, shown) .set = set_text, .get = get_text, AT(f), .empty = shown
+#define FILEPATH(f, shown) TEXT(f, shown), .flags = MXS_SETF_FILE
+#define TIMEOUT(st, nm) { .name = "timeout-" nm, .arg = "S", .range = "seconds > 0", \
+    .help = "the " #st " stage's deadline", .flags = MXS_SETF_FOLDED, \
+    .set = set_seconds, .get = get_seconds, .lo = MXS_STEP_##st }
+
+const struct mxs_setting_def mxs_setting_table[] = {
+    { .name = "target", .arg = "DOMAIN", .range = "a mail domain", .group = "target",
+      .help = "the mail domain to probe (on the command line: DOMAIN)", .json = "target.input",
+      .flags = MXS_SETF_NOCLI | MXS_SETF_MXHOST, .set = set_target, .get = get_target },
+    { .name = "host", .arg = "HOST[:PORT]", .range = "HOST[:PORT]",
+      .help = "probe this MX host (skip the MX lookup)", .json = "target.kind",
+      .flags = MXS_SETF_MXHOST, .set = set_host, .get = get_target },
+    { .name = "connect", .arg = "ADDR[:PORT]", .range = "ADDR[:PORT] or none",
+      .help = "connect to this address (keep HOST for SNI and names)", .json = "target.connect",
+      .set = set_connect, .get = get_text, AT(connect_addr), .empty = "none" },
+    { .name = "port", .arg = "N", .range = "1-65535", .json = "target.port",
+      .help = "port (25; 465 with --tls-on-connect)", .set = set_port, .get = get_port, AT(port),
+      .lo = 1 },
+    { .name = "tlsa-port", .arg = "N", .range = "1-65535 or auto",
+      .help = "TLSA at _N._tcp.HOST (default: the port probed)", .words = "auto",
+      .set = set_port, .get = get_port, AT(tlsa_port) },
+    { .name = "family", .arg = "4|6|any", .range = "any, 4 or 6", .words = "any 4 6",
+      .help = "IPv4 or IPv6 only (on the command line: -4, -6)", .flags = MXS_SETF_NOCLI,
+      .set = set_choice, .get = get_choice, AT(family), .choices = family_words },
+    { .name = "mx", .arg = "N", .range = "an index 0-15 or any", .words = "any",
+      .help = "which MX to probe, by order (default: the first that answers)",
+      .flags = MXS_SETF_MXINDEX, .set = set_int, .get = get_int, AT(mx_index), .lo = 0, .hi = 15,
+      .choices = anyindex_words },
+    { .name = "addr", .arg = "N", .range = "an index 0-15 or any", .words = "any",
+      .help = "which address of that MX (default: each in order)",
+      .set = set_int, .get = get_int, AT(addr_index), .lo = 0, .hi = 15, .choices = anyindex_words },
+    { .name = "tls-on-connect", .arg = "on|off", .range = "on or off", .words = "on off",
+      .help = "implicit TLS (port 465): no STARTTLS", .json = "target.tls_on_connect",
+      .flags = MXS_SETF_SWITCH, .cli_value = "on",
+      .set = set_choice, .get = get_choice, AT(tls_on_connect), .choices = onoff_words },
+
+    { .name = "stop-after", .arg = "STEP", .range = "a step name or none",
+      .group = "steps and deadlines (seconds, per whole stage)",
+      .words = "none RESOLVE CONNECT BANNER EHLO STARTTLS HANDSHAKE CHAIN EHLO2 QUIT",
+      .help = "run no step after STEP", .set = set_step, .get = get_step, AT(stop_after) },
+    { .name = "timeout", .arg = "S", .range = "seconds > 0", .help = "every stage",
+      .set = set_seconds, .get = get_seconds, .lo = -1 },
+    { .name = "timeout-resolve", .arg = "S", .range = "seconds > 0", .synopsis = "--timeout-STAGE S",
+      .help = "one stage: resolve connect banner ehlo starttls handshake chain ehlo2 quit",
+      .set = set_seconds, .get = get_seconds, .lo = MXS_STEP_RESOLVE },
+    TIMEOUT(CONNECT, "connect"), TIMEOUT(BANNER, "banner"), TIMEOUT(EHLO, "ehlo"),
+    TIMEOUT(STARTTLS, "starttls"), TIMEOUT(HANDSHAKE, "handshake"), TIMEOUT(CHAIN, "chain"),
+    TIMEOUT(EHLO2, "ehlo2"), TIMEOUT(QUIT, "quit"),
+
+    { .name = "ehlo", .arg = "NAME", .range = "a name without spaces", .group = "SMTP and TLS",
+      .help = "EHLO name (default: this machine's FQDN)", .json = "target.ehlo_name",
+      .set = set_word, .get = get_text, AT(ehlo_name) },
+    { .name = "sni", .arg = "NAME", .range = "a name, mx or none", .words = "mx none",
+      .help = "SNI to send (default, mx: the MX host name)", .json = "target.sni",
+      .set = set_sni, .get = get_sni },
+    { .name = "tls-min", .arg = "V", .range = "1.2, 1.3 or any", .words = "1.2 1.3 any",
+      .help = "lowest TLS version offered", .set = set_choice, .get = get_choice, AT(tls_min),
+      .choices = tls_words },
+    { .name = "tls-max", .arg = "V", .range = "1.2, 1.3 or any", .words = "1.2 1.3 any",
+      .help = "highest TLS version offered", .set = set_choice, .get = get_choice, AT(tls_max),
+      .choices = tls_words },
+    { .name = "cafile", .arg = "FILE", .range = "a file of PEM roots",
+      .help = "trust these roots (default: the system bundle)", FILEPATH(cafile, "(system)") },
+    { .name = "cert", .arg = "FILE", .range = "a PEM certificate file",
+      .help = "client certificate (with --key)", FILEPATH(client_cert, "none") },
+    { .name = "key", .arg = "FILE", .range = "a PEM key file",
+      .help = "client certificate's key", FILEPATH(client_key, "none") },
+    { .name = "expect-fingerprint", .arg = "HEX", .words = "none",
+      .range = "40 (SHA-1) or 64 (SHA-256) hex digits, or none",
+      .help = "the SHA-1 (thumbprint) or SHA-256 the server should show",
+      .json = "verification.expected_fingerprint", .set = set_fingerprint, .get = get_text,
+      AT(expect_fp), .empty = "none" },
+    { .name = "expiry-warn", .arg = "DAYS", .range = "days 0-3650",
+      .help = "warn when the leaf expires within DAYS (30)",
+      .set = set_int, .get = get_int, AT(expiry_warn_days), .lo = 0, .hi = 3650 },
+
+    { .name = "resolver", .arg = "ADDR[@PORT]", .range = "ADDR[@PORT]", .group = "DNS",
+      .help = "ask this resolver (default: /etc/resolv.conf)", .json = "dns.resolver",
+      TEXT(resolver, "(resolv.conf)") },
+    { .name = "trust-anchor", .arg = "FILE", .range = "a DNSSEC trust anchor file",
+      .help = "DNSSEC trust anchor (default: Debian's root key)", FILEPATH(trust_anchor, "(default)") },
+    { .name = "unbound-conf", .arg = "FILE", .range = "a libunbound configuration file",
+      .help = "extra libunbound configuration", FILEPATH(unbound_conf, "none") },
+    { .name = NULL }
+};
+
+const struct mxs_setting_def *mxs_setting_find(const char *name)
+{
+    for (const struct mxs_setting_def *d = mxs_setting_table; d->name; d++)
+        if (!strcasecmp(d->name, name)) /* "timeout-BANNER" as the step is shown */
+            return d;
+    return NULL;
 }
 
 int mxs_settings_set(struct mxs_settings *s, const char *key, const char *v,
                      char *err, size_t errlen)
 {
-    long x;
-    int ms;
-    if (!v)
-        v = "";
-    if (!strcmp(key, "target")) {
-        s->target_is_host = 0;
-        return copy(s->target, sizeof s->target, v, err, errlen);
-    }
-    if (!strcmp(key, "host")) {
-        if (split_host_port(v, s->target, sizeof s->target, &s->port))
-            return seterr(err, errlen, "host: expected HOST[:PORT], got '%.60s'", v);
-        s->target_is_host = 1;
-        return 0;
-    }
-    if (!strcmp(key, "port")) {
-        if (parse_long(v, 1, 65535, &x))
-            return seterr(err, errlen, "port: expected 1-65535, got '%.20s'", v);
-        s->port = (uint16_t)x;
-        return 0;
-    }
-    if (!strcmp(key, "tlsa-port")) {
-        if (!strcmp(v, "auto") || !strcmp(v, "0")) { s->tlsa_port = 0; return 0; }
-        if (parse_long(v, 1, 65535, &x))
-            return seterr(err, errlen, "tlsa-port: expected 1-65535 or auto, got '%.20s'", v);
-        s->tlsa_port = (uint16_t)x;
-        return 0;
-    }
-    if (!strcmp(key, "connect")) {
-        if (!*v || !strcmp(v, "none")) { s->connect_addr[0] = 0; return 0; }
-        if (split_host_port(v, s->connect_addr, sizeof s->connect_addr, &s->port))
-            return seterr(err, errlen, "connect: expected ADDR[:PORT], got '%.60s'", v);
-        return 0;
-    }
-    if (!strcmp(key, "family")) {
-        if (!strcmp(v, "any") || !strcmp(v, "0")) s->family = 0;
-        else if (!strcmp(v, "4") || !strcmp(v, "ipv4")) s->family = 4;
-        else if (!strcmp(v, "6") || !strcmp(v, "ipv6")) s->family = 6;
-        else return seterr(err, errlen, "family: expected any, 4 or 6, got '%.20s'", v);
-        return 0;
-    }
-    if (!strcmp(key, "tls-on-connect")) {
-        if (!strcmp(v, "on") || !strcmp(v, "1") || !strcmp(v, "yes") || !*v) s->tls_on_connect = 1;
-        else if (!strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "no")) s->tls_on_connect = 0;
-        else return seterr(err, errlen, "tls-on-connect: expected on or off, got '%.20s'", v);
-        return 0;
-    }
-    if (!strcmp(key, "ehlo")) {
-        if (!*v || strpbrk(v, " \t\r\n"))
-            return seterr(err, errlen, "ehlo: a name without spaces, got '%.60s'", v);
-        return copy(s->ehlo_name, sizeof s->ehlo_name, v, err, errlen);
-    }
-    if (!strcmp(key, "sni")) {
-        if (!strcmp(v, "none") || !strcmp(v, "off")) { s->sni_mode = MXS_SNI_NONE; s->sni[0] = 0; return 0; }
-        if (!*v || !strcmp(v, "mx")) { s->sni_mode = MXS_SNI_MXHOST; s->sni[0] = 0; return 0; }
-        s->sni_mode = MXS_SNI_CUSTOM;
-        return copy(s->sni, sizeof s->sni, v, err, errlen);
-    }
-    if (!strcmp(key, "tls-min") || !strcmp(key, "tls-max")) {
-        int t;
-        if (parse_tls_version(v, &t))
-            return seterr(err, errlen, "TLS version: expected 1.2, 1.3 or any, got '%.20s'", v);
-        if (key[4] == 'm' && key[5] == 'i') s->tls_min = t; else s->tls_max = t;
-        return 0;
-    }
-    if (!strcmp(key, "cafile")) return copy(s->cafile, sizeof s->cafile, v, err, errlen);
-    if (!strcmp(key, "cert")) return copy(s->client_cert, sizeof s->client_cert, v, err, errlen);
-    if (!strcmp(key, "key")) return copy(s->client_key, sizeof s->client_key, v, err, errlen);
-    if (!strcmp(key, "expect-fingerprint")) {
-        char hex[65];
-        size_t n = 0;
-        if (!*v || !strcmp(v, "none")) { s->expect_fp[0] = 0; return 0; }
-        for (const char *p = v; *p; p++) {
-            if (*p == ':' || *p == ' ')
-                continue; /* accept "AB:CD" and "ab cd" as shown by other tools */
-            if (!isxdigit((unsigned char)*p) || n >= 64)
-                return seterr(err, errlen, "expect-fingerprint: 40 (SHA-1) or 64 (SHA-256) hex digits, got '%.80s'", v);
-            hex[n++] = (char)toupper((unsigned char)*p);
-        }
-        if (n != 40 && n != 64)
-            return seterr(err, errlen, "expect-fingerprint: 40 (SHA-1) or 64 (SHA-256) hex digits, got '%.80s'", v);
-        hex[n] = 0;
-        memcpy(s->expect_fp, hex, n + 1);
-        return 0;
-    }
-    if (!strcmp(key, "resolver")) return copy(s->resolver, sizeof s->resolver, v, err, errlen);
-    if (!strcmp(key, "trust-anchor")) return copy(s->trust_anchor, sizeof s->trust_anchor, v, err, errlen);
-    if (!strcmp(key, "unbound-conf")) return copy(s->unbound_conf, sizeof s->unbound_conf, v, err, errlen);
-    if (!strcmp(key, "timeout")) {
-        if (parse_seconds(v, &ms))
-            return seterr(err, errlen, "timeout: seconds > 0, got '%.20s'", v);
-        for (int i = 0; i < MXS_STEP_COUNT; i++)
-            s->timeout_ms[i] = ms;
-        return 0;
-    }
-    if (!strncmp(key, "timeout-", 8)) {
-        int st = mxs_step_from_name(key + 8);
-        if (st < 0)
-            return seterr(err, errlen, "unknown setting '%.40s'", key);
-        if (parse_seconds(v, &ms))
-            return seterr(err, errlen, "timeout: seconds > 0, got '%.20s'", v);
-        s->timeout_ms[st] = ms;
-        return 0;
-    }
-    if (!strcmp(key, "expiry-warn")) {
-        if (parse_long(v, 0, 3650, &x))
-            return seterr(err, errlen, "expiry-warn: days 0-3650, got '%.20s'", v);
-        s->expiry_warn_days = (int)x;
-        return 0;
-    }
-    if (!strcmp(key, "mx") || !strcmp(key, "addr")) {
-        int *dst = key[0] == 'm' ? &s->mx_index : &s->addr_index;
-        if (!strcmp(v, "any") || !strcmp(v, "auto")) { *dst = -1; return 0; }
-        if (parse_long(v, 0, 15, &x))
-            return seterr(err, errlen, "expected an index 0-15 or 'any', got '%.20s'", v);
-        *dst = (int)x;
-        return 0;
-    }
-    if (!strcmp(key, "stop-after")) {
-        if (!strcmp(v, "none") || !*v) { s->stop_after = -1; return 0; }
-        int st = mxs_step_from_name(v);
-        if (st < 0)
-            return seterr(err, errlen, "stop-after: a step name, got '%.20s'", v);
-        s->stop_after = st;
-        return 0;
-    }
-    return seterr(err, errlen, "unknown setting '%.40s'", key);
-}
-
-static const char *tls_v_text(int v)
-{
-    return v == 12 ? "1.2" : v == 13 ? "1.3" : "any";
+    const struct mxs_setting_def *d = mxs_setting_find(key);
+    if (!d)
+        return seterr(err, errlen, "unknown setting '%.40s'", key);
+    return d->set(s, d, v ? v : "", err, errlen);
 }
 
 int mxs_settings_get(const struct mxs_settings *s, const char *key, char *out, size_t len)
 {
-    if (!strcmp(key, "target") || !strcmp(key, "host")) snprintf(out, len, "%s%s", s->target, s->target_is_host ? " (host)" : "");
-    else if (!strcmp(key, "port")) snprintf(out, len, "%u", s->port);
-    else if (!strcmp(key, "tlsa-port")) { if (s->tlsa_port) snprintf(out, len, "%u", s->tlsa_port); else snprintf(out, len, "auto (%u)", s->port); }
-    else if (!strcmp(key, "connect")) snprintf(out, len, "%s", s->connect_addr[0] ? s->connect_addr : "none");
-    else if (!strcmp(key, "family")) snprintf(out, len, "%s", s->family == 4 ? "4" : s->family == 6 ? "6" : "any");
-    else if (!strcmp(key, "tls-on-connect")) snprintf(out, len, "%s", s->tls_on_connect ? "on" : "off");
-    else if (!strcmp(key, "ehlo")) snprintf(out, len, "%s", s->ehlo_name);
-    else if (!strcmp(key, "sni")) snprintf(out, len, "%s", s->sni_mode == MXS_SNI_NONE ? "none" : s->sni_mode == MXS_SNI_MXHOST ? "mx" : s->sni);
-    else if (!strcmp(key, "tls-min")) snprintf(out, len, "%s", tls_v_text(s->tls_min));
-    else if (!strcmp(key, "tls-max")) snprintf(out, len, "%s", tls_v_text(s->tls_max));
-    else if (!strcmp(key, "cafile")) snprintf(out, len, "%s", s->cafile[0] ? s->cafile : "(system)");
-    else if (!strcmp(key, "cert")) snprintf(out, len, "%s", s->client_cert[0] ? s->client_cert : "none");
-    else if (!strcmp(key, "key")) snprintf(out, len, "%s", s->client_key[0] ? s->client_key : "none");
-    else if (!strcmp(key, "expect-fingerprint")) snprintf(out, len, "%s", s->expect_fp[0] ? s->expect_fp : "none");
-    else if (!strcmp(key, "resolver")) snprintf(out, len, "%s", s->resolver[0] ? s->resolver : "(resolv.conf)");
-    else if (!strcmp(key, "trust-anchor")) snprintf(out, len, "%s", s->trust_anchor[0] ? s->trust_anchor : "(default)");
-    else if (!strcmp(key, "unbound-conf")) snprintf(out, len, "%s", s->unbound_conf[0] ? s->unbound_conf : "none");
-    else if (!strcmp(key, "timeout")) snprintf(out, len, "%.1f", s->timeout_ms[MXS_STEP_BANNER] / 1000.0);
-    else if (!strncmp(key, "timeout-", 8) && mxs_step_from_name(key + 8) >= 0)
-        snprintf(out, len, "%.1f", s->timeout_ms[mxs_step_from_name(key + 8)] / 1000.0);
-    else if (!strcmp(key, "expiry-warn")) snprintf(out, len, "%d", s->expiry_warn_days);
-    else if (!strcmp(key, "mx")) { if (s->mx_index < 0) snprintf(out, len, "any"); else snprintf(out, len, "%d", s->mx_index); }
-    else if (!strcmp(key, "addr")) { if (s->addr_index < 0) snprintf(out, len, "any"); else snprintf(out, len, "%d", s->addr_index); }
-    else if (!strcmp(key, "stop-after")) snprintf(out, len, "%s", s->stop_after < 0 ? "none" : mxs_step_name(s->stop_after));
-    else return -1;
+    const struct mxs_setting_def *d = mxs_setting_find(key);
+    if (!d)
+        return -1;
+    d->get(s, d, out, len);
     return 0;
 }

@@ -526,16 +526,20 @@ static void cmd_set(struct cmd_ctx *c, int argc, char **argv, struct cmd_result 
     buf_puts_escaped(&r->msg, val);
 }
 
-static void cmd_show_settings(const struct engine *e, struct buf *out)
+/* Every setting, from the setting table: `show settings` (NAME VALUE) and
+ * `help set` (NAME = VALUE (ACCEPTS), without an engine NAME (ACCEPTS)). */
+static void cmd_list_settings(const struct engine *e, int accepts, struct buf *out)
 {
     char val[1100];
-    const struct mxs_settings *s = engine_settings(e);
-    for (int i = 0; mxs_setting_names[i]; i++) {
-        if (mxs_settings_get(s, mxs_setting_names[i], val, sizeof val))
-            continue;
-        buf_printf(out, "%-20s ", mxs_setting_names[i]);
-        buf_puts_escaped(out, val);
-        buf_puts(out, "\n");
+    if (accepts)
+        buf_puts(out, e ? "\nsettings: NAME = VALUE NOW (ACCEPTS)\n" : "\nsettings: NAME (ACCEPTS)\n");
+    for (const struct mxs_setting_def *d = mxs_setting_table; d->name; d++) {
+        buf_printf(out, accepts ? "  %s" : "%-20s ", d->name);
+        if (e && mxs_settings_get(engine_settings(e), d->name, val, sizeof val) == 0) {
+            buf_puts(out, accepts ? " = " : "");
+            buf_puts_escaped(out, val);
+        }
+        buf_printf(out, accepts ? "  (%s)\n" : "\n", d->range);
     }
 }
 
@@ -544,7 +548,7 @@ static void cmd_show(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     if (cmd_need_engine(c, r))
         return;
     if (!strcmp(argv[1], "settings")) {
-        cmd_show_settings(c->engine, &r->msg);
+        cmd_list_settings(c->engine, 0, &r->msg);
         r->action = CMD_ACT_OUTPUT;
         return;
     }
@@ -725,12 +729,13 @@ static void cmd_send(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
 
 static void cmd_help(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
 {
-    (void)c;
     if (argc > 1 && !cmd_find(argv[1])) {
         cmd_fail(r, "help: no command '%s'", argv[1]);
         return;
     }
     cmd_help_text(argc > 1 ? argv[1] : NULL, &r->msg);
+    if (argc > 1 && cmd_find(argv[1])->fn == cmd_set)
+        cmd_list_settings(c->engine, 1, &r->msg);
     r->action = CMD_ACT_HELP;
 }
 
@@ -960,20 +965,18 @@ int cmd_complete(const struct cmd_ctx *c, const char *line, size_t start,
         break;
     case CMD_CPL_SETTING:
         if (arg == 0) {
-            for (int i = 0; mxs_setting_names[i]; i++)
-                cpl_add(&k, mxs_setting_names[i]);
+            for (const struct mxs_setting_def *d = mxs_setting_table; d->name; d++)
+                cpl_add(&k, d->name);
         } else if (arg == 1) {
-            const char *key = argv[1];
-            if (!strcmp(key, "family")) cpl_words(&k, "any 4 6");
-            else if (!strcmp(key, "sni")) cpl_words(&k, "mx none");
-            else if (!strncmp(key, "tls-m", 5)) cpl_words(&k, "1.2 1.3 any");
-            else if (!strcmp(key, "tls-on-connect")) cpl_words(&k, "on off");
-            else if (!strcmp(key, "stop-after"))
-                cpl_words(&k, "none RESOLVE CONNECT BANNER EHLO STARTTLS HANDSHAKE CHAIN EHLO2 QUIT");
-            else if (!strcmp(key, "host") || !strcmp(key, "target")) cpl_mxhosts(&k, en);
-            else if (!strcmp(key, "mx") && en && engine_dns(en)) cpl_indices(&k, engine_dns(en)->n_mx);
-            else if (!strcmp(key, "cafile") || !strcmp(key, "cert") || !strcmp(key, "key") ||
-                     !strcmp(key, "trust-anchor") || !strcmp(key, "unbound-conf"))
+            const struct mxs_setting_def *d = mxs_setting_find(argv[1]);
+            if (!d)
+                break;
+            cpl_words(&k, d->words);
+            if (d->flags & MXS_SETF_MXHOST)
+                cpl_mxhosts(&k, en);
+            if ((d->flags & MXS_SETF_MXINDEX) && en && engine_dns(en))
+                cpl_indices(&k, engine_dns(en)->n_mx);
+            if (d->flags & MXS_SETF_FILE)
                 *want_files = 1;
         }
         break;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <mbedtls/ctr_drbg.h>
@@ -229,8 +230,14 @@ int tls_check_local_files(const struct mxs_settings *s, char *err, size_t errlen
     mbedtls_entropy_init(&ent);
     mbedtls_ctr_drbg_init(&drbg);
     if (s->cafile[0]) {
+        struct stat sb;
         if (access(s->cafile, R_OK) != 0) {
             snprintf(err, errlen, "--cafile %s: %s", s->cafile, strerror(errno));
+            goto out;
+        }
+        if (stat(s->cafile, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            snprintf(err, errlen, "--cafile %s: is a folder (give a file of PEM certificates)",
+                     s->cafile);
             goto out;
         }
         if ((r = mbedtls_x509_crt_parse_file(&crt, s->cafile)) < 0) {

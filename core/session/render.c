@@ -508,6 +508,13 @@ json_t *render_json_tree(const struct engine *e)
         "port", (int)e->set.port, "connect", jstr_or_null(e->set.connect_addr),
         "ehlo_name", jstr(e->set.ehlo_name), "sni", jstr_or_null(sni),
         "tls_on_connect", e->set.tls_on_connect));
+    /* Every setting, from the setting table (a loaded session: null). */
+    json_t *sets = e->replay ? json_null() : json_object();
+    char sv[1100];
+    for (const struct mxs_setting_def *d = mxs_setting_table; d->name && !e->replay; d++)
+        if (mxs_settings_get(&e->set, d->name, sv, sizeof sv) == 0)
+            json_object_set_new(sets, d->name, jstr(sv));
+    json_object_set_new(root, "settings", sets);
 
     enum mxs_step fs = engine_failed_step(e);
     json_object_set_new(root, "result", json_pack("{s:o, s:i}", "failed_step",

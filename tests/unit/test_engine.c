@@ -239,8 +239,8 @@ static void test_settings(void **st)
     assert_string_equal(v, "none");
     assert_int_equal(mxs_settings_set(&s, "ehlo", "bad name", err, sizeof err), -1);
     assert_int_equal(mxs_settings_set(&s, "nonsense", "x", err, sizeof err), -1);
-    for (int i = 0; mxs_setting_names[i]; i++)
-        assert_int_equal(mxs_settings_get(&s, mxs_setting_names[i], v, sizeof v), 0);
+    for (const struct mxs_setting_def *d = mxs_setting_table; d->name; d++)
+        assert_int_equal(mxs_settings_get(&s, d->name, v, sizeof v), 0);
 }
 
 int main(void)

@@ -1,0 +1,20 @@
+/*
+ * batch.h - the batch front end (--batch): no console, the engine runs to
+ * the end, render.c turns facts into text or JSON, and the exit code names
+ * the failing stage.  Everything it prints was escaped by render.c.
+ * A lab (--lab) is the caller's: its address and files are in the settings.
+ */
+#ifndef MXS_BATCH_H
+#define MXS_BATCH_H
+
+struct engine;
+struct front_opts;
+
+/* Run --batch as the options say; returns the process exit code. */
+int batch_run(const struct front_opts *o);
+
+/* --load: the saved session, or NULL after saying why on stderr (the
+ * console's --load uses it too). */
+struct engine *batch_load(const char *path);
+
+#endif
