@@ -54,6 +54,5 @@ struct engine *engine_load_buffer(const char *text, size_t len, const char *path
  * records, step states, findings, verdicts and the PEM chain (loadtext.c). */
 struct engine *engine_load_text(const char *text, size_t len, const char *path, char *err,
                                 size_t errlen);
-int engine_is_replay(const struct engine *e);
 
 #endif
