@@ -1,6 +1,9 @@
 /*
- * render.h - the transcript and facts as text, JSON and PEM; saving them
- * whole (savefile.h); loading a saved JSON session back for read-only replay.
+ * render.h - the public header of the session module (core/session): the
+ * transcript and facts as text, JSON and PEM (render.c, session_text.c,
+ * session_json.c); saving them whole (savefile.h); loading a saved session,
+ * JSON or text, back into a read-only engine (session_json.c,
+ * session_text.c, through the engine's replay API).
  *
  * Every network- or certificate-supplied string passes through mxs_escape().
  * Ownership: returned strings are malloc'd, the caller frees them; buffers
@@ -51,7 +54,7 @@ struct engine *engine_load(const char *path, char *err, size_t errlen);
 struct engine *engine_load_buffer(const char *text, size_t len, const char *path, char *err,
                                   size_t errlen);
 /* A text transcript (render_transcript_text) back into a read-only engine:
- * records, step states, findings, verdicts and the PEM chain (loadtext.c). */
+ * records, step states, findings, verdicts and the PEM chain (session_text.c). */
 struct engine *engine_load_text(const char *text, size_t len, const char *path, char *err,
                                 size_t errlen);
 
