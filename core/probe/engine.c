@@ -199,7 +199,7 @@ static void step_begin(struct engine *e, enum mxs_step s)
     e->reset[s] = 0;
     engine_step_set(e, s, MXS_ST_RUNNING, -1, "");
     engine_rec_printf(e, MXS_REC_STEP, s, "%s started (deadline %.1f s)", mxs_step_name(s),
-               e->set.timeout_ms[s] / 1000.0);
+                      e->set.timeout_ms[s] / 1000.0);
     engine_event(e, MXS_EV_STEP_STATE, s, MXS_ST_RUNNING, 0);
 }
 
@@ -219,9 +219,9 @@ void engine_step_end(struct engine *e, enum mxs_step s, enum mxs_step_state st,
     if (st == MXS_ST_FAIL && e->step_err[s][0])
         engine_rec_printf(e, MXS_REC_ERROR, s, "%s failed: %s", mxs_step_name(s), e->step_err[s]);
     engine_rec_printf(e, MXS_REC_STEP, s, "%s %s %lld ms%s%s", mxs_step_name(s),
-               mxs_step_state_name(st), (long long)e->elapsed_ms[s],
-               st != MXS_ST_FAIL && e->step_err[s][0] ? ": " : "",
-               st != MXS_ST_FAIL ? e->step_err[s] : "");
+                      mxs_step_state_name(st), (long long)e->elapsed_ms[s],
+                      st != MXS_ST_FAIL && e->step_err[s][0] ? ": " : "",
+                      st != MXS_ST_FAIL ? e->step_err[s] : "");
     engine_event(e, MXS_EV_STEP_STATE, s, st, 0);
     engine_run_diag(e);
 }
@@ -390,7 +390,7 @@ static void finish(struct engine *e)
     for (int i = 0; i < e->n_findings; i++) {
         const struct mxs_finding *f = &e->findings[i];
         engine_rec_printf(e, MXS_REC_FINDING, f->step, "%s %s: %s", mxs_severity_name(f->severity), f->id,
-                   f->message);
+                          f->message);
     }
     engine_event(e, MXS_EV_FINISHED, MXS_STEP_NONE, MXS_ST_PENDING, 0);
 }
@@ -403,7 +403,7 @@ static enum mxs_progress cmd_progress(struct engine *e)
     if (now >= e->deadline) {
         e->cmd_active = 0;
         engine_rec_printf(e, MXS_REC_ERROR, MXS_STEP_NONE, "no reply within %.0f s",
-                   e->set.timeout_ms[MXS_STEP_EHLO] / 1000.0);
+                          e->set.timeout_ms[MXS_STEP_EHLO] / 1000.0);
         return MXS_PROG_STEP_DONE;
     }
     if (e->cmd_phase == 0) {
@@ -427,7 +427,7 @@ static enum mxs_progress cmd_progress(struct engine *e)
     e->cmd_active = 0;
     if (rr < 0) {
         engine_rec_printf(e, MXS_REC_ERROR, MXS_STEP_NONE, "%s",
-                   e->io_eof ? "the server closed the connection" : "no valid reply");
+                          e->io_eof ? "the server closed the connection" : "no valid reply");
         engine_conn_close(e);
     }
     return MXS_PROG_STEP_DONE;
@@ -473,7 +473,7 @@ enum mxs_progress engine_step(struct engine *e)
                 if (s != MXS_STEP_RESOLVE && s != MXS_STEP_QUIT)
                     engine_conn_close(e);
                 engine_step_end(e, s, MXS_ST_FAIL, "no answer within the %.1f s deadline",
-                         e->set.timeout_ms[s] / 1000.0);
+                                e->set.timeout_ms[s] / 1000.0);
             } else {
                 return MXS_PROG_WAITING;
             }

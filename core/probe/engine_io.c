@@ -43,7 +43,7 @@ void engine_smtp_line_cb(void *arg, const char *line, size_t len, int cut)
     engine_rec_add(e, MXS_REC_SMTP_IN, s, line, len);
     if (cut)
         engine_rec_printf(e, MXS_REC_NOTE, s, "the line above was cut: longer than %d bytes",
-                   MXS_SMTP_MAX_LINE);
+                          MXS_SMTP_MAX_LINE);
 }
 
 void engine_send_line(struct engine *e, const char *line)
@@ -162,7 +162,7 @@ void engine_record_partial(struct engine *e, enum mxs_step s)
     if (!e->parse_err && p->len > p->start) {
         engine_rec_add(e, MXS_REC_SMTP_IN, s, p->buf + p->start, p->len - p->start);
         engine_rec_printf(e, MXS_REC_NOTE, s, "the line above is incomplete: %zu bytes without CRLF%s",
-                   p->len - p->start, p->in_long_line ? " (after a cut long line)" : "");
+                          p->len - p->start, p->in_long_line ? " (after a cut long line)" : "");
     }
     if (!e->parse_err && e->inlen) {
         engine_rec_add(e, MXS_REC_SMTP_IN, s, e->inbuf, e->inlen);
@@ -177,7 +177,7 @@ static void io_failure(struct engine *e, enum mxs_step s, const char *what)
     engine_record_partial(e, s);
     if (e->parse_err == SMTP_ERR_TOO_LONG)
         engine_step_end(e, s, MXS_ST_FAIL, "%s: the reply has more than %d lines (endless reply)",
-                 what, MXS_SMTP_MAX_REPLY_LINES);
+                        what, MXS_SMTP_MAX_REPLY_LINES);
     else if (e->parse_err)
         engine_step_end(e, s, MXS_ST_FAIL, "%s: the server sent a line that is not an SMTP reply", what);
     else if (e->io_eof) {

@@ -67,7 +67,7 @@ static int step_resolve(struct engine *e)
             m->n_addr = 1;
             e->dns.done = 1;
             engine_rec_printf(e, MXS_REC_DNS, MXS_STEP_RESOLVE, "address pinned by --connect: %s (no DNS lookup)",
-                       e->set.connect_addr);
+                              e->set.connect_addr);
             e->running = 0;
             engine_step_skip(e, MXS_STEP_RESOLVE, "address pinned (--connect)");
             engine_event(e, MXS_EV_FACTS, MXS_STEP_RESOLVE, MXS_ST_SKIPPED, 0);
@@ -109,7 +109,7 @@ static int step_resolve(struct engine *e)
     if (d->mx_answer.rcode != MXS_DNS_OK && d->mx_answer.rcode != MXS_DNS_NODATA &&
         !e->set.target_is_host) {
         engine_step_end(e, MXS_STEP_RESOLVE, MXS_ST_FAIL, "MX lookup for %s: %s", e->set.target,
-                 mxs_dns_rcode_name(d->mx_answer.rcode));
+                        mxs_dns_rcode_name(d->mx_answer.rcode));
         return -1;
     }
     int addrs = 0;
@@ -118,12 +118,12 @@ static int step_resolve(struct engine *e)
     if (!addrs) {
         const struct mxs_mx *m = d->n_mx ? &d->mx[0] : NULL;
         engine_step_end(e, MXS_STEP_RESOLVE, MXS_ST_FAIL, "no address for %s%s%s", m ? m->host : e->set.target,
-                 m ? ": A " : "", m ? mxs_dns_rcode_name(m->a.rcode) : "");
+                        m ? ": A " : "", m ? mxs_dns_rcode_name(m->a.rcode) : "");
         return -1;
     }
     int bogus = d->mx_answer.dnssec == MXS_DNSSEC_BOGUS;
     engine_step_end(e, MXS_STEP_RESOLVE, bogus ? MXS_ST_WARN : MXS_ST_OK, "%d MX, %d addresses%s",
-             d->n_mx, addrs, d->implicit_mx ? " (implicit MX)" : "");
+                    d->n_mx, addrs, d->implicit_mx ? " (implicit MX)" : "");
     return 1;
 }
 
@@ -183,10 +183,10 @@ static int step_connect(struct engine *e)
             if (!next_candidate(e)) {
                 if (!c->attempts)
                     engine_step_end(e, MXS_STEP_CONNECT, MXS_ST_FAIL, "no address to connect to%s",
-                             e->set.family ? " in the chosen address family" : "");
+                                    e->set.family ? " in the chosen address family" : "");
                 else
                     engine_step_end(e, MXS_STEP_CONNECT, MXS_ST_FAIL, "%s port %u: %s (errno %d)",
-                             c->addr.text, c->port, strerror(c->err_no), c->err_no);
+                                    c->addr.text, c->port, strerror(c->err_no), c->err_no);
                 return -1;
             }
             const struct mxs_addr *a = &e->dns.mx[e->try_mx].addr[e->try_addr];
@@ -196,8 +196,8 @@ static int step_connect(struct engine *e)
             c->addr_index = e->try_addr;
             c->attempts++;
             engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_CONNECT, "connecting to %s%s%s port %u (%s)",
-                       a->family == 6 ? "[" : "", a->text, a->family == 6 ? "]" : "", c->port,
-                       e->dns.mx[e->try_mx].host);
+                              a->family == 6 ? "[" : "", a->text, a->family == 6 ? "]" : "", c->port,
+                              e->dns.mx[e->try_mx].host);
             if (e->factory(e->factory_arg, &e->t) != 0) {
                 engine_step_end(e, MXS_STEP_CONNECT, MXS_ST_FAIL, "out of memory");
                 return -1;
@@ -238,14 +238,14 @@ attempt_failed:
         c->err_no = err_no;
         c->error = net_classify_errno(err_no);
         engine_rec_printf(e, MXS_REC_ERROR, MXS_STEP_CONNECT, "connect to %s port %u: %s (errno %d)",
-                   c->addr.text, c->port, strerror(err_no), err_no);
+                          c->addr.text, c->port, strerror(err_no), err_no);
         e->t.ops->close(e->t.ctx);
         e->t.ops = NULL;
         c->elapsed_ms = engine_now_ms() - e->t_start[MXS_STEP_CONNECT];
         if (engine_now_ms() >= e->deadline) {
             e->timed_out[MXS_STEP_CONNECT] = err_no == ETIMEDOUT;
             engine_step_end(e, MXS_STEP_CONNECT, MXS_ST_FAIL, "%s port %u: %s (errno %d)", c->addr.text,
-                     c->port, strerror(err_no), err_no);
+                            c->port, strerror(err_no), err_no);
             return -1;
         }
         e->phase = 1;
@@ -259,7 +259,7 @@ connected:
         c->elapsed_ms = e->t_connected_ms - e->t_start[MXS_STEP_CONNECT];
         engine_event(e, MXS_EV_FACTS, MXS_STEP_CONNECT, MXS_ST_OK, 0);
         engine_step_end(e, MXS_STEP_CONNECT, c->attempts > 1 ? MXS_ST_WARN : MXS_ST_OK,
-                 c->attempts > 1 ? "connected after %d attempts" : NULL, c->attempts);
+                        c->attempts > 1 ? "connected after %d attempts" : NULL, c->attempts);
         return 1;
     }
 }
@@ -282,7 +282,7 @@ static int step_banner(struct engine *e)
     reply_summary(&m->banner, sum, sizeof sum);
     if (m->banner.code == 220)
         engine_step_end(e, MXS_STEP_BANNER, m->banner_ms > DIAG_BANNER_SLOW_MS ? MXS_ST_WARN : MXS_ST_OK,
-                 "greeting after %.1f s", m->banner_ms / 1000.0);
+                        "greeting after %.1f s", m->banner_ms / 1000.0);
     else
         engine_step_end(e, MXS_STEP_BANNER, MXS_ST_FAIL, "the server greeted with %s", sum);
     return 1;
@@ -308,8 +308,8 @@ static int step_ehlo(struct engine *e)
         if (m->ehlo.code == 250) {
             smtp_caps_parse(&m->ehlo, &m->caps);
             engine_step_end(e, MXS_STEP_EHLO, m->caps.masked ? MXS_ST_WARN : MXS_ST_OK,
-                     "%d capabilities%s%s", m->caps.n, m->caps.starttls ? ", STARTTLS offered" : ", no STARTTLS",
-                     m->caps.masked ? ", some keywords masked" : "");
+                            "%d capabilities%s%s", m->caps.n, m->caps.starttls ? ", STARTTLS offered" : ", no STARTTLS",
+                            m->caps.masked ? ", some keywords masked" : "");
             return 1;
         }
         if (m->ehlo.code >= 500 && m->ehlo.code < 600) {
@@ -345,7 +345,7 @@ static int step_starttls(struct engine *e)
         m->leftover_plain = 0;
         if (!m->caps.starttls)
             engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_STARTTLS,
-                       "STARTTLS is not in the EHLO reply; trying it anyway to see the answer");
+                              "STARTTLS is not in the EHLO reply; trying it anyway to see the answer");
     }
     int r = engine_exchange(e, MXS_STEP_STARTTLS, "STARTTLS", &m->starttls, "STARTTLS");
     if (r <= 0)
@@ -354,7 +354,7 @@ static int step_starttls(struct engine *e)
     reply_summary(&m->starttls, sum, sizeof sum);
     if (m->starttls.code != 220) {
         engine_step_end(e, MXS_STEP_STARTTLS, MXS_ST_FAIL, "%sSTARTTLS answered %s",
-                 m->caps.starttls ? "" : "not offered; ", sum);
+                        m->caps.starttls ? "" : "not offered; ", sum);
         return -1;
     }
     /* RFC 3207 5: anything after the 220 came before TLS and must not be
@@ -377,7 +377,7 @@ static int step_starttls(struct engine *e)
     m->leftover_plain = left;
     e->inlen = 0;
     engine_step_end(e, MXS_STEP_STARTTLS, left ? MXS_ST_WARN : MXS_ST_OK,
-             left ? "%zu bytes after the 220 were discarded" : NULL, left);
+                    left ? "%zu bytes after the 220 were discarded" : NULL, left);
     return 1;
 }
 
@@ -445,8 +445,8 @@ static int step_handshake(struct engine *e)
     if (r == TLS_OK) {
         e->tls_active = 1;
         engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_HANDSHAKE, "%s, %s, group %s, SNI %s",
-                   f->version_name, f->cipher, f->group[0] ? f->group : "?",
-                   f->sni_sent[0] ? f->sni_sent : "(none)");
+                          f->version_name, f->cipher, f->group[0] ? f->group : "?",
+                          f->sni_sent[0] ? f->sni_sent : "(none)");
         engine_step_end(e, MXS_STEP_HANDSHAKE, MXS_ST_OK, "%s %s", f->version_name, f->cipher);
         return 1;
     }
@@ -486,7 +486,7 @@ static int step_handshake(struct engine *e)
     }
     if (f->alert_received >= 0)
         engine_step_end(e, MXS_STEP_HANDSHAKE, MXS_ST_FAIL, "the server sent alert %s(%d): %s%s",
-                 f->alert_name, f->alert_received, f->error, extra);
+                        f->alert_name, f->alert_received, f->error, extra);
     else
         engine_step_end(e, MXS_STEP_HANDSHAKE, MXS_ST_FAIL, "%s%s", f->error, extra);
     return -1;
@@ -551,8 +551,8 @@ static void dane_check(struct engine *e, const unsigned char *const *der, const 
                  ? "no TLSA record matches the certificates the server sent"
                  : "no usable TLSA record (only PKIX-TA/PKIX-EE or unknown parameters)");
     engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_CHAIN, "DANE: %d TLSA record%s, %d usable: %s", m->n_tlsa,
-               m->n_tlsa == 1 ? "" : "s", ch->dane_usable,
-               ch->dane_match ? "a record matches" : ch->dane_detail);
+                      m->n_tlsa == 1 ? "" : "s", ch->dane_usable,
+                      ch->dane_match ? "a record matches" : ch->dane_detail);
 }
 
 static int step_chain(struct engine *e)
@@ -612,18 +612,18 @@ static int step_chain(struct engine *e)
         char fl[200];
         mxs_verify_flags_text(ch->cert[i].verify_flags, fl, sizeof fl);
         engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_CHAIN, "cert %d: %.300s, %d days left, SHA-1 %s: %s", i,
-                   ch->cert[i].subject,
-                   ch->cert[i].days_left, ch->cert[i].sha1, fl);
+                          ch->cert[i].subject,
+                          ch->cert[i].days_left, ch->cert[i].sha1, fl);
     }
     engine_event(e, MXS_EV_FACTS, MXS_STEP_CHAIN, MXS_ST_OK, 0);
     int bad = vr != 0 || (ch->fp_expected && !ch->fp_match);
     int soon = ch->n > 0 && ch->cert[0].days_left < e->set.expiry_warn_days;
     if (bad)
         engine_step_end(e, MXS_STEP_CHAIN, MXS_ST_FAIL, "verification: %s%s", ftxt,
-                 ch->fp_expected && !ch->fp_match ? ", fingerprint mismatch" : "");
+                        ch->fp_expected && !ch->fp_match ? ", fingerprint mismatch" : "");
     else
         engine_step_end(e, MXS_STEP_CHAIN, soon ? MXS_ST_WARN : MXS_ST_OK, "trusted, name matches%s",
-                 soon ? ", expires soon" : "");
+                        soon ? ", expires soon" : "");
     return 1;
 }
 
@@ -652,8 +652,8 @@ static int step_ehlo2(struct engine *e)
     if (!e->set.tls_on_connect)
         m->caps_changed = smtp_caps_diff(&m->caps, &m->caps2, diff, sizeof diff);
     engine_step_end(e, MXS_STEP_EHLO2, m->caps_changed ? MXS_ST_WARN : MXS_ST_OK,
-             m->caps_changed ? "capabilities changed after TLS: %s" : "%s",
-             m->caps_changed ? diff : "capabilities as before TLS");
+                    m->caps_changed ? "capabilities changed after TLS: %s" : "%s",
+                    m->caps_changed ? diff : "capabilities as before TLS");
     return 1;
 }
 
