@@ -154,6 +154,8 @@ struct mxs_dns_facts {
 
 enum mxs_conn_error { MXS_CONN_OK = 0, MXS_CONN_REFUSED, MXS_CONN_TIMEOUT,
                       MXS_CONN_UNREACHABLE, MXS_CONN_OTHER };
+/* "refused", "timeout", "unreachable", "other"; NULL for OK (or unknown). */
+const char *mxs_conn_error_name(enum mxs_conn_error c);
 
 struct mxs_connect_facts {
     int done;

@@ -1,7 +1,7 @@
 /*
  * names.c - every name table of core.h in one place: steps, step states,
  * transcript record kinds, severities, sender policies, outcomes, DNSSEC
- * states, DNS answer codes and certificate verify flags.  The JSON writer,
+ * states, DNS answer codes, connect errors and certificate verify flags.  The JSON writer,
  * both session loaders, the console and the diagnosis all read these; a name
  * changed here changes everywhere, and a loader can never know a name the
  * writer does not.
@@ -101,6 +101,20 @@ const char *mxs_dns_rcode_name(enum mxs_dns_rcode r)
     case MXS_DNS_ERROR: return "ERROR";
     }
     return "?";
+}
+
+/* ---- connect ------------------------------------------------------------ */
+
+const char *mxs_conn_error_name(enum mxs_conn_error c)
+{
+    switch (c) {
+    case MXS_CONN_OK: return NULL;
+    case MXS_CONN_REFUSED: return "refused";
+    case MXS_CONN_TIMEOUT: return "timeout";
+    case MXS_CONN_UNREACHABLE: return "unreachable";
+    case MXS_CONN_OTHER: return "other";
+    }
+    return NULL;
 }
 
 /* ---- diagnosis -------------------------------------------------------- */

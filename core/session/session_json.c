@@ -20,6 +20,7 @@
 #include "base/esc.h"
 #include "base/savefile.h"
 #include "probe/engine_replay.h"
+#include "probe/tlsrec.h"
 #include "probe/x509view.h"
 #include "session/render.h"
 #include "session/session_int.h"
@@ -50,6 +51,13 @@ static json_t *jdiag(const char *s)
 static int rec_is_binary(enum mxs_rec_kind k)
 {
     return k == MXS_REC_TLS_IN || k == MXS_REC_TLS_OUT || k == MXS_REC_CERT;
+}
+
+/* 13 -> "TLSv1.3" ... 10 -> "TLSv1.0" (tlsrec.c's table), anything else SSLv3. */
+static const char *tls_version_text(int v)
+{
+    const char *n = v >= 10 && v <= 13 ? tlsrec_version_name(0x0301 + v - 10) : NULL;
+    return n ? n : "SSLv3";
 }
 
 static json_t *jreply_lines(const struct mxs_reply *r)
@@ -229,11 +237,11 @@ json_t *render_json_tree(const struct engine *e)
         "why_bogus", jstr_or_null(d->mx_answer.why_bogus), "implicit_mx", d->implicit_mx,
         "null_mx", d->null_mx, "mx", mxs, "pinned", set->connect_addr[0] != 0));
 
-    static const char *const cerr[] = { NULL, "refused", "timeout", "unreachable", "other" };
     const struct mxs_connect_facts *c = engine_connection(e);
+    const char *cerr = mxs_conn_error_name(c->error);
     json_object_set_new(root, "connect", json_pack("{s:i, s:o, s:i, s:i, s:o, s:i, s:o, s:i, s:I}",
         "mx", c->mx_index, "address", jstr_or_null(c->addr.text), "family", c->addr.family, "port", c->port,
-        "error", c->error && c->error < 5 ? json_string(cerr[c->error]) : json_null(), "errno", c->err_no,
+        "error", cerr ? json_string(cerr) : json_null(), "errno", c->err_no,
         "errno_text", c->err_no ? json_string(strerror(c->err_no)) : json_null(), "attempts", c->attempts,
         "elapsed_ms", (json_int_t)c->elapsed_ms));
 
@@ -260,9 +268,7 @@ json_t *render_json_tree(const struct engine *e)
         "attempted", t->attempted, "ok", t->ok,
         "version", t->ok ? json_string(t->version_name) : json_null(),
         "cipher", jstr_or_null(t->cipher), "group", jstr_or_null(t->group),
-        "server_hello_version", t->server_hello_version ? json_string(
-            t->server_hello_version == 13 ? "TLSv1.3" : t->server_hello_version == 12 ? "TLSv1.2" :
-            t->server_hello_version == 11 ? "TLSv1.1" : t->server_hello_version == 10 ? "TLSv1.0" : "SSLv3")
+        "server_hello_version", t->server_hello_version ? json_string(tls_version_text(t->server_hello_version))
             : json_null(),
         "alert_received", t->alert_received >= 0 ? json_string(t->alert_name) : json_null(),
         "alert_sent", t->alert_sent >= 0 ? json_string(t->alert_sent_name) : json_null(),

@@ -32,6 +32,7 @@
 #include "diag/diag.h"
 #include "probe/engine_replay.h"
 #include "probe/smtp.h"
+#include "probe/tlsrec.h"
 #include "probe/x509view.h"
 #include "session/render.h"
 #include "session/session_int.h"
@@ -658,10 +659,9 @@ static void lt_tls_info(struct lt_state *st, enum mxs_step s, const char *d, siz
             snprintf(t->group, sizeof t->group, "%.*s", (int)(c3 - g), g);
         if (!(end - c3 - 6 == 6 && !memcmp(c3 + 6, "(none)", 6)))
             snprintf(t->sni_sent, sizeof t->sni_sent, "%.*s", (int)(end - c3 - 6), c3 + 6);
-        if (!strcmp(t->version_name, "TLSv1.3")) t->version = 13;
-        else if (!strcmp(t->version_name, "TLSv1.2")) t->version = 12;
-        else if (!strcmp(t->version_name, "TLSv1.1")) t->version = 11;
-        else if (!strcmp(t->version_name, "TLSv1.0")) t->version = 10;
+        for (int v = 10; v <= 13; v++) /* 10..13 as in core.h, named by tlsrec.c */
+            if (!strcmp(t->version_name, tlsrec_version_name(0x0301 + v - 10)))
+                t->version = v;
         return;
     }
     if (s == MXS_STEP_CHAIN && n > 5 && !memcmp(d, "cert ", 5)) {
