@@ -180,6 +180,9 @@ static void test_names_round_trip(void **st)
     assert_int_equal(mxs_rec_kind_from_name("smtp"), -1);
     assert_int_equal(mxs_verify_flag_from_name("expire", 6), 0);
     assert_int_equal(mxs_verify_flag_from_name("expired, x", 7), MXS_V_EXPIRED);
+    assert_null(mxs_conn_error_name(MXS_CONN_OK)); /* JSON: "error": null */
+    assert_string_equal(mxs_conn_error_name(MXS_CONN_REFUSED), "refused");
+    assert_string_equal(mxs_conn_error_name(MXS_CONN_UNREACHABLE), "unreachable");
 }
 
 /* The transcript text without its time column (the JSON keeps times as
