@@ -58,6 +58,7 @@ enum mxs_step_state {
 
 const char *mxs_step_name(enum mxs_step s);       /* "RESOLVE" ...; "-" for NONE */
 const char *mxs_step_state_name(enum mxs_step_state s); /* "pending", "ok" ... */
+int mxs_step_state_from_name(const char *name);          /* exact; -1 if unknown */
 /* Parse a step name, case-insensitive ("ehlo2"); -1 if unknown. */
 int mxs_step_from_name(const char *name);
 
@@ -225,6 +226,8 @@ struct mxs_dns_facts {
 
 enum mxs_conn_error { MXS_CONN_OK = 0, MXS_CONN_REFUSED, MXS_CONN_TIMEOUT,
                       MXS_CONN_UNREACHABLE, MXS_CONN_OTHER };
+/* "refused", "timeout", "unreachable", "other"; NULL for OK (or unknown). */
+const char *mxs_conn_error_name(enum mxs_conn_error c);
 
 struct mxs_connect_facts {
     int done;
@@ -313,6 +316,8 @@ enum {
 };
 /* Words for one flag bit ("expired"); NULL for an unknown bit. */
 const char *mxs_verify_flag_name(unsigned bit);
+/* The bit of a flag name (len bytes, exact); 0 if unknown. */
+unsigned mxs_verify_flag_from_name(const char *name, size_t len);
 /* The same bit in plain English ("the certificate has expired"), for
  * findings and the detail pane; NULL for an unknown bit or 0. */
 const char *mxs_verify_flag_words(unsigned bit);
@@ -385,6 +390,7 @@ struct mxs_chain_facts {
 
 enum mxs_severity { MXS_SEV_INFO = 0, MXS_SEV_WARNING, MXS_SEV_ERROR };
 const char *mxs_severity_name(enum mxs_severity s);
+int mxs_severity_from_name(const char *name);       /* exact; -1 if unknown */
 
 struct mxs_finding {
     char id[40];                 /* stable: "cert-expired"                   */
@@ -402,6 +408,8 @@ enum mxs_outcome { MXS_OUT_ENCRYPTED = 0, MXS_OUT_CLEAR, MXS_OUT_NOT_DELIVERED,
                    MXS_OUT_NOT_EVALUATED };
 const char *mxs_policy_name(enum mxs_policy p);   /* "opportunistic" ...   */
 const char *mxs_outcome_name(enum mxs_outcome o); /* "delivered-encrypted" */
+int mxs_policy_from_name(const char *name);        /* exact; -1 if unknown */
+int mxs_outcome_from_name(const char *name);       /* exact; -1 if unknown */
 
 struct mxs_verdict {
     enum mxs_policy policy;
@@ -501,6 +509,7 @@ enum mxs_step engine_current_step(const struct engine *e); /* running or next */
 enum mxs_step_state engine_step_state(const struct engine *e, enum mxs_step s);
 int64_t engine_step_elapsed_ms(const struct engine *e, enum mxs_step s);
 int engine_finished(const struct engine *e);
+int engine_is_replay(const struct engine *e);   /* loaded from a file: read-only */
 int engine_connected(const struct engine *e);   /* a live session exists */
 int engine_tls_active(const struct engine *e);
 
@@ -696,10 +705,9 @@ struct engine *engine_load(const char *path, char *err, size_t errlen);
 struct engine *engine_load_buffer(const char *text, size_t len, const char *path, char *err,
                                   size_t errlen);
 /* A text transcript (render_transcript_text) back into a read-only engine:
- * records, step states, findings, verdicts and the PEM chain (loadtext.c). */
+ * records, step states, findings, verdicts and the PEM chain (session_text.c). */
 struct engine *engine_load_text(const char *text, size_t len, const char *path, char *err,
                                 size_t errlen);
-int engine_is_replay(const struct engine *e);
 
 /* ---- Lab interface: how the command table reaches a lab ---------------- */
 /*

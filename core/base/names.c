@@ -1,7 +1,7 @@
 /*
  * names.c - every name table of core.h in one place: steps, step states,
  * transcript record kinds, severities, sender policies, outcomes, DNSSEC
- * states, DNS answer codes and certificate verify flags.  The JSON writer,
+ * states, DNS answer codes, connect errors and certificate verify flags.  The JSON writer,
  * both session loaders, the console and the diagnosis all read these; a name
  * changed here changes everywhere, and a loader can never know a name the
  * writer does not.
@@ -34,13 +34,29 @@ int mxs_step_from_name(const char *name)
     return -1;
 }
 
+/* Exact (case-sensitive) lookup of name in a table of n names; -1 if absent. */
+static int name_index(const char *const *names, int n, const char *name)
+{
+    for (int i = 0; name && i < n; i++)
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static const char *const state_names[] = { "pending", "running", "ok", "warn", "fail",
+                                           "skipped", "cancelled" };
+#define N_STATES ((int)(sizeof state_names / sizeof state_names[0]))
+
 const char *mxs_step_state_name(enum mxs_step_state s)
 {
-    static const char *const n[] = { "pending", "running", "ok", "warn", "fail",
-                                      "skipped", "cancelled" };
-    if ((unsigned)s >= sizeof n / sizeof n[0])
+    if ((unsigned)s >= (unsigned)N_STATES)
         return "?";
-    return n[s];
+    return state_names[s];
+}
+
+int mxs_step_state_from_name(const char *name)
+{
+    return name_index(state_names, N_STATES, name);
 }
 
 static const char *const kind_names[MXS_REC_KIND_COUNT] = {
@@ -57,10 +73,7 @@ const char *mxs_rec_kind_name(enum mxs_rec_kind k)
 
 int mxs_rec_kind_from_name(const char *name)
 {
-    for (int i = 0; i < MXS_REC_KIND_COUNT; i++)
-        if (strcmp(name, kind_names[i]) == 0)
-            return i;
-    return -1;
+    return name_index(kind_names, MXS_REC_KIND_COUNT, name);
 }
 
 
@@ -90,39 +103,66 @@ const char *mxs_dns_rcode_name(enum mxs_dns_rcode r)
     return "?";
 }
 
+/* ---- connect ------------------------------------------------------------ */
+
+const char *mxs_conn_error_name(enum mxs_conn_error c)
+{
+    switch (c) {
+    case MXS_CONN_OK: return NULL;
+    case MXS_CONN_REFUSED: return "refused";
+    case MXS_CONN_TIMEOUT: return "timeout";
+    case MXS_CONN_UNREACHABLE: return "unreachable";
+    case MXS_CONN_OTHER: return "other";
+    }
+    return NULL;
+}
+
 /* ---- diagnosis -------------------------------------------------------- */
+
+static const char *const severity_names[] = {
+    [MXS_SEV_INFO] = "info", [MXS_SEV_WARNING] = "warning", [MXS_SEV_ERROR] = "error"
+};
+#define N_SEVERITIES ((int)(sizeof severity_names / sizeof severity_names[0]))
 
 const char *mxs_severity_name(enum mxs_severity s)
 {
-    switch (s) {
-    case MXS_SEV_INFO: return "info";
-    case MXS_SEV_WARNING: return "warning";
-    case MXS_SEV_ERROR: return "error";
-    }
-    return "?";
+    return (unsigned)s < (unsigned)N_SEVERITIES ? severity_names[s] : "?";
 }
+
+int mxs_severity_from_name(const char *name)
+{
+    return name_index(severity_names, N_SEVERITIES, name);
+}
+
+static const char *const policy_names[MXS_POL_COUNT] = {
+    [MXS_POL_OPPORTUNISTIC] = "opportunistic", [MXS_POL_REQUIRED] = "required",
+    [MXS_POL_VERIFIED] = "verified", [MXS_POL_DANE] = "dane"
+};
 
 const char *mxs_policy_name(enum mxs_policy p)
 {
-    switch (p) {
-    case MXS_POL_OPPORTUNISTIC: return "opportunistic";
-    case MXS_POL_REQUIRED: return "required";
-    case MXS_POL_VERIFIED: return "verified";
-    case MXS_POL_DANE: return "dane";
-    case MXS_POL_COUNT: break;
-    }
-    return "?";
+    return (unsigned)p < MXS_POL_COUNT ? policy_names[p] : "?";
 }
+
+int mxs_policy_from_name(const char *name)
+{
+    return name_index(policy_names, MXS_POL_COUNT, name);
+}
+
+static const char *const outcome_names[] = {
+    [MXS_OUT_ENCRYPTED] = "delivered-encrypted", [MXS_OUT_CLEAR] = "delivered-clear",
+    [MXS_OUT_NOT_DELIVERED] = "not-delivered", [MXS_OUT_NOT_EVALUATED] = "not-evaluated"
+};
+#define N_OUTCOMES ((int)(sizeof outcome_names / sizeof outcome_names[0]))
 
 const char *mxs_outcome_name(enum mxs_outcome o)
 {
-    switch (o) {
-    case MXS_OUT_ENCRYPTED: return "delivered-encrypted";
-    case MXS_OUT_CLEAR: return "delivered-clear";
-    case MXS_OUT_NOT_DELIVERED: return "not-delivered";
-    case MXS_OUT_NOT_EVALUATED: return "not-evaluated";
-    }
-    return "?";
+    return (unsigned)o < (unsigned)N_OUTCOMES ? outcome_names[o] : "?";
+}
+
+int mxs_outcome_from_name(const char *name)
+{
+    return name_index(outcome_names, N_OUTCOMES, name);
 }
 
 /* ---- certificate verify flags (the MXS_V_* bits of core.h) ---------------- */
@@ -155,6 +195,14 @@ const char *mxs_verify_flag_name(unsigned bit)
         if (verify_flag_table[i].bit == bit)
             return verify_flag_table[i].name;
     return NULL;
+}
+
+unsigned mxs_verify_flag_from_name(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof verify_flag_table / sizeof verify_flag_table[0]; i++)
+        if (strlen(verify_flag_table[i].name) == len && !memcmp(verify_flag_table[i].name, name, len))
+            return verify_flag_table[i].bit;
+    return 0;
 }
 
 const char *mxs_verify_flag_words(unsigned bit)

@@ -1,7 +1,13 @@
 /*
- * engine_int.h - the engine's insides, shared by engine.c and render.c
- * (and the tests that drive the engine over a scripted transport).
- * Front ends use core.h only.
+ * engine_int.h - the engine's insides, shared by engine.c, engine_io.c,
+ * engine_steps.c and engine_replay.c (and the tests that drive the engine
+ * over a scripted transport; the survey reads the facts of its engines).
+ * Front ends use core.h only; the session module (saves, loads, reports)
+ * uses probe/engine_replay.h and never sees struct engine.
+ *
+ * Only engine*.c write step state: through engine_step_set(), the one state
+ * setter (step_begin, engine_step_end, engine_step_skip, re-run, the replay
+ * API all call it).
  */
 #ifndef MXS_ENGINE_INT_H
 #define MXS_ENGINE_INT_H
@@ -9,6 +15,7 @@
 #include <time.h>
 #include "core.h"
 #include "probe/net.h"
+#include "probe/engine_replay.h"
 #include "probe/smtp.h"
 
 #define ENGINE_EVQ 4096
@@ -74,17 +81,45 @@ struct engine {
 };
 
 int64_t engine_now_us(void);
+int64_t engine_now_ms(void);
 void engine_event(struct engine *e, enum mxs_event_type t, enum mxs_step s,
                   enum mxs_step_state st, uint32_t seq);
 void engine_rec_add(struct engine *e, enum mxs_rec_kind k, enum mxs_step s,
                    const void *data, size_t len);
+__attribute__((format(printf, 4, 5)))
+void engine_rec_printf(struct engine *e, enum mxs_rec_kind k, enum mxs_step s, const char *fmt, ...);
 void engine_smtp_line_cb(void *arg, const char *line, size_t len, int cut);
-const char *engine_mx_host(const struct engine *e);
-/* The SNI the handshake sends (NULL: none; never an address literal). */
-const char *engine_sni(const struct engine *e);
-/* The diagnosis' view of the engine's facts (pointers into e). */
-struct diag_input;
-void engine_diag_input(const struct engine *e, struct diag_input *in);
+
+/* ---- step state (engine.c) ---- */
+/* The one state setter: state, elapsed time (-1: keep) and detail (NULL:
+ * keep) of step s.  No record, no event: the callers below add those. */
+void engine_step_set(struct engine *e, enum mxs_step s, enum mxs_step_state st,
+                     int64_t elapsed_ms, const char *detail);
+/* The running step ends: its result, its STEP (and ERROR) record, the event,
+ * the diagnosis again.  fmt NULL keeps the detail. */
+__attribute__((format(printf, 4, 5)))
+void engine_step_end(struct engine *e, enum mxs_step s, enum mxs_step_state st,
+                     const char *fmt, ...);
+void engine_step_skip(struct engine *e, enum mxs_step s, const char *why);
+void engine_run_diag(struct engine *e);
+/* Advance step s (engine_steps.c): 1 done, -1 failed (step ended), 0 waiting. */
+int engine_step_run(struct engine *e, enum mxs_step s);
+
+/* ---- connection and SMTP I/O (engine_io.c) ---- */
+void engine_conn_close(struct engine *e);
+void engine_send_line(struct engine *e, const char *line);
+/* 1 all sent, 0 would block, -1 error (e->io_errno). */
+int engine_flush_out(struct engine *e);
+/* One reply: 1 complete (in *r), 0 waiting, -1 error: io_eof/io_errno or a
+ * parser error in e->parse_err. */
+int engine_read_reply(struct engine *e, struct mxs_reply *r);
+/* What the server started but never finished goes into the transcript. */
+void engine_record_partial(struct engine *e, enum mxs_step s);
+/* Send cmd (NULL: none), flush, read its reply: 1 with the reply, 0 waiting,
+ * -1 failed (the step ended with "what: why"). */
+int engine_exchange(struct engine *e, enum mxs_step s, const char *cmd, struct mxs_reply *r,
+                    const char *what);
+
 void engine_chain_clear(struct engine *e);
 /* A new engine for MX mx, address addr of src's RESOLVE (the survey):
  * the DNS facts and RESOLVE records are copied, the next step is CONNECT.

@@ -1,6 +1,7 @@
 /*
- * fuzz_load.c - the session loader (--load, `load FILE`) on hostile JSON:
- * no crash, no sanitizer report, and whatever loads renders back to text and
+ * fuzz_load.c - the session loaders (--load, `load FILE`: session_json.c,
+ * and session_text.c for input starting "# mxscope ") on hostile files: no
+ * crash, no sanitizer report, and whatever loads renders back to text and
  * JSON with nothing raw in it.
  */
 #include <stdint.h>

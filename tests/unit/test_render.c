@@ -1,7 +1,10 @@
 /*
- * test_render.c - the JSON writer and the text renderings against
- * docs/json.md: every documented key is there with its type, the
- * transcript kinds and directions are right, binary records carry hex.
+ * test_render.c - the session module (core/session) against docs/json.md:
+ * every documented key is there with its type, the transcript kinds and
+ * directions are right, binary records carry hex; the JSON loader gives back
+ * the session it was given; every name of names.c reads back through its
+ * *_from_name function; the replay API (probe/engine_replay.h) fills a
+ * read-only engine and only through the one state setter.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +40,12 @@ static struct engine *session(struct scripted *sc)
     engine_set_factory(e, scripted_factory, sc);
     engine_run(e);
     return e;
+}
+
+static void assert_render_exit_same(const struct engine *a, const struct engine *b)
+{
+    assert_int_equal(render_exit_code(a), render_exit_code(b));
+    assert_int_equal(engine_failed_step(a), engine_failed_step(b));
 }
 
 static json_t *get(json_t *o, const char *path)
@@ -138,11 +147,194 @@ static void test_transcript_text(void **st)
     engine_free(e);
 }
 
+/* Every name table of names.c reads back through its from_name function,
+ * and an unknown name is refused: the loaders use nothing else. */
+static void test_names_round_trip(void **st)
+{
+    (void)st;
+    for (int i = 0; i < MXS_STEP_COUNT; i++)
+        assert_int_equal(mxs_step_from_name(mxs_step_name((enum mxs_step)i)), i);
+    for (int i = MXS_ST_PENDING; i <= MXS_ST_CANCELLED; i++)
+        assert_int_equal(mxs_step_state_from_name(mxs_step_state_name((enum mxs_step_state)i)), i);
+    for (int i = MXS_SEV_INFO; i <= MXS_SEV_ERROR; i++)
+        assert_int_equal(mxs_severity_from_name(mxs_severity_name((enum mxs_severity)i)), i);
+    for (int i = 0; i < MXS_POL_COUNT; i++)
+        assert_int_equal(mxs_policy_from_name(mxs_policy_name((enum mxs_policy)i)), i);
+    for (int i = MXS_OUT_ENCRYPTED; i <= MXS_OUT_NOT_EVALUATED; i++)
+        assert_int_equal(mxs_outcome_from_name(mxs_outcome_name((enum mxs_outcome)i)), i);
+    for (int i = 0; i < MXS_REC_KIND_COUNT; i++)
+        assert_int_equal(mxs_rec_kind_from_name(mxs_rec_kind_name((enum mxs_rec_kind)i)), i);
+    int flags = 0;
+    for (unsigned bit = 1; bit && bit <= MXS_V_OTHER; bit <<= 1) {
+        const char *n = mxs_verify_flag_name(bit);
+        assert_non_null(n);
+        assert_int_equal(mxs_verify_flag_from_name(n, strlen(n)), bit);
+        flags++;
+    }
+    assert_int_equal(flags, 13);
+    assert_int_equal(mxs_step_state_from_name("OK"), -1); /* exact, like the writer */
+    assert_int_equal(mxs_step_state_from_name(NULL), -1);
+    assert_int_equal(mxs_severity_from_name("fatal"), -1);
+    assert_int_equal(mxs_policy_from_name("mta-sts"), -1);
+    assert_int_equal(mxs_outcome_from_name("delivered"), -1);
+    assert_int_equal(mxs_rec_kind_from_name("smtp"), -1);
+    assert_int_equal(mxs_verify_flag_from_name("expire", 6), 0);
+    assert_int_equal(mxs_verify_flag_from_name("expired, x", 7), MXS_V_EXPIRED);
+    assert_null(mxs_conn_error_name(MXS_CONN_OK)); /* JSON: "error": null */
+    assert_string_equal(mxs_conn_error_name(MXS_CONN_REFUSED), "refused");
+    assert_string_equal(mxs_conn_error_name(MXS_CONN_UNREACHABLE), "unreachable");
+}
+
+/* The transcript text without its time column (the JSON keeps times as
+ * float milliseconds: a microsecond may round the other way). */
+static char *text_without_times(const struct engine *e)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    render_transcript_text(e, &b);
+    char *t = strdup(buf_str(&b));
+    buf_free(&b);
+    assert_non_null(t);
+    char *w = t;
+    for (const char *r = t; *r;) {
+        const char *nl = strchr(r, '\n');
+        size_t n = nl ? (size_t)(nl - r + 1) : strlen(r);
+        if (*r == '+' && n > 9 && r[8] == 's')
+            r += 9;
+        else if (!strncmp(r, "# mxscope ", 10) && (nl = strchr(r, '\n')))
+            r = nl + 1; /* the version header: compared through engine_started_at */
+        n = (nl = strchr(r, '\n')) ? (size_t)(nl - r + 1) : strlen(r);
+        memmove(w, r, n);
+        w += n;
+        r += n;
+    }
+    *w = 0;
+    return t;
+}
+
+/* Save as JSON, load it back: the same steps, records, findings, verdicts
+ * and transcript; the loaded engine is read-only. */
+static void test_json_load_round_trip(void **st)
+{
+    (void)st;
+    struct scripted sc;
+    struct engine *a = session(&sc);
+    char *s = render_json(a);
+    assert_non_null(s);
+    char err[256] = "";
+    struct engine *b = engine_load_buffer(s, strlen(s), "t.json", err, sizeof err);
+    if (!b)
+        fail_msg("load: %s", err);
+    assert_true(engine_is_replay(b));
+    assert_false(engine_is_replay(a));
+    assert_int_equal(engine_step(b), MXS_PROG_FINISHED);
+    assert_int_equal(engine_send(b, "NOOP", err, sizeof err), -1);
+    assert_int_equal(engine_started_at(a), engine_started_at(b));
+    assert_string_equal(engine_settings(a)->target, engine_settings(b)->target);
+    assert_int_equal(engine_settings(a)->port, engine_settings(b)->port);
+    for (int i = 0; i < MXS_STEP_COUNT; i++) {
+        struct engine_step_info x, y;
+        engine_step_info(a, (enum mxs_step)i, &x);
+        engine_step_info(b, (enum mxs_step)i, &y);
+        assert_int_equal(x.state, y.state);
+        assert_int_equal(x.elapsed_ms, y.elapsed_ms);
+        assert_string_equal(x.detail, y.detail);
+    }
+    assert_int_equal(engine_record_count(a), engine_record_count(b));
+    int na, nb;
+    engine_findings(a, &na);
+    engine_findings(b, &nb);
+    assert_true(na > 0);
+    assert_int_equal(na, nb); /* their fields: the "findings" arrays below */
+    assert_render_exit_same(a, b);
+    char *ta = text_without_times(a), *tb = text_without_times(b);
+    assert_string_equal(ta, tb);
+    /* and the loaded engine saves the same JSON document again, but for
+     * the facts JSON does not carry back (DNS, SMTP replies) */
+    char *s2 = render_json(b);
+    json_t *ja = json_loads(s, 0, NULL), *jb = json_loads(s2, 0, NULL);
+    assert_true(json_equal(json_object_get(ja, "steps"), json_object_get(jb, "steps")));
+    assert_true(json_equal(json_object_get(ja, "findings"), json_object_get(jb, "findings")));
+    assert_true(json_equal(json_object_get(ja, "verdict"), json_object_get(jb, "verdict")));
+    assert_true(json_equal(json_object_get(ja, "result"), json_object_get(jb, "result")));
+    json_decref(ja);
+    json_decref(jb);
+    free(s2);
+    free(ta);
+    free(tb);
+    free(s);
+    engine_free(a);
+    engine_free(b);
+}
+
+/* The replay API alone: records at the times given, step states through the
+ * setter, a step left running ends CANCELLED, FINISHED is the last event,
+ * facts and diagnosis handed over as given. */
+static void test_replay_api(void **st)
+{
+    (void)st;
+    struct mxs_settings s;
+    mxs_settings_init(&s);
+    snprintf(s.target, sizeof s.target, "example.org");
+    struct engine *e = engine_replay_new(&s, 1700000000);
+    assert_non_null(e);
+    assert_true(engine_is_replay(e));
+    assert_int_equal(engine_started_at(e), 1700000000);
+    assert_int_equal(engine_replay_record(e, MXS_REC_NOTE, MXS_STEP_NONE, "hello", 5, 1234567), 0);
+    assert_int_equal(engine_record_count(e), 1);
+    assert_int_equal(engine_record(e, 0)->t_us, 1234567);
+    assert_memory_equal(engine_record(e, 0)->data, "hello", 5);
+    engine_replay_step(e, MXS_STEP_RESOLVE, MXS_ST_OK, 12, "2 MX");
+    engine_replay_step(e, MXS_STEP_CONNECT, MXS_ST_RUNNING, 0, "");
+    engine_replay_step(e, MXS_STEP_RESOLVE, MXS_ST_OK, -1, NULL); /* keeps time and detail */
+    struct engine_step_info si;
+    engine_step_info(e, MXS_STEP_RESOLVE, &si);
+    assert_int_equal(si.state, MXS_ST_OK);
+    assert_int_equal(si.elapsed_ms, 12);
+    assert_string_equal(si.detail, "2 MX");
+    struct mxs_tls_facts tls;
+    memset(&tls, 0, sizeof tls);
+    tls.ok = 1;
+    snprintf(tls.version_name, sizeof tls.version_name, "TLSv1.3");
+    struct engine_replay_facts facts = { .tls = &tls };
+    engine_replay_facts(e, &facts);
+    assert_string_equal(engine_tls(e)->version_name, "TLSv1.3");
+    struct mxs_finding f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.id, sizeof f.id, "cert-expired");
+    f.step = MXS_STEP_CHAIN;
+    struct mxs_verdict v[MXS_POL_COUNT];
+    memcpy(v, engine_verdicts(e), sizeof v);
+    v[MXS_POL_DANE].outcome = MXS_OUT_NOT_DELIVERED;
+    engine_replay_diagnosis(e, &f, 1, v);
+    int n;
+    assert_string_equal(engine_findings(e, &n)[0].id, "cert-expired");
+    assert_int_equal(n, 1);
+    assert_int_equal(engine_verdicts(e)[MXS_POL_DANE].outcome, MXS_OUT_NOT_DELIVERED);
+    engine_replay_finish(e);
+    assert_int_equal(engine_step_state(e, MXS_STEP_CONNECT), MXS_ST_CANCELLED);
+    assert_int_equal(engine_failed_step(e), MXS_STEP_CONNECT);
+    struct mxs_event ev, last = { 0 };
+    int nev = 0;
+    while (engine_next_event(e, &ev)) {
+        last = ev;
+        nev++;
+    }
+    assert_true(nev >= 2);
+    assert_int_equal(last.type, MXS_EV_FINISHED);
+    assert_int_equal(engine_step(e), MXS_PROG_FINISHED);
+    assert_int_equal(engine_rerun_from(e, MXS_STEP_CONNECT), -1);
+    engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_schema),
         cmocka_unit_test(test_transcript_text),
+        cmocka_unit_test(test_names_round_trip),
+        cmocka_unit_test(test_json_load_round_trip),
+        cmocka_unit_test(test_replay_api),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,12 @@
 /*
- * loadtext.c - a saved text transcript (render_transcript_text, `save FILE`,
- * --save FILE) back into a read-only replay engine, like engine_load() does
- * for JSON.  Owner: the text loader (this file); the format is
- * docs/transcript.md.
+ * session_text.c - a session as the text transcript of docs/transcript.md
+ * (writer: render_transcript_text, `save FILE`, --save FILE) and back
+ * (loader: engine_load_text, through engine_load_buffer), like
+ * session_json.c does for JSON.  Part of the session module (core/session).
+ * The loader parses into facts of its own (struct lt_state) and fills a
+ * read-only engine only through the replay API (probe/engine_replay.h);
+ * names of steps, states, severities, policies, outcomes and verify flags
+ * come from names.c, the marks from render.c's one table.
  *
  * The text is hostile input like anything else: a file may have been cut,
  * edited or forged.  Every line is bounded (LT_MAX_LINE), every field is
@@ -23,12 +27,56 @@
 #include <string.h>
 #include <time.h>
 
-#include "diag/diag.h"
-#include "probe/engine_int.h"
+#include "base/buf.h"
 #include "base/esc.h"
-#include "session/render.h"
+#include "diag/diag.h"
+#include "probe/engine_replay.h"
 #include "probe/smtp.h"
+#include "probe/tlsrec.h"
 #include "probe/x509view.h"
+#include "session/render.h"
+#include "session/session_int.h"
+
+/* ---- the writer ------------------------------------------------------------ */
+
+void render_transcript_text(const struct engine *e, struct buf *out)
+{
+    const struct mxs_settings *set = engine_settings(e);
+    const struct mxs_chain_facts *ch = engine_chain(e);
+    char when[40];
+    session_iso_time(engine_started_at(e), when, sizeof when);
+    buf_printf(out, "# mxscope %s transcript, started %s\n", MXS_VERSION, when);
+    buf_puts(out, "# target: ");
+    buf_puts_escaped(out, set->target);
+    buf_printf(out, " port %u\n", set->port);
+    buf_puts(out, "# marks: C: client  S: server  D: DNS  T: TLS  X: certificate  !! error  # note  ** finding\n");
+    for (size_t i = 0; i < engine_record_count(e); i++) {
+        render_record_line(engine_record(e, i), out);
+        buf_puts(out, "\n");
+    }
+    /* The appendix makes the text whole for the other side's admins (and
+     * for `load`): the verdict per policy and the chain as PEM. */
+    buf_puts(out, "#\n");
+    for (int p = 0; p < MXS_POL_COUNT; p++) {
+        const struct mxs_verdict *v = &engine_verdicts(e)[p];
+        buf_printf(out, "# verdict %s %s %s %s\n", mxs_policy_name(v->policy), mxs_outcome_name(v->outcome),
+                   v->step == MXS_STEP_NONE ? "-" : mxs_step_name(v->step), v->finding[0] ? v->finding : "-");
+    }
+    if (ch->n) {
+        buf_printf(out, "# chain: %d certificate%s as sent, leaf first\n", ch->n, ch->n == 1 ? "" : "s");
+        render_chain_pem(e, out);
+    }
+}
+
+int render_save_text(const struct engine *e, const char *path, char *err, size_t errlen)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    render_transcript_text(e, &b);
+    return session_save_buf(&b, path, err, errlen);
+}
+
+/* ---- the loader ------------------------------------------------------------ */
 
 #define LT_MAX_LINE (64u * 1024u)
 #define LT_MAX_PEM (64u * 1024u)   /* base64 of one certificate */
@@ -102,6 +150,18 @@ static int lt_tokeq(const char *tok, size_t n, const char *s)
     return n == strlen(s) && !memcmp(tok, s, n);
 }
 
+/* A token looked up by one of names.c's *_from_name functions; -1 if
+ * unknown (or too long to be a name). */
+static int lt_lookup(const char *tok, size_t n, int (*from_name)(const char *))
+{
+    char name[32];
+    if (n == 0 || n >= sizeof name)
+        return -1;
+    memcpy(name, tok, n);
+    name[n] = 0;
+    return from_name(name);
+}
+
 /* ---- the appendix: verdicts and the PEM chain ----------------------------- */
 
 static int lt_b64val(unsigned char c)
@@ -147,7 +207,7 @@ static int lt_b64(const char *in, size_t n, unsigned char *out, size_t outlen, s
 }
 
 struct lt_state {
-    struct engine *e;
+    struct engine *e;        /* made after pass 1 (the header is read) */
     const char *path;
     char *err;
     size_t errlen;
@@ -160,6 +220,16 @@ struct lt_state {
     enum mxs_step sp_step;
     int reply_done[MXS_STEP_COUNT + 1]; /* + the HELO reply */
     int helo_pending;
+    /* What the file says, handed to the engine at the end. */
+    struct mxs_settings set;
+    time_t started;
+    struct mxs_connect_facts conn;
+    struct mxs_smtp_facts smtp;
+    struct mxs_tls_facts tls;
+    struct mxs_chain_facts chain;  /* the DER is ours until handed over */
+    struct mxs_finding findings[MXS_MAX_FINDINGS];
+    int n_findings;
+    struct mxs_verdict verdicts[MXS_POL_COUNT];
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -187,24 +257,17 @@ static int lt_verdict(struct lt_state *st, const struct lt_line *l)
         p++;
     if (!tn[3] || p != end)
         return lt_fail(st, l->no, "a verdict line is \"# verdict POLICY OUTCOME STEP|- FINDING|-\"");
-    int pol = -1, out = -1, step = MXS_STEP_NONE, step_ok = lt_tokeq(t[2], tn[2], "-");
-    for (int i = 0; i < MXS_POL_COUNT; i++)
-        if (lt_tokeq(t[0], tn[0], mxs_policy_name((enum mxs_policy)i)))
-            pol = i;
-    for (int i = 0; i <= MXS_OUT_NOT_EVALUATED; i++)
-        if (lt_tokeq(t[1], tn[1], mxs_outcome_name((enum mxs_outcome)i)))
-            out = i;
-    for (int i = 0; i < MXS_STEP_COUNT; i++)
-        if (lt_tokeq(t[2], tn[2], mxs_step_name((enum mxs_step)i))) {
-            step = i;
-            step_ok = 1;
-        }
+    int pol = lt_lookup(t[0], tn[0], mxs_policy_from_name);
+    int out = lt_lookup(t[1], tn[1], mxs_outcome_from_name);
+    int step = MXS_STEP_NONE, step_ok = lt_tokeq(t[2], tn[2], "-");
+    if (!step_ok && (step = lt_lookup(t[2], tn[2], mxs_step_from_name)) >= 0)
+        step_ok = 1;
     if (pol < 0 || out < 0 || !step_ok) {
         char q[200];
         lt_quote(l->p, l->n, q, sizeof q);
         return lt_fail(st, l->no, "unknown policy, outcome or step in \"%s\"", q);
     }
-    struct mxs_verdict *v = &st->e->verdicts[pol];
+    struct mxs_verdict *v = &st->verdicts[pol];
     memset(v, 0, sizeof *v);
     v->policy = (enum mxs_policy)pol;
     v->outcome = (enum mxs_outcome)out;
@@ -224,8 +287,7 @@ static int lt_verdict(struct lt_state *st, const struct lt_line *l)
 /* One certificate: "# D SUBJECT", "# SHA-1 HEX", then the PEM block. */
 static int lt_cert(struct lt_state *st, struct lt_iter *it, const struct lt_line *head)
 {
-    struct engine *e = st->e;
-    struct mxs_chain_facts *ch = &e->chain;
+    struct mxs_chain_facts *ch = &st->chain;
     struct lt_line l;
     char q[200];
     if (ch->n >= MXS_MAX_CHAIN)
@@ -291,7 +353,7 @@ static int lt_cert(struct lt_state *st, struct lt_iter *it, const struct lt_line
     char xerr[160] = "";
     struct mxs_cert *c = &ch->cert[ch->n];
     /* now = the session's start: days_left as it was when it was saved. */
-    if (x509view_decode(der, dl, e->started_wall, c, xerr, sizeof xerr) != 0) {
+    if (x509view_decode(der, dl, st->started, c, xerr, sizeof xerr) != 0) {
         free(der);
         memset(c, 0, sizeof *c);
         lt_quote(xerr, strlen(xerr), q, sizeof q);
@@ -315,7 +377,6 @@ static long lt_pass1(struct lt_state *st, const char *text, size_t len)
 {
     struct lt_iter it = { text, len, 0, 0 };
     struct lt_line l;
-    struct engine *e = st->e;
     char q[200];
     long records = 0;
     int appendix = 0, target = 0, r;
@@ -347,7 +408,7 @@ static long lt_pass1(struct lt_state *st, const char *text, size_t len)
                 lt_quote(when, wn, q, sizeof q);
                 return lt_fail(st, 1, "start time \"%s\" is not YYYY-MM-DDTHH:MM:SSZ", q);
             }
-            e->started_wall = timegm(&tm);
+            st->started = timegm(&tm);
             continue;
         }
         if (appendix) {
@@ -395,10 +456,10 @@ static long lt_pass1(struct lt_state *st, const char *text, size_t len)
                 port = port * 10 + (*d - '0');
             if (!sp || d != end || d == sp + 6 || port < 1 || port > 65535)
                 return lt_fail(st, l.no, "a target line is \"# target: NAME port N\" (N 1-65535)");
-            size_t tn = mxs_unescape(p, (size_t)(sp - p), (unsigned char *)e->set.target,
-                                     sizeof e->set.target - 1);
-            e->set.target[tn] = 0;
-            e->set.port = (uint16_t)port;
+            size_t tn = mxs_unescape(p, (size_t)(sp - p), (unsigned char *)st->set.target,
+                                     sizeof st->set.target - 1);
+            st->set.target[tn] = 0;
+            st->set.port = (uint16_t)port;
             target = 1;
             continue;
         }
@@ -411,24 +472,13 @@ static long lt_pass1(struct lt_state *st, const char *text, size_t len)
         return lt_fail(st, 0, "not a mxscope transcript: no record lines");
     if (!target)
         return lt_fail(st, 0, "no \"# target: NAME port N\" line");
-    if (appendix && st->chain_announced >= 0 && st->chain_announced != e->chain.n)
+    if (appendix && st->chain_announced >= 0 && st->chain_announced != st->chain.n)
         return lt_fail(st, 0, "the chain line announces %d certificates but %d follow (file cut?)",
-                       st->chain_announced, e->chain.n);
+                       st->chain_announced, st->chain.n);
     return records;
 }
 
 /* ---- pass 2: records and the facts they describe -------------------------- */
-
-struct lt_mark {
-    const char m[3];
-    int kind;          /* -1: skipped ("X:" becomes a CERT record from the PEM) */
-};
-static const struct lt_mark lt_marks[] = {
-    { "==", MXS_REC_STEP }, { "D:", MXS_REC_DNS }, { "S:", MXS_REC_SMTP_IN },
-    { "C:", MXS_REC_SMTP_OUT }, { "T<", MXS_REC_TLS_INFO }, { "T>", MXS_REC_TLS_INFO },
-    { "T:", MXS_REC_TLS_INFO }, { "X:", MXS_REC_CERT }, { "**", MXS_REC_FINDING },
-    { "# ", MXS_REC_NOTE }, { "!!", MXS_REC_ERROR },
-};
 
 /* "+  0.012s": microseconds (whole milliseconds as written). */
 static int lt_time(const char **pp, const char *end, int64_t *us)
@@ -467,43 +517,30 @@ static int lt_time(const char **pp, const char *end, int64_t *us)
     return 0;
 }
 
-static int lt_state_from(const char *s, size_t n)
-{
-    for (int i = MXS_ST_PENDING; i <= MXS_ST_CANCELLED; i++)
-        if (lt_tokeq(s, n, mxs_step_state_name((enum mxs_step_state)i)))
-            return i;
-    return -1;
-}
-
 /* "NAME started (...)", "NAME skipped: why", "NAME STATE N ms[: detail]". */
 static void lt_step_record(struct engine *e, enum mxs_step s, const char *d, size_t n)
 {
     const char *p = d, *end = d + n, *t;
+    char detail[256];  /* a step's detail, as the engine keeps it */
     size_t tn = lt_token(&p, end, &t);
-    int si = -1;
-    for (int i = 0; i < MXS_STEP_COUNT; i++)
-        if (lt_tokeq(t, tn, mxs_step_name((enum mxs_step)i)))
-            si = i;
+    int si = lt_lookup(t, tn, mxs_step_from_name);
     if (si < 0)
         si = s;
     if (si < 0 || si >= MXS_STEP_COUNT)
         return;
     tn = lt_token(&p, end, &t);
     if (lt_tokeq(t, tn, "started")) {
-        e->st[si] = MXS_ST_RUNNING;
-        e->elapsed_ms[si] = 0;
-        e->step_err[si][0] = 0;
+        engine_replay_step(e, (enum mxs_step)si, MXS_ST_RUNNING, 0, "");
         return;
     }
     if (tn == 8 && !memcmp(t, "skipped:", 8)) {
         while (p < end && *p == ' ')
             p++;
-        e->st[si] = MXS_ST_SKIPPED;
-        e->elapsed_ms[si] = 0;
-        snprintf(e->step_err[si], sizeof e->step_err[si], "%.*s", (int)(end - p), p);
+        snprintf(detail, sizeof detail, "%.*s", (int)(end - p), p);
+        engine_replay_step(e, (enum mxs_step)si, MXS_ST_SKIPPED, 0, detail);
         return;
     }
-    int st = lt_state_from(t, tn);
+    int st = lt_lookup(t, tn, mxs_step_state_from_name);
     if (st < 0 || st == MXS_ST_PENDING)
         return;
     const char *ms;
@@ -517,14 +554,11 @@ static void lt_step_record(struct engine *e, enum mxs_step s, const char *d, siz
     if (!msn || end - p < 3 || memcmp(p, " ms", 3))
         return;
     p += 3;
-    e->st[si] = (enum mxs_step_state)st;
-    e->elapsed_ms[si] = v;
-    if (st == MXS_ST_FAIL)
-        return; /* the detail came with "!! NAME failed: ..." */
+    detail[0] = 0;
     if (end - p >= 2 && !memcmp(p, ": ", 2))
-        snprintf(e->step_err[si], sizeof e->step_err[si], "%.*s", (int)(end - p - 2), p + 2);
-    else
-        e->step_err[si][0] = 0;
+        snprintf(detail, sizeof detail, "%.*s", (int)(end - p - 2), p + 2);
+    /* A failed step's detail came with "!! NAME failed: ...": kept. */
+    engine_replay_step(e, (enum mxs_step)si, (enum mxs_step_state)st, v, st == MXS_ST_FAIL ? NULL : detail);
 }
 
 /* "!! NAME failed: detail" carries a failed step's detail. */
@@ -534,26 +568,25 @@ static void lt_error_record(struct engine *e, const char *d, size_t n)
         const char *nm = mxs_step_name((enum mxs_step)i);
         size_t k = strlen(nm);
         if (n > k + 9 && !memcmp(d, nm, k) && !memcmp(d + k, " failed: ", 9)) {
-            snprintf(e->step_err[i], sizeof e->step_err[i], "%.*s", (int)(n - k - 9), d + k + 9);
+            char detail[256];
+            snprintf(detail, sizeof detail, "%.*s", (int)(n - k - 9), d + k + 9);
+            engine_replay_step(e, (enum mxs_step)i, engine_step_state(e, (enum mxs_step)i), -1, detail);
             return;
         }
     }
 }
 
 /* "SEVERITY ID: MESSAGE" -> a finding as it was shown. */
-static void lt_finding(struct engine *e, enum mxs_step s, const char *d, size_t n)
+static void lt_finding(struct lt_state *st, enum mxs_step s, const char *d, size_t n)
 {
     const char *p = d, *end = d + n, *sv, *id;
     size_t svn = lt_token(&p, end, &sv);
-    int sev = -1;
-    for (int i = MXS_SEV_INFO; i <= MXS_SEV_ERROR; i++)
-        if (lt_tokeq(sv, svn, mxs_severity_name((enum mxs_severity)i)))
-            sev = i;
+    int sev = lt_lookup(sv, svn, mxs_severity_from_name);
     size_t idn = lt_token(&p, end, &id);
-    if (sev < 0 || idn < 2 || id[idn - 1] != ':' || e->n_findings >= MXS_MAX_FINDINGS)
+    if (sev < 0 || idn < 2 || id[idn - 1] != ':' || st->n_findings >= MXS_MAX_FINDINGS)
         return;
     idn--;
-    struct mxs_finding *f = &e->findings[e->n_findings];
+    struct mxs_finding *f = &st->findings[st->n_findings];
     memset(f, 0, sizeof *f);
     /* ids are printed as they are: lower-case letters, digits, '-' only */
     if (idn >= sizeof f->id || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789-") < idn)
@@ -565,7 +598,7 @@ static void lt_finding(struct engine *e, enum mxs_step s, const char *d, size_t 
     if (p < end && *p == ' ')
         p++;
     snprintf(f->message, sizeof f->message, "%.*s", (int)(end - p), p);
-    e->n_findings++;
+    st->n_findings++;
 }
 
 /* Verify flag names ("expired, not-trusted" / "ok") back to MXS_V_* bits. */
@@ -579,11 +612,7 @@ static unsigned lt_flags(const char *p, const char *end)
         const char *w = p;
         while (w < c && *w == ' ')
             w++;
-        for (unsigned bit = 1; bit && bit <= MXS_V_OTHER; bit <<= 1) {
-            const char *nm = mxs_verify_flag_name(bit);
-            if (nm && (size_t)(c - w) == strlen(nm) && !memcmp(w, nm, (size_t)(c - w)))
-                f |= bit;
-        }
+        f |= mxs_verify_flag_from_name(w, (size_t)(c - w));
         p = c < end ? c + 1 : end;
     }
     return f;
@@ -603,7 +632,7 @@ static int lt_plain(const char *p, size_t n, size_t max)
 }
 
 /* TLS_INFO lines that carry facts. */
-static void lt_tls_info(struct engine *e, enum mxs_step s, const char *d, size_t n)
+static void lt_tls_info(struct lt_state *st, enum mxs_step s, const char *d, size_t n)
 {
     const char *end = d + n;
     if (s == MXS_STEP_HANDSHAKE && n > 4 && !memcmp(d, "TLSv", 4)) {
@@ -617,7 +646,7 @@ static void lt_tls_info(struct engine *e, enum mxs_step s, const char *d, size_t
         const char *g = c2 + 8, *c3 = memchr(g, ',', (size_t)(end - g));
         if (!c3 || end - c3 < 6 || memcmp(c3, ", SNI ", 6))
             return;
-        struct mxs_tls_facts *t = &e->tls;
+        struct mxs_tls_facts *t = &st->tls;
         const char *sni = c3 + 6;
         if (!lt_plain(d, (size_t)(c1 - d), sizeof t->version_name) ||
             !lt_plain(ci, (size_t)(c2 - ci), sizeof t->cipher) || !lt_plain(g, (size_t)(c3 - g), sizeof t->group) ||
@@ -630,10 +659,9 @@ static void lt_tls_info(struct engine *e, enum mxs_step s, const char *d, size_t
             snprintf(t->group, sizeof t->group, "%.*s", (int)(c3 - g), g);
         if (!(end - c3 - 6 == 6 && !memcmp(c3 + 6, "(none)", 6)))
             snprintf(t->sni_sent, sizeof t->sni_sent, "%.*s", (int)(end - c3 - 6), c3 + 6);
-        if (!strcmp(t->version_name, "TLSv1.3")) t->version = 13;
-        else if (!strcmp(t->version_name, "TLSv1.2")) t->version = 12;
-        else if (!strcmp(t->version_name, "TLSv1.1")) t->version = 11;
-        else if (!strcmp(t->version_name, "TLSv1.0")) t->version = 10;
+        for (int v = 10; v <= 13; v++) /* 10..13 as in core.h, named by tlsrec.c */
+            if (!strcmp(t->version_name, tlsrec_version_name(0x0301 + v - 10)))
+                t->version = v;
         return;
     }
     if (s == MXS_STEP_CHAIN && n > 5 && !memcmp(d, "cert ", 5)) {
@@ -647,9 +675,9 @@ static void lt_tls_info(struct engine *e, enum mxs_step s, const char *d, size_t
         for (const char *x = d; x + 7 <= end; x++)
             if (!memcmp(x, " SHA-1 ", 7))
                 sh = x + 7;
-        if (i == 5 || idx >= e->chain.n || !sh || end - sh < 42 || memcmp(sh + 40, ": ", 2))
+        if (i == 5 || idx >= st->chain.n || !sh || end - sh < 42 || memcmp(sh + 40, ": ", 2))
             return;
-        struct mxs_cert *c = &e->chain.cert[idx];
+        struct mxs_cert *c = &st->chain.cert[idx];
         if (memcmp(c->sha1, sh, 40) != 0)
             return; /* another certificate than the PEM one: no flags */
         c->verify_flags = lt_flags(sh + 42, end);
@@ -680,15 +708,15 @@ static void lt_tls_info(struct engine *e, enum mxs_step s, const char *d, size_t
  * the same parser that read them from the wire. */
 static void lt_smtp_in(struct lt_state *st, enum mxs_step s, const unsigned char *d, size_t n)
 {
-    struct engine *e = st->e;
+    struct mxs_smtp_facts *m = &st->smtp;
     struct mxs_reply *dst = NULL;
     if (!st->sp || s < 0 || s >= MXS_STEP_COUNT)
         return;
     switch (s) {
-    case MXS_STEP_BANNER: dst = &e->smtp.banner; break;
-    case MXS_STEP_EHLO: dst = st->helo_pending ? &e->smtp.helo : &e->smtp.ehlo; break;
-    case MXS_STEP_STARTTLS: dst = &e->smtp.starttls; break;
-    case MXS_STEP_EHLO2: dst = &e->smtp.ehlo2; break;
+    case MXS_STEP_BANNER: dst = &m->banner; break;
+    case MXS_STEP_EHLO: dst = st->helo_pending ? &m->helo : &m->ehlo; break;
+    case MXS_STEP_STARTTLS: dst = &m->starttls; break;
+    case MXS_STEP_EHLO2: dst = &m->ehlo2; break;
     default: return;
     }
     int slot = s == MXS_STEP_EHLO && st->helo_pending ? MXS_STEP_COUNT : (int)s;
@@ -708,7 +736,7 @@ static void lt_smtp_in(struct lt_state *st, enum mxs_step s, const unsigned char
             *dst = r;
             st->reply_done[slot] = 1;
             if (slot == MXS_STEP_COUNT)
-                e->smtp.used_helo = 1;
+                m->used_helo = 1;
             return;
         }
         if (fr != SMTP_NEED_MORE)
@@ -733,27 +761,21 @@ static int lt_pass2(struct lt_state *st, const char *text, size_t len)
         if (lt_time(&p, end, &us) != 0)
             return lt_fail(st, l.no, "a record starts with \"+SECONDS.MMMs \"");
         size_t sn = lt_token(&p, end, &stp);
-        int step = -2;
-        if (lt_tokeq(stp, sn, "-"))
-            step = MXS_STEP_NONE;
-        for (int i = 0; i < MXS_STEP_COUNT; i++)
-            if (lt_tokeq(stp, sn, mxs_step_name((enum mxs_step)i)))
-                step = i;
-        if (step == -2) {
+        int step = MXS_STEP_NONE;
+        if (!lt_tokeq(stp, sn, "-") && (step = lt_lookup(stp, sn, mxs_step_from_name)) < 0) {
             lt_quote(stp, sn, q, sizeof q);
             return lt_fail(st, l.no, "unknown step \"%s\"", q);
         }
         while (p < end && *p == ' ')
             p++;
-        int kind = -1;
-        for (size_t i = 0; i < sizeof lt_marks / sizeof lt_marks[0]; i++)
-            if (end - p >= 2 && !memcmp(p, lt_marks[i].m, 2))
-                kind = lt_marks[i].kind;
+        int kind = session_mark_kind(p, (size_t)(end - p));
+        if (kind == MXS_REC_TLS_IN || kind == MXS_REC_TLS_OUT)
+            kind = MXS_REC_TLS_INFO; /* the text carries the record's description */
         if (kind < 0) {
             lt_quote(p, (size_t)(end - p), q, sizeof q);
             return lt_fail(st, l.no, "unknown mark at \"%s\" (== D: S: C: T< T> T: X: ** # !!)", q);
         }
-        int is_x = !memcmp(p, "X:", 2);
+        int is_x = kind == MXS_REC_CERT;
         p += 2;
         if (p < end && *p != ' ')
             return lt_fail(st, l.no, "a space must follow the mark");
@@ -764,23 +786,19 @@ static int lt_pass2(struct lt_state *st, const char *text, size_t len)
         if (is_x) {
             /* "certificate, N bytes DER": the DER is the PEM of the appendix. */
             int k = st->n_x++;
-            if (k >= e->chain.n)
+            if (k >= st->chain.n)
                 continue;
-            d = e->chain.cert[k].der;
-            dn = e->chain.cert[k].der_len;
+            d = st->chain.cert[k].der;
+            dn = st->chain.cert[k].der_len;
         }
-        size_t before = e->n_rec;
-        engine_rec_add(e, (enum mxs_rec_kind)kind, (enum mxs_step)step, d, dn);
-        if (e->n_rec > before)
-            e->rec[e->n_rec - 1].t_us = us;
-        if (e->rec_truncated)
-            continue;
+        if (engine_replay_record(e, (enum mxs_rec_kind)kind, (enum mxs_step)step, d, dn, us) != 0)
+            continue; /* the transcript is full: the rest is not read */
         const char *txt = (const char *)d;
         switch (kind) {
         case MXS_REC_STEP: lt_step_record(e, (enum mxs_step)step, txt, dn); break;
         case MXS_REC_ERROR: lt_error_record(e, txt, dn); break;
-        case MXS_REC_FINDING: lt_finding(e, (enum mxs_step)step, txt, dn); break;
-        case MXS_REC_TLS_INFO: lt_tls_info(e, (enum mxs_step)step, txt, dn); break;
+        case MXS_REC_FINDING: lt_finding(st, (enum mxs_step)step, txt, dn); break;
+        case MXS_REC_TLS_INFO: lt_tls_info(st, (enum mxs_step)step, txt, dn); break;
         case MXS_REC_SMTP_IN: lt_smtp_in(st, (enum mxs_step)step, d, dn); break;
         case MXS_REC_SMTP_OUT:
             if (step == MXS_STEP_EHLO && dn >= 4 && !memcmp(d, "HELO", 4))
@@ -788,7 +806,7 @@ static int lt_pass2(struct lt_state *st, const char *text, size_t len)
             break;
         case MXS_REC_DNS:
             if (dn > 3 && !memcmp(d, "MX ", 3))
-                e->set.target_is_host = 0; /* an MX lookup: the target was a domain */
+                st->set.target_is_host = 0; /* an MX lookup: the target was a domain */
             break;
         case MXS_REC_NOTE:
             if (step == MXS_STEP_CONNECT && dn > 14 && !memcmp(d, "connecting to ", 14)) {
@@ -796,11 +814,11 @@ static int lt_pass2(struct lt_state *st, const char *text, size_t len)
                 unsigned port = 0;
                 if (sscanf(txt + 14, "%63s port %u", a, &port) == 2 && port > 0 && port < 65536 &&
                     strspn(a, "0123456789abcdefABCDEF.:") == strlen(a)) {
-                    snprintf(e->conn.addr.text, sizeof e->conn.addr.text, "%s", a);
-                    e->conn.addr.family = strchr(a, ':') ? 6 : 4;
-                    e->conn.port = (uint16_t)port;
-                    e->conn.attempts++;
-                    e->conn.done = 1;
+                    snprintf(st->conn.addr.text, sizeof st->conn.addr.text, "%s", a);
+                    st->conn.addr.family = strchr(a, ':') ? 6 : 4;
+                    st->conn.port = (uint16_t)port;
+                    st->conn.attempts++;
+                    st->conn.done = 1;
                 }
             }
             break;
@@ -808,26 +826,26 @@ static int lt_pass2(struct lt_state *st, const char *text, size_t len)
     }
     /* Certificates of the appendix without an "X:" line (lines deleted by
      * hand?) still become CERT records: the chain pane and JSON show them. */
-    for (int k = st->n_x; k < e->chain.n; k++) {
-        int64_t t = e->n_rec ? e->rec[e->n_rec - 1].t_us : 0;
-        size_t before = e->n_rec;
-        engine_rec_add(e, MXS_REC_CERT, MXS_STEP_CHAIN, e->chain.cert[k].der, e->chain.cert[k].der_len);
-        if (e->n_rec > before)
-            e->rec[e->n_rec - 1].t_us = t;
+    for (int k = st->n_x; k < st->chain.n; k++) {
+        size_t nr = engine_record_count(e);
+        int64_t t = nr ? engine_record(e, nr - 1)->t_us : 0;
+        engine_replay_record(e, MXS_REC_CERT, MXS_STEP_CHAIN, st->chain.cert[k].der, st->chain.cert[k].der_len, t);
     }
     return 0;
 }
 
 /* Facts of the whole chain, as far as the text carries them. */
-static void lt_chain_facts(struct engine *e)
+static void lt_chain_facts(struct lt_state *st)
 {
-    struct mxs_chain_facts *ch = &e->chain;
+    struct mxs_chain_facts *ch = &st->chain;
+    struct engine_step_info si;
     if (!ch->n)
         return;
     unsigned vr = 0;
     for (int i = 0; i < ch->n; i++)
         vr |= ch->cert[i].verify_flags;
-    const char *se = e->step_err[MXS_STEP_CHAIN];
+    engine_step_info(st->e, MXS_STEP_CHAIN, &si);
+    const char *se = si.detail;
     if (!strncmp(se, "verification: ", 14)) {
         const char *p = se + 14, *end = p + strlen(p);
         const char *fm = strstr(p, ", fingerprint mismatch");
@@ -840,8 +858,8 @@ static void lt_chain_facts(struct engine *e)
     }
     ch->verify_result = vr;
     ch->trusted = !(vr & (MXS_V_NOT_TRUSTED | MXS_V_MISSING));
-    if (e->set.target_is_host) {
-        snprintf(ch->name_checked, sizeof ch->name_checked, "%s", e->set.target);
+    if (st->set.target_is_host) {
+        snprintf(ch->name_checked, sizeof ch->name_checked, "%s", st->set.target);
         ch->name_matches_mx = !(ch->cert[0].verify_flags & MXS_V_NAME);
     }
     for (int i = 0; i < ch->n; i++)
@@ -855,38 +873,26 @@ static void lt_chain_facts(struct engine *e)
  * the saved ids, steps and outcomes stay the truth of the replay.  Without
  * any verdict line (a file cut before its appendix) the verdicts are the
  * diagnosis' own. */
-static void lt_rediag(struct engine *e, int saved_verdicts)
+static void lt_rediag(struct lt_state *st)
 {
+    struct engine *e = st->e;
     struct diag_input in;
-    memset(&in, 0, sizeof in);
-    in.settings = &e->set;
-    for (int i = 0; i < MXS_STEP_COUNT; i++) {
-        in.state[i] = e->st[i];
-        in.elapsed_ms[i] = e->elapsed_ms[i];
-        memcpy(in.step_error[i], e->step_err[i], sizeof in.step_error[i]);
-    }
-    in.dns = &e->dns;
-    in.conn = &e->conn;
-    in.smtp = &e->smtp;
-    in.tls = &e->tls;
-    in.chain = &e->chain;
-    in.mx_host = engine_mx_host(e);
-    in.domain = e->set.target_is_host ? "" : e->set.target;
+    engine_diag_input(e, &in);
     int64_t t_chain = 0;
-    for (size_t i = 0; i < e->n_rec; i++)
-        if (e->rec[i].kind == MXS_REC_CERT) {
-            t_chain = e->rec[i].t_us;
+    for (size_t i = 0; i < engine_record_count(e); i++)
+        if (engine_record(e, i)->kind == MXS_REC_CERT) {
+            t_chain = engine_record(e, i)->t_us;
             break;
         }
-    in.now = e->started_wall + (time_t)(t_chain > 0 ? t_chain / 1000000 : 0);
+    in.now = engine_started_at(e) + (time_t)(t_chain > 0 ? t_chain / 1000000 : 0);
     struct mxs_finding *f = malloc(MXS_MAX_FINDINGS * sizeof *f);
     struct mxs_verdict v[MXS_POL_COUNT];
     if (!f)
         return;
     int n = diag_run(&in, f, MXS_MAX_FINDINGS, v);
     int used[MXS_MAX_FINDINGS] = { 0 };
-    for (int i = 0; i < e->n_findings; i++) {
-        struct mxs_finding *g = &e->findings[i];
+    for (int i = 0; i < st->n_findings; i++) {
+        struct mxs_finding *g = &st->findings[i];
         for (int j = 0; j < n; j++) {
             if (used[j] || strcmp(f[j].id, g->id) || f[j].step != g->step || f[j].severity != g->severity)
                 continue;
@@ -898,8 +904,8 @@ static void lt_rediag(struct engine *e, int saved_verdicts)
         }
     }
     for (int p = 0; p < MXS_POL_COUNT; p++) {
-        struct mxs_verdict *w = &e->verdicts[p];
-        if (!saved_verdicts)
+        struct mxs_verdict *w = &st->verdicts[p];
+        if (!st->verdicts_seen)
             *w = v[p]; /* the appendix was cut off: the diagnosis of the facts */
         else if (v[p].outcome == w->outcome && v[p].step == w->step && !strcmp(v[p].finding, w->finding))
             memcpy(w->words, v[p].words, sizeof w->words);
@@ -910,59 +916,70 @@ static void lt_rediag(struct engine *e, int saved_verdicts)
 struct engine *engine_load_text(const char *text, size_t len, const char *path, char *err,
                                 size_t errlen)
 {
-    struct mxs_settings s;
-    mxs_settings_init(&s);
-    s.target_is_host = 1; /* until a "D: MX ..." line says it was a domain */
-    struct engine *e = engine_new(&s);
-    if (!e) {
+    struct lt_state *st = calloc(1, sizeof *st);
+    if (!st) {
         snprintf(err, errlen, "%s: out of memory", path);
         return NULL;
     }
-    e->replay = 1;
-    e->finished = 1;
-    e->next_idx = MXS_STEP_COUNT;
+    mxs_settings_init(&st->set);
+    st->set.target_is_host = 1; /* until a "D: MX ..." line says it was a domain */
+    st->started = time(NULL);
+    st->tls.alert_received = st->tls.alert_sent = -1;
     for (int i = 0; i < MXS_POL_COUNT; i++) {
-        e->verdicts[i].policy = (enum mxs_policy)i;
-        e->verdicts[i].outcome = MXS_OUT_NOT_EVALUATED;
-        e->verdicts[i].step = MXS_STEP_NONE;
+        st->verdicts[i].policy = (enum mxs_policy)i;
+        st->verdicts[i].outcome = MXS_OUT_NOT_EVALUATED;
+        st->verdicts[i].step = MXS_STEP_NONE;
     }
-    struct lt_state st;
-    memset(&st, 0, sizeof st);
-    st.e = e;
-    st.path = path;
-    st.err = err;
-    st.errlen = errlen;
-    st.sp_step = MXS_STEP_NONE;
-    st.ubuf = malloc(LT_MAX_LINE);
-    st.sp = malloc(sizeof *st.sp);
-    if (!st.ubuf || !st.sp) {
-        lt_fail(&st, 0, "out of memory");
+    st->path = path;
+    st->err = err;
+    st->errlen = errlen;
+    st->sp_step = MXS_STEP_NONE;
+    st->ubuf = malloc(LT_MAX_LINE);
+    st->sp = malloc(sizeof *st->sp);
+    if (!st->ubuf || !st->sp) {
+        lt_fail(st, 0, "out of memory");
         goto fail;
     }
-    smtp_parser_reset(st.sp);
-    if (lt_pass1(&st, text, len) < 0)
+    smtp_parser_reset(st->sp);
+    if (lt_pass1(st, text, len) < 0)
         goto fail;
-    if (lt_pass2(&st, text, len) != 0)
+    if (!(st->e = engine_replay_new(&st->set, st->started))) {
+        lt_fail(st, 0, "out of memory");
         goto fail;
-    /* A step the file shows started but never ended was cut short. */
+    }
+    if (lt_pass2(st, text, len) != 0)
+        goto fail;
+    /* A step the file shows started but never ended was cut short (before
+     * the diagnosis runs again on the steps). */
     for (int i = 0; i < MXS_STEP_COUNT; i++)
-        if (e->st[i] == MXS_ST_RUNNING)
-            e->st[i] = MXS_ST_CANCELLED;
-    if (e->smtp.ehlo.code == 250)
-        smtp_caps_parse(&e->smtp.ehlo, &e->smtp.caps);
-    if (e->smtp.ehlo2.code == 250) {
-        smtp_caps_parse(&e->smtp.ehlo2, &e->smtp.caps2);
-        e->smtp.caps_changed = smtp_caps_diff(&e->smtp.caps, &e->smtp.caps2, NULL, 0);
+        if (engine_step_state(st->e, (enum mxs_step)i) == MXS_ST_RUNNING)
+            engine_replay_step(st->e, (enum mxs_step)i, MXS_ST_CANCELLED, -1, NULL);
+    struct mxs_smtp_facts *m = &st->smtp;
+    if (m->ehlo.code == 250)
+        smtp_caps_parse(&m->ehlo, &m->caps);
+    if (m->ehlo2.code == 250) {
+        smtp_caps_parse(&m->ehlo2, &m->caps2);
+        m->caps_changed = smtp_caps_diff(&m->caps, &m->caps2, NULL, 0);
     }
-    lt_chain_facts(e);
-    lt_rediag(e, st.verdicts_seen > 0);
-    free(st.ubuf);
-    free(st.sp);
-    engine_event(e, MXS_EV_FINISHED, MXS_STEP_NONE, MXS_ST_PENDING, 0);
+    lt_chain_facts(st);
+    struct engine_replay_facts facts = {
+        .set = &st->set, .conn = &st->conn, .smtp = &st->smtp, .tls = &st->tls, .chain = &st->chain
+    };
+    engine_replay_facts(st->e, &facts);
+    lt_rediag(st);
+    engine_replay_diagnosis(st->e, st->findings, st->n_findings, st->verdicts);
+    engine_replay_finish(st->e);
+    struct engine *e = st->e;
+    free(st->ubuf);
+    free(st->sp);
+    free(st);
     return e;
 fail:
-    free(st.ubuf);
-    free(st.sp);
-    engine_free(e);
+    for (int i = 0; i < st->chain.n; i++)
+        x509view_clear(&st->chain.cert[i]);
+    engine_free(st->e);
+    free(st->ubuf);
+    free(st->sp);
+    free(st);
     return NULL;
 }

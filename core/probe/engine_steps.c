@@ -1,0 +1,690 @@
+/*
+ * engine_steps.c - what each step does: RESOLVE, CONNECT, BANNER, EHLO,
+ * STARTTLS, HANDSHAKE, CHAIN (with DANE), EHLO2, QUIT.  Owner: the engine.
+ *
+ * A step function is called again and again by engine_step() (engine.c)
+ * until it says it is done (1 ok, -1 failed) or returns 0 (waiting); it never
+ * blocks.  It gathers the facts of its step and ends the step only through
+ * engine_step_end() / engine_step_skip() (engine.c), the one state setter.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "diag/diag.h"
+#include "probe/dns.h"
+#include "probe/engine_int.h"
+#include "probe/net.h"
+#include "probe/smtp.h"
+#include "probe/tls.h"
+#include "probe/tlsrec.h"
+#include "probe/x509view.h"
+
+#define MAX_TLS_RECORDS_LOGGED 64
+
+static void reply_summary(const struct mxs_reply *r, char *out, size_t len)
+{
+    /* Raw text: the facts stay raw, every output path escapes. */
+    char first[160];
+    const char *nl = strchr(r->text, '\n');
+    size_t n = nl ? (size_t)(nl - r->text) : strlen(r->text);
+    if (n > 150)
+        n = 150;
+    memcpy(first, r->text, n);
+    first[n] = 0;
+    snprintf(out, len, "%d %s%s", r->code, first, r->n_lines > 1 ? " ..." : "");
+}
+
+static void dns_line(void *arg, const char *line)
+{
+    struct engine *e = arg;
+    engine_rec_add(e, MXS_REC_DNS, MXS_STEP_RESOLVE, line, strlen(line));
+}
+
+static int step_resolve(struct engine *e)
+{
+    char err[256] = "";
+    if (e->phase == 0) {
+        memset(&e->dns, 0, sizeof e->dns);
+        struct in6_addr a6;
+        size_t tl = strlen(e->set.target);
+        int is_literal = e->set.target_is_host && tl < sizeof e->set.connect_addr &&
+                         (inet_pton(AF_INET, e->set.target, &a6) == 1 ||
+                          inet_pton(AF_INET6, e->set.target, &a6) == 1);
+        if (is_literal && !e->set.connect_addr[0])
+            memcpy(e->set.connect_addr, e->set.target, tl + 1);
+        if (e->set.connect_addr[0]) {
+            /* --connect (or an address as --host) pins the address: no
+             * lookup, the operator said where. */
+            struct mxs_mx *m = &e->dns.mx[0];
+            e->dns.n_mx = 1;
+            snprintf(m->host, sizeof m->host, "%s", e->set.target);
+            m->addr[0].family = strchr(e->set.connect_addr, ':') ? 6 : 4;
+            snprintf(m->addr[0].text, sizeof m->addr[0].text, "%s", e->set.connect_addr);
+            m->n_addr = 1;
+            e->dns.done = 1;
+            engine_rec_printf(e, MXS_REC_DNS, MXS_STEP_RESOLVE, "address pinned by --connect: %s (no DNS lookup)",
+                              e->set.connect_addr);
+            e->running = 0;
+            engine_step_skip(e, MXS_STEP_RESOLVE, "address pinned (--connect)");
+            engine_event(e, MXS_EV_FACTS, MXS_STEP_RESOLVE, MXS_ST_SKIPPED, 0);
+            engine_run_diag(e);
+            return 1;
+        }
+        if (!e->set.target[0]) {
+            engine_step_end(e, MXS_STEP_RESOLVE, MXS_ST_FAIL, "no target: open a domain or host first");
+            return -1;
+        }
+        dns_free(e->dns_ctx);
+        e->dns_ctx = dns_new(&e->set, err, sizeof err);
+        if (!e->dns_ctx) {
+            engine_step_end(e, MXS_STEP_RESOLVE, MXS_ST_FAIL, "resolver set-up: %s", err);
+            return -1;
+        }
+        if (dns_start(e->dns_ctx, e->set.target, e->set.target_is_host,
+                      e->set.tlsa_port ? e->set.tlsa_port : e->set.port,
+                      e->set.family, &e->dns, dns_line, e, err, sizeof err) != 0) {
+            engine_step_end(e, MXS_STEP_RESOLVE, MXS_ST_FAIL, "%s", err);
+            return -1;
+        }
+        e->phase = 1;
+    }
+    int r = dns_process(e->dns_ctx, err, sizeof err);
+    if (r < 0) {
+        engine_step_end(e, MXS_STEP_RESOLVE, MXS_ST_FAIL, "resolver: %s", err);
+        return -1;
+    }
+    if (r == 0)
+        return 0;
+    e->dns.done = 1;
+    engine_event(e, MXS_EV_FACTS, MXS_STEP_RESOLVE, MXS_ST_OK, 0);
+    const struct mxs_dns_facts *d = &e->dns;
+    if (d->null_mx) {
+        engine_step_end(e, MXS_STEP_RESOLVE, MXS_ST_FAIL, "the domain publishes a null MX (RFC 7505): it accepts no mail");
+        return -1;
+    }
+    if (d->mx_answer.rcode != MXS_DNS_OK && d->mx_answer.rcode != MXS_DNS_NODATA &&
+        !e->set.target_is_host) {
+        engine_step_end(e, MXS_STEP_RESOLVE, MXS_ST_FAIL, "MX lookup for %s: %s", e->set.target,
+                        mxs_dns_rcode_name(d->mx_answer.rcode));
+        return -1;
+    }
+    int addrs = 0;
+    for (int i = 0; i < d->n_mx; i++)
+        addrs += d->mx[i].n_addr;
+    if (!addrs) {
+        const struct mxs_mx *m = d->n_mx ? &d->mx[0] : NULL;
+        engine_step_end(e, MXS_STEP_RESOLVE, MXS_ST_FAIL, "no address for %s%s%s", m ? m->host : e->set.target,
+                        m ? ": A " : "", m ? mxs_dns_rcode_name(m->a.rcode) : "");
+        return -1;
+    }
+    int bogus = d->mx_answer.dnssec == MXS_DNSSEC_BOGUS;
+    engine_step_end(e, MXS_STEP_RESOLVE, bogus ? MXS_ST_WARN : MXS_ST_OK, "%d MX, %d addresses%s",
+                    d->n_mx, addrs, d->implicit_mx ? " (implicit MX)" : "");
+    return 1;
+}
+
+/* Next candidate (mx, addr) after the current one; 0 when none is left. */
+static int next_candidate(struct engine *e)
+{
+    const struct mxs_dns_facts *d = &e->dns;
+    int mx = e->try_mx, ad = e->try_addr;
+    for (;;) {
+        ad++;
+        if (mx < 0) {
+            mx = e->set.mx_index >= 0 ? e->set.mx_index : 0;
+            ad = 0;
+        }
+        if (mx >= d->n_mx)
+            return 0;
+        if (e->set.addr_index >= 0) {
+            if (ad > e->set.addr_index) {
+                if (e->set.mx_index >= 0)
+                    return 0;
+                mx++;
+                ad = -1;
+                continue;
+            }
+            ad = e->set.addr_index;
+        }
+        if (ad >= d->mx[mx].n_addr) {
+            if (e->set.mx_index >= 0)
+                return 0;
+            mx++;
+            ad = -1;
+            continue;
+        }
+        const struct mxs_addr *a = &d->mx[mx].addr[ad];
+        if (e->set.family && a->family != e->set.family)
+            continue;
+        e->try_mx = mx;
+        e->try_addr = ad;
+        return 1;
+    }
+}
+
+static int step_connect(struct engine *e)
+{
+    struct mxs_connect_facts *c = &e->conn;
+    int err_no = 0;
+    if (e->phase == 0) {
+        engine_conn_close(e);
+        memset(c, 0, sizeof *c);
+        c->mx_index = c->addr_index = -1;
+        e->try_mx = -1;
+        e->try_addr = -1;
+        e->phase = 1;
+    }
+    for (;;) {
+        if (e->phase == 1) {
+            if (!next_candidate(e)) {
+                if (!c->attempts)
+                    engine_step_end(e, MXS_STEP_CONNECT, MXS_ST_FAIL, "no address to connect to%s",
+                                    e->set.family ? " in the chosen address family" : "");
+                else
+                    engine_step_end(e, MXS_STEP_CONNECT, MXS_ST_FAIL, "%s port %u: %s (errno %d)",
+                                    c->addr.text, c->port, strerror(c->err_no), c->err_no);
+                return -1;
+            }
+            const struct mxs_addr *a = &e->dns.mx[e->try_mx].addr[e->try_addr];
+            c->addr = *a;
+            c->port = e->set.port;
+            c->mx_index = e->try_mx;
+            c->addr_index = e->try_addr;
+            c->attempts++;
+            engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_CONNECT, "connecting to %s%s%s port %u (%s)",
+                              a->family == 6 ? "[" : "", a->text, a->family == 6 ? "]" : "", c->port,
+                              e->dns.mx[e->try_mx].host);
+            if (e->factory(e->factory_arg, &e->t) != 0) {
+                engine_step_end(e, MXS_STEP_CONNECT, MXS_ST_FAIL, "out of memory");
+                return -1;
+            }
+            /* One address may not eat the whole stage when others wait. */
+            int64_t left = e->deadline - engine_now_ms();
+            e->attempt_deadline = e->deadline;
+            if (left > 4000)
+                e->attempt_deadline = engine_now_ms() + left / 2;
+            int r = e->t.ops->start(e->t.ctx, a, c->port, &err_no);
+            if (r == 0)
+                goto connected;
+            if (r < 0)
+                goto attempt_failed;
+            e->phase = 2;
+            e->want = POLLOUT;
+            return 0;
+        }
+        /* phase 2: waiting for the connect to finish */
+        {
+            int64_t now = engine_now_ms();
+            int fd = e->t.ops->fd(e->t.ctx);
+            struct pollfd p = { .fd = fd, .events = POLLOUT };
+            int ready = fd < 0 ? 1 : poll(&p, 1, 0);
+            if (ready == 0) {
+                if (now < e->attempt_deadline) {
+                    e->want = POLLOUT;
+                    return 0;
+                }
+                err_no = ETIMEDOUT;
+                goto attempt_failed;
+            }
+            if (e->t.ops->finish(e->t.ctx, &err_no) == 0)
+                goto connected;
+            goto attempt_failed;
+        }
+attempt_failed:
+        c->err_no = err_no;
+        c->error = net_classify_errno(err_no);
+        engine_rec_printf(e, MXS_REC_ERROR, MXS_STEP_CONNECT, "connect to %s port %u: %s (errno %d)",
+                          c->addr.text, c->port, strerror(err_no), err_no);
+        e->t.ops->close(e->t.ctx);
+        e->t.ops = NULL;
+        c->elapsed_ms = engine_now_ms() - e->t_start[MXS_STEP_CONNECT];
+        if (engine_now_ms() >= e->deadline) {
+            e->timed_out[MXS_STEP_CONNECT] = err_no == ETIMEDOUT;
+            engine_step_end(e, MXS_STEP_CONNECT, MXS_ST_FAIL, "%s port %u: %s (errno %d)", c->addr.text,
+                            c->port, strerror(err_no), err_no);
+            return -1;
+        }
+        e->phase = 1;
+        continue;
+connected:
+        c->error = MXS_CONN_OK;
+        c->err_no = 0;
+        c->done = 1;
+        e->connected = 1;
+        e->t_connected_ms = engine_now_ms();
+        c->elapsed_ms = e->t_connected_ms - e->t_start[MXS_STEP_CONNECT];
+        engine_event(e, MXS_EV_FACTS, MXS_STEP_CONNECT, MXS_ST_OK, 0);
+        engine_step_end(e, MXS_STEP_CONNECT, c->attempts > 1 ? MXS_ST_WARN : MXS_ST_OK,
+                        c->attempts > 1 ? "connected after %d attempts" : NULL, c->attempts);
+        return 1;
+    }
+}
+
+static int step_banner(struct engine *e)
+{
+    struct mxs_smtp_facts *m = &e->smtp;
+    if (e->phase == 0) {
+        memset(&m->banner, 0, sizeof m->banner);
+        e->phase = 2; /* nothing to send: wait for the greeting */
+        e->io_eof = 0;
+        e->io_errno = 0;
+        e->parse_err = 0;
+    }
+    int r = engine_exchange(e, MXS_STEP_BANNER, NULL, &m->banner, "waiting for the greeting");
+    if (r <= 0)
+        return r;
+    m->banner_ms = engine_now_ms() - e->t_connected_ms;
+    char sum[256];
+    reply_summary(&m->banner, sum, sizeof sum);
+    if (m->banner.code == 220)
+        engine_step_end(e, MXS_STEP_BANNER, m->banner_ms > DIAG_BANNER_SLOW_MS ? MXS_ST_WARN : MXS_ST_OK,
+                        "greeting after %.1f s", m->banner_ms / 1000.0);
+    else
+        engine_step_end(e, MXS_STEP_BANNER, MXS_ST_FAIL, "the server greeted with %s", sum);
+    return 1;
+}
+
+static int step_ehlo(struct engine *e)
+{
+    struct mxs_smtp_facts *m = &e->smtp;
+    char cmd[300];
+    if (e->phase == 0) {
+        memset(&m->ehlo, 0, sizeof m->ehlo);
+        memset(&m->helo, 0, sizeof m->helo);
+        memset(&m->caps, 0, sizeof m->caps);
+        m->caps.size = -1;
+        m->used_helo = 0;
+        e->sub = 0;
+    }
+    if (e->sub == 0) {
+        snprintf(cmd, sizeof cmd, "EHLO %s", e->set.ehlo_name);
+        int r = engine_exchange(e, MXS_STEP_EHLO, cmd, &m->ehlo, "EHLO");
+        if (r <= 0)
+            return r;
+        if (m->ehlo.code == 250) {
+            smtp_caps_parse(&m->ehlo, &m->caps);
+            engine_step_end(e, MXS_STEP_EHLO, m->caps.masked ? MXS_ST_WARN : MXS_ST_OK,
+                            "%d capabilities%s%s", m->caps.n, m->caps.starttls ? ", STARTTLS offered" : ", no STARTTLS",
+                            m->caps.masked ? ", some keywords masked" : "");
+            return 1;
+        }
+        if (m->ehlo.code >= 500 && m->ehlo.code < 600) {
+            /* RFC 5321 4.1.4: an old server may only know HELO. */
+            e->sub = 1;
+            e->phase = 0;
+        } else {
+            char sum[256];
+            reply_summary(&m->ehlo, sum, sizeof sum);
+            engine_step_end(e, MXS_STEP_EHLO, MXS_ST_FAIL, "EHLO answered %s", sum);
+            return -1;
+        }
+    }
+    snprintf(cmd, sizeof cmd, "HELO %s", e->set.ehlo_name);
+    int r = engine_exchange(e, MXS_STEP_EHLO, cmd, &m->helo, "HELO");
+    if (r <= 0)
+        return r;
+    m->used_helo = 1;
+    char sum[256];
+    reply_summary(&m->helo, sum, sizeof sum);
+    if (m->helo.code == 250)
+        engine_step_end(e, MXS_STEP_EHLO, MXS_ST_WARN, "EHLO refused, HELO accepted: no extensions, no STARTTLS");
+    else
+        engine_step_end(e, MXS_STEP_EHLO, MXS_ST_FAIL, "EHLO and HELO refused: %s", sum);
+    return 1;
+}
+
+static int step_starttls(struct engine *e)
+{
+    struct mxs_smtp_facts *m = &e->smtp;
+    if (e->phase == 0) {
+        memset(&m->starttls, 0, sizeof m->starttls);
+        m->leftover_plain = 0;
+        if (!m->caps.starttls)
+            engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_STARTTLS,
+                              "STARTTLS is not in the EHLO reply; trying it anyway to see the answer");
+    }
+    int r = engine_exchange(e, MXS_STEP_STARTTLS, "STARTTLS", &m->starttls, "STARTTLS");
+    if (r <= 0)
+        return r;
+    char sum[256];
+    reply_summary(&m->starttls, sum, sizeof sum);
+    if (m->starttls.code != 220) {
+        engine_step_end(e, MXS_STEP_STARTTLS, MXS_ST_FAIL, "%sSTARTTLS answered %s",
+                        m->caps.starttls ? "" : "not offered; ", sum);
+        return -1;
+    }
+    /* RFC 3207 5: anything after the 220 came before TLS and must not be
+     * trusted: throw it away, say how much there was. */
+    /* The record holds the raw bytes (escaped when shown, like any): first
+     * what the parser buffered, then what it was not yet fed. */
+    unsigned char seen[80];
+    size_t ns = 0;
+    for (size_t i = e->parser.start; i < e->parser.len && ns < sizeof seen; i++)
+        seen[ns++] = e->parser.buf[i];
+    for (size_t i = 0; i < e->inlen && ns < sizeof seen; i++)
+        seen[ns++] = e->inbuf[i];
+    size_t left = e->inlen + smtp_parser_discard(&e->parser);
+    if (left) {
+        char msg[200];
+        int h = snprintf(msg, sizeof msg, "%zu bytes arrived after '220' before TLS (discarded, never used): ", left);
+        memcpy(msg + h, seen, ns);
+        engine_rec_add(e, MXS_REC_ERROR, MXS_STEP_STARTTLS, msg, (size_t)h + ns);
+    }
+    m->leftover_plain = left;
+    e->inlen = 0;
+    engine_step_end(e, MXS_STEP_STARTTLS, left ? MXS_ST_WARN : MXS_ST_OK,
+                    left ? "%zu bytes after the 220 were discarded" : NULL, left);
+    return 1;
+}
+
+static void tls_record_cb(void *arg, int from_server, int type, int version,
+                          const unsigned char *body, size_t len)
+{
+    struct engine *e = arg;
+    if (e->tls_logged >= MAX_TLS_RECORDS_LOGGED)
+        return;
+    e->tls_logged++;
+    /* Whole records (bounded by the decoder to 2^14 + 2048): the saved
+     * session carries the handshake as it crossed the wire. */
+    unsigned char rec[5 + TLSREC_MAX_BODY];
+    size_t keep = len < TLSREC_MAX_BODY ? len : TLSREC_MAX_BODY;
+    rec[0] = (unsigned char)type;
+    rec[1] = (unsigned char)(version >> 8);
+    rec[2] = (unsigned char)version;
+    rec[3] = (unsigned char)(len >> 8);
+    rec[4] = (unsigned char)len;
+    memcpy(rec + 5, body, keep);
+    engine_rec_add(e, from_server ? MXS_REC_TLS_IN : MXS_REC_TLS_OUT, e->running ? e->cur : MXS_STEP_NONE, rec, 5 + keep);
+}
+
+const char *engine_sni(const struct engine *e)
+{
+    switch (e->set.sni_mode) {
+    case MXS_SNI_NONE: return NULL;
+    case MXS_SNI_CUSTOM: return e->set.sni;
+    default: {
+        const char *h = engine_mx_host(e);
+        struct in6_addr a;
+        /* SNI must be a host name, never an address literal (RFC 6066 3). */
+        if (!h[0] || inet_pton(AF_INET, h, &a) == 1 || inet_pton(AF_INET6, h, &a) == 1)
+            return NULL;
+        return h;
+    }
+    }
+}
+
+static int step_handshake(struct engine *e)
+{
+    struct mxs_tls_facts *f = &e->tls;
+    char err[256];
+    if (e->phase == 0) {
+        memset(f, 0, sizeof *f);
+        f->alert_received = f->alert_sent = -1;
+        e->tls_logged = 0;
+        e->tlc = tls_client_new(&e->set, engine_sni(e), &e->t, tls_record_cb, e, err, sizeof err);
+        if (!e->tlc) {
+            f->attempted = 1;
+            snprintf(f->error, sizeof f->error, "%s", err);
+            engine_step_end(e, MXS_STEP_HANDSHAKE, MXS_ST_FAIL, "%s", err);
+            return -1;
+        }
+        e->phase = 1;
+    }
+    int r = tls_client_handshake(e->tlc);
+    if (r == TLS_WANT_READ || r == TLS_WANT_WRITE) {
+        e->want = r == TLS_WANT_READ ? POLLIN : POLLOUT;
+        return 0;
+    }
+    tls_client_facts(e->tlc, f);
+    f->handshake_ms = engine_now_ms() - e->t_start[MXS_STEP_HANDSHAKE];
+    engine_event(e, MXS_EV_FACTS, MXS_STEP_HANDSHAKE, MXS_ST_OK, 0);
+    if (r == TLS_OK) {
+        e->tls_active = 1;
+        engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_HANDSHAKE, "%s, %s, group %s, SNI %s",
+                          f->version_name, f->cipher, f->group[0] ? f->group : "?",
+                          f->sni_sent[0] ? f->sni_sent : "(none)");
+        engine_step_end(e, MXS_STEP_HANDSHAKE, MXS_ST_OK, "%s %s", f->version_name, f->cipher);
+        return 1;
+    }
+    const struct tlsrec_facts *raw = tls_client_raw(e->tlc);
+    char extra[200] = "";
+    if (raw->not_tls) {
+        /* What the server said instead of TLS belongs in the exchange: one
+         * record per line, as for any SMTP reply. */
+        unsigned char b[512];
+        size_t n = raw->n_not_tls, i = 0;
+        memcpy(b, raw->not_tls_bytes, n);
+        /* mbedTLS read only a record header's worth: take what else is
+         * already here (one non-blocking read), so the line is whole. */
+        ssize_t more = e->t.ops->read(e->t.ctx, b + n, sizeof b - n);
+        if (more > 0)
+            n += (size_t)more;
+        while (i < n) {
+            size_t j = i;
+            while (j < n && b[j] != '\n')
+                j++;
+            size_t l = j - i;
+            if (l && b[i + l - 1] == '\r')
+                l--;
+            engine_rec_add(e, MXS_REC_SMTP_IN, MXS_STEP_HANDSHAKE, b + i, l);
+            i = j + 1;
+        }
+        /* Raw bytes (NUL shown as '.'): every output escapes them itself. */
+        char shown[40];
+        size_t k = raw->n_not_tls < sizeof shown - 1 ? raw->n_not_tls : sizeof shown - 1;
+        for (size_t j = 0; j < k; j++)
+            shown[j] = raw->not_tls_bytes[j] ? (char)raw->not_tls_bytes[j] : '.';
+        shown[k] = 0;
+        snprintf(extra, sizeof extra, "; the server answered '%s' instead of TLS", shown);
+    } else if (f->server_hello_version && f->server_hello_version < 12) {
+        snprintf(extra, sizeof extra, "; the server chose %s, which mxscope (and modern senders) no longer speak",
+                 tlsrec_version_name(raw->sh_selected_version));
+    }
+    if (f->alert_received >= 0)
+        engine_step_end(e, MXS_STEP_HANDSHAKE, MXS_ST_FAIL, "the server sent alert %s(%d): %s%s",
+                        f->alert_name, f->alert_received, f->error, extra);
+    else
+        engine_step_end(e, MXS_STEP_HANDSHAKE, MXS_ST_FAIL, "%s%s", f->error, extra);
+    return -1;
+}
+
+/* DANE (RFC 7672): the MX host's TLSA records against the chain as sent.
+ * DANE-EE(3) matches the leaf, no name or date check; DANE-TA(2) matches a
+ * certificate above the leaf that the chain must verify up to, and the
+ * leaf must carry the MX name.  PKIX-TA/EE (0/1) are unusable for SMTP.
+ * Whether the records apply (DNSSEC) is the diagnosis' call. */
+static void dane_check(struct engine *e, const unsigned char *const *der, const size_t *len, int n)
+{
+    struct mxs_chain_facts *ch = &e->chain;
+    ch->dane_match_depth = ch->dane_match_rr = -1;
+    if (!e->conn.done || e->conn.mx_index < 0 || e->conn.mx_index >= e->dns.n_mx)
+        return;
+    const struct mxs_mx *m = &e->dns.mx[e->conn.mx_index];
+    if (m->n_tlsa <= 0 || n <= 0)
+        return;
+    ch->dane_checked = 1;
+    for (int i = 0; i < m->n_tlsa && !ch->dane_match; i++) {
+        const struct mxs_tlsa *t = &m->tlsa_rr[i];
+        if (t->usage == 3) {
+            int r = x509view_tlsa_match(der[0], len[0], t);
+            if (r < 0)
+                continue;
+            ch->dane_usable++;
+            if (r == 1) {
+                ch->dane_match = 1;
+                ch->dane_match_depth = 0;
+                ch->dane_match_rr = i;
+            }
+        } else if (t->usage == 2) {
+            /* usable by its parameters, whatever the chain holds */
+            if (t->selector > 1 || t->mtype > 2 || (t->mtype == 0 && t->truncated))
+                continue;
+            ch->dane_usable++;
+            for (int d = 1; d < n && !ch->dane_match; d++) {
+                if (x509view_tlsa_match(der[d], len[d], t) != 1)
+                    continue;
+                unsigned vf = x509view_verify_to_anchor(der, len, d, der[d], len[d]);
+                if (vf) {
+                    char ft[160];
+                    mxs_verify_flags_text(vf, ft, sizeof ft);
+                    snprintf(ch->dane_detail, sizeof ch->dane_detail,
+                             "TLSA 2 %u %u matches certificate %d, but the chain does not verify up to it: %s",
+                             t->selector, t->mtype, d, ft);
+                } else if (!ch->name_matches_mx) {
+                    snprintf(ch->dane_detail, sizeof ch->dane_detail,
+                             "TLSA 2 %u %u matches certificate %d, but the leaf does not carry the MX name",
+                             t->selector, t->mtype, d);
+                } else {
+                    ch->dane_match = 1;
+                    ch->dane_match_depth = d;
+                    ch->dane_match_rr = i;
+                }
+            }
+        }
+    }
+    if (!ch->dane_match && !ch->dane_detail[0])
+        snprintf(ch->dane_detail, sizeof ch->dane_detail, ch->dane_usable
+                 ? "no TLSA record matches the certificates the server sent"
+                 : "no usable TLSA record (only PKIX-TA/PKIX-EE or unknown parameters)");
+    engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_CHAIN, "DANE: %d TLSA record%s, %d usable: %s", m->n_tlsa,
+                      m->n_tlsa == 1 ? "" : "s", ch->dane_usable,
+                      ch->dane_match ? "a record matches" : ch->dane_detail);
+}
+
+static int step_chain(struct engine *e)
+{
+    struct mxs_chain_facts *ch = &e->chain;
+    const unsigned char *der[MXS_MAX_CHAIN];
+    size_t len[MXS_MAX_CHAIN];
+    unsigned flags[MXS_MAX_CHAIN];
+    int total = 0;
+    engine_chain_clear(e);
+    int n = e->tlc ? tls_client_chain(e->tlc, der, len, flags, MXS_MAX_CHAIN, &total) : 0;
+    if (n == 0) {
+        engine_step_end(e, MXS_STEP_CHAIN, MXS_ST_FAIL, "the server sent no certificate we could read");
+        return -1;
+    }
+    time_t now = time(NULL);
+    for (int i = 0; i < n; i++) {
+        char err[160] = "";
+        struct mxs_cert *c = &ch->cert[ch->n];
+        if (x509view_decode(der[i], len[i], now, c, err, sizeof err) != 0) {
+            engine_rec_printf(e, MXS_REC_ERROR, MXS_STEP_CHAIN, "certificate %d: %s", i, err);
+            continue;
+        }
+        c->depth = i;
+        c->verify_flags = flags[i];
+        engine_rec_add(e, MXS_REC_CERT, MXS_STEP_CHAIN, der[i], len[i]);
+        ch->n++;
+    }
+    ch->n_total = total;
+    unsigned vr = 0;
+    ch->trusted = 0;
+    if (tls_client_verify_result(e->tlc, &vr) == 0)
+        ch->trusted = !(vr & (MXS_V_NOT_TRUSTED | MXS_V_MISSING));
+    /* Names: against the MX host (what an MTA checks), and say whether the
+     * mail domain would have matched, which tells a wrong-MX story apart. */
+    const char *mx = engine_mx_host(e);
+    snprintf(ch->name_checked, sizeof ch->name_checked, "%s", mx);
+    if (ch->n > 0) {
+        ch->name_matches_mx = mx[0] ? x509view_matches_name(&ch->cert[0], mx) : 0;
+        ch->name_matches_domain = !e->set.target_is_host && e->set.target[0] &&
+                                  x509view_matches_name(&ch->cert[0], e->set.target);
+        if (!ch->name_matches_mx) {
+            vr |= MXS_V_NAME;
+            ch->cert[0].verify_flags |= MXS_V_NAME;
+        }
+    }
+    ch->verify_result = vr;
+    if (e->set.expect_fp[0] && ch->n > 0) {
+        ch->fp_expected = 1;
+        const char *have = strlen(e->set.expect_fp) == 40 ? ch->cert[0].sha1 : ch->cert[0].sha256;
+        ch->fp_match = strcmp(have, e->set.expect_fp) == 0;
+    }
+    dane_check(e, der, len, n);
+    char ftxt[200];
+    mxs_verify_flags_text(vr, ftxt, sizeof ftxt);
+    for (int i = 0; i < ch->n; i++) {
+        char fl[200];
+        mxs_verify_flags_text(ch->cert[i].verify_flags, fl, sizeof fl);
+        engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_CHAIN, "cert %d: %.300s, %d days left, SHA-1 %s: %s", i,
+                          ch->cert[i].subject,
+                          ch->cert[i].days_left, ch->cert[i].sha1, fl);
+    }
+    engine_event(e, MXS_EV_FACTS, MXS_STEP_CHAIN, MXS_ST_OK, 0);
+    int bad = vr != 0 || (ch->fp_expected && !ch->fp_match);
+    int soon = ch->n > 0 && ch->cert[0].days_left < e->set.expiry_warn_days;
+    if (bad)
+        engine_step_end(e, MXS_STEP_CHAIN, MXS_ST_FAIL, "verification: %s%s", ftxt,
+                        ch->fp_expected && !ch->fp_match ? ", fingerprint mismatch" : "");
+    else
+        engine_step_end(e, MXS_STEP_CHAIN, soon ? MXS_ST_WARN : MXS_ST_OK, "trusted, name matches%s",
+                        soon ? ", expires soon" : "");
+    return 1;
+}
+
+static int step_ehlo2(struct engine *e)
+{
+    struct mxs_smtp_facts *m = &e->smtp;
+    char cmd[300];
+    if (e->phase == 0) {
+        memset(&m->ehlo2, 0, sizeof m->ehlo2);
+        memset(&m->caps2, 0, sizeof m->caps2);
+        m->caps2.size = -1;
+        m->caps_changed = 0;
+    }
+    snprintf(cmd, sizeof cmd, "EHLO %s", e->set.ehlo_name);
+    int r = engine_exchange(e, MXS_STEP_EHLO2, cmd, &m->ehlo2, "EHLO after TLS");
+    if (r <= 0)
+        return r;
+    if (m->ehlo2.code != 250) {
+        char sum[256];
+        reply_summary(&m->ehlo2, sum, sizeof sum);
+        engine_step_end(e, MXS_STEP_EHLO2, MXS_ST_FAIL, "EHLO after TLS answered %s", sum);
+        return -1;
+    }
+    smtp_caps_parse(&m->ehlo2, &m->caps2);
+    char diff[256] = "";
+    if (!e->set.tls_on_connect)
+        m->caps_changed = smtp_caps_diff(&m->caps, &m->caps2, diff, sizeof diff);
+    engine_step_end(e, MXS_STEP_EHLO2, m->caps_changed ? MXS_ST_WARN : MXS_ST_OK,
+                    m->caps_changed ? "capabilities changed after TLS: %s" : "%s",
+                    m->caps_changed ? diff : "capabilities as before TLS");
+    return 1;
+}
+
+static int step_quit(struct engine *e)
+{
+    if (!e->connected) {
+        engine_step_end(e, MXS_STEP_QUIT, MXS_ST_OK, "no connection to close");
+        return 1;
+    }
+    if (e->phase == 0) {
+        engine_send_line(e, "QUIT");
+        e->phase = 1;
+    }
+    /* The probe's answer is known: QUIT is sent, its 221 is not waited for. */
+    int f = engine_flush_out(e);
+    if (f == 0)
+        return 0;
+    if (e->tls_active)
+        tls_client_close_notify(e->tlc);
+    engine_conn_close(e);
+    engine_step_end(e, MXS_STEP_QUIT, MXS_ST_OK, f < 0 ? "connection already gone" : "QUIT sent, connection closed");
+    return 1;
+}
+
+typedef int (*step_fn)(struct engine *);
+static const step_fn step_fns[MXS_STEP_COUNT] = {
+    step_resolve, step_connect, step_banner, step_ehlo, step_starttls,
+    step_handshake, step_chain, step_ehlo2, step_quit
+};
+
+int engine_step_run(struct engine *e, enum mxs_step s)
+{
+    return step_fns[s](e);
+}

@@ -1,0 +1,24 @@
+/*
+ * session_int.h - what the files of the session module (render.c,
+ * session_json.c, session_text.c) share; nothing outside core/session
+ * includes it.  Defined in render.c.
+ */
+#ifndef MXS_SESSION_INT_H
+#define MXS_SESSION_INT_H
+#include <stddef.h>
+#include <time.h>
+
+struct buf;
+
+/* "2026-11-28T17:56:12Z" (UTC), "?" if the time cannot be shown. */
+void session_iso_time(time_t t, char *out, size_t len);
+/* 1 when s[0..n) is what diag.c writes: printable ASCII and '\n' only, so
+ * it is shown as it is (escaping it again would double every backslash). */
+int session_diag_text_ok(const char *s, size_t n);
+/* Write b to path whole or not at all (savefile.h), then free b. */
+int session_save_buf(struct buf *b, const char *path, char *err, size_t errlen);
+/* The record kind of a transcript mark ("S:", "T<" ...) at p (n bytes
+ * available), from the one table render_record_line() writes; -1 if none. */
+int session_mark_kind(const char *p, size_t n);
+
+#endif
