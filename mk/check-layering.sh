@@ -13,11 +13,17 @@
 #     no err()/warn()/error()/psignal() (source and archive symbols).
 #  6. tui/ sees core only through core.h: including any other header of
 #     core/ (base/buf.h, session/render.h, lab/lab.h ...) fails.
+#  7. Only the engine writes step state (one setter, engine_step_set): the
+#     engine's insides (probe/engine_int.h, struct engine) are included by
+#     core/probe/engine*.c and the survey (which reads its engines' facts)
+#     only; the session module fills engines through probe/engine_replay.h.
 # The unit test binaries (build/tests/test_*) link core without ncurses or
 # readline; the Makefile builds them before this runs.
 set -u
 libdir=$1; shift
 fail=0
+bad=$(grep -rlE '#[[:space:]]*include[[:space:]]*"probe/engine_int\.h"' core | grep -vE '^core/probe/engine[a-z_]*\.(c|h)$|^core/cmd/survey\.c$')
+if [ -n "$bad" ]; then echo "layering: only the engine writes step state; these include probe/engine_int.h:"; echo "$bad"; fail=1; fi
 bad=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](n?cursesw?\.h|ncursesw/|curses\.h|readline/|term\.h|panel\.h|menu\.h|form\.h)' core)
 if [ -n "$bad" ]; then echo "layering: core/ includes a console header:"; echo "$bad"; fail=1; fi
 
