@@ -89,6 +89,7 @@ struct mxs_settings {
     char unbound_conf[1024]; /* extra libunbound config file (tests, labs)   */
     int timeout_ms[MXS_STEP_COUNT]; /* per whole stage                       */
     int expiry_warn_days;    /* cert-expiring-soon threshold (30)            */
+    int dual_cert;           /* also handshake offering only RSA (1)         */
     int mx_index;            /* which MX to probe (-1: first that answers)   */
     int addr_index;          /* which address of that MX (-1: in order)      */
     int stop_after;          /* run no step after this one (-1: to the end)  */
@@ -296,6 +297,12 @@ struct mxs_tls_facts {
     size_t bytes_in, bytes_out;
     int64_t handshake_ms;
     char sni_sent[256];          /* empty: none                              */
+    /* TLS versions the server accepts, [0..3] = TLS 1.0 .. 1.3: 0 not known,
+     * 1 accepted, -1 refused.  From our handshake (what we offered and what
+     * came back) and, after a protocol_version refusal, the hand-built TLS
+     * 1.0 and 1.1 ClientHellos on fresh connections (probe/side.c). */
+    int version_accepted[4];
+    int legacy_probed;           /* the TLS 1.0/1.1 probes ran               */
 };
 
 /* Our verify flags, independent of the TLS library. */
@@ -384,6 +391,16 @@ struct mxs_chain_facts {
     int dane_match_depth;        /* the certificate it matched, -1           */
     int dane_match_rr;           /* the TLSA record (index), -1              */
     char dane_detail[256];       /* why not, in words                        */
+    /* Dual certificates: a second handshake on a fresh connection offering
+     * only RSA signatures (ours offers ECDSA first).  A server with an RSA
+     * and an ECDSA certificate shows the other one there. */
+    int alt_probed;              /* that handshake ran                       */
+    int alt_ok;                  /* and completed                            */
+    char alt_error[256];         /* why not                                  */
+    int alt_present;             /* its leaf is another certificate          */
+    struct mxs_cert alt_leaf;    /* that leaf (der owned by the engine)      */
+    int alt_name_matches;        /* it covers the MX host name               */
+    int alt_fp_match;            /* it matches --expect-fingerprint          */
 };
 
 /* ---- Diagnosis (diag/diag.c) ------------------------------------------- */

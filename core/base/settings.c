@@ -57,6 +57,7 @@ void mxs_settings_init(struct mxs_settings *s)
     s->tls_min = MXS_TLS_ANY;
     s->tls_max = MXS_TLS_ANY;
     s->expiry_warn_days = 30;
+    s->dual_cert = 1;
     s->mx_index = -1;
     s->addr_index = -1;
     s->stop_after = -1;
@@ -478,6 +479,9 @@ const struct mxs_setting_def mxs_setting_table[] = {
     { .name = "expiry-warn", .arg = "DAYS", .range = "days 0-3650",
       .help = "warn when the leaf expires within DAYS (30)",
       .set = set_int, .get = get_int, AT(expiry_warn_days), .lo = 0, .hi = 3650 },
+    { .name = "dual-cert", .arg = "on|off", .range = "on or off", .words = "on off",
+      .help = "also handshake offering RSA only: a second (RSA/ECDSA) certificate",
+      .set = set_choice, .get = get_choice, AT(dual_cert), .choices = onoff_words },
 
     { .name = "resolver", .arg = "ADDR[@PORT]", .range = "ADDR[@PORT]", .group = "DNS",
       .help = "ask this resolver (default: /etc/resolv.conf)", .json = "dns.resolver",

@@ -387,6 +387,20 @@ const struct diag_entry diag_rows[D_COUNT] = {
     OWN_FINGERPRINT " If the expected thumbprint is the renewed certificate, "
     "<new> is {expected}.",
     THIRD_FINGERPRINT},
+/* Two certificates (RSA and ECDSA), one renewed and the other forgotten. */
+[D_CERT_DUAL_DIFFERS] = {"cert-dual-differs", NULL, MXS_STEP_CHAIN, E, VERIFY,
+    "the server's RSA and ECDSA certificates differ; one fails",
+    "renew or fix both: Postfix: smtpd_tls_chain_files lists one file per key "
+    "type (or smtpd_tls_cert_file and smtpd_tls_eccert_file), `postfix "
+    "reload`; Exchange: check every certificate enabled for SMTP "
+    "(`Get-ExchangeCertificate | fl Thumbprint,Services,NotAfter`); or "
+    "remove the one you do not keep up to date.",
+    THIRD_TLS},
+[D_CERT_DUAL_DIFFERS_W] = {"cert-dual-differs", "warning", MXS_STEP_CHAIN, W, 0,
+    NULL,
+    "keep both certificates alike (same names, same CA, renewed together): "
+    "Postfix smtpd_tls_chain_files; Exchange: the certificates enabled for SMTP.",
+    "nothing urgent: both work today; tell them."},
 [D_CHAIN_EMPTY] = {"chain-empty", NULL, MXS_STEP_CHAIN, E, VERIFY,
     "handshake completed with no certificate",
     "configure a certificate.",

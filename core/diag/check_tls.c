@@ -85,7 +85,29 @@ void diag_check_handshake(struct diag_ctx *c)
     char a[160];
     if (!t->attempted && !failed)
         return;
-    if (shv == 10 || shv == 11) {
+    /* Refused for its version, then the TLS 1.0/1.1 probes found what it
+     * does speak: name it, and what that means for senders. */
+    int legacy_ok = t->legacy_probed && (t->version_accepted[0] > 0 || t->version_accepted[1] > 0);
+    if (failed && legacy_ok) {
+        char acc[40] = "", vw[200] = "";
+        for (int i = 0; i < 4; i++) {
+            if (!t->version_accepted[i])
+                continue;
+            if (t->version_accepted[i] > 0)
+                APP(acc, "%s1.%d", acc[0] ? " and " : "", i);
+            APP(vw, "%sTLS 1.%d %s", vw[0] ? ", " : "", i,
+                t->version_accepted[i] > 0 ? "accepted" : "refused");
+        }
+        diag_start(&f, D_TLS_OBSOLETE_ONLY, -1);
+        APP(f.message, "This server speaks only TLS %s: senders that require TLS 1.2 "
+            "(Exchange Online, Gmail and most modern MTAs) will not deliver; we offered "
+            "TLS %d.%d-%d.%d.", acc, tmin / 10, tmin % 10, tmax / 10, tmax % 10);
+        APP(f.evidence, "versions: %s (TLS 1.0/1.1: a hand-built ClientHello on a fresh "
+            "connection, answered with a ServerHello or an alert; never completed)\n", vw);
+        tls_evidence(c, &f);
+        diag_file(c, &f, D_TLS_OBSOLETE_ONLY, NULL);
+        specific = 1;
+    } else if (shv == 10 || shv == 11) {
         diag_start(&f, D_TLS_OBSOLETE_ONLY, -1);
         if (!failed)
             f.severity = MXS_SEV_WARNING;
@@ -207,14 +229,22 @@ static void diag_cert(struct diag_ctx *c, int i, int verified_run)
                            : (x->not_after > 0 && x->days_left < 0));
     int future = (fl & MXS_V_FUTURE) || (now > 0 && x->not_before > now);
 
+    /* Days left: the one number every view shows (base/days.c), plus the
+     * exact age in the evidence. */
+    char dl[40], span[48];
+    mxs_days_text(now > 0 ? mxs_days_left(x->not_after, now) : x->days_left, dl, sizeof dl);
     if (expired) {
-        long long ago = now > 0 ? (long long)((now - x->not_after) / 86400) : -(long long)x->days_left;
         diag_start(&f, i > 0 ? D_CERT_EXPIRED_INTERMEDIATE : D_CERT_EXPIRED, i);
-        APP(f.message, "The %s certificate expired on %s (%lld day%s ago).",
-            role(ch, i), diag_iso(x->not_after, d), ago, ago == 1 ? "" : "s");
+        APP(f.message, "The %s certificate expired on %s (%s).",
+            role(ch, i), diag_iso(x->not_after, d), dl);
         cert_ident(ch, i, f.evidence, sizeof f.evidence);
-        APP(f.evidence, "not after %s (%lld days ago); checked at %s",
-            diag_iso(x->not_after, d), ago, now > 0 ? diag_iso(now, d2) : "(now)");
+        if (now > 0) {
+            mxs_duration_text(now - x->not_after, span, sizeof span);
+            APP(f.evidence, "not after %s (%s: expired %s before the check at %s)",
+                diag_iso(x->not_after, d), dl, span, diag_iso(now, d2));
+        } else {
+            APP(f.evidence, "not after %s (%s)", diag_iso(x->not_after, d), dl);
+        }
         diag_file(c, &f, i > 0 ? D_CERT_EXPIRED_INTERMEDIATE : D_CERT_EXPIRED, NULL);
     }
     if (future) {
@@ -228,11 +258,11 @@ static void diag_cert(struct diag_ctx *c, int i, int verified_run)
     }
     if (!expired && !future && x->not_after > 0 && x->days_left < c->warn_days) {
         diag_start(&f, D_CERT_EXPIRING_SOON, i);
-        APP(f.message, "The %s certificate expires on %s, in %d day%s.", role(ch, i),
-            diag_iso(x->not_after, d), x->days_left, x->days_left == 1 ? "" : "s");
+        APP(f.message, "The %s certificate expires on %s (%s).", role(ch, i),
+            diag_iso(x->not_after, d), dl);
         cert_ident(ch, i, f.evidence, sizeof f.evidence);
-        APP(f.evidence, "not after %s: %d days left (warning below %d)",
-            diag_iso(x->not_after, d), x->days_left, c->warn_days);
+        APP(f.evidence, "not after %s: %s (warning below %d)",
+            diag_iso(x->not_after, d), dl, c->warn_days);
         diag_file(c, &f, D_CERT_EXPIRING_SOON, NULL);
     }
     if (i == 0 && verified_run && (!ch->name_matches_mx || (fl & MXS_V_NAME))) {
@@ -390,6 +420,44 @@ void diag_check_chain(struct diag_ctx *c)
             diag_iso(leaf->not_after, na));
         APP(f.evidence, "served subject %s", diag_esc(is_buf, sizeof is_buf, leaf->subject));
         diag_file(c, &f, row, &(struct diag_vars){.expected = exp});
+    }
+    /* Dual certificates: the RSA-only handshake showed another leaf.  Some
+     * senders get one, some the other: any difference that matters is an
+     * error, and it stops verifying senders (those that get the bad one). */
+    if (verified_run && ch->alt_present) {
+        const struct mxs_cert *a = &ch->alt_leaf, *m = &ch->cert[0];
+        char why[400] = "", s1[600], s2[600], fa[200], fm[200];
+        int bad_alt = a->verify_flags != 0, bad_main = m->verify_flags != 0;
+        if (bad_alt != bad_main || (bad_alt && a->verify_flags != m->verify_flags)) {
+            mxs_verify_flags_text(a->verify_flags, fa, sizeof fa);
+            mxs_verify_flags_text(m->verify_flags, fm, sizeof fm);
+            APP(why, "validity differs (%s: %s; %s: %s)", m->key_type, fm, a->key_type, fa);
+        }
+        if (ch->alt_name_matches != ch->name_matches_mx)
+            APP(why, "%snames differ", why[0] ? "; " : "");
+        if (strcmp(a->issuer, m->issuer))
+            APP(why, "%sissuers differ", why[0] ? "; " : "");
+        if (ch->fp_expected && ch->alt_fp_match != ch->fp_match)
+            APP(why, "%sonly one is the expected certificate", why[0] ? "; " : "");
+        if (why[0]) {
+            char na[32], nb[32];
+            diag_start(&f, bad_alt || bad_main ? D_CERT_DUAL_DIFFERS : D_CERT_DUAL_DIFFERS_W, 0);
+            APP(f.message, "The server has two certificates, %s and %s, and they differ: "
+                "%s. Senders that prefer %s get the %s one.", m->key_type, a->key_type, why,
+                bad_alt ? a->key_type : m->key_type, bad_alt || bad_main ? "failing" : "other");
+            char dm[40], da[40];
+            mxs_verify_flags_text(m->verify_flags, fm, sizeof fm);
+            mxs_verify_flags_text(a->verify_flags, fa, sizeof fa);
+            mxs_days_text(m->days_left, dm, sizeof dm);
+            mxs_days_text(a->days_left, da, sizeof da);
+            APP(f.evidence, "%s (ours, ECDSA offered first): SHA-1 %s, not after %s, %s, "
+                "issuer %s, flags %s\n", m->key_type, m->sha1, diag_iso(m->not_after, na),
+                dm, diag_esc(s1, sizeof s1, m->issuer), fm);
+            APP(f.evidence, "%s (RSA-only handshake): SHA-1 %s, not after %s, %s, "
+                "issuer %s, flags %s", a->key_type, a->sha1, diag_iso(a->not_after, nb),
+                da, diag_esc(s2, sizeof s2, a->issuer), fa);
+            diag_file(c, &f, bad_alt || bad_main ? D_CERT_DUAL_DIFFERS : D_CERT_DUAL_DIFFERS_W, NULL);
+        }
     }
     /* DANE: only where the TLSA records are DNSSEC-secure (and the MX was
      * found securely) do they bind a sender; a mismatch then stops DANE

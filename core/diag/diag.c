@@ -298,8 +298,8 @@ static void verdict_policy(struct diag_ctx *c, enum mxs_policy p, struct mxs_ver
         APP(v->words, "delivered encrypted and authenticated (%s): chain trusted, "
             "name matches", vn);
         if (min_days < c->warn_days)
-            APP(v->words, "; warning: a certificate expires in %d day%s", min_days,
-                min_days == 1 ? "" : "s");
+            APP(v->words, "; warning: a certificate expires soon (%d %s left)", min_days,
+                mxs_plural(min_days, "day", "days"));
         break;
     }
     }

@@ -287,9 +287,9 @@ static const char *cannot_run(struct engine *e, enum mxs_step s)
                : "STARTTLS did not succeed";
     case MXS_STEP_CHAIN:
         if (st[MXS_STEP_HANDSHAKE] == MXS_ST_OK) return NULL;
-        if (st[MXS_STEP_HANDSHAKE] == MXS_ST_FAIL && e->tlc) {
+        if (st[MXS_STEP_HANDSHAKE] == MXS_ST_FAIL && (e->tlc || e->tlc_failed)) {
             const unsigned char *d[1]; size_t l[1]; unsigned f[1]; int t;
-            if (tls_client_chain(e->tlc, d, l, f, 1, &t) > 0)
+            if (tls_client_chain(e->tlc ? e->tlc : e->tlc_failed, d, l, f, 1, &t) > 0)
                 return NULL; /* the handshake failed after the certificates: show them */
         }
         return "no certificate received";
@@ -365,6 +365,8 @@ void engine_chain_clear(struct engine *e)
 {
     for (int i = 0; i < e->chain.n; i++)
         x509view_clear(&e->chain.cert[i]);
+    if (e->chain.alt_present)
+        x509view_clear(&e->chain.alt_leaf);
     memset(&e->chain, 0, sizeof e->chain);
 }
 
@@ -373,6 +375,7 @@ void engine_free(struct engine *e)
     if (!e)
         return;
     engine_conn_close(e);
+    engine_side_free(e);
     dns_free(e->dns_ctx);
     engine_chain_clear(e);
     for (size_t i = 0; i < e->n_rec; i++)
@@ -478,10 +481,21 @@ enum mxs_progress engine_step(struct engine *e)
                 return MXS_PROG_WAITING;
             }
         }
-        /* a failed step after CONNECT leaves a connection we cannot trust */
+        /* a failed step after CONNECT leaves a connection we cannot trust;
+         * a failed handshake keeps its client for the certificates it saw */
         if (e->st[s] == MXS_ST_FAIL && s >= MXS_STEP_BANNER && s != MXS_STEP_CHAIN &&
-            s != MXS_STEP_STARTTLS && s != MXS_STEP_EHLO)
+            s != MXS_STEP_STARTTLS && s != MXS_STEP_EHLO) {
+            struct tls_client *keep = NULL;
+            if (s == MXS_STEP_HANDSHAKE) {
+                keep = e->tlc ? e->tlc : e->tlc_failed;
+                if (keep == e->tlc)
+                    e->tlc = NULL;
+                else
+                    e->tlc_failed = NULL;
+            }
             engine_conn_close(e);
+            e->tlc_failed = keep;
+        }
         if (e->st[s] == MXS_ST_FAIL && s == MXS_STEP_EHLO && e->smtp.ehlo.code == 0)
             engine_conn_close(e);
         if (e->st[s] == MXS_ST_FAIL && s == MXS_STEP_STARTTLS && e->smtp.starttls.code == 0)
@@ -516,6 +530,8 @@ int engine_pollfds(struct engine *e, struct pollfd *fds, int max)
         fds[n].revents = 0;
         n++;
     }
+    if (e->running && e->cur == MXS_STEP_HANDSHAKE)
+        n += engine_side_pollfds(e, fds + n, max - n);
     return n;
 }
 

@@ -67,6 +67,10 @@ struct engine {
     int try_mx, try_addr;
     int64_t t_connected_ms;
     struct tls_client *tlc;
+    /* A handshake that failed keeps its client (not its connection) until
+     * the next handshake: the certificates the server sent before the
+     * failure are copies owned by it, and CHAIN shows them. */
+    struct tls_client *tlc_failed;
     int tls_logged;
     short want;                 /* POLLIN/POLLOUT the transport waits for    */
     /* SMTP i/o */
@@ -78,6 +82,10 @@ struct engine {
     int io_eof, io_errno, parse_err;
     /* raw command typed by the operator */
     int cmd_active, cmd_phase;
+    /* side handshakes of the HANDSHAKE step (engine_side.c, probe/side.h) */
+    struct side_probe *side[3];
+    int n_side;
+    char hs_extra[200];         /* HANDSHAKE failure: what else we saw      */
 };
 
 int64_t engine_now_us(void);
@@ -119,6 +127,18 @@ void engine_record_partial(struct engine *e, enum mxs_step s);
  * -1 failed (the step ended with "what: why"). */
 int engine_exchange(struct engine *e, enum mxs_step s, const char *cmd, struct mxs_reply *r,
                     const char *what);
+
+/* ---- side handshakes (engine_side.c) ---- */
+/* Start one (real sockets only: a scripted transport in tests speaks for
+ * one connection).  The address and names are the main probe's. */
+void engine_side_start(struct engine *e, int kind);
+int engine_side_pending(const struct engine *e);
+void engine_side_pump(struct engine *e);
+int engine_side_pollfds(struct engine *e, struct pollfd *fds, int max);
+void engine_side_cancel(struct engine *e, const char *why);
+void engine_side_free(struct engine *e);
+/* The finished result of that kind, NULL when none ran or it still runs. */
+const struct side_result *engine_side_result(const struct engine *e, int kind);
 
 void engine_chain_clear(struct engine *e);
 /* A new engine for MX mx, address addr of src's RESOLVE (the survey):

@@ -22,6 +22,10 @@ void engine_conn_close(struct engine *e)
         tls_client_free(e->tlc);
         e->tlc = NULL;
     }
+    if (e->tlc_failed) {
+        tls_client_free(e->tlc_failed);
+        e->tlc_failed = NULL;
+    }
     if (e->t.ops) {
         e->t.ops->close(e->t.ctx);
         e->t.ops = NULL;

@@ -17,6 +17,7 @@
 #include "diag/diag.h"
 #include "probe/dns.h"
 #include "probe/engine_int.h"
+#include "probe/side.h"
 #include "probe/net.h"
 #include "probe/smtp.h"
 #include "probe/tls.h"
@@ -417,6 +418,115 @@ const char *engine_sni(const struct engine *e)
     }
 }
 
+/* What our offer and the answer say about versions: [0..3] = TLS 1.0..1.3. */
+static void versions_from_main(struct engine *e, int ok)
+{
+    struct mxs_tls_facts *f = &e->tls;
+    int lo = e->set.tls_min ? e->set.tls_min : 12, hi = e->set.tls_max ? e->set.tls_max : 13;
+    memset(f->version_accepted, 0, sizeof f->version_accepted);
+    if (ok && f->version >= 10 && f->version <= 13) {
+        f->version_accepted[f->version - 10] = 1;
+        /* The server picks the highest version both sides speak. */
+        for (int v = f->version + 1; v <= hi; v++)
+            f->version_accepted[v - 10] = -1;
+        return;
+    }
+    if (f->server_hello_version >= 10 && f->server_hello_version <= 13)
+        f->version_accepted[f->server_hello_version - 10] = 1;
+    if (f->alert_received == 70 || (f->server_hello_version && f->server_hello_version < lo))
+        for (int v = lo; v <= hi; v++)
+            if (f->version_accepted[v - 10] == 0)
+                f->version_accepted[v - 10] = -1;
+}
+
+/* The TLS 1.0 / 1.1 ClientHellos: accepted only when the ServerHello comes
+ * back with that very version (a 1.0-only server answers a 1.1 hello with
+ * 1.0: 1.0 accepted, 1.1 not). */
+static void versions_from_legacy(struct engine *e)
+{
+    struct mxs_tls_facts *f = &e->tls;
+    static const int kinds[2] = { SIDE_HELLO_TLS10, SIDE_HELLO_TLS11 };
+    for (int i = 0; i < 2; i++) {
+        const struct side_result *r = engine_side_result(e, kinds[i]);
+        if (!r || r->end != SIDE_ANSWERED)
+            continue;
+        f->legacy_probed = 1;
+        if (r->server_hello && r->server_version >= 0x0301 && r->server_version <= 0x0304) {
+            int got = r->server_version - 0x0301;
+            f->version_accepted[got] = 1;
+            if (got != i)
+                f->version_accepted[i] = -1;
+        } else {
+            f->version_accepted[i] = -1;
+        }
+    }
+}
+
+static void versions_words(const struct mxs_tls_facts *f, char *out, size_t n)
+{
+    size_t o = 0;
+    out[0] = 0;
+    for (int i = 0; i < 4; i++) {
+        if (!f->version_accepted[i])
+            continue;
+        int k = snprintf(out + o, n - o, "%sTLS 1.%d %s", o ? ", " : "", i,
+                         f->version_accepted[i] > 0 ? "accepted" : "refused");
+        if (k < 0 || (size_t)k >= n - o)
+            break;
+        o += (size_t)k;
+    }
+}
+
+/* Waiting for side handshakes: 1 all done (or cancelled at the deadline). */
+static int sides_done(struct engine *e)
+{
+    engine_side_pump(e);
+    if (!engine_side_pending(e))
+        return 1;
+    if (engine_now_ms() < e->deadline)
+        return 0;
+    engine_side_cancel(e, "the HANDSHAKE deadline passed");
+    return 1;
+}
+
+static int handshake_end_ok(struct engine *e)
+{
+    struct mxs_tls_facts *f = &e->tls;
+    char vw[160];
+    versions_words(f, vw, sizeof vw);
+    engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_HANDSHAKE, "%s, %s, group %s, SNI %s",
+                      f->version_name, f->cipher, f->group[0] ? f->group : "?",
+                      f->sni_sent[0] ? f->sni_sent : "(none)");
+    engine_step_end(e, MXS_STEP_HANDSHAKE, MXS_ST_OK, "%s %s", f->version_name, f->cipher);
+    return 1;
+}
+
+static int handshake_end_fail(struct engine *e)
+{
+    struct mxs_tls_facts *f = &e->tls;
+    char vw[160] = "", extra[400] = "";
+    if (f->legacy_probed) {
+        versions_words(f, vw, sizeof vw);
+        engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_HANDSHAKE, "versions: %s", vw);
+        int any = 0, only = -1;
+        for (int i = 0; i < 2; i++)
+            if (f->version_accepted[i] > 0) {
+                only = any ? -1 : i;
+                any++;
+            }
+        if (any == 1)
+            snprintf(extra, sizeof extra, "; the server speaks only TLS 1.%d", only);
+        else if (any == 2)
+            snprintf(extra, sizeof extra, "; the server speaks only TLS 1.0 and 1.1");
+    }
+    if (f->alert_received >= 0)
+        engine_step_end(e, MXS_STEP_HANDSHAKE, MXS_ST_FAIL, "the server sent alert %s(%d): %s%s%s",
+                        f->alert_name, f->alert_received, f->error, e->hs_extra, extra);
+    else
+        engine_step_end(e, MXS_STEP_HANDSHAKE, MXS_ST_FAIL, "%s%s%s", f->error, e->hs_extra, extra);
+    return -1;
+}
+
 static int step_handshake(struct engine *e)
 {
     struct mxs_tls_facts *f = &e->tls;
@@ -425,6 +535,12 @@ static int step_handshake(struct engine *e)
         memset(f, 0, sizeof *f);
         f->alert_received = f->alert_sent = -1;
         e->tls_logged = 0;
+        e->hs_extra[0] = 0;
+        engine_side_free(e);
+        if (e->tlc_failed) {
+            tls_client_free(e->tlc_failed);
+            e->tlc_failed = NULL;
+        }
         e->tlc = tls_client_new(&e->set, engine_sni(e), &e->t, tls_record_cb, e, err, sizeof err);
         if (!e->tlc) {
             f->attempted = 1;
@@ -432,8 +548,17 @@ static int step_handshake(struct engine *e)
             engine_step_end(e, MXS_STEP_HANDSHAKE, MXS_ST_FAIL, "%s", err);
             return -1;
         }
+        /* Dual certificates: an RSA-only handshake on a fresh connection,
+         * beside ours (which offers ECDSA first), from the same poll loop. */
+        if (e->set.dual_cert)
+            engine_side_start(e, SIDE_TLS_RSA);
         e->phase = 1;
     }
+    if (e->phase == 2)          /* ours failed: the TLS 1.0/1.1 probes run */
+        return sides_done(e) ? (versions_from_legacy(e), handshake_end_fail(e)) : 0;
+    if (e->phase == 3)          /* ours completed: the dual probe may run */
+        return sides_done(e) ? handshake_end_ok(e) : 0;
+    engine_side_pump(e);
     int r = tls_client_handshake(e->tlc);
     if (r == TLS_WANT_READ || r == TLS_WANT_WRITE) {
         e->want = r == TLS_WANT_READ ? POLLIN : POLLOUT;
@@ -441,17 +566,15 @@ static int step_handshake(struct engine *e)
     }
     tls_client_facts(e->tlc, f);
     f->handshake_ms = engine_now_ms() - e->t_start[MXS_STEP_HANDSHAKE];
+    versions_from_main(e, r == TLS_OK);
     engine_event(e, MXS_EV_FACTS, MXS_STEP_HANDSHAKE, MXS_ST_OK, 0);
     if (r == TLS_OK) {
         e->tls_active = 1;
-        engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_HANDSHAKE, "%s, %s, group %s, SNI %s",
-                          f->version_name, f->cipher, f->group[0] ? f->group : "?",
-                          f->sni_sent[0] ? f->sni_sent : "(none)");
-        engine_step_end(e, MXS_STEP_HANDSHAKE, MXS_ST_OK, "%s %s", f->version_name, f->cipher);
-        return 1;
+        e->phase = 3;
+        e->want = POLLIN;
+        return sides_done(e) ? handshake_end_ok(e) : 0;
     }
     const struct tlsrec_facts *raw = tls_client_raw(e->tlc);
-    char extra[200] = "";
     if (raw->not_tls) {
         /* What the server said instead of TLS belongs in the exchange: one
          * record per line, as for any SMTP reply. */
@@ -479,17 +602,32 @@ static int step_handshake(struct engine *e)
         for (size_t j = 0; j < k; j++)
             shown[j] = raw->not_tls_bytes[j] ? (char)raw->not_tls_bytes[j] : '.';
         shown[k] = 0;
-        snprintf(extra, sizeof extra, "; the server answered '%s' instead of TLS", shown);
+        snprintf(e->hs_extra, sizeof e->hs_extra, "; the server answered '%s' instead of TLS", shown);
     } else if (f->server_hello_version && f->server_hello_version < 12) {
-        snprintf(extra, sizeof extra, "; the server chose %s, which mxscope (and modern senders) no longer speak",
+        snprintf(e->hs_extra, sizeof e->hs_extra,
+                 "; the server chose %s, which mxscope (and modern senders) no longer speak",
                  tlsrec_version_name(raw->sh_selected_version));
     }
-    if (f->alert_received >= 0)
-        engine_step_end(e, MXS_STEP_HANDSHAKE, MXS_ST_FAIL, "the server sent alert %s(%d): %s%s",
-                        f->alert_name, f->alert_received, f->error, extra);
-    else
-        engine_step_end(e, MXS_STEP_HANDSHAKE, MXS_ST_FAIL, "%s%s", f->error, extra);
-    return -1;
+    /* Refused for its version: which versions does it speak?  Hand-built
+     * TLS 1.0 and 1.1 ClientHellos on fresh connections (never completed);
+     * the dual-certificate probe is of no use any more. */
+    if (f->alert_received == 70 || (f->server_hello_version && f->server_hello_version < 12)) {
+        engine_side_cancel(e, "our handshake failed");
+        engine_side_free(e);
+        engine_side_start(e, SIDE_HELLO_TLS10);
+        engine_side_start(e, SIDE_HELLO_TLS11);
+        if (engine_side_pending(e)) {
+            /* Our own connection is of no more use: only the probes' fds. */
+            struct tls_client *keep = e->tlc;
+            e->tlc = NULL;
+            engine_conn_close(e);
+            e->tlc_failed = keep;
+            e->phase = 2;
+            return sides_done(e) ? (versions_from_legacy(e), handshake_end_fail(e)) : 0;
+        }
+    }
+    engine_side_cancel(e, "our handshake failed");
+    return handshake_end_fail(e);
 }
 
 /* DANE (RFC 7672): the MX host's TLSA records against the chain as sent.
@@ -555,6 +693,53 @@ static void dane_check(struct engine *e, const unsigned char *const *der, const 
                       ch->dane_match ? "a record matches" : ch->dane_detail);
 }
 
+/* The leaf of the RSA-only handshake (dual certificates): kept when it is
+ * another certificate than ours, checked the same way (flags from its own
+ * handshake, the name against the MX host, the expected thumbprint). */
+static void alt_leaf(struct engine *e, time_t now)
+{
+    struct mxs_chain_facts *ch = &e->chain;
+    const struct side_result *r = engine_side_result(e, SIDE_TLS_RSA);
+    if (!r)
+        return;
+    ch->alt_probed = 1;
+    ch->alt_ok = r->handshake_ok;
+    if (!r->handshake_ok || r->n_chain == 0) {
+        snprintf(ch->alt_error, sizeof ch->alt_error, "%s",
+                 r->tls_error[0] ? r->tls_error : r->error[0] ? r->error : "no certificate");
+        engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_CHAIN,
+                          "RSA-only handshake: %s (a single certificate)", ch->alt_error);
+        return;
+    }
+    if (ch->n > 0 && r->der_len[0] == ch->cert[0].der_len &&
+        memcmp(r->der[0], ch->cert[0].der, r->der_len[0]) == 0) {
+        engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_CHAIN,
+                          "RSA-only handshake: the same certificate (a single certificate)");
+        return;
+    }
+    char err[160] = "";
+    struct mxs_cert *c = &ch->alt_leaf;
+    if (x509view_decode(r->der[0], r->der_len[0], now, c, err, sizeof err) != 0) {
+        engine_rec_printf(e, MXS_REC_ERROR, MXS_STEP_CHAIN, "RSA-only handshake's leaf: %s", err);
+        return;
+    }
+    ch->alt_present = 1;
+    c->depth = 0;
+    c->verify_flags = r->flags[0];
+    const char *mx = engine_mx_host(e);
+    ch->alt_name_matches = mx[0] ? x509view_matches_name(c, mx) : 0;
+    if (!ch->alt_name_matches)
+        c->verify_flags |= MXS_V_NAME;
+    if (e->set.expect_fp[0])
+        ch->alt_fp_match = strcmp(strlen(e->set.expect_fp) == 40 ? c->sha1 : c->sha256,
+                                  e->set.expect_fp) == 0;
+    char fl[200];
+    mxs_verify_flags_text(c->verify_flags, fl, sizeof fl);
+    engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_CHAIN,
+                      "second certificate (RSA-only handshake): %.300s, %s %d, %d days left, SHA-1 %s: %s",
+                      c->subject, c->key_type, c->key_bits, c->days_left, c->sha1, fl);
+}
+
 static int step_chain(struct engine *e)
 {
     struct mxs_chain_facts *ch = &e->chain;
@@ -563,7 +748,10 @@ static int step_chain(struct engine *e)
     unsigned flags[MXS_MAX_CHAIN];
     int total = 0;
     engine_chain_clear(e);
-    int n = e->tlc ? tls_client_chain(e->tlc, der, len, flags, MXS_MAX_CHAIN, &total) : 0;
+    /* After a failed handshake: the certificates it saw before failing. */
+    struct tls_client *tc = e->tlc ? e->tlc : e->tlc_failed;
+    int hs_failed = e->st[MXS_STEP_HANDSHAKE] == MXS_ST_FAIL;
+    int n = tc ? tls_client_chain(tc, der, len, flags, MXS_MAX_CHAIN, &total) : 0;
     if (n == 0) {
         engine_step_end(e, MXS_STEP_CHAIN, MXS_ST_FAIL, "the server sent no certificate we could read");
         return -1;
@@ -584,7 +772,7 @@ static int step_chain(struct engine *e)
     ch->n_total = total;
     unsigned vr = 0;
     ch->trusted = 0;
-    if (tls_client_verify_result(e->tlc, &vr) == 0)
+    if (tls_client_verify_result(tc, &vr) == 0)
         ch->trusted = !(vr & (MXS_V_NOT_TRUSTED | MXS_V_MISSING));
     /* Names: against the MX host (what an MTA checks), and say whether the
      * mail domain would have matched, which tells a wrong-MX story apart. */
@@ -606,6 +794,7 @@ static int step_chain(struct engine *e)
         ch->fp_match = strcmp(have, e->set.expect_fp) == 0;
     }
     dane_check(e, der, len, n);
+    alt_leaf(e, now);
     char ftxt[200];
     mxs_verify_flags_text(vr, ftxt, sizeof ftxt);
     for (int i = 0; i < ch->n; i++) {
@@ -618,12 +807,19 @@ static int step_chain(struct engine *e)
     engine_event(e, MXS_EV_FACTS, MXS_STEP_CHAIN, MXS_ST_OK, 0);
     int bad = vr != 0 || (ch->fp_expected && !ch->fp_match);
     int soon = ch->n > 0 && ch->cert[0].days_left < e->set.expiry_warn_days;
+    int alt_bad = ch->alt_present && (ch->alt_leaf.verify_flags != 0 ||
+                                      (ch->fp_expected && !ch->alt_fp_match));
+    const char *after = hs_failed ? " (sent before the handshake failed)" : "";
     if (bad)
-        engine_step_end(e, MXS_STEP_CHAIN, MXS_ST_FAIL, "verification: %s%s", ftxt,
-                        ch->fp_expected && !ch->fp_match ? ", fingerprint mismatch" : "");
+        engine_step_end(e, MXS_STEP_CHAIN, MXS_ST_FAIL, "verification: %s%s%s", ftxt,
+                        ch->fp_expected && !ch->fp_match ? ", fingerprint mismatch" : "", after);
+    else if (alt_bad)
+        engine_step_end(e, MXS_STEP_CHAIN, MXS_ST_FAIL,
+                        "trusted, name matches; the server's other (%s) certificate does not%s",
+                        ch->alt_leaf.key_type, after);
     else
-        engine_step_end(e, MXS_STEP_CHAIN, soon ? MXS_ST_WARN : MXS_ST_OK, "trusted, name matches%s",
-                        soon ? ", expires soon" : "");
+        engine_step_end(e, MXS_STEP_CHAIN, soon ? MXS_ST_WARN : MXS_ST_OK, "trusted, name matches%s%s",
+                        soon ? ", expires soon" : "", after);
     return 1;
 }
 

@@ -159,7 +159,9 @@ void render_cert_detail(const struct mxs_cert *c, struct buf *out)
     buf_puts(out, "\n");
     buf_puts(out, "  Serial:       "); buf_puts_escaped(out, c->serial); buf_puts(out, "\n");
     buf_printf(out, "  Not before:   %s\n", nb);
-    buf_printf(out, "  Not after:    %s (%d days left)\n", na, c->days_left);
+    char dl[40];
+    mxs_days_text(c->days_left, dl, sizeof dl);
+    buf_printf(out, "  Not after:    %s (%s)\n", na, dl);
     buf_printf(out, "  Key:          %s %d%s%s\n", c->key_type, c->key_bits, c->curve[0] ? " " : "", c->curve);
     buf_printf(out, "  Signature:    %s%s\n", c->sig_alg, c->sig_weak ? " (weak)" : "");
     buf_printf(out, "  SHA-1:        %s   (Exchange thumbprint)\n", c->sha1);

@@ -286,7 +286,30 @@ json_t *render_json_tree(const struct engine *e)
         "elapsed_ms", (json_int_t)t->handshake_ms, "bytes_in", (json_int_t)t->bytes_in,
         "bytes_out", (json_int_t)t->bytes_out));
 
+    /* Versions the server accepts: "accepted", "refused" or null (not
+     * known); TLS 1.0/1.1 are probed only after a protocol_version refusal. */
+    json_t *vers = json_object();
+    static const char *const vnames[4] = { "1.0", "1.1", "1.2", "1.3" };
+    for (int i = 0; i < 4; i++)
+        json_object_set_new(vers, vnames[i], t->version_accepted[i] > 0 ? json_string("accepted")
+                                             : t->version_accepted[i] < 0 ? json_string("refused")
+                                                                          : json_null());
+    json_object_set_new(json_object_get(root, "tls"), "versions", vers);
+    json_object_set_new(json_object_get(root, "tls"), "legacy_probed", json_boolean(t->legacy_probed));
+
     const struct mxs_chain_facts *ch = engine_chain(e);
+    /* Dual certificates: the RSA-only handshake's leaf when it is another
+     * certificate (null when that handshake did not run). */
+    json_t *alt = json_null();
+    if (ch->alt_probed) {
+        alt = json_object();
+        json_object_set_new(alt, "completed", json_boolean(ch->alt_ok));
+        json_object_set_new(alt, "error", jstr_or_null(ch->alt_error));
+        json_object_set_new(alt, "leaf", ch->alt_present ? jcert(&ch->alt_leaf) : json_null());
+        json_object_set_new(alt, "name_matches_mx", ch->alt_present ? json_boolean(ch->alt_name_matches)
+                                                                     : json_null());
+    }
+    json_object_set_new(root, "second_certificate", alt);
     json_t *chain = json_array();
     for (int i = 0; i < ch->n; i++)
         json_array_append_new(chain, jcert(&ch->cert[i]));
@@ -624,6 +647,13 @@ struct engine *engine_load_buffer(const char *text, size_t len, const char *path
         if (ver) snprintf(tls.version_name, sizeof tls.version_name, "%s", ver);
         if (ci) snprintf(tls.cipher, sizeof tls.cipher, "%s", ci);
         if (gr) snprintf(tls.group, sizeof tls.group, "%s", gr);
+        json_t *vers = json_object_get(tj, "versions");
+        static const char *const vnames[4] = { "1.0", "1.1", "1.2", "1.3" };
+        for (int k = 0; k < 4 && json_is_object(vers); k++) {
+            const char *a = jget_str(vers, vnames[k]);
+            tls.version_accepted[k] = !a ? 0 : !strcmp(a, "accepted") ? 1 : !strcmp(a, "refused") ? -1 : 0;
+        }
+        tls.legacy_probed = json_is_true(json_object_get(tj, "legacy_probed"));
     }
     loaded_plain(tls.version_name, sizeof tls.version_name);
     loaded_plain(tls.cipher, sizeof tls.cipher);

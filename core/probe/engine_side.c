@@ -1,0 +1,92 @@
+/*
+ * engine_side.c - the engine's side handshakes (see probe/side.h): extra
+ * short connections of the HANDSHAKE step, driven from the same poll loop
+ * as the main probe and bounded by the HANDSHAKE stage's deadline.
+ *   - the RSA-only handshake for dual certificates, started with ours;
+ *   - the TLS 1.0 and 1.1 ClientHellos after a protocol_version refusal.
+ * Their lines go to the transcript as notes of the HANDSHAKE step; their
+ * results become facts in the HANDSHAKE and CHAIN steps.
+ * Owner: probe.
+ */
+#include <string.h>
+
+#include "probe/engine_int.h"
+#include "probe/side.h"
+
+static void side_note(void *arg, const char *line)
+{
+    struct engine *e = arg;
+    engine_rec_add(e, MXS_REC_NOTE, MXS_STEP_HANDSHAKE, line, strlen(line));
+}
+
+void engine_side_start(struct engine *e, int kind)
+{
+    char err[200];
+    if (e->factory != net_socket_factory || e->n_side >= (int)(sizeof e->side / sizeof e->side[0]) ||
+        !e->conn.done || e->conn.error != MXS_CONN_OK)
+        return;
+    const char *sni = engine_sni(e);
+    struct side_probe *p = side_new(&e->set, (enum side_kind)kind, &e->conn.addr, e->conn.port,
+                                    e->set.tls_on_connect, e->set.ehlo_name, sni, e->factory,
+                                    e->factory_arg, side_note, e, err, sizeof err);
+    if (!p) {
+        engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_HANDSHAKE, "side probe not started: %s", err);
+        return;
+    }
+    e->side[e->n_side++] = p;
+}
+
+int engine_side_pending(const struct engine *e)
+{
+    int n = 0;
+    for (int i = 0; i < e->n_side; i++)
+        if (side_result(e->side[i])->end == SIDE_RUNNING)
+            n++;
+    return n;
+}
+
+void engine_side_pump(struct engine *e)
+{
+    for (int i = 0; i < e->n_side; i++)
+        if (side_result(e->side[i])->end == SIDE_RUNNING)
+            side_step(e->side[i], engine_now_us());
+}
+
+int engine_side_pollfds(struct engine *e, struct pollfd *fds, int max)
+{
+    int n = 0;
+    for (int i = 0; i < e->n_side && n < max; i++) {
+        short ev = 0;
+        int fd = side_pollfd(e->side[i], &ev);
+        if (fd < 0)
+            continue;
+        fds[n].fd = fd;
+        fds[n].events = ev;
+        fds[n].revents = 0;
+        n++;
+    }
+    return n;
+}
+
+void engine_side_cancel(struct engine *e, const char *why)
+{
+    for (int i = 0; i < e->n_side; i++)
+        side_cancel(e->side[i], why);
+}
+
+void engine_side_free(struct engine *e)
+{
+    for (int i = 0; i < e->n_side; i++)
+        side_free(e->side[i]);
+    e->n_side = 0;
+}
+
+const struct side_result *engine_side_result(const struct engine *e, int kind)
+{
+    for (int i = 0; i < e->n_side; i++) {
+        const struct side_result *r = side_result(e->side[i]);
+        if ((int)r->kind == kind && r->end != SIDE_RUNNING)
+            return r;
+    }
+    return NULL;
+}
