@@ -31,7 +31,7 @@ rc_is() {
 # --- good, TLS 1.3 -----------------------------------------------------------
 probe good GOOD
 rc_is good 0
-expect good '.result.failed_step == null'
+expect good '.result | has("failed_step") and .failed_step == null and .exit_code == 0'
 expect good '[.steps[].status] == ["skipped","ok","ok","ok","ok","ok","ok","ok","ok"]'
 expect good '.smtp.banner.code == 220 and (.smtp.banner.lines[0] | test("ESMTP"))'
 expect good '.smtp.ehlo.code == 250 and (.smtp.capabilities | index("STARTTLS") != null) and .smtp.starttls_offered == true'
@@ -100,7 +100,7 @@ expect renewal_ok '.verification.fingerprint_match == true'
 # --- STARTTLS problems -------------------------------------------------------------
 probe nostarttls NOSTARTTLS
 rc_is nostarttls 14
-expect nostarttls '(.smtp.capabilities | index("STARTTLS")) == null and .smtp.starttls_offered == false'
+expect nostarttls '(.smtp.capabilities | length > 0 and index("STARTTLS") == null) and .smtp.starttls_offered == false'
 expect nostarttls '.result.failed_step == "STARTTLS" and .steps[5].status == "skipped" and .steps[8].status == "ok"'
 
 probe refused REFUSED454
