@@ -1,60 +1,80 @@
 #!/bin/sh
 # save / --load replay, `send NOOP` over TLS, history across two runs.
+# Each check reads the region the action changes (tests/console/tmux.inc):
+# the Steps pane's rows, the Exchange rows new since the command, the status
+# bar, the command line.
 . tests/lib.sh
 . tests/console/tmux.inc
 
+TS='\+ +[0-9]+\.[0-9]{3}s'   # an Exchange row's time offset
 t_start --lab
-t_wait "[lab:good]" 10 >/dev/null
-# Stop before QUIT so the TLS session stays open for raw commands.
+t_until 10 t_status_is ' .* \[lab:good\] \| RESOLVE pending \| .*' >/dev/null
+# Stop before QUIT so the TLS session stays open for raw commands.  Wait for
+# each step's own row to leave "pending" (the name is there all the time).
 for s in RESOLVE CONNECT BANNER EHLO STARTTLS HANDSHAKE CHAIN EHLO2; do
     t_keys n
-    t_wait "$s" 5 >/dev/null
-    sleep 0.3
+    t_until 5 t_step_is $s "[-✓] $s .+" >/dev/null
 done
-if t_wait "EHLO2 ok" 10; then ok "stepped to EHLO2 with n"; else fail "stepped to EHLO2 with n"; fi
+t_assert "stepped to EHLO2 with n, QUIT still pending" 5 t_pane_is Steps '- RESOLVE   skipped' '✓ CONNECT   [0-9]+ ms' \
+    '✓ BANNER    [0-9]+ ms' '✓ EHLO      [0-9]+ ms' '✓ STARTTLS  [0-9]+ ms' '✓ HANDSHAKE [0-9]+ ms' '✓ CHAIN     [0-9]+ ms' \
+    '✓ EHLO2     [0-9]+ ms' '· QUIT'
+t_snap
 t_cmd "send NOOP"
-if t_wait "C: NOOP" 5 && t_wait "S: 250" 5 && t_screen | grep -A3 "C: NOOP" | grep -q "S: 250"; then
+if t_until 5 t_new_is Exchange "$TS -         C: NOOP" "$TS -         T> TLS application_data\(23\) TLSv1\.2, [0-9]+ byte.*" \
+       "$TS -         T< TLS application_data\(23\) TLSv1\.2, [0-9]+ byte.*" "$TS -         S: 250 2\.0\.0 Ok" &&
+   t_status_is ' .* \| QUIT pending \| sent: NOOP'; then
     ok "send NOOP is answered 250 over TLS"
 else fail "send NOOP is answered 250 over TLS"; fi
+t_snap
 t_cmd "send DATA"
-if t_wait "Send DATA (starts a real message)? (y/N)" 3; then ok "send DATA asks for confirmation"; else fail "send DATA asks for confirmation"; fi
+t_assert "send DATA asks for confirmation" 3 t_status_is ' .* \| QUIT pending \| Send DATA \(starts a real message\)\? \(y/N\)'
 t_keys n
-if t_wait "not sent" 3 && ! t_screen | grep -q "C: DATA"; then ok "answering no does not send DATA"; else fail "answering no does not send DATA"; fi
+if t_until 3 t_status_is ' .* \| QUIT pending \| not sent' && t_new_is Exchange; then
+    ok "answering no does not send DATA (no new Exchange rows)"
+else fail "answering no does not send DATA (no new Exchange rows)"; t_new Exchange | sed 's/^/# /'; fi
 t_cmd "save json $T_DIR/s.json"
-if t_wait "saved json" 5 && [ -s "$T_DIR/s.json" ]; then ok "save json FILE"; else fail "save json FILE"; fi
+if t_until 5 t_status_is " .* \| QUIT pending \| saved json to $T_DIR/s\.j.*" && [ -s "$T_DIR/s.json" ]; then
+    ok "save json FILE"; else fail "save json FILE"; fi
 t_cmd "save"
-if t_wait "saved text to mxscope-mx.lab.mxscope.test-" 5 && ls "$T_DIR"/mxscope-mx.lab.mxscope.test-*Z.txt >/dev/null 2>&1; then
+if t_until 5 t_status_is ' .* \| QUIT pending \| saved text to mxscope-mx\.lab\.mxscope\.test-.*' &&
+   ls "$T_DIR"/mxscope-mx.lab.mxscope.test-*Z.txt >/dev/null 2>&1; then
     ok "save with no name writes mxscope-<target>-<UTC>.txt"
 else fail "save with no name writes mxscope-<target>-<UTC>.txt"; fi
-first=$(t_screen | grep -o 'C: NOOP' | head -1)
+t_pane Exchange > "$T_DIR/live-exchange"
+t_pane Steps > "$T_DIR/live-steps"
 t_keys q
-if t_wait "MXS-EXIT=0" 5; then ok "q quits at once when saved"; else fail "q quits at once when saved"; fi
+t_assert "q quits at once when saved" 5 t_exited 0
 
-# Replay: the same exchange.
+# Replay: the same exchange, row for row, and the same steps.
 t_start --load "$T_DIR/s.json"
-if t_wait "replay" 10 && t_wait "C: NOOP" 5 && t_screen | grep -q "S: 250" && [ -n "$first" ]; then
-    ok "--load shows the same exchange"
-else fail "--load shows the same exchange"; fi
+if t_until 10 t_status_is ' mx\.lab\.mxscope\.test:[0-9]+ \| replay \| replaying a saved session \(read-only\)' &&
+   [ "$(t_pane Exchange)" = "$(cat "$T_DIR/live-exchange")" ] && [ "$(t_pane Steps)" = "$(cat "$T_DIR/live-steps")" ]; then
+    ok "--load shows the same exchange and steps"
+else fail "--load shows the same exchange and steps"; t_pane Exchange | diff "$T_DIR/live-exchange" - | sed 's/^/# /'; fi
+t_snap
 t_keys n
-if t_wait "read-only" 3; then ok "a replay cannot be stepped"; else fail "a replay cannot be stepped"; fi
+if t_until 3 t_status_is ' .* \| replay \| this is a loaded session \(read-only\): `open` a target to probe' &&
+   t_new_is Exchange && [ "$(t_pane Steps)" = "$(cat "$T_DIR/live-steps")" ]; then
+    ok "a replay cannot be stepped"
+else fail "a replay cannot be stepped"; fi
 
 # History: the second run recalls the first run's commands with Up.
 t_keys ':'; t_type "help send"; t_keys Enter
-t_wait "raw command" 3 >/dev/null; t_keys q
+t_until 3 t_pane_has Help ' send \[--yes\] SMTP-COMMAND' >/dev/null; t_keys q
 t_keys ':'; t_type "set nope 1"; t_keys Enter
 t_keys q
-t_wait "MXS-EXIT=" 5 >/dev/null
+t_until 5 t_exited '[0-9]+' >/dev/null
 hist="$T_DIR/home/.local/state/mxscope/history"
-if [ -f "$hist" ] && [ "$(stat -c %a "$hist")" = 600 ] && grep -q "set nope 1" "$hist"; then
+if [ -f "$hist" ] && [ "$(stat -c %a "$hist")" = 600 ] && [ "$(tail -2 "$hist")" = "$(printf 'help send\nset nope 1')" ]; then
     ok "history saved 0600 in ~/.local/state/mxscope/history"
 else fail "history saved 0600 in ~/.local/state/mxscope/history"; fi
 t_start
-t_wait "Nothing is open" 10 >/dev/null
+t_until 10 t_status_is ' mxscope \| nothing open \| .*' >/dev/null
 t_keys ':'
 t_keys Up
-if t_wait "mxscope> set nope 1" 3; then ok "Up recalls the last command of the previous run"; else fail "Up recalls the last command of the previous run"; fi
+t_assert "Up recalls the last command of the previous run" 3 t_prompt_is 'mxscope> set nope 1'
 t_keys Up
-if t_wait "mxscope> help send" 3; then ok "Up again goes further back"; else fail "Up again goes further back"; fi
+t_assert "Up again goes further back" 3 t_prompt_is 'mxscope> help send'
 t_keys C-c Escape q
-t_wait "MXS-EXIT=" 5 >/dev/null
+t_until 5 t_exited '[0-9]+' >/dev/null
 finish
