@@ -245,6 +245,14 @@ json_t *render_json_tree(const struct engine *e)
         "mx_rcode", jrcode(d->mx_answer.rcode), "dnssec", mxs_dnssec_name(d->mx_answer.dnssec),
         "why_bogus", jstr_or_null(d->mx_answer.why_bogus), "implicit_mx", d->implicit_mx,
         "null_mx", d->null_mx, "mx", mxs, "pinned", set->connect_addr[0] != 0));
+    /* After a bogus answer: does our resolver pass DNSSEC (the anchor's
+     * DNSKEY validated)?  null when not asked. */
+    json_object_set_new(json_object_get(root, "dns"), "resolver_check",
+        d->resolver_check == MXS_RESCHK_NOT_ASKED ? json_null()
+        : json_pack("{s:s, s:o, s:o}", "result",
+                    d->resolver_check == MXS_RESCHK_VALIDATES ? "validates" : "broken",
+                    "anchor_zone", jstr_or_null(d->anchor_zone),
+                    "why", jstr_or_null(d->resolver_why)));
 
     const struct mxs_connect_facts *c = engine_connection(e);
     const char *cerr = mxs_conn_error_name(c->error);
