@@ -90,6 +90,7 @@ struct mxs_settings {
     int timeout_ms[MXS_STEP_COUNT]; /* per whole stage                       */
     int expiry_warn_days;    /* cert-expiring-soon threshold (30)            */
     int dual_cert;           /* also handshake offering only RSA (1)         */
+    int warn_ok;             /* warnings exit 0, not MXS_EXIT_WARNINGS (0)   */
     int mx_index;            /* which MX to probe (-1: first that answers)   */
     int addr_index;          /* which address of that MX (-1: in order)      */
     int stop_after;          /* run no step after this one (-1: to the end)  */
@@ -710,8 +711,9 @@ int render_save_report(const struct engine *e, const char *path, char *err, size
 /* The email-ready problem report (diag_report) into out. */
 void render_problem_report(const struct engine *e, struct buf *out);
 
-/* Exit code of the batch front end: 0 all passed, 3 cancelled, 10 + step
- * index of the first failed step (10 RESOLVE ... 17 EHLO2). */
+/* Exit code of the batch front end: 0 all passed, 4 all passed with
+ * warnings (0 with warn-ok), 3 cancelled, 10 + step index of the first
+ * failed step (10 RESOLVE ... 17 EHLO2). */
 int render_exit_code(const struct engine *e);
 
 /* Load a session saved as JSON: returns a read-only engine (engine_step does

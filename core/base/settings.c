@@ -483,6 +483,11 @@ const struct mxs_setting_def mxs_setting_table[] = {
       .help = "also handshake offering RSA only: a second (RSA/ECDSA) certificate",
       .set = set_choice, .get = get_choice, AT(dual_cert), .choices = onoff_words },
 
+    { .name = "warn-ok", .arg = "on|off", .range = "on or off", .words = "on off",
+      .help = "warnings exit 0 (default: exit 4 when every step passed but with warnings)",
+      .flags = MXS_SETF_SWITCH, .cli_value = "on",
+      .set = set_choice, .get = get_choice, AT(warn_ok), .choices = onoff_words },
+
     { .name = "resolver", .arg = "ADDR[@PORT]", .range = "ADDR[@PORT]", .group = "DNS",
       .help = "ask this resolver (default: /etc/resolv.conf)", .json = "dns.resolver",
       TEXT(resolver, "(resolv.conf)") },

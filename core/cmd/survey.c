@@ -132,12 +132,15 @@ int survey_exit_code(const struct survey *v)
 {
     if (!v->n)
         return render_exit_code(v->resolver) ? render_exit_code(v->resolver) : 10;
+    int warn = 0;
     for (int i = 0; i < v->n; i++) {
         int rc = render_exit_code(v->probe[i]);
-        if (rc)
+        if (rc == 4)
+            warn = 1;           /* a failure elsewhere matters more */
+        else if (rc)
             return rc;
     }
-    return 0;
+    return warn ? 4 : 0;
 }
 
 static const char *short_outcome(enum mxs_outcome o)

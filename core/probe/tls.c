@@ -292,6 +292,26 @@ out:
     return rc;
 }
 
+/* The IANA name a person reads everywhere (OpenSSL's -ciphersuites, RFCs,
+ * Exchange logs): mbedTLS spells TLS_CHACHA20_POLY1305_SHA256 as
+ * "TLS1-3-CHACHA20-POLY1305-SHA256" and TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+ * as "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384": the same words, its own
+ * separators and TLS 1.3 prefix. */
+void tls_iana_cipher(const char *mbed, char *out, size_t outlen)
+{
+    size_t o = 0;
+    if (!mbed)
+        mbed = "";
+    if (!strncmp(mbed, "TLS1-3-", 7))
+        mbed += 7, o = (size_t)snprintf(out, outlen, "TLS_");
+    else
+        out[0] = 0;
+    for (; *mbed && o + 1 < outlen; mbed++)
+        out[o++] = *mbed == '-' ? '_' : *mbed;
+    if (outlen)
+        out[o < outlen ? o : outlen - 1] = 0;
+}
+
 static int version_to_mbed(int v)
 {
     return v == 13 ? MBEDTLS_SSL_VERSION_TLS1_3 : MBEDTLS_SSL_VERSION_TLS1_2;
@@ -505,7 +525,7 @@ void tls_client_facts(struct tls_client *c, struct mxs_tls_facts *f)
     if (c->handshake_done) {
         f->version = mbed_version_num(mbedtls_ssl_get_version_number(&c->ssl));
         snprintf(f->version_name, sizeof f->version_name, "%s", mbedtls_ssl_get_version(&c->ssl));
-        snprintf(f->cipher, sizeof f->cipher, "%s", mbedtls_ssl_get_ciphersuite(&c->ssl));
+        tls_iana_cipher(mbedtls_ssl_get_ciphersuite(&c->ssl), f->cipher, sizeof f->cipher);
     }
     if (c->rf.sh_seen)
         f->server_hello_version = wire_version_num(c->rf.sh_selected_version);

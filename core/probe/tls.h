@@ -65,6 +65,10 @@ int tls_client_verify_result(struct tls_client *c, unsigned *flags);
 /* The raw record view (ServerHello version, first non-TLS bytes ...). */
 const struct tlsrec_facts *tls_client_raw(const struct tls_client *c);
 
+/* mbedTLS's cipher suite name in IANA spelling
+ * ("TLS1-3-AES-128-GCM-SHA256" -> "TLS_AES_128_GCM_SHA256"). */
+void tls_iana_cipher(const char *mbed, char *out, size_t outlen);
+
 /* One-time library set-up (psa_crypto_init). 0 or -1. */
 int tls_global_init(void);
 /* "Mbed TLS 3.6.6" */

@@ -38,8 +38,17 @@ void session_iso_time(time_t t, char *out, size_t len)
 int render_exit_code(const struct engine *e)
 {
     enum mxs_step s = engine_failed_step(e);
-    if (s == MXS_STEP_NONE)
+    if (s == MXS_STEP_NONE) {
+        /* Every step passed: warnings (expiring-soon, chain-order, bytes
+         * after STARTTLS ...) get their own code, so cron and monitoring see
+         * them; --warn-ok gives 0 back. */
+        int n;
+        const struct mxs_finding *f = engine_findings(e, &n);
+        for (int i = 0; i < n && !engine_settings(e)->warn_ok; i++)
+            if (f[i].severity == MXS_SEV_WARNING)
+                return 4;
         return 0;
+    }
     if (engine_step_state(e, s) == MXS_ST_CANCELLED)
         return 3;
     return 10 + (int)s;
@@ -296,8 +305,10 @@ void render_report_text(const struct engine *e, struct buf *out)
                 mxs_verify_flags_text(ct->verify_flags, fl, sizeof fl);
                 buf_printf(out, "         %d ", c);
                 buf_puts_escaped(out, ct->subject);
-                buf_printf(out, "\n           not after %s (%d days), SHA-1 %s\n           %s %d, %s, %s\n", na,
-                           ct->days_left, ct->sha1, ct->key_type, ct->key_bits, ct->sig_alg, fl);
+                char dl[40];
+                mxs_days_text(ct->days_left, dl, sizeof dl);
+                buf_printf(out, "\n           not after %s (%s), SHA-1 %s\n           %s %d, %s, %s\n", na,
+                           dl, ct->sha1, ct->key_type, ct->key_bits, ct->sig_alg, fl);
             }
             break;
         case MXS_STEP_EHLO2:

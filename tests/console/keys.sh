@@ -31,11 +31,11 @@ else fail "every keymap entry has help text" "$(echo "$bad" | head -3)"; fi
 
 # A window tall enough for the whole key list.
 t_start --lab
-t_wait "Steps" 10 >/dev/null
+t_until 10 t_step_is RESOLVE '. RESOLVE.*' >/dev/null
 tmux -L "$T_SOCK" resize-window -x 130 -y 160
 sleep 0.5
 t_keys '?'
-if t_wait "Keys (panes)" 5 && t_wait "Commands" 3; then ok "? opens the help"; else fail "? opens the help"; fi
+if t_until 5 t_pane_has Help ' Keys \(panes\)' && t_pane_has Help ' Commands'; then ok "? opens the help"; else fail "? opens the help"; fi
 screen="$T_DIR/screen"
 t_screen > "$screen"
 # The key list: the overlay's inside (at 130 columns its box starts at
@@ -74,7 +74,7 @@ if [ -z "$extra" ] && [ "$(wc -l < "$T_DIR/lines")" -ge 20 ]; then ok "the ? key
 else fail "the ? key list holds nothing but the keymap" "not in the table:$extra"; fi
 
 t_keys q
-t_gone "Keys (panes)" 3 >/dev/null || true
+sleep 0.3
 t_keys q
-t_wait "MXS-EXIT=0" 5 >/dev/null || t_keys y
+t_until 3 t_exited 0 >/dev/null || { t_keys y; t_until 5 t_exited 0 >/dev/null || true; }
 finish

@@ -65,8 +65,8 @@ t_assert "Esc closes the certificate view: the screen is as before" 3 t_screen_i
 
 # Help screen lists keys and every command.
 t_keys '?'
-if t_until 3 t_pane_has Help ' Keys \(panes\)' && t_pane_has Help '   n, Space      run the next step' &&
-   t_pane_has Help '   q             quit \(asks when the session is not saved\)'; then
+if t_until 3 t_pane_has Help ' Keys \(panes\)' && t_pane_has Help '   n, Space +run the next step \(while one runs: queued, up to 9; Esc clears\)' &&
+   t_pane_has Help '   q +quit \(asks when the session is not saved\)'; then
     ok "? shows the help screen: the keys"
 else fail "? shows the help screen: the keys"; fi
 t_keys End

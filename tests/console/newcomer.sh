@@ -33,7 +33,7 @@ if t_title_is Chain 'Chain: expired' && t_pane_is Chain '0 mx\.lab\.mxscope\.tes
     ok "the chain pane marks the expired leaf"
 else fail "the chain pane marks the expired leaf"; t_screen | sed 's/^/# /'; fi
 if t_pane_has Findings 'Verdict:  opportunistic: encrypted  required: encrypted  verified: NOT DELIVERED \(CHAIN\)  dane: -' &&
-   t_pane_has Findings 'E cert-expired: The leaf certificate expired on [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \([0-9]+ days? ago\)\.'; then
+   t_pane_has Findings 'E cert-expired: The leaf certificate expired on [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \(-[0-9]+ days? left\)\.'; then
     ok "the findings pane names cert-expired and the verified sender's verdict"
 else fail "the findings pane names cert-expired and the verified sender's verdict"; fi
 
@@ -43,7 +43,7 @@ t_until 3 t_title_is Chain '\[Chain: expired\]' >/dev/null
 t_keys Enter
 C="Certificate depth 0"
 if t_until 5 t_pane_has "$C" '   SHA-1:        [0-9A-F]{40}   \(Exchange thumbprint\)' &&
-   t_pane_has "$C" '   Not after:    [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \(-[0-9]+ days left\)' &&
+   t_pane_has "$C" '   Not after:    [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \(-[0-9]+ days? left\)' &&
    t_pane_has "$C" '   Subject:      CN=mx\.lab\.mxscope\.test, O=mxscope lab \(expired\)' &&
    t_pane_has "$C" '     - expired: the certificate has expired'; then
     ok "certificate detail: thumbprint, expiry date, the expired flag in words"

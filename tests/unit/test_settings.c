@@ -45,6 +45,7 @@ static const struct example {
       "ABCDEF0123456789ABCDEF0123456789ABCDEF01", "abc" },
     { "expiry-warn", "14", "14", "3651" },
     { "dual-cert", "off", "off", "maybe" },
+    { "warn-ok", "on", "on", "sometimes" },
     { "resolver", "127.0.0.1@5353", "127.0.0.1@5353", NULL },
     { "trust-anchor", "/ta.key", "/ta.key", NULL },
     { "unbound-conf", "/u.conf", "/u.conf", NULL },

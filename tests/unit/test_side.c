@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "probe/side.h"
+#include "probe/tls.h"
 
 static unsigned get16(const unsigned char *b) { return (unsigned)b[0] << 8 | b[1]; }
 
@@ -75,6 +76,21 @@ static void test_hello_refuses(void **st)
     assert_int_equal(side_hello_build(0x0301, "x.test", rnd, out, 40), 0);
 }
 
+/* IANA spelling of the cipher suite, everywhere a person reads it. */
+static void test_iana_cipher(void **st)
+{
+    char b[96];
+    (void)st;
+    tls_iana_cipher("TLS1-3-CHACHA20-POLY1305-SHA256", b, sizeof b);
+    assert_string_equal(b, "TLS_CHACHA20_POLY1305_SHA256");
+    tls_iana_cipher("TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384", b, sizeof b);
+    assert_string_equal(b, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384");
+    tls_iana_cipher(NULL, b, sizeof b);
+    assert_string_equal(b, "");
+    tls_iana_cipher("TLS1-3-AES-128-GCM-SHA256", b, 8);
+    assert_string_equal(b, "TLS_AES");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -82,6 +98,7 @@ int main(void)
         cmocka_unit_test(test_hello_tls11_sni),
         cmocka_unit_test(test_hello_no_sni),
         cmocka_unit_test(test_hello_refuses),
+        cmocka_unit_test(test_iana_cipher),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
