@@ -7,4 +7,8 @@
 #define MXS_CMD_H
 #include "core.h"
 
+/* Inside core/cmd only: the lab provider the front end registered (NULL:
+ * none), for completion of `open lab:NAME` (complete.c). */
+const struct mxs_lab_ops *cmd_lab_provider(void);
+
 #endif

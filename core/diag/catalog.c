@@ -262,6 +262,13 @@ const struct diag_entry diag_rows[D_COUNT] = {
     THIRD_TLS, "STARTTLS failed otherwise (reset...)"),
 
 /* ---- HANDSHAKE -------------------------------------------------------- */
+/* Our own TLS files: nothing was sent, so nothing is known of the partner. */
+[D_TLS_LOCAL_FILES] = {"tls-local-files", NULL, MXS_STEP_HANDSHAKE, E, LOCAL,
+    "our own CA, certificate or key file cannot be used",
+    "fix the file named (`set cafile` / `set cert` / `set key`; on the command "
+    "line --cafile, --cert, --key): it must exist, be readable, hold PEM "
+    "certificates (the key: a PEM key that matches the certificate).",
+    "nothing to do: the problem is on the side that runs mxscope."},
 [D_TLS_OBSOLETE_ONLY] = {"tls-obsolete-only", NULL, MXS_STEP_HANDSHAKE, E,
     TLS, "the server only speaks TLS 1.0/1.1",
     "enable TLS 1.2 and 1.3 (Postfix: smtpd_tls_protocols = >=TLSv1.2 with "
@@ -272,7 +279,7 @@ const struct diag_entry diag_rows[D_COUNT] = {
     MXS_STEP_HANDSHAKE, E, TLS, "no shared TLS version",
     "allow TLS 1.2 and 1.3 (Postfix smtpd_tls_protocols / "
     "smtpd_tls_mandatory_protocols; Exchange: Schannel protocol settings). "
-    "If you restricted our side with `set tls-min`/`tls-max`, widen the "
+    "If you restricted our side with `set tls-min` / `set tls-max`, widen the "
     "range.",
     THIRD_TLS},
 [D_TLS_CLIENT_CERT] = {"tls-client-cert-required", NULL, MXS_STEP_HANDSHAKE,

@@ -83,6 +83,15 @@ void diag_check_handshake(struct diag_ctx *c)
     int specific = 0;
     struct mxs_finding f;
     char a[160];
+    if (t->local_error) {
+        char e[300];
+        diag_start(&f, D_TLS_LOCAL_FILES, -1);
+        APP(f.message, "Our own TLS files cannot be used: %s. Nothing was sent to the "
+            "server; this says nothing about it.", diag_esc(e, sizeof e, t->error));
+        APP(f.evidence, "checked before the handshake: %s", e);
+        diag_file(c, &f, D_TLS_LOCAL_FILES, NULL);
+        return;
+    }
     if (!t->attempted && !failed)
         return;
     /* Refused for its version, then the TLS 1.0/1.1 probes found what it

@@ -115,14 +115,20 @@ void diag_report(const struct diag_input *in, const struct mxs_finding *f, int n
                (unsigned)(c.conn->port ? c.conn->port : c.set->port ? c.set->port : 25),
                c.set->tls_on_connect ? " (implicit TLS)" : " (STARTTLS)");
     buf_printf(out, "  When (UTC):   %s\n", started > 0 ? diag_iso(started, t) : "(unknown)");
+    /* The sending address is what the other side greps its logs for: say
+     * it only when we know it, never guess it from the EHLO name (which
+     * is whatever the operator typed). */
     buf_puts(out, "  From:         ");
-    rep_esc(out, from && from[0] ? from : c.set->ehlo_name[0] ? c.set->ehlo_name : "(unknown)");
-    if (c.set->ehlo_name[0] && from && strcmp(from, c.set->ehlo_name)) {
-        buf_puts(out, " (EHLO ");
-        rep_esc(out, c.set->ehlo_name);
-        buf_puts(out, ")");
-    }
+    if (from && from[0])
+        rep_esc(out, from);
+    else
+        buf_puts(out, "(the address of the host that ran the test: not known to mxscope)");
     buf_puts(out, "\n");
+    if (c.set->ehlo_name[0]) {
+        buf_puts(out, "  EHLO name:    ");
+        rep_esc(out, c.set->ehlo_name);
+        buf_puts(out, "\n");
+    }
     if (c.tls->ok) {
         buf_puts(out, "  TLS:          ");
         rep_esc(out, c.tls->version_name[0] ? c.tls->version_name : "negotiated");

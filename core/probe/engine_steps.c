@@ -541,6 +541,14 @@ static int step_handshake(struct engine *e)
             tls_client_free(e->tlc_failed);
             e->tlc_failed = NULL;
         }
+        /* Our own files first (the console may have `set cert` since the
+         * start): a local mistake must not look like the partner's. */
+        if (tls_check_local_files(&e->set, err, sizeof err) != 0) {
+            f->local_error = 1;
+            snprintf(f->error, sizeof f->error, "%s", err);
+            engine_step_end(e, MXS_STEP_HANDSHAKE, MXS_ST_FAIL, "our own file: %s", err);
+            return -1;
+        }
         e->tlc = tls_client_new(&e->set, engine_sni(e), &e->t, tls_record_cb, e, err, sizeof err);
         if (!e->tlc) {
             f->attempted = 1;

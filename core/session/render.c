@@ -368,7 +368,7 @@ void render_problem_report(const struct engine *e, struct buf *out)
     engine_diag_input(e, &in);
     int n;
     const struct mxs_finding *f = engine_findings(e, &n);
-    diag_report(&in, f, n, engine_verdicts(e), engine_started_at(e), engine_settings(e)->ehlo_name, out);
+    diag_report(&in, f, n, engine_verdicts(e), engine_started_at(e), NULL, out);
 }
 
 /* ---- saves ------------------------------------------------------------- */

@@ -38,4 +38,16 @@ local_err cafile-dir "--cafile $tmp: is a folder" --cafile "$tmp"
     --cert "$certs/client.crt" --key "$certs/client.key" > "$tmp/good.json" 2>&1
 rc=$?
 if [ $rc = 11 ]; then ok "a matching pair: the probe runs (exit 11 at CONNECT)"; else fail "a matching pair runs" "exit $rc"; fi
+# The console (here its script mode): a `set cert` made after the start is
+# checked when the handshake starts: nothing is sent, the finding is ours
+# (tls-local-files) and no verdict blames the partner.
+printf 'set cert /nonexistent.pem\nrun\nshow findings\n' > "$tmp/script"
+"$MXS_BIN" --batch --lab good --script "$tmp/script" > "$tmp/script.out" 2>&1
+if grep -qE '^  error   tls-local-files +\[HANDSHAKE\] Our own TLS files cannot be used: --cert /nonexistent.pem: No such file or directory' "$tmp/script.out" &&
+   [ "$(grep -cE '^  (opportunistic|required|verified|dane) +not-evaluated +at HANDSHAKE \(tls-local-files\)' "$tmp/script.out")" = 4 ] &&
+   ! grep -q 'tls-handshake-failed' "$tmp/script.out"; then
+    ok "console: set cert to a missing file is ours (tls-local-files), every verdict not evaluated"
+else
+    fail "console: set cert to a missing file is ours" "$(grep -E 'tls-|not-evaluated|delivered' "$tmp/script.out" | head -8 | tr '\n' '|')"
+fi
 finish

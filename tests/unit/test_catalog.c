@@ -222,12 +222,66 @@ static void t_docs_match(void **st)
         fail_msg("%d mismatch(es) between core/diag/catalog.c and %s", bad, DOC);
 }
 
+/* ---- advice names real things ---------------------------------------------- */
+
+/* Every `set NAME` in an advice is a setting of the table, every `--NAME`
+ * an option of it, every "mxscope `CMD`" a console command: advice that
+ * sends an operator to `set client-cert` (which does not exist) is a bug. */
+static int check_names(const char *id, const char *text)
+{
+    int bad = 0;
+    for (const char *p = text; (p = strstr(p, "`set ")) != NULL; p += 5) {
+        char w[64];
+        if (sscanf(p + 5, "%63[a-z0-9-]", w) != 1 || !mxs_setting_find(w)) {
+            print_error("%s: advice names `set %s`, which is no setting\n", id, w);
+            bad = 1;
+        }
+    }
+    for (const char *p = text; (p = strstr(p, "--")) != NULL; p += 2) {
+        char w[64];
+        if (!isalpha((unsigned char)p[2]) || sscanf(p + 2, "%63[a-z0-9-]", w) != 1)
+            continue;
+        const struct mxs_setting_def *d = mxs_setting_find(w);
+        if (!d || (d->flags & MXS_SETF_NOCLI)) {
+            print_error("%s: advice names --%s, which is no option\n", id, w);
+            bad = 1;
+        }
+    }
+    for (const char *p = text; (p = strstr(p, "mxscope `")) != NULL; p += 9) {
+        char w[64];
+        if (sscanf(p + 9, "%63[a-z0-9-]", w) != 1 || !cmd_find(w)) {
+            print_error("%s: advice names the command `%s`, which does not exist\n", id, w);
+            bad = 1;
+        }
+    }
+    return bad;
+}
+
+static void t_advice_names_exist(void **st)
+{
+    int n = 0, bad = 0, seen_set = 0;
+    (void)st;
+    const struct diag_entry *r = diag_catalog(&n);
+    for (int i = 0; i < n; i++) {
+        bad |= check_names(r[i].id, r[i].advice_own);
+        bad |= check_names(r[i].id, r[i].advice_third);
+        seen_set += strstr(r[i].advice_own, "`set ") != NULL;
+    }
+    assert_int_equal(bad, 0);
+    assert_true(seen_set > 0);       /* the check looked at something */
+    /* ...and it can fail. */
+    assert_int_equal(check_names("probe", "use `set client-cert` and --nope"), 1);
+    assert_int_equal(check_names("probe", "mxscope `frobnicate`"), 1);
+    assert_int_equal(check_names("probe", "`set cert` / `set key`, --resolver, mxscope `report`"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_rows_whole),
         cmocka_unit_test(t_find_id),
         cmocka_unit_test(t_docs_match),
+        cmocka_unit_test(t_advice_names_exist),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
