@@ -43,6 +43,8 @@ void engine_replay_facts(struct engine *e, struct engine_replay_facts *f)
 {
     if (f->set)
         e->set = *f->set;
+    if (f->dns)
+        e->dns = *f->dns;
     if (f->conn)
         e->conn = *f->conn;
     if (f->smtp)
@@ -53,6 +55,7 @@ void engine_replay_facts(struct engine *e, struct engine_replay_facts *f)
         engine_chain_clear(e);
         e->chain = *f->chain;
         memset(f->chain, 0, sizeof *f->chain);
+        e->chain.alt_present = 0;   /* a loaded second leaf keeps no DER */
     }
 }
 

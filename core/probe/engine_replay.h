@@ -51,6 +51,7 @@ void engine_replay_step(struct engine *e, enum mxs_step s, enum mxs_step_state s
 /* The facts the file carries; a NULL member keeps the engine's. */
 struct engine_replay_facts {
     const struct mxs_settings *set;
+    const struct mxs_dns_facts *dns;
     const struct mxs_connect_facts *conn;
     const struct mxs_smtp_facts *smtp;
     const struct mxs_tls_facts *tls;
