@@ -580,6 +580,30 @@ static int step_handshake(struct engine *e)
         e->tls_active = 1;
         e->phase = 3;
         e->want = POLLIN;
+        /* Ours offers ECDSA first: an RSA leaf means the server has no ECDSA
+         * certificate to show (the RSA-only handshake would see the same),
+         * so it is stopped at once.  An ECDSA leaf: the RSA-only handshake
+         * gets a bounded grace (a server that serves one connection at a
+         * time must not hold the probe up), then it is cancelled. */
+        const unsigned char *d[1];
+        size_t l[1];
+        unsigned fl[1];
+        int total = 0;
+        struct mxs_cert leaf;
+        char xerr[64];
+        if (engine_side_pending(e) && tls_client_chain(e->tlc, d, l, fl, 1, &total) > 0 &&
+            x509view_decode(d[0], l[0], time(NULL), &leaf, xerr, sizeof xerr) == 0) {
+            int rsa = !strcmp(leaf.key_type, "RSA");
+            x509view_clear(&leaf);
+            if (rsa) {
+                engine_side_cancel(e, "our handshake got an RSA certificate already");
+            } else {
+                int64_t now = engine_now_ms(), spent = now - e->t_start[MXS_STEP_CONNECT];
+                int64_t grace = spent * 3 > 1000 ? spent * 3 : 1000;
+                if (now + grace < e->deadline)
+                    e->deadline = now + grace;
+            }
+        }
         return sides_done(e) ? handshake_end_ok(e) : 0;
     }
     const struct tlsrec_facts *raw = tls_client_raw(e->tlc);
