@@ -240,20 +240,16 @@ static void diag_cert(struct diag_ctx *c, int i, int verified_run)
 
     /* Days left: the one number every view shows (base/days.c), plus the
      * exact age in the evidence. */
-    char dl[40], span[48];
-    mxs_days_text(now > 0 ? mxs_days_left(x->not_after, now) : x->days_left, dl, sizeof dl);
+    /* The number of the chain view, as judged when the chain was read (a
+     * loaded session keeps it), so every view says the same. */
+    char dl[40];
+    mxs_days_text(x->days_left, dl, sizeof dl);
     if (expired) {
         diag_start(&f, i > 0 ? D_CERT_EXPIRED_INTERMEDIATE : D_CERT_EXPIRED, i);
         APP(f.message, "The %s certificate expired on %s (%s).",
             role(ch, i), diag_iso(x->not_after, d), dl);
         cert_ident(ch, i, f.evidence, sizeof f.evidence);
-        if (now > 0) {
-            mxs_duration_text(now - x->not_after, span, sizeof span);
-            APP(f.evidence, "not after %s (%s: expired %s before the check at %s)",
-                diag_iso(x->not_after, d), dl, span, diag_iso(now, d2));
-        } else {
-            APP(f.evidence, "not after %s (%s)", diag_iso(x->not_after, d), dl);
-        }
+        APP(f.evidence, "not after %s (%s)", diag_iso(x->not_after, d), dl);
         diag_file(c, &f, i > 0 ? D_CERT_EXPIRED_INTERMEDIATE : D_CERT_EXPIRED, NULL);
     }
     if (future) {

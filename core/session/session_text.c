@@ -49,6 +49,17 @@ void render_transcript_text(const struct engine *e, struct buf *out)
     buf_puts(out, "# target: ");
     buf_puts_escaped(out, set->target);
     buf_printf(out, " port %u\n", set->port);
+    /* Every setting, from the table: a loaded transcript is judged with the
+     * settings of the run (the expected thumbprint, the warning window...). */
+    for (const struct mxs_setting_def *d = mxs_setting_table; d->name; d++) {
+        char v[1100];
+        if (!strcmp(d->name, "target") || !strcmp(d->name, "host") ||
+            mxs_settings_get(set, d->name, v, sizeof v) != 0)
+            continue;
+        buf_printf(out, "# set %s ", d->name);
+        buf_puts_escaped(out, v);
+        buf_puts(out, "\n");
+    }
     buf_puts(out, "# marks: C: client  S: server  D: DNS  T: TLS  X: certificate  !! error  # note  ** finding\n");
     for (size_t i = 0; i < engine_record_count(e); i++) {
         render_record_line(engine_record(e, i), out);
@@ -461,6 +472,27 @@ static long lt_pass1(struct lt_state *st, const char *text, size_t len)
             st->set.target[tn] = 0;
             st->set.port = (uint16_t)port;
             target = 1;
+            continue;
+        }
+        if (lt_starts(&l, "# set ")) {
+            /* "# set NAME VALUE": VALUE escaped; shown defaults ("none",
+             * "(system)") and values that only describe ("auto (25)") are
+             * left as the defaults they stand for. */
+            const char *p = l.p + 6, *end = l.p + l.n, *nm;
+            size_t nn = lt_token(&p, end, &nm);
+            char name[64], v[1100];
+            if (nn == 0 || nn >= sizeof name)
+                return lt_fail(st, l.no, "a settings line is \"# set NAME VALUE\"");
+            memcpy(name, nm, nn);
+            name[nn] = 0;
+            while (p < end && *p == ' ')
+                p++;
+            size_t vn = mxs_unescape(p, (size_t)(end - p), (unsigned char *)v, sizeof v - 1);
+            v[vn] = 0;
+            const struct mxs_setting_def *d = mxs_setting_find(name);
+            char serr[160];
+            if (d && !(d->empty && !strcmp(v, d->empty)))
+                mxs_settings_set(&st->set, name, v, serr, sizeof serr);
             continue;
         }
         if (l.n == 0 || lt_starts(&l, "# "))
@@ -962,10 +994,24 @@ struct engine *engine_load_text(const char *text, size_t len, const char *path, 
         m->caps_changed = smtp_caps_diff(&m->caps, &m->caps2, NULL, 0);
     }
     lt_chain_facts(st);
+    /* A pinned address (--connect, the lab) was the DNS fact of the run:
+     * the text has no DNS answers then, and needs none to say so. */
+    struct mxs_dns_facts *dns = calloc(1, sizeof *dns);
+    if (dns && st->set.connect_addr[0]) {
+        struct mxs_mx *px = &dns->mx[0];
+        dns->n_mx = 1;
+        dns->done = 1;
+        snprintf(px->host, sizeof px->host, "%s", st->set.target);
+        px->addr[0].family = strchr(st->set.connect_addr, ':') ? 6 : 4;
+        snprintf(px->addr[0].text, sizeof px->addr[0].text, "%s", st->set.connect_addr);
+        px->n_addr = 1;
+    }
     struct engine_replay_facts facts = {
-        .set = &st->set, .conn = &st->conn, .smtp = &st->smtp, .tls = &st->tls, .chain = &st->chain
+        .set = &st->set, .dns = dns && dns->done ? dns : NULL, .conn = &st->conn, .smtp = &st->smtp,
+        .tls = &st->tls, .chain = &st->chain
     };
     engine_replay_facts(st->e, &facts);
+    free(dns);
     lt_rediag(st);
     engine_replay_diagnosis(st->e, st->findings, st->n_findings, st->verdicts);
     engine_replay_finish(st->e);
