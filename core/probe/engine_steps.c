@@ -736,6 +736,14 @@ static void alt_leaf(struct engine *e, time_t now)
         return;
     ch->alt_probed = 1;
     ch->alt_ok = r->handshake_ok;
+    /* Ours got an RSA leaf: the RSA-only handshake was stopped (or, if it
+     * was quicker, saw the same): one answer whatever the timing. */
+    if (ch->n > 0 && !strcmp(ch->cert[0].key_type, "RSA")) {
+        ch->alt_ok = 0;
+        snprintf(ch->alt_error, sizeof ch->alt_error,
+                 "not needed: our handshake got an RSA certificate already");
+        return;
+    }
     if (!r->handshake_ok || r->n_chain == 0) {
         snprintf(ch->alt_error, sizeof ch->alt_error, "%s",
                  r->tls_error[0] ? r->tls_error : r->error[0] ? r->error : "no certificate");
