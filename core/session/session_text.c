@@ -1,8 +1,7 @@
 /*
- * session_text.c - a session as the text transcript of docs/transcript.md
- * (writer: render_transcript_text, `save FILE`, --save FILE) and back
- * (loader: engine_load_text, through engine_load_buffer), like
- * session_json.c does for JSON.  Part of the session module (core/session).
+ * session_text.c - the text transcript of docs/transcript.md back into a
+ * read-only session (engine_load_text, through engine_load_buffer); its
+ * writer, render_transcript_text, is in render.c.  Part of the session module (core/session).
  * The loader parses into facts of its own (struct lt_state) and fills a
  * read-only engine only through the replay API (probe/engine_replay.h);
  * names of steps, states, severities, policies, outcomes and verify flags
@@ -38,54 +37,6 @@
 #include "session/session_int.h"
 
 /* ---- the writer ------------------------------------------------------------ */
-
-void render_transcript_text(const struct engine *e, struct buf *out)
-{
-    const struct mxs_settings *set = engine_settings(e);
-    const struct mxs_chain_facts *ch = engine_chain(e);
-    char when[40];
-    session_iso_time(engine_started_at(e), when, sizeof when);
-    buf_printf(out, "# mxscope %s transcript, started %s\n", MXS_VERSION, when);
-    buf_puts(out, "# target: ");
-    buf_puts_escaped(out, set->target);
-    buf_printf(out, " port %u\n", set->port);
-    /* Every setting, from the table: a loaded transcript is judged with the
-     * settings of the run (the expected thumbprint, the warning window...). */
-    for (const struct mxs_setting_def *d = mxs_setting_table; d->name; d++) {
-        char v[1100];
-        if (!strcmp(d->name, "target") || !strcmp(d->name, "host") ||
-            mxs_settings_get(set, d->name, v, sizeof v) != 0)
-            continue;
-        buf_printf(out, "# set %s ", d->name);
-        buf_puts_escaped(out, v);
-        buf_puts(out, "\n");
-    }
-    buf_puts(out, "# marks: C: client  S: server  D: DNS  T: TLS  X: certificate  !! error  # note  ** finding\n");
-    for (size_t i = 0; i < engine_record_count(e); i++) {
-        render_record_line(engine_record(e, i), out);
-        buf_puts(out, "\n");
-    }
-    /* The appendix makes the text whole for the other side's admins (and
-     * for `load`): the verdict per policy and the chain as PEM. */
-    buf_puts(out, "#\n");
-    for (int p = 0; p < MXS_POL_COUNT; p++) {
-        const struct mxs_verdict *v = &engine_verdicts(e)[p];
-        buf_printf(out, "# verdict %s %s %s %s\n", mxs_policy_name(v->policy), mxs_outcome_name(v->outcome),
-                   v->step == MXS_STEP_NONE ? "-" : mxs_step_name(v->step), v->finding[0] ? v->finding : "-");
-    }
-    if (ch->n) {
-        buf_printf(out, "# chain: %d certificate%s as sent, leaf first\n", ch->n, ch->n == 1 ? "" : "s");
-        render_chain_pem(e, out);
-    }
-}
-
-int render_save_text(const struct engine *e, const char *path, char *err, size_t errlen)
-{
-    struct buf b;
-    buf_init(&b, 0);
-    render_transcript_text(e, &b);
-    return session_save_buf(&b, path, err, errlen);
-}
 
 /* ---- the loader ------------------------------------------------------------ */
 

@@ -46,4 +46,27 @@ case "$out" in
                           fail "make run without a terminal: one line" "$out" ;;
     *) fail "make run without a terminal says so" "got: $out" ;;
 esac
+# ...and with a terminal, `make run` opens the console on the lab (tmux).
+if command -v tmux >/dev/null 2>&1; then
+    sock="mxs-firstrun-$$"
+    mkdir -p "$tmp/home"
+    tmux -L "$sock" -f /dev/null -u new-session -d -x 100 -y 30 \
+        "cd '$src' && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS HOME='$tmp/home' LANG=C.UTF-8 LC_ALL=C.UTF-8 make -s run; echo MAKE-EXIT=\$?; sleep 60"
+    i=0; seen=0
+    while [ $i -lt 100 ]; do
+        scr=$(tmux -L "$sock" capture-pane -p 2>/dev/null)
+        if printf '%s\n' "$scr" | grep -qE '─\[?Steps\]?' && printf '%s\n' "$scr" | grep -q '\[lab:good\]'; then seen=1; break; fi
+        sleep 0.2; i=$((i + 1))
+    done
+    if [ $seen = 1 ]; then ok "make run opens the console on the lab (Steps pane, status bar [lab:good])"
+    else fail "make run opens the console on the lab" "$(printf '%s' "$scr" | head -5 | tr '\n' '|')"; fi
+    tmux -L "$sock" send-keys q; sleep 0.3; tmux -L "$sock" send-keys y
+    i=0
+    while [ $i -lt 50 ] && ! tmux -L "$sock" capture-pane -p | grep -q 'MAKE-EXIT='; do sleep 0.2; i=$((i + 1)); done
+    if tmux -L "$sock" capture-pane -p | grep -q 'MAKE-EXIT=0'; then ok "q leaves the console; make run exits 0"
+    else fail "q leaves the console; make run exits 0" "$(tmux -L "$sock" capture-pane -p | grep -v '^$' | tail -3 | tr '\n' '|')"; fi
+    tmux -L "$sock" kill-server >/dev/null 2>&1
+else
+    fail "make run in a terminal" "tmux not installed"
+fi
 finish
