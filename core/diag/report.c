@@ -86,9 +86,14 @@ void diag_report(const struct diag_input *in, const struct mxs_finding *f, int n
             worst = &f[i];
     }
     buf_puts(out, "Subject: ");
-    if (worst && worst->severity >= MXS_SEV_WARNING)
-        buf_printf(out, "Mail delivery problem to %s (%s): %s at %s\n", c.dom, c.mx,
-                   worst->id, mxs_step_name(worst->step));
+    if (worst && worst->severity >= MXS_SEV_WARNING) {
+        /* Domain, the failing step and the cause in words: what a
+         * postmaster sorts a queue of such mails by. */
+        const struct diag_entry *row = diag_find_id(worst->id);
+        buf_printf(out, "Mail to %s (MX %s) fails at %s: %s (%s)\n", c.dom, c.mx,
+                   mxs_step_name(worst->step), row && row->title ? row->title : worst->id,
+                   worst->id);
+    }
     else
         buf_printf(out, "Mail delivery test to %s (%s): no problem found\n", c.dom, c.mx);
     buf_puts(out, "\nHello postmaster,\n\nwe tested mail delivery to your server "
@@ -122,7 +127,7 @@ void diag_report(const struct diag_input *in, const struct mxs_finding *f, int n
     if (from && from[0])
         rep_esc(out, from);
     else
-        buf_puts(out, "(the address of the host that ran the test: not known to mxscope)");
+        buf_puts(out, "(unknown to mxscope: the host that ran the test)");
     buf_puts(out, "\n");
     if (c.set->ehlo_name[0]) {
         buf_puts(out, "  EHLO name:    ");
@@ -159,5 +164,5 @@ void diag_report(const struct diag_input *in, const struct mxs_finding *f, int n
         for (int i = 0; f && i < n; i++)
             if ((int)f[i].severity == pass)
                 rep_finding(out, &f[i]);
-    buf_puts(out, "\nThe full transcript is available on request.\nThank you.\n");
+    buf_puts(out, "\nThe evidence as the server sent it follows below.\nThank you.\n");
 }

@@ -362,13 +362,136 @@ void render_chain_pem(const struct engine *e, struct buf *out)
     }
 }
 
+/* Wrap one line at width: break at spaces only, continuation lines indented
+ * like the line's text; a word longer than the room (a hash, a PEM line, a
+ * URL) goes whole on a line of its own, never split. */
+static void wrap_line(const char *s, size_t n, size_t width, struct buf *out)
+{
+    size_t ind = 0;
+    while (ind < n && s[ind] == ' ')
+        ind++;
+    /* Hanging indent for "* [error] ..." and "key:  value" lines. */
+    size_t hang = ind;
+    if (n > ind + 2 && s[ind] == '*' && s[ind + 1] == ' ')
+        hang = ind + 2;
+    /* A header folds with leading white space (RFC 5322 2.2.3). */
+    if (n > 9 && !strncmp(s, "Subject: ", 9))
+        hang = 1;
+    size_t col = 0, i = 0;
+    int first = 1;
+    while (i < n) {
+        size_t ws = i;
+        while (i < n && s[i] == ' ')
+            i++;
+        size_t w0 = i;
+        while (i < n && s[i] != ' ')
+            i++;
+        size_t wl = i - w0, sp = w0 - ws;
+        if (wl == 0)
+            break;
+        if (!first && col + sp + wl > width && col > hang) {
+            buf_puts(out, "\n");
+            for (size_t k = 0; k < hang; k++)
+                buf_add(out, " ", 1);
+            col = hang;
+            sp = 0;
+        }
+        for (size_t k = 0; k < sp; k++)
+            buf_add(out, " ", 1);
+        buf_add(out, s + w0, wl);
+        col += sp + wl;
+        first = 0;
+    }
+    buf_puts(out, "\n");
+}
+
+static void wrap_text(const char *s, size_t width, struct buf *out)
+{
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        size_t n = nl ? (size_t)(nl - s) : strlen(s);
+        if (n == 0)
+            buf_puts(out, "\n");
+        else
+            wrap_line(s, n, width, out);
+        s += n + (nl ? 1 : 0);
+    }
+}
+
+/* The report's appendix replaces `openssl s_client -starttls smtp` output
+ * as evidence: the SMTP dialog with its timings, the TLS facts and the
+ * chain as served, in PEM. */
+static void report_appendix(const struct engine *e, struct buf *out)
+{
+    const struct mxs_tls_facts *t = engine_tls(e);
+    size_t n = engine_record_count(e);
+    int64_t t0 = -1;
+    buf_puts(out, "\n-- Evidence --------------------------------------------------------\n\n");
+    buf_puts(out, "SMTP dialog (seconds since the connection opened; C: us, S: the server):\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct mxs_record *r = engine_record(e, i);
+        if (r->kind != MXS_REC_SMTP_IN && r->kind != MXS_REC_SMTP_OUT)
+            continue;
+        if (t0 < 0)
+            t0 = r->t_us;
+        buf_printf(out, "  +%.3f %s ", (double)(r->t_us - t0) / 1e6,
+                   r->kind == MXS_REC_SMTP_IN ? "S:" : "C:");
+        buf_add_escaped(out, r->data, r->len, MXS_ESC_ASCII);
+        buf_puts(out, "\n");
+    }
+    if (t0 < 0)
+        buf_puts(out, "  (no SMTP exchange)\n");
+    buf_puts(out, "\nTLS:\n");
+    if (!t->attempted && !t->alert_received && !t->ok) {
+        buf_puts(out, "  no handshake was attempted\n");
+    } else {
+        buf_puts(out, "  result:    ");
+        buf_puts(out, t->ok ? "handshake completed" : "handshake failed");
+        buf_puts(out, "\n  version:   ");
+        buf_puts_escaped(out, t->ok && t->version_name[0] ? t->version_name : "-");
+        buf_puts(out, "\n  cipher:    ");
+        buf_puts_escaped(out, t->cipher[0] ? t->cipher : "-");
+        buf_puts(out, "\n  group:     ");
+        buf_puts_escaped(out, t->group[0] ? t->group : "-");
+        buf_puts(out, "\n  SNI sent:  ");
+        buf_puts_escaped(out, t->sni_sent[0] ? t->sni_sent : "(none)");
+        buf_puts(out, "\n");
+        if (t->alert_received >= 0) {
+            buf_puts(out, "  alert received: ");
+            buf_puts_escaped(out, t->alert_name);
+            buf_puts(out, "\n");
+        }
+        if (t->alert_sent >= 0) {
+            buf_puts(out, "  alert sent:     ");
+            buf_puts_escaped(out, t->alert_sent_name);
+            buf_puts(out, "\n");
+        }
+        if (!t->ok && t->error[0]) {
+            buf_puts(out, "  error:     ");
+            buf_puts_escaped(out, t->error);
+            buf_puts(out, "\n");
+        }
+    }
+    const struct mxs_chain_facts *ch = engine_chain(e);
+    if (ch->n > 0) {
+        buf_printf(out, "\nCertificates as the server sent them (%d, leaf first), PEM:\n", ch->n);
+        render_chain_pem(e, out);
+    }
+}
+
 void render_problem_report(const struct engine *e, struct buf *out)
 {
     struct diag_input in;
     engine_diag_input(e, &in);
     int n;
     const struct mxs_finding *f = engine_findings(e, &n);
-    diag_report(&in, f, n, engine_verdicts(e), engine_started_at(e), NULL, out);
+    struct buf body;
+    buf_init(&body, 4u << 20);
+    diag_report(&in, f, n, engine_verdicts(e), engine_started_at(e), NULL, &body);
+    report_appendix(e, &body);
+    /* Mail is read at 72 columns; PEM lines (64) and hashes are never cut. */
+    wrap_text(buf_str(&body), 72, out);
+    buf_free(&body);
 }
 
 /* ---- saves ------------------------------------------------------------- */
