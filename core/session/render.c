@@ -108,7 +108,11 @@ static void tls_record_words(const struct mxs_record *r, struct buf *out)
 void render_record_line(const struct mxs_record *r, struct buf *out)
 {
     buf_printf(out, "+%7.3fs %-9s %s ", r->t_us / 1e6, mxs_step_name(r->step), rec_mark(r->kind));
-    if (r->kind == MXS_REC_TLS_IN || r->kind == MXS_REC_TLS_OUT)
+    /* A TLS record's bytes are described; a loaded text transcript carries
+     * only that description ("TLS handshake(22) ..."), kept as it was
+     * (no TLS record starts with "TLS ": content types are 20-24). */
+    if ((r->kind == MXS_REC_TLS_IN || r->kind == MXS_REC_TLS_OUT) &&
+        !(r->len >= 4 && !memcmp(r->data, "TLS ", 4)))
         tls_record_words(r, out);
     else if (r->kind == MXS_REC_CERT)
         buf_printf(out, "certificate, %zu bytes DER", r->len);

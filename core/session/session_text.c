@@ -751,9 +751,10 @@ static int lt_pass2(struct lt_state *st, const char *text, size_t len)
         }
         while (p < end && *p == ' ')
             p++;
+        /* T< and T> lines carry the record's description, not its bytes:
+         * kept as such (render.c shows a description as it is), so the
+         * direction marks survive a round trip. */
         int kind = session_mark_kind(p, (size_t)(end - p));
-        if (kind == MXS_REC_TLS_IN || kind == MXS_REC_TLS_OUT)
-            kind = MXS_REC_TLS_INFO; /* the text carries the record's description */
         if (kind < 0) {
             lt_quote(p, (size_t)(end - p), q, sizeof q);
             return lt_fail(st, l.no, "unknown mark at \"%s\" (== D: S: C: T< T> T: X: ** # !!)", q);
