@@ -304,6 +304,8 @@ struct mxs_tls_facts {
      * 1.0 and 1.1 ClientHellos on fresh connections (probe/side.c). */
     int version_accepted[4];
     int legacy_probed;           /* the TLS 1.0/1.1 probes ran               */
+    int pss_retry;               /* ours failed on mbedTLS's RSA-PSS defect; a
+                                  * TLS 1.2 retry without RSA-PSS completed */
     int local_error;             /* our --cafile/--cert/--key cannot be used:
                                   * nothing was sent, error says why        */
 };

@@ -139,6 +139,12 @@ void engine_side_cancel(struct engine *e, const char *why);
 void engine_side_free(struct engine *e);
 /* The finished result of that kind, NULL when none ran or it still runs. */
 const struct side_result *engine_side_result(const struct engine *e, int kind);
+/* A completed side session of that kind becomes the engine's own
+ * (transport, TLS client).  0, or -1 when there is none. */
+int engine_side_adopt(struct engine *e, int kind);
+/* The engine's TLS record callback (transcript), for an adopted session. */
+void engine_side_tls_record(void *arg, int from_server, int type, int version,
+                            const unsigned char *body, size_t len);
 
 void engine_chain_clear(struct engine *e);
 /* A new engine for MX mx, address addr of src's RESOLVE (the survey):

@@ -12,6 +12,7 @@
 
 #include "probe/engine_int.h"
 #include "probe/side.h"
+#include "probe/tls.h"
 
 static void side_note(void *arg, const char *line)
 {
@@ -89,4 +90,24 @@ const struct side_result *engine_side_result(const struct engine *e, int kind)
             return r;
     }
     return NULL;
+}
+
+/* The session of a completed TLS 1.2 PKCS#1 retry becomes ours: its
+ * connection takes the engine's transport slot and its TLS client goes on
+ * over it, its records into our transcript. */
+int engine_side_adopt(struct engine *e, int kind)
+{
+    for (int i = 0; i < e->n_side; i++) {
+        const struct side_result *r = side_result(e->side[i]);
+        if ((int)r->kind != kind || !r->handshake_ok)
+            continue;
+        struct tls_client *c = NULL;
+        if (side_adopt(e->side[i], &e->t, &c) != 0)
+            return -1;
+        tls_client_set_transport(c, &e->t, engine_side_tls_record, e);
+        e->tlc = c;
+        e->connected = 1;
+        return 0;
+    }
+    return -1;
 }

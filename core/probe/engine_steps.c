@@ -527,6 +527,12 @@ static int handshake_end_fail(struct engine *e)
     return -1;
 }
 
+void engine_side_tls_record(void *arg, int from_server, int type, int version,
+                            const unsigned char *body, size_t len)
+{
+    tls_record_cb(arg, from_server, type, version, body, len);
+}
+
 static int step_handshake(struct engine *e)
 {
     struct mxs_tls_facts *f = &e->tls;
@@ -564,6 +570,24 @@ static int step_handshake(struct engine *e)
     }
     if (e->phase == 2)          /* ours failed: the TLS 1.0/1.1 probes run */
         return sides_done(e) ? (versions_from_legacy(e), handshake_end_fail(e)) : 0;
+    if (e->phase == 4) {        /* ours failed on RSA-PSS: the PKCS#1 retry */
+        if (!sides_done(e))
+            return 0;
+        if (engine_side_adopt(e, SIDE_TLS12_PKCS1) == 0) {
+            tls_client_facts(e->tlc, f);
+            f->pss_retry = 1;
+            f->handshake_ms = engine_now_ms() - e->t_start[MXS_STEP_HANDSHAKE];
+            versions_from_main(e, 1);
+            e->tls_active = 1;
+            engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_HANDSHAKE,
+                              "the first handshake failed on mbedTLS 3.6.6's RSA-PSS defect (TLS 1.2 "
+                              "ServerKeyExchange); a second one on a fresh connection, offering no "
+                              "RSA-PSS, completed: this session goes on over it");
+            engine_event(e, MXS_EV_FACTS, MXS_STEP_HANDSHAKE, MXS_ST_OK, 0);
+            return handshake_end_ok(e);
+        }
+        return handshake_end_fail(e);
+    }
     if (e->phase == 3)          /* ours completed: the dual probe may run */
         return sides_done(e) ? handshake_end_ok(e) : 0;
     engine_side_pump(e);
@@ -639,6 +663,23 @@ static int step_handshake(struct engine *e)
         snprintf(e->hs_extra, sizeof e->hs_extra,
                  "; the server chose %s, which mxscope (and modern senders) no longer speak",
                  tlsrec_version_name(raw->sh_selected_version));
+    }
+    /* Our illegal_parameter to a TLS 1.2 ServerKeyExchange signed with
+     * RSA-PSS is mbedTLS 3.6.6's defect, not the server's: retry on a fresh
+     * connection offering no RSA-PSS and go on over that session (real
+     * senders, OpenSSL's, complete this handshake). */
+    if (f->alert_sent == 47 && f->server_hello_version == 12) {
+        engine_side_cancel(e, "our handshake failed");
+        engine_side_free(e);
+        engine_side_start(e, SIDE_TLS12_PKCS1);
+        if (engine_side_pending(e)) {
+            struct tls_client *keep = e->tlc;
+            e->tlc = NULL;
+            engine_conn_close(e);
+            e->tlc_failed = keep;
+            e->phase = 4;
+            return 0;
+        }
     }
     /* Refused for its version: which versions does it speak?  Hand-built
      * TLS 1.0 and 1.1 ClientHellos on fresh connections (never completed);

@@ -46,6 +46,7 @@ struct side_probe {
     struct tlsrec_stream rs;     /* hello: the server's answer               */
     struct tlsrec_facts rf;
     struct tls_client *tls;
+    int keep;                    /* a completed PKCS#1 retry: kept open      */
     side_note_cb note;
     void *note_arg;
     int64_t start_us;
@@ -66,6 +67,7 @@ static const char *side_kind_words(enum side_kind k)
     case SIDE_HELLO_TLS11: return "TLS 1.1 probe";
     case SIDE_TLS_ECDSA: return "ECDSA-only handshake";
     case SIDE_TLS_RSA: return "RSA-only handshake";
+    case SIDE_TLS12_PKCS1: return "TLS 1.2 handshake without RSA-PSS";
     }
     return "side probe";
 }
@@ -85,6 +87,8 @@ static void side_notef(struct side_probe *p, const char *fmt, ...)
 
 static void side_close(struct side_probe *p)
 {
+    if (p->keep)
+        return;                 /* for side_adopt, or side_free */
     if (p->tls) {
         tls_client_free(p->tls);
         p->tls = NULL;
@@ -285,13 +289,16 @@ static void side_start_tls(struct side_probe *p)
         return;
     }
     char err[200] = "";
+    if (p->kind == SIDE_TLS12_PKCS1)
+        p->set.tls_min = p->set.tls_max = 12;
     p->tls = tls_client_new(&p->set, p->has_sni ? p->sni : NULL, &p->t, NULL, NULL, err,
                             sizeof err);
     if (!p->tls) {
         side_fail(p, "TLS set-up: %s", err);
         return;
     }
-    tls_client_offer(p->tls, p->kind == SIDE_TLS_ECDSA ? TLS_SIG_ECDSA : TLS_SIG_RSA);
+    tls_client_offer(p->tls, p->kind == SIDE_TLS_ECDSA ? TLS_SIG_ECDSA
+                             : p->kind == SIDE_TLS_RSA ? TLS_SIG_RSA : TLS_SIG_PKCS1);
     p->st = ST_TLS;
 }
 
@@ -371,7 +378,10 @@ static int side_do_tls(struct side_probe *p)
     if (r == TLS_OK) {
         side_notef(p, "%s %s, %d certificate%s", f.version_name, f.cipher, p->res.n_chain,
                    p->res.n_chain == 1 ? "" : "s");
-        tls_client_close_notify(p->tls);
+        if (p->kind == SIDE_TLS12_PKCS1)
+            p->keep = 1;        /* the engine goes on over this session */
+        else
+            tls_client_close_notify(p->tls);
     } else {
         snprintf(p->res.tls_error, sizeof p->res.tls_error, "%s", f.error);
         side_notef(p, "the handshake failed: %s (%d certificate%s seen)", f.error,
@@ -529,10 +539,23 @@ const struct side_result *side_result(const struct side_probe *p)
     return &p->res;
 }
 
+int side_adopt(struct side_probe *p, struct net_transport *t, struct tls_client **tls)
+{
+    if (!p->keep || !p->tls || !p->t_open)
+        return -1;
+    *t = p->t;
+    *tls = p->tls;
+    p->tls = NULL;
+    p->t_open = 0;
+    p->keep = 0;
+    return 0;
+}
+
 void side_free(struct side_probe *p)
 {
     if (!p)
         return;
+    p->keep = 0;
     side_close(p);
     tlsrec_stream_free(&p->rs);
     for (int i = 0; i < p->res.n_chain; i++)

@@ -9,6 +9,12 @@
  *       EHLO and STARTTLS again) and the answer is read: a ServerHello (its
  *       version says what the server accepts) or an alert.  The handshake is
  *       never completed: we close after the first answer.
+ *   SIDE_TLS12_PKCS1
+ *       TLS 1.2 offering no RSA-PSS: mbedTLS 3.6.6 offers rsa_pss_rsae_* and
+ *       then refuses them in a TLS 1.2 ServerKeyExchange (illegal_parameter;
+ *       fixed upstream after 3.6.6).  A server that picks PSS by its own
+ *       preference (Postfix tls_preempt_cipherlist) fails our handshake; this
+ *       one completes, and the engine adopts its session (side_adopt).
  *   SIDE_TLS_ECDSA / SIDE_TLS_RSA
  *       A full handshake offering only ECDSA (or only RSA) signatures: a
  *       server with an RSA and an ECDSA certificate shows each one.  The
@@ -30,7 +36,8 @@
 #include "core.h"
 #include "probe/net.h"
 
-enum side_kind { SIDE_HELLO_TLS10 = 0, SIDE_HELLO_TLS11, SIDE_TLS_ECDSA, SIDE_TLS_RSA };
+enum side_kind { SIDE_HELLO_TLS10 = 0, SIDE_HELLO_TLS11, SIDE_TLS_ECDSA, SIDE_TLS_RSA,
+                 SIDE_TLS12_PKCS1 };
 
 /* Where a side probe ended. */
 enum side_end {
@@ -82,6 +89,12 @@ int side_pollfd(const struct side_probe *p, short *events);
 void side_cancel(struct side_probe *p, const char *why);
 const struct side_result *side_result(const struct side_probe *p);
 void side_free(struct side_probe *p);
+/* A completed SIDE_TLS12_PKCS1 handshake: hand its connection and TLS client
+ * to the caller (who then owns them, and must point the client at the
+ * transport's new home with tls_client_set_transport).  0, or -1 when there
+ * is nothing to adopt. */
+struct tls_client;
+int side_adopt(struct side_probe *p, struct net_transport *t, struct tls_client **tls);
 
 /* The minimal ClientHello record for legacy version v (0x0301 or 0x0302),
  * with SNI when sni is non-empty: pure, for tests and the fuzzer.  Returns

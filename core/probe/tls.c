@@ -200,6 +200,14 @@ static const uint16_t sig_algs_pkcs1[] = {
     MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA512, MBEDTLS_TLS1_3_SIG_NONE
 };
 
+void tls_client_set_transport(struct tls_client *c, struct net_transport *t,
+                              tlsrec_record_cb cb, void *cbarg)
+{
+    c->t = t;
+    c->cb = cb;
+    c->cbarg = cbarg;
+}
+
 void tls_client_offer(struct tls_client *c, enum tls_sigset set)
 {
     switch (set) {

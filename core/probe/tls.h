@@ -37,6 +37,10 @@ void tls_client_free(struct tls_client *c);
  * handshake.  TLS_SIG_ALL is the default. */
 enum tls_sigset { TLS_SIG_ALL = 0, TLS_SIG_ECDSA, TLS_SIG_RSA, TLS_SIG_PKCS1 };
 void tls_client_offer(struct tls_client *c, enum tls_sigset set);
+/* The transport (and record callback) moved: a session adopted from a side
+ * handshake goes on over the engine's own transport slot. */
+void tls_client_set_transport(struct tls_client *c, struct net_transport *t,
+                              tlsrec_record_cb cb, void *cbarg);
 
 /* The operator's own files (--cafile, --cert, --key): readable, parseable,
  * the key matching the certificate.  0, or -1 with err naming the option,

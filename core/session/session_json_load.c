@@ -595,6 +595,7 @@ struct engine *engine_load_buffer(const char *text, size_t len, const char *path
             tls.version_accepted[k] = !a ? 0 : !strcmp(a, "accepted") ? 1 : !strcmp(a, "refused") ? -1 : 0;
         }
         tls.legacy_probed = json_is_true(json_object_get(tj, "legacy_probed"));
+        tls.pss_retry = json_is_true(json_object_get(tj, "pss_retry"));
     }
     loaded_plain(tls.version_name, sizeof tls.version_name);
     loaded_plain(tls.cipher, sizeof tls.cipher);

@@ -7,6 +7,7 @@
 #   - an ECDSA-only and an RSA-only full handshake against the dual
 #     certificate listener (RSA good + ECDSA expired) each see their own leaf.
 . "$(dirname "$0")/../lib.sh"
+need jq
 world_env
 sp="$MXS_BUILD/fixtures/sideprobe"
 [ -x "$sp" ] || { fail "sideprobe fixture" "$sp missing"; exit 1; }
@@ -41,5 +42,21 @@ if [ -n "$ec_days" ] && [ "$ec_days" -lt 0 ] && [ -n "$rsa_days" ] && [ "$rsa_da
     ok "dual: the ECDSA leaf is expired ($ec_days), the RSA leaf valid ($rsa_days)"
 else
     fail "dual: ECDSA expired, RSA valid" "ecdsa $ec_days rsa $rsa_days"
+fi
+# Through the binary: the preempt12 Postfix (server cipher preference, TLS
+# 1.2 only, RSA key) signs its ServerKeyExchange with RSA-PSS, which mbedTLS
+# 3.6.6 refuses in TLS 1.2.  The engine retries on a fresh connection
+# offering no RSA-PSS and goes on over that session: delivered, as OpenSSL
+# senders do.
+"$MXS_BIN" --batch --json --host mx1.example.test --connect "127.0.0.1:$MXS_PORT_PREEMPT12" \
+    --cafile "$MXS_CA" --timeout 10 > "$tmp/pss.json" 2>&1
+rc=$?
+if [ $rc = 0 ] && jq -e '.tls.ok and .tls.version == "TLSv1.2" and .tls.pss_retry == true and
+        .steps[7].status == "ok" and ([.verdict[] | select(.outcome == "delivered-encrypted")] | length) == 3
+        and ([.transcript[] | select(.kind == "tls-info") | .text | select(test("RSA-PSS defect"))] | length) == 1' \
+        "$tmp/pss.json" > /dev/null; then
+    ok "preempt12 (RSA-PSS in TLS 1.2): a retry without RSA-PSS, EHLO2 over it, delivered (exit 0)"
+else
+    fail "preempt12 (RSA-PSS in TLS 1.2)" "exit $rc: $(jq -c '{ok: .tls.ok, v: .tls.version, r: .tls.pss_retry, e: .tls.error}' "$tmp/pss.json" 2>&1 | head -c 300)"
 fi
 finish
