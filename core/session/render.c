@@ -544,17 +544,6 @@ void render_transcript_text(const struct engine *e, struct buf *out)
     buf_puts(out, "# target: ");
     buf_puts_escaped(out, set->target);
     buf_printf(out, " port %u\n", set->port);
-    /* Every setting, from the table: a loaded transcript is judged with the
-     * settings of the run (the expected thumbprint, the warning window...). */
-    for (const struct mxs_setting_def *d = mxs_setting_table; d->name; d++) {
-        char v[1100];
-        if (!strcmp(d->name, "target") || !strcmp(d->name, "host") ||
-            mxs_settings_get(set, d->name, v, sizeof v) != 0)
-            continue;
-        buf_printf(out, "# set %s ", d->name);
-        buf_puts_escaped(out, v);
-        buf_puts(out, "\n");
-    }
     buf_puts(out, "# marks: C: client  S: server  D: DNS  T: TLS  X: certificate  !! error  # note  ** finding\n");
     for (size_t i = 0; i < engine_record_count(e); i++) {
         render_record_line(engine_record(e, i), out);
@@ -567,6 +556,18 @@ void render_transcript_text(const struct engine *e, struct buf *out)
         const struct mxs_verdict *v = &engine_verdicts(e)[p];
         buf_printf(out, "# verdict %s %s %s %s\n", mxs_policy_name(v->policy), mxs_outcome_name(v->outcome),
                    v->step == MXS_STEP_NONE ? "-" : mxs_step_name(v->step), v->finding[0] ? v->finding : "-");
+    }
+    /* Every setting, from the table, after the exchange (a person reads the
+     * dialog first): a loaded transcript is judged with the settings of the
+     * run (the expected thumbprint, the warning window, the address pin). */
+    for (const struct mxs_setting_def *d = mxs_setting_table; d->name; d++) {
+        char v[1100];
+        if (!strcmp(d->name, "target") || !strcmp(d->name, "host") ||
+            mxs_settings_get(set, d->name, v, sizeof v) != 0)
+            continue;
+        buf_printf(out, "# set %s ", d->name);
+        buf_puts_escaped(out, v);
+        buf_puts(out, "\n");
     }
     if (ch->n) {
         buf_printf(out, "# chain: %d certificate%s as sent, leaf first\n", ch->n, ch->n == 1 ? "" : "s");

@@ -335,6 +335,28 @@ static int lt_cert(struct lt_state *st, struct lt_iter *it, const struct lt_line
 
 /* Pass 1: header lines and the appendix.  Returns the number of record
  * lines, or -1. */
+/* "# set NAME VALUE" (the appendix): VALUE escaped; shown defaults
+ * ("none", "(system)") and values that only describe ("auto (25)") are
+ * left as the defaults they stand for. */
+static int lt_setting(struct lt_state *st, const struct lt_line *l)
+{
+    const char *p = l->p + 6, *end = l->p + l->n, *nm;
+    size_t nn = lt_token(&p, end, &nm);
+    char name[64], v[1100], serr[160];
+    if (nn == 0 || nn >= sizeof name)
+        return lt_fail(st, l->no, "a settings line is \"# set NAME VALUE\"");
+    memcpy(name, nm, nn);
+    name[nn] = 0;
+    while (p < end && *p == ' ')
+        p++;
+    size_t vn = mxs_unescape(p, (size_t)(end - p), (unsigned char *)v, sizeof v - 1);
+    v[vn] = 0;
+    const struct mxs_setting_def *d = mxs_setting_find(name);
+    if (d && !(d->empty && !strcmp(v, d->empty)))
+        mxs_settings_set(&st->set, name, v, serr, sizeof serr);
+    return 0;
+}
+
 static long lt_pass1(struct lt_state *st, const char *text, size_t len)
 {
     struct lt_iter it = { text, len, 0, 0 };
@@ -376,6 +398,9 @@ static long lt_pass1(struct lt_state *st, const char *text, size_t len)
         if (appendix) {
             if (lt_starts(&l, "# verdict ")) {
                 if (lt_verdict(st, &l) != 0)
+                    return -1;
+            } else if (lt_starts(&l, "# set ")) {
+                if (lt_setting(st, &l) != 0)
                     return -1;
             } else if (lt_starts(&l, "# chain: ")) {
                 long n = 0;
@@ -423,27 +448,6 @@ static long lt_pass1(struct lt_state *st, const char *text, size_t len)
             st->set.target[tn] = 0;
             st->set.port = (uint16_t)port;
             target = 1;
-            continue;
-        }
-        if (lt_starts(&l, "# set ")) {
-            /* "# set NAME VALUE": VALUE escaped; shown defaults ("none",
-             * "(system)") and values that only describe ("auto (25)") are
-             * left as the defaults they stand for. */
-            const char *p = l.p + 6, *end = l.p + l.n, *nm;
-            size_t nn = lt_token(&p, end, &nm);
-            char name[64], v[1100];
-            if (nn == 0 || nn >= sizeof name)
-                return lt_fail(st, l.no, "a settings line is \"# set NAME VALUE\"");
-            memcpy(name, nm, nn);
-            name[nn] = 0;
-            while (p < end && *p == ' ')
-                p++;
-            size_t vn = mxs_unescape(p, (size_t)(end - p), (unsigned char *)v, sizeof v - 1);
-            v[vn] = 0;
-            const struct mxs_setting_def *d = mxs_setting_find(name);
-            char serr[160];
-            if (d && !(d->empty && !strcmp(v, d->empty)))
-                mxs_settings_set(&st->set, name, v, serr, sizeof serr);
             continue;
         }
         if (l.n == 0 || lt_starts(&l, "# "))
