@@ -78,7 +78,7 @@ void survey_run(struct survey *v)
 {
     int done[SURVEY_MAX_PROBES] = {0};
     for (;;) {
-        struct pollfd fds[SURVEY_MAX_PROBES * 2];
+        struct pollfd fds[SURVEY_MAX_PROBES * 4]; /* main + up to 3 side handshakes */
         int nf = 0, timeout = -1, active = 0;
         for (int i = 0; i < v->n; i++) {
             if (done[i])
@@ -92,7 +92,7 @@ void survey_run(struct survey *v)
                 continue;
             }
             active++;
-            nf += engine_pollfds(v->probe[i], fds + nf, 2);
+            nf += engine_pollfds(v->probe[i], fds + nf, 4);
             int t = engine_timeout_ms(v->probe[i]);
             if (t >= 0 && (timeout < 0 || t < timeout))
                 timeout = t;
