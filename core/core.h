@@ -240,6 +240,7 @@ struct mxs_connect_facts {
     int err_no;                  /* errno of the last failure                */
     int attempts;
     int64_t elapsed_ms;
+    char local_addr[64];         /* our address on the connection ("": unknown) */
 };
 
 #define MXS_REPLY_MAX_LINES 64

@@ -124,9 +124,10 @@ void diag_report(const struct diag_input *in, const struct mxs_finding *f, int n
      * it only when we know it, never guess it from the EHLO name (which
      * is whatever the operator typed). */
     buf_puts(out, "  From:         ");
-    if (from && from[0])
+    if (from && from[0]) {
         rep_esc(out, from);
-    else
+        buf_puts(out, " (our address on the connection)");
+    } else
         buf_puts(out, "(unknown to mxscope: the host that ran the test)");
     buf_puts(out, "\n");
     if (c.set->ehlo_name[0]) {

@@ -258,6 +258,9 @@ connected:
         e->connected = 1;
         e->t_connected_ms = engine_now_ms();
         c->elapsed_ms = e->t_connected_ms - e->t_start[MXS_STEP_CONNECT];
+        c->local_addr[0] = 0;
+        if (e->t.ops->local)
+            e->t.ops->local(e->t.ctx, c->local_addr, sizeof c->local_addr);
         engine_event(e, MXS_EV_FACTS, MXS_STEP_CONNECT, MXS_ST_OK, 0);
         engine_step_end(e, MXS_STEP_CONNECT, c->attempts > 1 ? MXS_ST_WARN : MXS_ST_OK,
                         c->attempts > 1 ? "connected after %d attempts" : NULL, c->attempts);

@@ -90,8 +90,22 @@ static void sock_close(void *ctx)
     free(s);
 }
 
+static void sock_local(void *ctx, char *out, size_t outlen)
+{
+    struct sock *s = ctx;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    out[0] = 0;
+    if (s->fd < 0 || getsockname(s->fd, (struct sockaddr *)&ss, &sl) != 0)
+        return;
+    if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)outlen);
+    else if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)outlen);
+}
+
 static const struct net_ops sock_ops = {
-    sock_start, sock_finish, sock_read, sock_write, sock_fd, sock_close
+    sock_start, sock_finish, sock_read, sock_write, sock_fd, sock_close, sock_local
 };
 
 int net_socket_factory(void *arg, struct net_transport *out)

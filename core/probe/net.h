@@ -24,6 +24,9 @@ struct net_ops {
     ssize_t (*write)(void *ctx, const void *buf, size_t n);
     int (*fd)(void *ctx);                     /* -1: always ready (tests)  */
     void (*close)(void *ctx);
+    /* Our own address on the connected socket ("" when unknown), for the
+     * report's From line.  Optional: NULL in transports that have none. */
+    void (*local)(void *ctx, char *out, size_t outlen);
 };
 
 struct net_transport {

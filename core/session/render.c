@@ -491,7 +491,8 @@ void render_problem_report(const struct engine *e, struct buf *out)
     const struct mxs_finding *f = engine_findings(e, &n);
     struct buf body;
     buf_init(&body, 4u << 20);
-    diag_report(&in, f, n, engine_verdicts(e), engine_started_at(e), NULL, &body);
+    const char *from = engine_connection(e)->local_addr;
+    diag_report(&in, f, n, engine_verdicts(e), engine_started_at(e), from[0] ? from : NULL, &body);
     report_appendix(e, &body);
     /* Mail is read at 72 columns; PEM lines (64) and hashes are never cut. */
     wrap_text(buf_str(&body), 72, out);

@@ -256,6 +256,7 @@ json_t *render_json_tree(const struct engine *e)
         "error", cerr ? json_string(cerr) : json_null(), "errno", c->err_no,
         "errno_text", c->err_no ? json_string(strerror(c->err_no)) : json_null(), "attempts", c->attempts,
         "elapsed_ms", (json_int_t)c->elapsed_ms));
+    json_object_set_new(json_object_get(root, "connect"), "local_address", jstr_or_null(c->local_addr));
 
     const struct mxs_smtp_facts *m = engine_smtp(e);
     json_t *banner = jreply(&m->banner);

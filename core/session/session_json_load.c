@@ -215,6 +215,7 @@ static void load_conn(json_t *c, struct mxs_connect_facts *f)
     f->err_no = (int)jint(c, "errno", 0);
     f->attempts = (int)jint(c, "attempts", 0);
     f->elapsed_ms = jint(c, "elapsed_ms", 0);
+    jraw(c, "local_address", f->local_addr, sizeof f->local_addr);
 }
 
 static void load_reply(json_t *o, struct mxs_reply *r)

@@ -3,8 +3,8 @@
 # s_client -starttls smtp` output as evidence: a Subject with the domain,
 # the failing step and the cause; the SMTP dialog with timings, the TLS
 # facts (IANA cipher names) and the PEM chain as served; every line at most
-# 72 columns and never a hash or PEM line cut; the From line never made up
-# from the EHLO name; `report` before any step says there is nothing yet.
+# 72 columns and never a hash or PEM line cut; the From line is our address
+# on the connection, never made up from the EHLO name; `report` before any step says there is nothing yet.
 . "$(dirname "$0")/../lib.sh"
 tmp=$(mktemp -d /tmp/mxscope-report.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -39,7 +39,7 @@ else fail "the PEM chain as served, whole" "$nb certificates, long line: $bad; $
 # Every run of 20+ hex digits is a whole SHA-1 (40) or SHA-256 (64).
 runs=$(grep -oE '[0-9A-F]{20,}' "$r" | awk '{print length($0)}' | sort -u | tr '\n' ' ')
 [ "$runs" = "40 64 " ] && ok "hashes are never cut (hex runs: $runs)" || fail "hashes are never cut" "hex run lengths: $runs"
-grep -qx '  From:         (unknown to mxscope: the host that ran the test)' "$r" &&
+grep -qx '  From:         127\.0\.0\.1 (our address on the connection)' "$r" &&
     grep -qx '  EHLO name:    probe.sender.test' "$r" && ! grep -q 'From: *probe.sender.test' "$r" &&
     ok "From is never the EHLO name" || fail "From is never the EHLO name" "$(grep -E 'From|EHLO name' "$r")"
 printf 'report\n' > "$tmp/s"
