@@ -407,6 +407,7 @@ struct mxs_chain_facts {
     struct mxs_cert alt_leaf;    /* that leaf (der owned by the engine)      */
     int alt_name_matches;        /* it covers the MX host name               */
     int alt_fp_match;            /* it matches --expect-fingerprint          */
+    int64_t checked_at;          /* wall clock when CHAIN judged it (0: never) */
 };
 
 /* ---- Diagnosis (diag/diag.c) ------------------------------------------- */

@@ -152,7 +152,8 @@ void engine_diag_input(const struct engine *e, struct diag_input *in)
     in->chain = &e->chain;
     in->mx_host = engine_mx_host(e);
     in->domain = e->set.target_is_host ? "" : e->set.target;
-    in->now = time(NULL);
+    /* Dates are judged as of the CHAIN step (a loaded session keeps it). */
+    in->now = e->chain.checked_at ? (time_t)e->chain.checked_at : time(NULL);
 }
 
 void engine_run_diag(struct engine *e)

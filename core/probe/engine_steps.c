@@ -841,6 +841,7 @@ static int step_chain(struct engine *e)
         return -1;
     }
     time_t now = time(NULL);
+    ch->checked_at = (int64_t)now;
     for (int i = 0; i < n; i++) {
         char err[160] = "";
         struct mxs_cert *c = &ch->cert[ch->n];

@@ -558,6 +558,7 @@ void render_transcript_text(const struct engine *e, struct buf *out)
         buf_printf(out, "# verdict %s %s %s %s\n", mxs_policy_name(v->policy), mxs_outcome_name(v->outcome),
                    v->step == MXS_STEP_NONE ? "-" : mxs_step_name(v->step), v->finding[0] ? v->finding : "-");
     }
+    session_text_facts(e, out);
     /* Every setting, from the table, after the exchange (a person reads the
      * dialog first): a loaded transcript is judged with the settings of the
      * run (the expected thumbprint, the warning window, the address pin). */

@@ -21,4 +21,9 @@ int session_save_buf(struct buf *b, const char *path, char *err, size_t errlen);
  * available), from the one table render_record_line() writes; -1 if none. */
 int session_mark_kind(const char *p, size_t n);
 
+/* The appendix's "# fact NAME VALUE" lines (session_text.c: one table for
+ * writing them and reading them back). */
+struct engine;
+void session_text_facts(const struct engine *e, struct buf *out);
+
 #endif

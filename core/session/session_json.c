@@ -325,6 +325,12 @@ json_t *render_json_tree(const struct engine *e)
         "flags", jflags(ch->verify_result), "expected_fingerprint", jstr_or_null(set->expect_fp),
         "fingerprint_match", ch->fp_expected ? json_boolean(ch->fp_match) : json_null(),
         "certificates_sent", ch->n_total));
+    {
+        char ca[40] = "";
+        if (ch->checked_at)
+            session_iso_time((time_t)ch->checked_at, ca, sizeof ca);
+        json_object_set_new(json_object_get(root, "verification"), "checked_at", jstr_or_null(ca));
+    }
 
     json_object_set_new(json_object_get(root, "verification"), "dane",
         ch->dane_checked ? json_pack("{s:i, s:b, s:o, s:o, s:o}", "usable_records", ch->dane_usable,

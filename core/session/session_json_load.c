@@ -344,6 +344,11 @@ static void load_verification(json_t *root, struct mxs_chain_facts *ch)
     ch->fp_expected = json_is_boolean(fm);
     ch->fp_match = json_is_true(fm);
     ch->n_total = (int)jint(v, "certificates_sent", ch->n);
+    const char *ca = jget_str(v, "checked_at");
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (ca && strptime(ca, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        ch->checked_at = (int64_t)timegm(&tm);
     json_t *dn = json_object_get(v, "dane");
     if (json_is_object(dn)) {
         ch->dane_checked = 1;

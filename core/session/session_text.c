@@ -20,7 +20,9 @@
  * header and reads the appendix, pass 2 adds the records and rebuilds the
  * facts they describe.
  */
+#include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,6 +337,108 @@ static int lt_cert(struct lt_state *st, struct lt_iter *it, const struct lt_line
 
 /* Pass 1: header lines and the appendix.  Returns the number of record
  * lines, or -1. */
+/* ---- "# fact NAME VALUE": what the dialog lines do not carry ------------ */
+
+/* The facts of a run its transcript lines do not say (times, counts, the
+ * alerts and versions a failed handshake learned): written in the appendix
+ * (render.c calls session_text_facts) and read back here, from one table. */
+enum { LT_F_INT, LT_F_I64, LT_F_SIZE, LT_F_STR };
+struct lt_fact {
+    const char *name;
+    int type;
+    int tls;                     /* 1: tls facts, 0: smtp facts, 2: chain  */
+    size_t off, size;
+};
+#define LT_SMTP(n, ty, f) { n, ty, 0, offsetof(struct mxs_smtp_facts, f), \
+                            sizeof ((struct mxs_smtp_facts *)0)->f }
+#define LT_TLS(n, ty, f) { n, ty, 1, offsetof(struct mxs_tls_facts, f), \
+                           sizeof ((struct mxs_tls_facts *)0)->f }
+#define LT_CHAIN(n, ty, f) { n, ty, 2, offsetof(struct mxs_chain_facts, f), \
+                             sizeof ((struct mxs_chain_facts *)0)->f }
+static const struct lt_fact lt_facts[] = {
+    LT_SMTP("smtp.banner_ms", LT_F_I64, banner_ms),
+    LT_SMTP("smtp.leftover_plain", LT_F_SIZE, leftover_plain),
+    LT_TLS("tls.attempted", LT_F_INT, attempted),
+    LT_TLS("tls.server_hello_version", LT_F_INT, server_hello_version),
+    LT_TLS("tls.alert_received", LT_F_INT, alert_received),
+    LT_TLS("tls.alert_name", LT_F_STR, alert_name),
+    LT_TLS("tls.alert_sent", LT_F_INT, alert_sent),
+    LT_TLS("tls.alert_sent_name", LT_F_STR, alert_sent_name),
+    LT_TLS("tls.cert_requested", LT_F_INT, cert_requested),
+    LT_TLS("tls.client_cert_sent", LT_F_INT, client_cert_sent),
+    LT_TLS("tls.mbedtls_error", LT_F_INT, mbedtls_error),
+    LT_TLS("tls.error", LT_F_STR, error),
+    LT_TLS("tls.sni_sent", LT_F_STR, sni_sent),
+    LT_TLS("tls.handshake_ms", LT_F_I64, handshake_ms),
+    LT_TLS("tls.bytes_in", LT_F_SIZE, bytes_in),
+    LT_TLS("tls.bytes_out", LT_F_SIZE, bytes_out),
+    LT_TLS("tls.version_accepted.0", LT_F_INT, version_accepted[0]),
+    LT_TLS("tls.version_accepted.1", LT_F_INT, version_accepted[1]),
+    LT_TLS("tls.version_accepted.2", LT_F_INT, version_accepted[2]),
+    LT_TLS("tls.version_accepted.3", LT_F_INT, version_accepted[3]),
+    LT_TLS("tls.legacy_probed", LT_F_INT, legacy_probed),
+    LT_TLS("tls.pss_retry", LT_F_INT, pss_retry),
+    LT_TLS("tls.local_error", LT_F_INT, local_error),
+    LT_CHAIN("chain.checked_at", LT_F_I64, checked_at),
+};
+
+void session_text_facts(const struct engine *e, struct buf *out)
+{
+    for (size_t i = 0; i < sizeof lt_facts / sizeof lt_facts[0]; i++) {
+        const struct lt_fact *f = &lt_facts[i];
+        const char *base = f->tls == 1 ? (const char *)engine_tls(e)
+                           : f->tls == 2 ? (const char *)engine_chain(e) : (const char *)engine_smtp(e);
+        const void *v = base + f->off;
+        buf_printf(out, "# fact %s ", f->name);
+        switch (f->type) {
+        case LT_F_INT: buf_printf(out, "%d", *(const int *)v); break;
+        case LT_F_I64: buf_printf(out, "%lld", (long long)*(const int64_t *)v); break;
+        case LT_F_SIZE: buf_printf(out, "%zu", *(const size_t *)v); break;
+        default: buf_puts_escaped(out, (const char *)v); break;
+        }
+        buf_puts(out, "\n");
+    }
+}
+
+static int lt_fact_line(struct lt_state *st, const struct lt_line *l)
+{
+    const char *p = l->p + 7, *end = l->p + l->n, *nm;
+    size_t nn = lt_token(&p, end, &nm);
+    while (p < end && *p == ' ')
+        p++;
+    for (size_t i = 0; i < sizeof lt_facts / sizeof lt_facts[0]; i++) {
+        const struct lt_fact *f = &lt_facts[i];
+        if (!lt_tokeq(nm, nn, f->name))
+            continue;
+        char *base = f->tls == 1 ? (char *)&st->tls : f->tls == 2 ? (char *)&st->chain
+                                                                  : (char *)&st->smtp;
+        char num[32];
+        size_t vn = (size_t)(end - p);
+        if (f->type == LT_F_STR) {
+            size_t k = mxs_unescape(p, vn, (unsigned char *)base + f->off, f->size - 1);
+            base[f->off + k] = 0;
+            return 0;
+        }
+        char *ep;
+        if (vn == 0 || vn >= sizeof num)
+            return lt_fail(st, l->no, "fact %s: a number", f->name);
+        memcpy(num, p, vn);
+        num[vn] = 0;
+        long long x = strtoll(num, &ep, 10);
+        if (*ep || (f->type != LT_F_I64 && (x < INT_MIN || x > INT_MAX)) ||
+            (f->type == LT_F_SIZE && x < 0))
+            return lt_fail(st, l->no, "fact %s: a number in range", f->name);
+        if (f->type == LT_F_INT)
+            *(int *)(base + f->off) = (int)x;
+        else if (f->type == LT_F_I64)
+            *(int64_t *)(base + f->off) = x;
+        else
+            *(size_t *)(base + f->off) = (size_t)x;
+        return 0;
+    }
+    return 0;   /* a fact of a later version: ignored */
+}
+
 /* "# set NAME VALUE" (the appendix): VALUE escaped; shown defaults
  * ("none", "(system)") and values that only describe ("auto (25)") are
  * left as the defaults they stand for. */
@@ -401,6 +505,9 @@ static long lt_pass1(struct lt_state *st, const char *text, size_t len)
                     return -1;
             } else if (lt_starts(&l, "# set ")) {
                 if (lt_setting(st, &l) != 0)
+                    return -1;
+            } else if (lt_starts(&l, "# fact ")) {
+                if (lt_fact_line(st, &l) != 0)
                     return -1;
             } else if (lt_starts(&l, "# chain: ")) {
                 long n = 0;
@@ -872,7 +979,8 @@ static void lt_rediag(struct lt_state *st)
             t_chain = engine_record(e, i)->t_us;
             break;
         }
-    in.now = engine_started_at(e) + (time_t)(t_chain > 0 ? t_chain / 1000000 : 0);
+    if (!engine_chain(e)->checked_at) /* older files: near enough */
+        in.now = engine_started_at(e) + (time_t)(t_chain > 0 ? t_chain / 1000000 : 0);
     struct mxs_finding *f = malloc(MXS_MAX_FINDINGS * sizeof *f);
     struct mxs_verdict v[MXS_POL_COUNT];
     if (!f)
