@@ -80,6 +80,22 @@ static void chain_draw(struct ui *ui, int focused)
         attr_t ta = sel ? a : screen_attr(g == MXS_ST_OK ? ROLE_OK : g == MXS_ST_FAIL ? ROLE_ERROR : ROLE_WARN);
         screen_text(r.y + 1 + i, r.x + 1 + inner - right + 1, right - 1, tail, ta);
     }
+    /* A second certificate (dual RSA + ECDSA server): its leaf on the row
+     * after the chain, marked "2nd" and its key type. */
+    int shown = ch->n - top < vis ? ch->n - top : vis;
+    if (ch->alt_present && shown < vis) {
+        const struct mxs_cert *c = &ch->alt_leaf;
+        char cn[128], line[256], days[24], tail[48];
+        mxs_escape_str(c->cn[0] ? c->cn : c->subject, cn, sizeof cn, 0);
+        enum mxs_step_state g = c->verify_flags == 0 ? MXS_ST_OK : MXS_ST_FAIL;
+        snprintf(days, sizeof days, "%dd", c->days_left);
+        int inner = r.w - 2, right = (int)strlen(days) + 3;
+        snprintf(line, sizeof line, "2nd %s %s", c->key_type, cn);
+        screen_text(r.y + 1 + shown, r.x + 1, inner - right, line, screen_attr(ROLE_DIM));
+        snprintf(tail, sizeof tail, "%s %s", days, screen_state_glyph(g));
+        screen_text(r.y + 1 + shown, r.x + 1 + inner - right + 1, right - 1, tail,
+                    screen_attr(g == MXS_ST_OK ? ROLE_OK : ROLE_ERROR));
+    }
 }
 
 static int chain_key(struct ui *ui, enum km_action a)

@@ -55,7 +55,6 @@ void engine_replay_facts(struct engine *e, struct engine_replay_facts *f)
         engine_chain_clear(e);
         e->chain = *f->chain;
         memset(f->chain, 0, sizeof *f->chain);
-        e->chain.alt_present = 0;   /* a loaded second leaf keeps no DER */
     }
 }
 

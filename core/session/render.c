@@ -314,6 +314,18 @@ void render_report_text(const struct engine *e, struct buf *out)
                 buf_printf(out, "\n           not after %s (%s), SHA-1 %s\n           %s %d, %s, %s\n", na,
                            dl, ct->sha1, ct->key_type, ct->key_bits, ct->sig_alg, fl);
             }
+            if (ch->alt_present) {
+                /* The second certificate of a dual RSA + ECDSA server. */
+                const struct mxs_cert *ct = &ch->alt_leaf;
+                char na[40], fl[200], dl[40];
+                session_iso_time((time_t)ct->not_after, na, sizeof na);
+                mxs_verify_flags_text(ct->verify_flags, fl, sizeof fl);
+                mxs_days_text(ct->days_left, dl, sizeof dl);
+                buf_puts(out, "         2nd certificate (RSA-only handshake): ");
+                buf_puts_escaped(out, ct->subject);
+                buf_printf(out, "\n           not after %s (%s), SHA-1 %s\n           %s %d, %s, %s\n", na,
+                           dl, ct->sha1, ct->key_type, ct->key_bits, ct->sig_alg, fl);
+            }
             break;
         case MXS_STEP_EHLO2:
             if (m->ehlo2.code) reply_lines(out, "         S: ", &m->ehlo2);

@@ -324,6 +324,55 @@ static void load_tls_rest(json_t *t, struct mxs_tls_facts *f)
     f->bytes_out = (size_t)jint(t, "bytes_out", 0);
 }
 
+/* A certificate's fields as docs/json.md writes them (jcert), for a
+ * certificate whose DER the document does not carry. */
+static void load_cert_fields(json_t *lf, struct mxs_cert *c)
+{
+    size_t k;
+    json_t *x;
+    struct tm tn;
+    c->depth = (int)jint(lf, "depth", 0);
+    jraw(lf, "subject", c->subject, sizeof c->subject);
+    jraw(lf, "issuer", c->issuer, sizeof c->issuer);
+    jraw(lf, "cn", c->cn, sizeof c->cn);
+    json_array_foreach(json_object_get(lf, "san"), k, x) {
+        if (c->n_san >= MXS_CERT_MAX_SAN || !json_is_string(x))
+            continue;
+        size_t n = mxs_unescape(json_string_value(x), strlen(json_string_value(x)),
+                                (unsigned char *)c->san[c->n_san], sizeof c->san[0] - 1);
+        c->san[c->n_san++][n] = 0;
+    }
+    c->n_san_total = (int)jint(lf, "san_total", c->n_san);
+    jraw(lf, "serial", c->serial, sizeof c->serial);
+    static const char *const when[2] = { "not_before", "not_after" };
+    for (int w = 0; w < 2; w++) {
+        const char *s = jget_str(lf, when[w]);
+        memset(&tn, 0, sizeof tn);
+        if (s && strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tn))
+            *(w ? &c->not_after : &c->not_before) = (int64_t)timegm(&tn);
+    }
+    c->days_left = (int)jint(lf, "days_left", 0);
+    jraw(lf, "key_type", c->key_type, sizeof c->key_type);
+    c->key_bits = (int)jint(lf, "key_bits", 0);
+    jraw(lf, "signature", c->sig_alg, sizeof c->sig_alg);
+    jraw(lf, "sha1", c->sha1, sizeof c->sha1);
+    jraw(lf, "sha256", c->sha256, sizeof c->sha256);
+    jraw(lf, "spki_sha256", c->spki_sha256, sizeof c->spki_sha256);
+    json_t *eku = json_object_get(lf, "eku");
+    c->has_eku = json_is_array(eku);
+    json_array_foreach(eku, k, x) {
+        const char *s = json_is_string(x) ? json_string_value(x) : "";
+        c->eku |= !strcmp(s, "serverAuth") ? MXS_EKU_SERVER : !strcmp(s, "clientAuth") ? MXS_EKU_CLIENT
+                  : MXS_EKU_OTHER;
+    }
+    c->is_ca = jbool(lf, "ca");
+    c->self_issued = jbool(lf, "self_issued");
+    json_array_foreach(json_object_get(lf, "verify_flags"), k, x)
+        if (json_is_string(x))
+            c->verify_flags |= mxs_verify_flag_from_name(json_string_value(x),
+                                                         strlen(json_string_value(x)));
+}
+
 static void load_verification(json_t *root, struct mxs_chain_facts *ch)
 {
     json_t *v = json_object_get(root, "verification");
@@ -363,6 +412,14 @@ static void load_verification(json_t *root, struct mxs_chain_facts *ch)
         ch->alt_probed = 1;
         ch->alt_ok = jbool(alt, "completed");
         jraw(alt, "error", ch->alt_error, sizeof ch->alt_error);
+        json_t *lf = json_object_get(alt, "leaf");
+        if (json_is_object(lf)) {
+            /* Its fields as written (its DER is not in the document). */
+            struct mxs_cert *c = &ch->alt_leaf;
+            ch->alt_present = 1;
+            ch->alt_name_matches = jbool(alt, "name_matches_mx");
+            load_cert_fields(lf, c);
+        }
     }
 }
 

@@ -43,6 +43,25 @@ if [ -n "$ec_days" ] && [ "$ec_days" -lt 0 ] && [ -n "$rsa_days" ] && [ "$rsa_da
 else
     fail "dual: ECDSA expired, RSA valid" "ecdsa $ec_days rsa $rsa_days"
 fi
+# Through the binary: the dual-certificate Postfix.  Both leaves in the
+# report's CHAIN section and in JSON; the saved JSON loads back to the very
+# same document and report (the second leaf's fields, without its DER).
+"$MXS_BIN" --batch --json --host mx1.example.test --connect "127.0.0.1:$MXS_PORT_DUALCERT" \
+    --cafile "$MXS_CA" --timeout 10 --save-json "$tmp/dual.saved.json" > "$tmp/dual.json" 2>&1
+"$MXS_BIN" --batch --load "$tmp/dual.saved.json" --json > "$tmp/dual.load.json" 2>&1
+if jq -e '.second_certificate.leaf.key_type == "RSA" and .chain[0].key_type == "EC" and
+          ([.findings[].id] | index("cert-dual-differs") != null)' "$tmp/dual.json" > /dev/null &&
+   cmp -s "$tmp/dual.json" "$tmp/dual.load.json"; then
+    ok "dualcert: both leaves, cert-dual-differs, and the saved JSON loads back the same"
+else
+    fail "dualcert: both leaves, loaded back the same" "$(diff "$tmp/dual.json" "$tmp/dual.load.json" | head -4 | tr '\n' '|')"
+fi
+"$MXS_BIN" --batch --host mx1.example.test --connect "127.0.0.1:$MXS_PORT_DUALCERT" \
+    --cafile "$MXS_CA" --timeout 10 > "$tmp/dual.txt" 2>&1
+if grep -qE '^         2nd certificate \(RSA-only handshake\): CN=mx1\.example\.test$' "$tmp/dual.txt"; then
+    ok "dualcert: the report's CHAIN section shows the second certificate"
+else fail "dualcert: the report shows the second certificate" "$(sed -n '/CHAIN/,/EHLO2/p' "$tmp/dual.txt" | head -12 | tr '\n' '|')"; fi
+
 # Through the binary: the preempt12 Postfix (server cipher preference, TLS
 # 1.2 only, RSA key) signs its ServerKeyExchange with RSA-PSS, which mbedTLS
 # 3.6.6 refuses in TLS 1.2.  The engine retries on a fresh connection
