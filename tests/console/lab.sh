@@ -35,7 +35,9 @@ t_assert "EHLO shown with C:, the reply with S:, each row with its time offset" 
     "$TS EHLO      == EHLO started \(deadline 30\.0 s\)" "$TS EHLO      C: EHLO .+" \
     "$TS EHLO      S: 250-mx\.lab\.mxscope\.test" "$TS EHLO      S: 250-PIPELINING" "$TS EHLO      S: 250-SIZE 10240000" \
     "$TS EHLO      S: 250-STARTTLS" "$TS EHLO      S: 250-ENHANCEDSTATUSCODES" "$TS EHLO      S: 250 8BITMIME" \
-    "$TS EHLO      == EHLO ok [0-9]+ ms: 5 capabilities, STARTTLS of"
+    "$TS EHLO      == EHLO ok [0-9]+ ms: 5 capabilities, STARTTLS( of?)?"
+# (the row is cut at the pane's edge: where depends on the digits of the
+# time, 15 ms under ASan cuts one character earlier than 0 ms)
 
 t_keys r
 t_assert "r runs to the end" 15 t_pane_is Steps '- RESOLVE   skipped' '✓ CONNECT   [0-9]+ ms' '✓ BANNER    [0-9]+ ms' \
