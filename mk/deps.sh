@@ -29,7 +29,7 @@ MBEDTLS_MIN=3.6.6
 pkgs_build="gcc make pkg-config libncurses-dev libreadline-dev libunbound-dev
  libjansson-dev dns-root-data ca-certificates"
 pkgs_test="libcmocka-dev postfix unbound ldnsutils tmux openssl clang
- libclang-rt-14-dev swaks valgrind procps iproute2 jq time"
+ libclang-rt-14-dev swaks libnet-ssleay-perl valgrind procps iproute2 jq time"
 
 # dpkg-query: is a package installed?
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }

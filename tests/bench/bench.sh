@@ -51,7 +51,11 @@ if command -v openssl >/dev/null; then
 fi
 pf=$(command -v posttls-finger || echo /usr/sbin/posttls-finger)
 if [ -x "$pf" ]; then
-    time_runs posttls-finger "$pf" -c -l secure -p "$MXS_CA" "[127.0.0.1]:$port" $host >> "$results"
+    # -F is the CA file (-p would be the protocol list); posttls-finger reads
+    # main.cf from MAIL_CONFIG: the world's own, not the system's.
+    export MAIL_CONFIG="$world/w/postfix"
+    time_runs posttls-finger "$pf" -c -l secure -F "$MXS_CA" "[127.0.0.1]:$port" $host >> "$results"
+    unset MAIL_CONFIG
 fi
 if command -v swaks >/dev/null; then
     time_runs swaks swaks --silent 2 --server 127.0.0.1 --port "$port" --tls --tls-verify \
