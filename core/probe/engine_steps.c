@@ -495,8 +495,6 @@ static int sides_done(struct engine *e)
 static int handshake_end_ok(struct engine *e)
 {
     struct mxs_tls_facts *f = &e->tls;
-    char vw[160];
-    versions_words(f, vw, sizeof vw);
     engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_HANDSHAKE, "%s, %s, group %s, SNI %s",
                       f->version_name, f->cipher, f->group[0] ? f->group : "?",
                       f->sni_sent[0] ? f->sni_sent : "(none)");

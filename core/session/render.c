@@ -458,7 +458,7 @@ static void report_appendix(const struct engine *e, struct buf *out)
     if (t0 < 0)
         buf_puts(out, "  (no SMTP exchange)\n");
     buf_puts(out, "\nTLS:\n");
-    if (!t->attempted && !t->alert_received && !t->ok) {
+    if (!t->attempted && t->alert_received < 0 && !t->ok) {
         buf_puts(out, "  no handshake was attempted\n");
     } else {
         buf_puts(out, "  result:    ");
