@@ -72,12 +72,13 @@ CFLAGS_TEST = $(CFLAGS_BASE) -Icore -Icore/lab -Itests/unit $(MBED_CFLAGS) $(JAN
 
 # core/ modules, lowest layer first.  MODDEPS_x: the modules x may call;
 # `make check-layering` fails when an archive calls outside that list.
-CORE_MODULES := base diag probe session cmd
+CORE_MODULES := base policy diag probe session cmd
 MODDEPS_base    :=
-MODDEPS_diag    := base
-MODDEPS_probe   := diag base
-MODDEPS_session := probe diag base
-MODDEPS_cmd     := session probe diag base
+MODDEPS_policy  := base
+MODDEPS_diag    := policy base
+MODDEPS_probe   := diag policy base
+MODDEPS_session := probe diag policy base
+MODDEPS_cmd     := session probe diag policy base
 MODDEPS_lab     := base
 
 CORE_SRC := $(sort $(foreach m,$(CORE_MODULES) lab,$(wildcard core/$(m)/*.c)))
