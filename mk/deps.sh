@@ -27,9 +27,9 @@ deps="$build/deps"
 MBEDTLS_MIN=3.6.6
 
 pkgs_build="gcc make pkg-config libncurses-dev libreadline-dev libunbound-dev
- libjansson-dev dns-root-data ca-certificates"
+ libjansson-dev libcurl4-openssl-dev dns-root-data ca-certificates"
 pkgs_test="libcmocka-dev postfix unbound ldnsutils tmux openssl clang
- libclang-rt-14-dev swaks libnet-ssleay-perl valgrind procps iproute2 jq time"
+ libclang-rt-14-dev swaks libnet-ssleay-perl valgrind procps iproute2 jq time nginx-light"
 
 # dpkg-query: is a package installed?
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
@@ -136,6 +136,8 @@ fi
     echo "UNBOUND_LIBS := -lunbound"
     echo "JANSSON_CFLAGS := $(pc --cflags jansson)"
     echo "JANSSON_LIBS := $(pc --libs jansson)"
+    echo "CURL_CFLAGS := $(pc --cflags libcurl)"
+    echo "CURL_LIBS := $(pc --libs libcurl)"
     echo "TUI_CFLAGS := $(pc --cflags ncursesw readline)"
     echo "TUI_LIBS := $(pc --libs ncursesw readline)"
 } > "$build/config.mk.tmp"

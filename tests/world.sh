@@ -41,7 +41,9 @@
 #   MXS_GOOD_SHA1 / MXS_GOOD_SHA256 / MXS_OLD_SHA1 / MXS_OLD_SHA256
 #                     certificate (DER) fingerprints, uppercase hex, no colons
 #   MXS_GOOD_SPKI_SHA256  SHA-256 of good.crt's SubjectPublicKeyInfo (TLSA 3 1 1)
-#   then DIR/dns/dns.env appended when the DNS world ran (MXS_DNS_*, see
+#   then DIR/https/https.env (MXS_HTTPS_*: the MTA-STS policy hosts of
+#   tests/world-https.sh, nginx on 127.0.3.43:443) and
+#   DIR/dns/dns.env appended when the DNS world ran (MXS_DNS_*, see
 #   tests/world-dns.sh).
 # What every listener does and how that was checked: tests/world-postfix.sh
 # (comments) and tests/integration/world.sh (asserted on every run).
@@ -116,8 +118,18 @@ world_up() {
         CERTDIR="$dir/certs" sh "$here/world-dns.sh" up "$dir/dns" > "$dir/dns-up.log" 2>&1 &
         dnspid=$!
     fi
+    httpspid=""
+    if [ -f "$here/world-https.sh" ]; then
+        sh "$here/world-https.sh" up "$dir" > "$dir/https-up.log" 2>&1 &
+        httpspid=$!
+    fi
     pfrc=0
     sh "$here/world-postfix.sh" up "$dir" || pfrc=$?
+    if [ -n "$httpspid" ] && ! wait "$httpspid"; then
+        cat "$dir/https-up.log" >&2
+        echo "world: tests/world-https.sh up $dir failed (log above)" >&2
+        return 1
+    fi
     if [ -n "$dnspid" ] && ! wait "$dnspid"; then
         cat "$dir/dns-up.log" >&2
         echo "world: tests/world-dns.sh up $dir/dns failed (log above)" >&2
@@ -176,6 +188,10 @@ world_up() {
         envline MXS_GOOD_SPKI_SHA256 "$(openssl x509 -in "$c/good.crt" -noout -pubkey |
             openssl pkey -pubin -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1 |
             tr a-f A-F)"
+        if [ -f "$dir/https/https.env" ]; then
+            echo "# from $dir/https/https.env"
+            awk 1 "$dir/https/https.env"
+        fi
         if [ -f "$dir/dns/dns.env" ]; then
             echo "# from $dir/dns/dns.env"
             awk 1 "$dir/dns/dns.env"   # awk 1: adds a missing last newline
@@ -191,6 +207,9 @@ world_down() {
     [ -d "$dir" ] || return 0
     dir=$(cd "$dir" && pwd)
     sh "$here/world-postfix.sh" down "$dir" || true
+    if [ -f "$here/world-https.sh" ] && [ -d "$dir/https" ]; then
+        sh "$here/world-https.sh" down "$dir" || true
+    fi
     if [ -f "$here/world-dns.sh" ] && [ -d "$dir/dns" ]; then
         sh "$here/world-dns.sh" down "$dir/dns" || true
     fi
