@@ -426,6 +426,13 @@ struct mxs_finding {
     char advice[1024];           /* what to do                               */
 };
 
+/* The RFC 8460 (TLS-RPT) result type a sender puts in its report for this
+ * finding ("certificate-expired" ...), so operators can match mxscope to the
+ * reports they receive; NULL when the finding is no TLS failure a sender
+ * reports (connection and SMTP errors, warnings, our own side).  One table:
+ * core/diag/tlsrpt_map.c, listed in docs/findings.md. */
+const char *mxs_tlsrpt_result_type(const struct mxs_finding *f);
+
 enum mxs_policy { MXS_POL_OPPORTUNISTIC = 0, MXS_POL_REQUIRED, MXS_POL_VERIFIED,
                   MXS_POL_DANE, MXS_POL_COUNT };
 enum mxs_outcome { MXS_OUT_ENCRYPTED = 0, MXS_OUT_CLEAR, MXS_OUT_NOT_DELIVERED,

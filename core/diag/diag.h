@@ -147,5 +147,8 @@ struct diag_entry {
 const struct diag_entry *diag_find_id(const char *id);
 /* Every row, variants included; *n gets their number. */
 const struct diag_entry *diag_catalog(int *n);
+/* The RFC 8460 result type of a finding id (tlsrpt_map.c), NULL for none;
+ * *classified (may be NULL) is 0 for an id the table does not know. */
+const char *diag_tlsrpt_type(const char *id, int *classified);
 
 #endif

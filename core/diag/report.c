@@ -42,6 +42,9 @@ static void rep_finding(struct buf *out, const struct mxs_finding *x)
         buf_printf(out, ", certificate %d", x->cert_depth);
     buf_puts(out, "\n");
     rep_block(out, "  ", x->message, sizeof x->message);
+    const char *rt = mxs_tlsrpt_result_type(x);
+    if (rt)
+        buf_printf(out, "  In TLS-RPT (RFC 8460) reports: %s\n", rt);
     if (x->evidence[0]) {
         buf_puts(out, "  Evidence:\n");
         rep_block(out, "    ", x->evidence, sizeof x->evidence);

@@ -342,6 +342,9 @@ void render_report_text(const struct engine *e, struct buf *out)
             put_diag_text(out, f->message, "          ");
             if (f->evidence[0]) { buf_puts(out, "          evidence: "); put_diag_text(out, f->evidence, "                    "); }
             if (f->advice[0]) { buf_puts(out, "          advice:   "); put_diag_text(out, f->advice, "                    "); }
+            const char *rt = mxs_tlsrpt_result_type(f);
+            if (rt)
+                buf_printf(out, "          TLS-RPT:  %s (the result type in senders' RFC 8460 reports)\n", rt);
         }
     }
     buf_puts(out, "\nVerdict\n");

@@ -345,9 +345,11 @@ json_t *render_json_tree(const struct engine *e)
     const struct mxs_finding *findings = engine_findings(e, &n_findings);
     for (int i = 0; i < n_findings; i++) {
         const struct mxs_finding *f = &findings[i];
-        json_array_append_new(fs_a, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "id", f->id,
+        const char *rt = mxs_tlsrpt_result_type(f);
+        json_array_append_new(fs_a, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id", f->id,
             "severity", mxs_severity_name(f->severity), "step", mxs_step_name(f->step),
             "cert_depth", f->cert_depth >= 0 ? json_integer(f->cert_depth) : json_null(),
+            "tlsrpt_result_type", rt ? json_string(rt) : json_null(),
             "message", jdiag(f->message), "evidence", jdiag(f->evidence), "advice", jdiag(f->advice)));
     }
     json_object_set_new(root, "findings", fs_a);

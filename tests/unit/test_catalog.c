@@ -275,6 +275,81 @@ static void t_advice_names_exist(void **st)
     assert_int_equal(check_names("probe", "`set cert` / `set key`, --resolver, mxscope `report`"), 0);
 }
 
+/* ---- RFC 8460 result types -------------------------------------------------- */
+
+static int rfc8460_type(const char *t)
+{
+    static const char *const types[] = {
+        "starttls-not-supported", "certificate-host-mismatch", "certificate-expired",
+        "certificate-not-trusted", "validation-failure", "tlsa-invalid", "dnssec-invalid",
+        "dane-required", "sts-policy-fetch-error", "sts-policy-invalid", "sts-webpki-invalid",
+    };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (!strcmp(types[i], t))
+            return 1;
+    return 0;
+}
+
+/* Every catalogue id is classified (a type or, explicitly, none), every type
+ * is one RFC 8460 §4.3 defines, and only errors carry one. */
+static void t_tlsrpt_types(void **st)
+{
+    (void)st;
+    int n = 0, unclassified = 0, typed = 0;
+    const struct diag_entry *r = diag_catalog(&n);
+    for (int i = 0; i < n; i++) {
+        int known = 0;
+        const char *t = diag_tlsrpt_type(r[i].id, &known);
+        if (!known) {
+            print_message("id %s has no RFC 8460 classification (core/diag/tlsrpt_map.c)\n", r[i].id);
+            unclassified++;
+        }
+        if (t) {
+            typed++;
+            if (!rfc8460_type(t))
+                fail_msg("%s: \"%s\" is not an RFC 8460 result type", r[i].id, t);
+        }
+    }
+    assert_int_equal(unclassified, 0);
+    assert_true(typed > 10);
+
+    /* docs/findings.md "## TLS-RPT result types": one row per typed id. */
+    FILE *fp = fopen(DOC, "r");
+    assert_non_null(fp);
+    char line[512];
+    int in_sec = 0, rows = 0, bad = 0, ids_typed = 0;
+    while (fgets(line, sizeof line, fp)) {
+        if (!strncmp(line, "## ", 3))
+            in_sec = !strncmp(line, "## TLS-RPT result types", 23);
+        char id[64], type[64];
+        if (!in_sec || sscanf(line, "| %63[a-z0-9-] | %63[a-z0-9-] |", id, type) != 2 || id[0] == '-')
+            continue;
+        rows++;
+        const char *want = diag_tlsrpt_type(id, NULL);
+        if (!want || strcmp(want, type)) {
+            print_message("%s: the docs say %s, the table %s\n", id, type, want ? want : "none");
+            bad++;
+        }
+    }
+    fclose(fp);
+    for (int i = 0; i < n; i++)
+        if (!r[i].variant && diag_tlsrpt_type(r[i].id, NULL))
+            ids_typed++;
+    assert_int_equal(bad, 0);
+    assert_int_equal(rows, ids_typed);
+    int known = 1;
+    assert_null(diag_tlsrpt_type("no-such-finding", &known));
+    assert_int_equal(known, 0);
+    struct mxs_finding f = { .severity = MXS_SEV_ERROR, .cert_depth = 0 };
+    snprintf(f.id, sizeof f.id, "cert-expired");
+    assert_string_equal(mxs_tlsrpt_result_type(&f), "certificate-expired");
+    f.severity = MXS_SEV_WARNING;
+    assert_null(mxs_tlsrpt_result_type(&f));
+    f.severity = MXS_SEV_ERROR;
+    snprintf(f.id, sizeof f.id, "connect-refused");
+    assert_null(mxs_tlsrpt_result_type(&f));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +357,7 @@ int main(void)
         cmocka_unit_test(t_find_id),
         cmocka_unit_test(t_docs_match),
         cmocka_unit_test(t_advice_names_exist),
+        cmocka_unit_test(t_tlsrpt_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
