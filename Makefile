@@ -62,7 +62,7 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -MMD -MP \
 LDFLAGS_SAN := -fsanitize=address,undefined
 endif
 
-CORE_LIBS  = $(MBED_LIBS) $(UNBOUND_LIBS) $(JANSSON_LIBS) $(CURL_LIBS)
+CORE_LIBS  = $(MBED_LIBS) $(UNBOUND_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(ZLIB_LIBS)
 # Evaluated when a test recipe runs, after `mk/deps.sh test` installed cmocka.
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 

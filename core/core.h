@@ -948,6 +948,35 @@ void survey_render_text(const struct survey *v, struct buf *out);
  * document per probe, docs/json.md>], "findings": [...], "exit_code": N} */
 char *survey_render_json(const struct survey *v);
 
+/* ---- TLS-RPT reports (cmd/tlsrpt_cmd.c): --tlsrpt, `load-report` ------- */
+/*
+ * A sender's aggregate TLS-RPT report (RFC 8460 §4.4, JSON, gzip as mailed):
+ * its policies and failure details, and, on request, each failing MX host
+ * probed now (sequential, blocking, at most 16 hosts, each bounded by the
+ * settings' stage deadlines) to say whether each reported failure still
+ * reproduces.  Hostile files (huge, gzip bombs, deep JSON, bad gzip) are
+ * refused with a clear error.
+ *
+ * Ownership: mxs_tlsrpt_load() returns a report the caller frees with
+ * mxs_tlsrpt_free(); the strings from _text/_json are malloc'd, escaped,
+ * the caller's to free.
+ */
+struct mxs_tlsrpt;
+
+#define MXS_EXIT_TLSRPT_STILL 5  /* --recheck: a reported failure still happens */
+
+struct mxs_tlsrpt *mxs_tlsrpt_load(const char *path, char *err, size_t errlen);
+void mxs_tlsrpt_free(struct mxs_tlsrpt *t);
+/* Probe each failing MX host with base's settings (target and
+ * target_is_host replaced).  Returns the number of hosts probed. */
+int mxs_tlsrpt_recheck(struct mxs_tlsrpt *t, const struct mxs_settings *base);
+char *mxs_tlsrpt_text(const struct mxs_tlsrpt *t);
+/* {"report": {...}, "recheck": [...] | null, "checked_at": ..., "exit_code": N}
+ * (docs/json.md, "TLS-RPT reports"). */
+char *mxs_tlsrpt_json(const struct mxs_tlsrpt *t);
+/* 0, or MXS_EXIT_TLSRPT_STILL after a recheck that found a failure still there. */
+int mxs_tlsrpt_exit_code(const struct mxs_tlsrpt *t);
+
 /* ---- Built-in lab (liblab.a, core/lab/): link liblab.a to use it ------- */
 /*
  * Misconfigured SMTP receivers on 127.0.0.1, one listener per scenario,

@@ -56,6 +56,38 @@ struct engine *batch_load(const char *path)
     return e;
 }
 
+/* --tlsrpt FILE [--recheck]: a sender's TLS-RPT report, and whether its
+ * failures still happen. */
+int batch_tlsrpt(const struct front_opts *o)
+{
+    char err[512], shown[600];
+    struct mxs_tlsrpt *t = mxs_tlsrpt_load(o->tlsrpt, err, sizeof err);
+    if (!t) {
+        char path[300];
+        mxs_escape_str(o->tlsrpt, path, sizeof path, 0);
+        mxs_escape_str(err, shown, sizeof shown, 0);
+        fprintf(stderr, "mxscope: --tlsrpt %s: %s\n", path, shown);
+        return EXIT_LOCAL;
+    }
+    if (o->recheck)
+        mxs_tlsrpt_recheck(t, &o->set);
+    char *out = o->json ? mxs_tlsrpt_json(t) : mxs_tlsrpt_text(t);
+    int rc = mxs_tlsrpt_exit_code(t);
+    if (!out) {
+        fputs("mxscope: out of memory\n", stderr);
+        rc = EXIT_LOCAL;
+    } else {
+        fputs(out, stdout);
+        if (o->json)
+            fputs("\n", stdout);
+        if (fflush(stdout) != 0)
+            rc = EXIT_LOCAL;
+    }
+    free(out);
+    mxs_tlsrpt_free(t);
+    return rc;
+}
+
 /* --all: every MX and every address, concurrently, then compared. */
 static int run_survey(const struct mxs_settings *set, int json, const char *save_json)
 {

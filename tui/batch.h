@@ -12,6 +12,8 @@ struct front_opts;
 
 /* Run --batch as the options say; returns the process exit code. */
 int batch_run(const struct front_opts *o);
+/* --tlsrpt FILE [--recheck] [--json]: the exit code. */
+int batch_tlsrpt(const struct front_opts *o);
 
 /* --load: the saved session, or NULL after saying why on stderr (the
  * console's --load uses it too). */

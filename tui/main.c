@@ -82,6 +82,21 @@ int main(int argc, char **argv)
     }
     if (rc != OPTIONS_RUN)
         return rc;
+    if (o.tlsrpt) {
+        if (o.positional || o.lab || o.load) {
+            fprintf(stderr, "mxscope: --tlsrpt takes no DOMAIN, --lab or --load\n");
+            return EXIT_USAGE;
+        }
+        if (o.recheck && mxs_check_local_files(&o.set, err, sizeof err) != 0) {
+            fprintf(stderr, "mxscope: %s\n", err);
+            return EXIT_LOCAL;
+        }
+        return batch_tlsrpt(&o);
+    }
+    if (o.recheck) {
+        fprintf(stderr, "mxscope: --recheck goes with --tlsrpt FILE\n");
+        return EXIT_USAGE;
+    }
     if (o.lab && o.list) {
         for (const struct lab_scenario *s = lab_scenarios; s->name; s++)
             printf("%-26s %s\n", s->name, s->story);

@@ -42,6 +42,10 @@ static const struct front_opt front_table[] = {
     { .name = "report", .help = "save an email-ready problem report", FILEOPT(report) },
     { .name = "script", .help = "run console commands from FILE", FILEOPT(script) },
     { .name = "load", .help = "replay a saved session, JSON or text (read-only)", FILEOPT(load) },
+    { .name = "tlsrpt", .group = "TLS-RPT reports",
+      .help = "read a sender's TLS-RPT report (RFC 8460 JSON, .gz as mailed): policies, failures", FILEOPT(tlsrpt) },
+    { .name = "recheck", .help = "with --tlsrpt: probe each failing MX now; exit 5 if a failure still happens",
+      FLAG(recheck) },
     { .name = "lab", .group = "the built-in lab",
       .help = "probe the built-in lab (SCENARIO as the target; default: good)", FLAG(lab) },
     { .name = "list", .help = "with --lab: the scenarios, one story each", FLAG(list) },
@@ -60,10 +64,12 @@ static const char usage_head[] =
 "       mxscope --batch [options] DOMAIN      run every step, print a report\n"
 "       mxscope --batch --host HOST[:PORT] ...  probe one MX host, no MX lookup\n"
 "       mxscope --lab [SCENARIO] | --lab --list  the built-in lab\n"
+"       mxscope --tlsrpt REPORT.json[.gz] [--recheck] [--json]  a sender's TLS-RPT report\n"
 "\n";
 
 static const char usage_tail[] =
 "exit codes: 0 every step passed, 1 usage, 2 local error, 3 cancelled,\n"
+"  4 warnings, 5 (--tlsrpt --recheck) a reported failure still happens,\n"
 "  10 RESOLVE 11 CONNECT 12 BANNER 13 EHLO 14 STARTTLS 15 HANDSHAKE\n"
 "  16 CHAIN 17 EHLO2 failed (see mxscope(1)).\n";
 

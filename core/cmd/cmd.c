@@ -665,6 +665,29 @@ static void cmd_load(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     buf_puts(&r->msg, " (read-only replay)");
 }
 
+/* load-report FILE: a sender's TLS-RPT report in an overlay; probing its
+ * failing MX hosts is one `open host MX` + `r` each (the batch's --recheck
+ * blocks, which the console never does). */
+static void cmd_load_report(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    char err[512] = "";
+    (void)c; (void)argc;
+    struct mxs_tlsrpt *t = mxs_tlsrpt_load(argv[1], err, sizeof err);
+    if (!t) {
+        cmd_fail(r, "load-report %s: %s", argv[1], err);
+        return;
+    }
+    char *text = mxs_tlsrpt_text(t);
+    mxs_tlsrpt_free(t);
+    if (!text) {
+        cmd_fail(r, "load-report: out of memory");
+        return;
+    }
+    buf_puts(&r->msg, text);    /* escaped by mxs_tlsrpt_text */
+    free(text);
+    r->action = CMD_ACT_OUTPUT;
+}
+
 static void cmd_send(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
 {
     char err[256] = "";
@@ -794,6 +817,8 @@ const struct cmd_entry cmd_table[] = {
     {"report", NULL, "[FILE]", "the email-ready problem report for the other side's admins (FILE: save it)",
      0, 1, cmd_report, CMD_CPL_FILE, NULL},
     {"load", NULL, "FILE", "open a saved session (JSON or text transcript) read-only", 1, 1, cmd_load, CMD_CPL_FILE, NULL},
+    {"load-report", NULL, "FILE", "read a sender's TLS-RPT report (RFC 8460 JSON, .gz): its policies and failures",
+     1, 1, cmd_load_report, CMD_CPL_FILE, NULL},
     {"send", NULL, "[--yes] SMTP-COMMAND", "send a raw command on the live session (DATA asks first)",
      1, CMD_MAX_ARGS - 1, cmd_send, CMD_CPL_WORDS, "NOOP RSET HELP EHLO HELO MAIL RCPT VRFY DATA QUIT"},
     {"dump", NULL, "FILE", "write the screen as text (console only; for tests)", 1, 1, cmd_dump, CMD_CPL_FILE, NULL},

@@ -21,6 +21,7 @@
 
 #include "core.h"
 #include "diag/diag.h"
+#include "policy/tlsrpt_report.h"
 
 #define DOC "docs/findings.md"
 #define MAX_IDS 256
@@ -277,19 +278,6 @@ static void t_advice_names_exist(void **st)
 
 /* ---- RFC 8460 result types -------------------------------------------------- */
 
-static int rfc8460_type(const char *t)
-{
-    static const char *const types[] = {
-        "starttls-not-supported", "certificate-host-mismatch", "certificate-expired",
-        "certificate-not-trusted", "validation-failure", "tlsa-invalid", "dnssec-invalid",
-        "dane-required", "sts-policy-fetch-error", "sts-policy-invalid", "sts-webpki-invalid",
-    };
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (!strcmp(types[i], t))
-            return 1;
-    return 0;
-}
-
 /* Every catalogue id is classified (a type or, explicitly, none), every type
  * is one RFC 8460 §4.3 defines, and only errors carry one. */
 static void t_tlsrpt_types(void **st)
@@ -306,7 +294,7 @@ static void t_tlsrpt_types(void **st)
         }
         if (t) {
             typed++;
-            if (!rfc8460_type(t))
+            if (!tlsrpt_result_type_known(t))
                 fail_msg("%s: \"%s\" is not an RFC 8460 result type", r[i].id, t);
         }
     }
