@@ -723,6 +723,12 @@ int render_save_chain(const struct engine *e, const char *path, char *err, size_
 int render_save_report(const struct engine *e, const char *path, char *err, size_t errlen);
 /* The email-ready problem report (diag_report) into out. */
 void render_problem_report(const struct engine *e, struct buf *out);
+/* Two sessions side by side (session_diff.c): what changed from A to B in
+ * the step results, the certificates (thumbprints, expiry), capabilities,
+ * TLS facts, findings and verdicts; only differences, each section "same"
+ * otherwise.  Returns the number of differences. */
+int render_diff(const struct engine *a, const char *name_a, const struct engine *b,
+                const char *name_b, struct buf *out);
 
 /* Exit code of the batch front end: 0 all passed, 4 all passed with
  * warnings (0 with warn-ok), 3 cancelled, 10 + step index of the first

@@ -56,6 +56,22 @@ struct engine *batch_load(const char *path)
     return e;
 }
 
+/* --diff A B: two saved sessions side by side. */
+int batch_diff(const struct front_opts *o)
+{
+    struct engine *a = batch_load(o->diff), *b = a ? batch_load(o->positional) : NULL;
+    if (!a || !b) {
+        engine_free(a);
+        return EXIT_LOCAL;
+    }
+    struct buf out;
+    buf_init(&out, 0);
+    render_diff(a, o->diff, b, o->positional, &out);
+    engine_free(a);
+    engine_free(b);
+    return print_buf(&out);
+}
+
 /* --tlsrpt FILE [--recheck]: a sender's TLS-RPT report, and whether its
  * failures still happen. */
 int batch_tlsrpt(const struct front_opts *o)

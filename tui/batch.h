@@ -14,6 +14,8 @@ struct front_opts;
 int batch_run(const struct front_opts *o);
 /* --tlsrpt FILE [--recheck] [--json]: the exit code. */
 int batch_tlsrpt(const struct front_opts *o);
+/* --diff A B: the exit code (0, or 2 when a file does not load). */
+int batch_diff(const struct front_opts *o);
 
 /* --load: the saved session, or NULL after saying why on stderr (the
  * console's --load uses it too). */

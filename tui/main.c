@@ -93,6 +93,13 @@ int main(int argc, char **argv)
         }
         return batch_tlsrpt(&o);
     }
+    if (o.diff) {
+        if (!o.positional || o.lab || o.load) {
+            fprintf(stderr, "mxscope: usage: mxscope --diff A B (two saved sessions, JSON or text)\n");
+            return EXIT_USAGE;
+        }
+        return batch_diff(&o);
+    }
     if (o.recheck) {
         fprintf(stderr, "mxscope: --recheck goes with --tlsrpt FILE\n");
         return EXIT_USAGE;

@@ -42,6 +42,8 @@ static const struct front_opt front_table[] = {
     { .name = "report", .help = "save an email-ready problem report", FILEOPT(report) },
     { .name = "script", .help = "run console commands from FILE", FILEOPT(script) },
     { .name = "load", .help = "replay a saved session, JSON or text (read-only)", FILEOPT(load) },
+    { .name = "diff", .help = "compare two saved sessions: --diff A B (before and after a renewal)",
+      FILEOPT(diff) },
     { .name = "tlsrpt", .group = "TLS-RPT reports",
       .help = "read a sender's TLS-RPT report (RFC 8460 JSON, .gz as mailed): policies, failures", FILEOPT(tlsrpt) },
     { .name = "recheck", .help = "with --tlsrpt: probe each failing MX now; exit 5 if a failure still happens",
@@ -65,6 +67,7 @@ static const char usage_head[] =
 "       mxscope --batch --host HOST[:PORT] ...  probe one MX host, no MX lookup\n"
 "       mxscope --lab [SCENARIO] | --lab --list  the built-in lab\n"
 "       mxscope --tlsrpt REPORT.json[.gz] [--recheck] [--json]  a sender's TLS-RPT report\n"
+"       mxscope --diff A B                    what changed between two saved sessions\n"
 "\n";
 
 static const char usage_tail[] =

@@ -665,6 +665,30 @@ static void cmd_load(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     buf_puts(&r->msg, " (read-only replay)");
 }
 
+/* diff A B: two saved sessions side by side; diff A: A against the session
+ * in view (a renewal checked right after it was installed). */
+static void cmd_diff(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    char err[512] = "";
+    if (argc == 2 && cmd_need_engine(c, r))
+        return;
+    struct engine *a = engine_load(argv[1], err, sizeof err);
+    if (!a) {
+        cmd_fail(r, "diff: %s", err);   /* err names the file */
+        return;
+    }
+    struct engine *b = NULL;
+    if (argc == 3 && !(b = engine_load(argv[2], err, sizeof err))) {
+        engine_free(a);
+        cmd_fail(r, "diff: %s", err);
+        return;
+    }
+    render_diff(a, argv[1], b ? b : c->engine, b ? argv[2] : "this session", &r->msg);
+    engine_free(a);
+    engine_free(b);
+    r->action = CMD_ACT_OUTPUT;
+}
+
 /* load-report FILE: a sender's TLS-RPT report in an overlay; probing its
  * failing MX hosts is one `open host MX` + `r` each (the batch's --recheck
  * blocks, which the console never does). */
@@ -817,6 +841,8 @@ const struct cmd_entry cmd_table[] = {
     {"report", NULL, "[FILE]", "the email-ready problem report for the other side's admins (FILE: save it)",
      0, 1, cmd_report, CMD_CPL_FILE, NULL},
     {"load", NULL, "FILE", "open a saved session (JSON or text transcript) read-only", 1, 1, cmd_load, CMD_CPL_FILE, NULL},
+    {"diff", NULL, "A [B]", "what changed between two saved sessions (or A and this one): certificates, TLS, findings, verdicts",
+     1, 2, cmd_diff, CMD_CPL_FILE, NULL},
     {"load-report", NULL, "FILE", "read a sender's TLS-RPT report (RFC 8460 JSON, .gz): its policies and failures",
      1, 1, cmd_load_report, CMD_CPL_FILE, NULL},
     {"send", NULL, "[--yes] SMTP-COMMAND", "send a raw command on the live session (DATA asks first)",
