@@ -362,15 +362,17 @@ static void console_key(struct ui *ui, int ch)
         console_confirm(ui, keymap_lookup(KM_CONFIRM, ch));
         return;
     }
+    /* The prompt before the overlay: a search typed over the help or a
+     * report takes the keys until Enter or Esc. */
+    if (prompt_active()) {
+        prompt_key(ui, keymap_lookup(KM_PROMPT, ch), ch);
+        return;
+    }
     if (overlay_is_open()) {
         enum km_action a = keymap_lookup(KM_OVERLAY, ch);
         if (a == KA_CLOSE_CANCEL)
             console_cancel(ui);
         overlay_key(ui, a);
-        return;
-    }
-    if (prompt_active()) {
-        prompt_key(ui, keymap_lookup(KM_PROMPT, ch), ch);
         return;
     }
     if (ch != ERR)

@@ -47,6 +47,7 @@ const struct km_binding km_bindings[] = {
     {'/', KM_EXCHANGE, KA_SEARCH, "search (case-insensitive)"},
     {'n', KM_EXCHANGE, KA_MATCH_NEXT, "next match (with no search active, n runs the next step)"},
     {'N', KM_EXCHANGE, KA_MATCH_PREV, "previous match"},
+    {KM_KEY_ESC, KM_EXCHANGE, KA_SEARCH_CLEAR, "clear the search (with no search active, Esc cancels)"},
     ENTER(KM_EXCHANGE, KA_OPEN, "the whole transcript, long lines wrapped"),
 
     /* The Chain pane. */
@@ -93,6 +94,9 @@ const struct km_binding km_bindings[] = {
     {KEY_NPAGE, KM_OVERLAY, KA_PAGE_DOWN, "page down"},
     HOME_G(KM_OVERLAY, "top"),
     END_G(KM_OVERLAY, "end"),
+    {'/', KM_OVERLAY, KA_SEARCH, "search (case-insensitive); the match is highlighted"},
+    {'n', KM_OVERLAY, KA_MATCH_NEXT, "next match (at the end: continues at the top, and says so)"},
+    {'N', KM_OVERLAY, KA_MATCH_PREV, "previous match"},
 
     /* A question in the status bar ("Quit anyway?", "send DATA?"). */
     {'y', KM_CONFIRM, KA_YES, "yes"},

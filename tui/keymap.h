@@ -47,7 +47,7 @@ enum km_action {
     KA_COMMAND, KA_HELP, KA_QUIT, KA_TYPE_COMMAND,
     /* panes and the overlay: movement */
     KA_UP, KA_DOWN, KA_PAGE_UP, KA_PAGE_DOWN, KA_TOP, KA_BOTTOM,
-    KA_SEARCH, KA_MATCH_NEXT, KA_MATCH_PREV, KA_OPEN,
+    KA_SEARCH, KA_MATCH_NEXT, KA_MATCH_PREV, KA_SEARCH_CLEAR, KA_OPEN,
     /* overlay */
     KA_CLOSE, KA_CLOSE_CANCEL, KA_IGNORE,
     /* line prompt */

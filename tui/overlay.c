@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wchar.h>
 
 #include "core.h"
 #include "tui.h"
@@ -20,31 +19,34 @@ static struct overlay_state {
     char title[128];
     char **lines;
     int n, top;
+    char search[128];            /* / in the overlay: case-insensitive     */
+    int hit;                     /* line of the current match, -1          */
 } tv;
 
-/* Bytes of escaped UTF-8 text s that fit in maxw columns. */
-static size_t cut_cols(const char *s, int maxw, int *used)
+/* Continuation rows of a wrapped line start under its text (its leading
+ * spaces), unless that leaves less than half the width. */
+static int overlay_indent(const char *s, int w)
 {
-    size_t len = strlen(s), o = 0;
-    int w = 0;
-    while (o < len) {
-        mbstate_t st;
-        wchar_t wc;
-        memset(&st, 0, sizeof st);
-        size_t n = mbrtowc(&wc, s + o, len - o, &st);
-        int cw = 1;
-        if (n == (size_t)-1 || n == (size_t)-2 || n == 0)
-            n = 1;
-        else if ((cw = wcwidth(wc)) < 0)
-            cw = 1;
-        if (w + cw > maxw)
-            break;
-        w += cw;
-        o += n;
-    }
-    if (used)
-        *used = w;
-    return o;
+    int ind = 0;
+    while (s[ind] == ' ')
+        ind++;
+    return ind < w / 2 ? ind : 0;
+}
+
+/* Rows one logical line takes at width w, the same way overlay_draw draws
+ * it (word wrap, hanging indent). */
+static int overlay_rows(const char *s, int w)
+{
+    int ind = overlay_indent(s, w), rows = 0;
+    const char *p = s;
+    do {
+        int avail = rows ? w - ind : w;
+        p += screen_wrap(p, avail, NULL);
+        while (*p == ' ')
+            p++;
+        rows++;
+    } while (*p && rows < 10000);
+    return rows;
 }
 
 void overlay_close(struct ui *ui)
@@ -53,6 +55,7 @@ void overlay_close(struct ui *ui)
         free(tv.lines[i]);
     free(tv.lines);
     memset(&tv, 0, sizeof tv);
+    tv.hit = -1;
     ui->dirty = 1;
 }
 
@@ -99,13 +102,6 @@ static void overlay_geometry(const struct ui *ui, int *y, int *x, int *h, int *w
     *w = ui->cols - 2 * *x;
 }
 
-/* Rows a logical line takes when wrapped at w columns. */
-static int overlay_rows(const char *s, int w)
-{
-    int width = screen_width(s);
-    return width <= w ? 1 : (width + w - 1) / w;
-}
-
 void overlay_draw(struct ui *ui)
 {
     int y, x, h, w;
@@ -113,26 +109,29 @@ void overlay_draw(struct ui *ui)
     for (int i = 0; i < h; i++)
         mvhline(y + i, x, ' ', w);
     char title[200];
-    snprintf(title, sizeof title, "%s  (q/Esc close, arrows/PgUp/PgDn scroll)", tv.title);
+    snprintf(title, sizeof title, "%s  (q/Esc close, arrows/PgUp/PgDn/g/G scroll, / search)", tv.title);
     screen_box(y, x, h, w, title, 1);
     int inner = w - 4, row = 0, vis = h - 2;
     if (inner < 4)
         return;
     for (int i = tv.top; i < tv.n && row < vis; i++) {
         const char *s = tv.lines[i];
+        int ind = overlay_indent(s, inner), first = 1;
+        attr_t a = i == tv.hit ? screen_attr(ROLE_MATCH) : A_NORMAL;
         do {
-            int used;
-            size_t bytes = cut_cols(s, inner, &used);
+            int off = first ? 0 : ind;
+            size_t bytes = screen_wrap(s, inner - off, NULL);
             char part[1024];
             if (bytes >= sizeof part)
                 bytes = sizeof part - 1;
-            if (!bytes && *s)
-                bytes = 1;
             memcpy(part, s, bytes);
             part[bytes] = 0;
-            screen_text(y + 1 + row, x + 2, inner, part, A_NORMAL);
+            screen_text(y + 1 + row, x + 2 + off, inner - off, part, a);
             s += bytes;
+            while (*s == ' ')
+                s++;
             row++;
+            first = 0;
         } while (*s && row < vis);
     }
     if (tv.n > 0 && (tv.top > 0 || row >= vis)) {
@@ -140,6 +139,46 @@ void overlay_draw(struct ui *ui)
         snprintf(pos, sizeof pos, " %d/%d ", tv.top + 1, tv.n);
         screen_text(y + h - 1, x + w - 2 - (int)strlen(pos), (int)strlen(pos), pos, screen_attr(ROLE_TITLE));
     }
+}
+
+/* ---- search (/ n N, as in less) ---------------------------------------- */
+
+static void overlay_goto_match(struct ui *ui, int from, int dir)
+{
+    if (!tv.search[0] || tv.n == 0)
+        return;
+    for (int k = 0; k < tv.n; k++) {
+        int i = from + dir * k;
+        int wrapped = i >= tv.n || i < 0;
+        i = (i % tv.n + tv.n) % tv.n;
+        if (!strcasestr(tv.lines[i], tv.search))
+            continue;
+        tv.hit = i;
+        tv.top = i > 2 ? i - 2 : 0;
+        if (wrapped)
+            ui_message(ui, 0, dir > 0 ? "search hit BOTTOM, continuing at TOP: line %d of %d"
+                                      : "search hit TOP, continuing at BOTTOM: line %d of %d",
+                       i + 1, tv.n);
+        else
+            ui_message(ui, 0, "match at line %d of %d", i + 1, tv.n);
+        return;
+    }
+    char es[140];
+    mxs_escape_str(tv.search, es, sizeof es, 0);
+    ui_message(ui, 1, "not found: %s", es);
+    tv.hit = -1;
+}
+
+static void overlay_search_done(struct ui *ui, int accepted)
+{
+    if (!accepted || !tv.search[0]) {
+        tv.search[0] = 0;
+        tv.hit = -1;
+        ui->dirty = 1;
+        return;
+    }
+    overlay_goto_match(ui, tv.top, 1);
+    ui->dirty = 1;
 }
 
 void overlay_key(struct ui *ui, enum km_action a)
@@ -151,6 +190,19 @@ void overlay_key(struct ui *ui, enum km_action a)
     case KA_CLOSE: case KA_CLOSE_CANCEL:
         overlay_close(ui);
         return;
+    case KA_SEARCH:
+        tv.search[0] = 0;
+        tv.hit = -1;
+        prompt_open(ui, "search: /", tv.search, sizeof tv.search, overlay_search_done);
+        return;
+    case KA_MATCH_NEXT: case KA_MATCH_PREV:
+        if (!tv.search[0]) {
+            ui_message(ui, 1, "no search: / starts one");
+            return;
+        }
+        overlay_goto_match(ui, (tv.hit >= 0 ? tv.hit : tv.top) + (a == KA_MATCH_NEXT ? 1 : -1),
+                           a == KA_MATCH_NEXT ? 1 : -1);
+        break;
     case KA_UP: tv.top--; break;
     case KA_DOWN: tv.top++; break;
     case KA_PAGE_UP: tv.top -= vis - 1; break;
@@ -160,11 +212,12 @@ void overlay_key(struct ui *ui, enum km_action a)
     default:
         return; /* the overlay is modal */
     }
-    /* Keep at least one screenful when the lines wrap. */
+    /* Keep at least one screenful when the lines wrap: `last` is the
+     * first line of the last screenful, which is also where End goes. */
     int rows = 0, last = tv.n;
     while (last > 0 && rows + overlay_rows(tv.lines[last - 1], w - 4) <= vis)
         rows += overlay_rows(tv.lines[--last], w - 4);
-    if (tv.top > last)
+    if (tv.top > last || a == KA_BOTTOM)
         tv.top = last;
     if (tv.top < 0)
         tv.top = 0;

@@ -112,13 +112,15 @@ static void exchange_destroy(void)
     xl_clear();
 }
 
-/* A new engine: its transcript from the end; the search string stays. */
+/* A new engine (open, load, restart): its transcript from the end, and no
+ * search: a match in another session's transcript means nothing here. */
 static void exchange_reset(void)
 {
     xl_clear();
     ex.follow = 1;
     ex.top = 0;
     ex.hit = -1;
+    ex.search[0] = 0;
 }
 
 static void exchange_resize(struct rect r)
@@ -176,13 +178,17 @@ static void exchange_draw(struct ui *ui, int focused)
 
 /* ---- search ------------------------------------------------------------------ */
 
-static int exchange_find(int from, int dir)
+/* The next line matching from `from` in direction dir, round the end;
+ * *wrapped says the search went round. */
+static int exchange_find(int from, int dir, int *wrapped)
 {
     int n = (int)ex.n;
     if (!ex.search[0] || n == 0)
         return -1;
     for (int k = 0; k < n; k++) {
-        int i = ((from + dir * k) % n + n) % n;
+        int i = from + dir * k;
+        *wrapped = i >= n || i < 0;
+        i = (i % n + n) % n;
         if (strcasestr(ex.xl[i].text, ex.search))
             return i;
     }
@@ -192,7 +198,8 @@ static int exchange_find(int from, int dir)
 static void exchange_goto_match(struct ui *ui, int from, int dir)
 {
     xl_sync(ui);
-    int i = exchange_find(from, dir);
+    int wrapped = 0;
+    int i = exchange_find(from, dir, &wrapped);
     if (i < 0) {
         char es[100];
         mxs_escape_str(ex.search, es, sizeof es, 0);
@@ -207,7 +214,12 @@ static void exchange_goto_match(struct ui *ui, int from, int dir)
         ex.top = i - vis / 3;
     if (ex.top < 0)
         ex.top = 0;
-    ui_message(ui, 0, "match at line %d of %d", i + 1, (int)ex.n);
+    if (wrapped)
+        ui_message(ui, 0, dir > 0 ? "search hit BOTTOM, continuing at TOP: line %d of %d"
+                                  : "search hit TOP, continuing at BOTTOM: line %d of %d",
+                   i + 1, (int)ex.n);
+    else
+        ui_message(ui, 0, "match at line %d of %d", i + 1, (int)ex.n);
 }
 
 /* The prompt edited ex.search in place (the title shows it as typed). */
@@ -256,6 +268,13 @@ static int exchange_key(struct ui *ui, enum km_action a)
         if (ui->cmd.engine)
             exchange_open_transcript(ui);
         return 1;
+    case KA_SEARCH_CLEAR:
+        if (!ex.search[0])
+            return 0; /* Esc cancels when there is no search to clear */
+        ex.search[0] = 0;
+        ex.hit = -1;
+        ui_message(ui, 0, "search cleared: n steps again");
+        break;
     case KA_MATCH_NEXT: case KA_MATCH_PREV: {
         if (!ex.search[0])
             return 0; /* n steps when there is nothing to search for */
@@ -277,8 +296,25 @@ static int exchange_key(struct ui *ui, enum km_action a)
     return 1;
 }
 
+/* During a search n and N mean next and previous match and Esc clears it:
+ * the status bar says so, and that Space still steps. */
+static const struct key_hint *exchange_hints(size_t *n)
+{
+    static const struct key_hint searching[] = {
+        {KM_EXCHANGE, KA_MATCH_NEXT, "next match", NULL}, {KM_EXCHANGE, KA_MATCH_PREV, "previous", NULL},
+        {KM_EXCHANGE, KA_SEARCH_CLEAR, "clear search", NULL}, {KM_PANES, KA_STEP, "step", "Space"},
+        {KM_PANES, KA_RUN, "run", NULL}, {KM_PANES, KA_FOCUS_NEXT, "focus", NULL},
+        {KM_PANES, KA_COMMAND, "cmd", NULL}, {KM_PANES, KA_HELP, "help", NULL},
+    };
+    if (!ex.search[0])
+        return NULL;
+    *n = sizeof searching / sizeof searching[0];
+    return searching;
+}
+
 const struct pane_ops pane_exchange = {
     .keys = KM_EXCHANGE,
+    .hints = exchange_hints,
     .create = exchange_create,
     .destroy = exchange_destroy,
     .reset = exchange_reset,

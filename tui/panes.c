@@ -139,26 +139,27 @@ void prompt_key(struct ui *ui, enum km_action a, int ch)
 
 /* ---- status bar ----------------------------------------------------------------- */
 
-/* The key hints: the keys come from the keymap, so they stay true. */
-struct hint { enum km_ctx ctx; enum km_action action; const char *word; };
-
-static const struct hint hints_panes[] = {
+/* The key hints: the keys come from the keymap, so they stay true; a
+ * focused pane may put its own in force (pane_ops.hints). */
+static const struct key_hint hints_panes[] = {
     {KM_PANES, KA_STEP, "step"}, {KM_PANES, KA_RUN, "run"},
     {KM_PANES, KA_RESTART, "restart"}, {KM_PANES, KA_CANCEL, "cancel"},
     {KM_PANES, KA_FOCUS_NEXT, "focus"}, {KM_PANES, KA_COMMAND, "cmd"},
     {KM_PANES, KA_HELP, "help"}, {KM_PANES, KA_QUIT, "quit"},
 };
-static const struct hint hints_cmdline[] = {
+static const struct key_hint hints_cmdline[] = {
     {KM_CMDLINE, KA_CL_RUN, "run"}, {KM_CMDLINE, KA_CL_EDIT, "complete"},
     {KM_CMDLINE, KA_CL_ESC, "panes"}, {KM_PANES, KA_HELP, "help"},
 };
 
-static void status_hints(char *out, size_t outlen, const struct hint *h, size_t n)
+static void status_hints(char *out, size_t outlen, const struct key_hint *h, size_t n)
 {
     size_t o = (size_t)snprintf(out, outlen, "|");
     for (size_t i = 0; i < n && o < outlen; i++) {
         char key[32];
-        if (keymap_action_key(h[i].ctx, h[i].action, key, sizeof key))
+        if (h[i].key)
+            snprintf(key, sizeof key, "%s", h[i].key);
+        if (h[i].key || keymap_action_key(h[i].ctx, h[i].action, key, sizeof key))
             o += (size_t)snprintf(out + o, outlen - o, "%s%s %s", i ? "  " : " ", key, h[i].word);
     }
 }
@@ -196,7 +197,6 @@ static void status_draw(struct ui *ui)
     } else {
         snprintf(left, sizeof left, " mxscope | nothing open ");
     }
-    int used = screen_text(y, 0, ui->cols, left, a);
     char right[1200];
     attr_t ra = a;
     if (ui->confirm) {
@@ -213,9 +213,34 @@ static void status_draw(struct ui *ui)
     } else if (ui->focus == FOCUS_CMDLINE) {
         status_hints(right, sizeof right, hints_cmdline, sizeof hints_cmdline / sizeof hints_cmdline[0]);
     } else {
-        status_hints(right, sizeof right, hints_panes, sizeof hints_panes / sizeof hints_panes[0]);
+        size_t nh = 0;
+        const struct key_hint *h = NULL;
+        if (ui->focus < PANE_COUNT && panes[ui->focus]->hints)
+            h = panes[ui->focus]->hints(&nh);
+        if (h)
+            status_hints(right, sizeof right, h, nh);
+        else
+            status_hints(right, sizeof right, hints_panes, sizeof hints_panes / sizeof hints_panes[0]);
     }
-    screen_text(y, used, ui->cols - used, right, ra);
+    /* A message or a question keeps half of a narrow bar (a third from 100
+     * columns): the target part gives way to it.  Key hints never push the
+     * target.  Whatever is cut ends in an ellipsis. */
+    int is_msg = ui->confirm || pr.buf || ui->msg[0];
+    int lw = screen_width(left), rw = screen_width(right);
+    if (is_msg && lw + rw > ui->cols) {
+        int want = ui->cols >= 100 ? ui->cols / 3 : ui->cols / 2;
+        int room = rw < want ? rw : want;
+        int keep = ui->cols - room;
+        if (keep < lw) {
+            char cut[500];
+            screen_fit(left, keep - 1, cut, sizeof cut);
+            snprintf(left, sizeof left, "%.500s ", cut);
+        }
+    }
+    int used = screen_text(y, 0, ui->cols, left, a);
+    char rfit[1200];
+    screen_fit(right, ui->cols - used, rfit, sizeof rfit);
+    screen_text(y, used, ui->cols - used, rfit, ra);
 }
 
 void panes_draw(struct ui *ui)

@@ -197,6 +197,12 @@ int screen_init(char *err, size_t errlen)
     if (ascii && *ascii && strcmp(ascii, "0"))
         scr_utf8 = 0;
     scr_ascii_box = !scr_utf8;
+    /* In a UTF-8 locale the lines are drawn as Unicode box characters, not
+     * with the terminal's VT100 alternate charset: with TERM=vt100 under
+     * tmux, screen or PuTTY in UTF-8 mode the charset switch is ignored and
+     * the frames come out as "lqqqk". */
+    if (scr_utf8 && !getenv("NCURSES_NO_UTF8_ACS"))
+        setenv("NCURSES_NO_UTF8_ACS", "1", 1);
     /* Esc cancels a step: it must not wait a second for a sequence. */
     if (!getenv("ESCDELAY"))
         set_escdelay(25);
@@ -273,6 +279,59 @@ int screen_width(const char *s)
     return w;
 }
 
+void screen_fit(const char *s, int maxw, char *out, size_t outlen)
+{
+    size_t len = strlen(s), used = 0, adv;
+    int w = 0, total = screen_width(s);
+    const char *mark = scr_utf8 ? "\xe2\x80\xa6" : "~";   /* U+2026 */
+    if (total <= maxw || maxw < 2) {
+        snprintf(out, outlen, "%s", s);
+        return;
+    }
+    while (used < len) {
+        int cw = screen_char(s + used, len - used, &adv);
+        if (w + cw > maxw - 1)
+            break;
+        w += cw;
+        used += adv;
+    }
+    if (used + strlen(mark) + 1 > outlen)
+        used = outlen > strlen(mark) + 1 ? outlen - strlen(mark) - 1 : 0;
+    memcpy(out, s, used);
+    snprintf(out + used, outlen - used, "%s", mark);
+}
+
+size_t screen_wrap(const char *s, int w, int *cols)
+{
+    size_t len = strlen(s), used = 0, adv, brk = 0;
+    int width = 0, brk_w = 0, seen_word = 0;
+    while (used < len) {
+        int cw = screen_char(s + used, len - used, &adv);
+        if (width + cw > w)
+            break;
+        if (s[used] == ' ' && seen_word) {
+            brk = used;          /* the row may end before this space */
+            brk_w = width;
+        } else if (s[used] != ' ') {
+            seen_word = 1;
+        }
+        width += cw;
+        used += adv;
+    }
+    if (used < len && brk > 0) {
+        used = brk;
+        width = brk_w;
+    }
+    if (!used && len) {          /* not even one character fits: take one */
+        screen_char(s, len, &adv);
+        used = adv;
+        width = 1;
+    }
+    if (cols)
+        *cols = width;
+    return used;
+}
+
 int screen_text(int y, int x, int maxw, const char *s, attr_t a)
 {
     size_t len = strlen(s), used = 0, adv;
@@ -332,8 +391,11 @@ void screen_box(int y, int x, int h, int w, const char *title, int focused)
     }
     attrset(A_NORMAL);
     if (title && w > 6) {
-        char t[160];
-        snprintf(t, sizeof t, focused ? "[%s]" : " %s ", title);
+        /* A title too long for the frame ends in an ellipsis, inside its
+         * brackets: what is cut is never silently missing. */
+        char fit[400], t[420];
+        screen_fit(title, w - 6, fit, sizeof fit);
+        snprintf(t, sizeof t, focused ? "[%s]" : " %s ", fit);
         screen_text(y, x + 2, w - 4, t, focused ? screen_attr(ROLE_FOCUS) : screen_attr(ROLE_TITLE));
     }
 }

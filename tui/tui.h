@@ -52,6 +52,15 @@ attr_t screen_attr(enum role r);
 int screen_text(int y, int x, int maxw, const char *s, attr_t a);
 /* Display width of escaped UTF-8 text. */
 int screen_width(const char *s);
+/* s cut to maxw columns, ending in an ellipsis ("…", "~" without UTF-8)
+ * when it does not fit: what is cut shows that it is. */
+void screen_fit(const char *s, int maxw, char *out, size_t outlen);
+/* Word wrap: the bytes of s that make its next row at width w, broken
+ * after the last space that fits when all of s does not, so a hash, an
+ * address or a host name moves whole to the next row; a word wider than w
+ * is cut (the only split).  *cols gets the row's width.  The caller skips
+ * the spaces at the start of the next row. */
+size_t screen_wrap(const char *s, int w, int *cols);
 void screen_box(int y, int x, int h, int w, const char *title, int focused);
 const char *screen_state_glyph(enum mxs_step_state s);
 /* The whole screen as escaped text into path (savefile, 0600). */
@@ -92,9 +101,16 @@ struct rect { int y, x, h, w; };
  * to do.  The panes draw from the engine's state (engine_record(),
  * engine_chain() ...), so engine events need no slot: they only make the
  * console repaint. */
+/* One key hint of the status bar: the key comes from the keymap (key NULL)
+ * or is named (when the keymap's first key for the action means something
+ * else right now, as n does during a search). */
+struct key_hint { enum km_ctx ctx; enum km_action action; const char *word; const char *key; };
+
 struct pane_ops {
     enum km_ctx keys;                            /* its own keymap context;
                                                     KM_PANES: none */
+    /* optional: the hints in force while focused, NULL for the console's */
+    const struct key_hint *(*hints)(size_t *n);
     void (*create)(void);                        /* set up the state */
     void (*destroy)(void);                       /* optional: free it */
     void (*reset)(void);                         /* optional: new engine */

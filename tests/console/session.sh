@@ -33,7 +33,7 @@ if t_until 3 t_status_is ' .* \| QUIT pending \| not sent' && t_new_is Exchange;
     ok "answering no does not send DATA (no new Exchange rows)"
 else fail "answering no does not send DATA (no new Exchange rows)"; t_new Exchange | sed 's/^/# /'; fi
 t_cmd "save json $T_DIR/s.json"
-if t_until 5 t_status_is " .* \| QUIT pending \| saved json to $T_DIR/s\.j.*" && [ -s "$T_DIR/s.json" ]; then
+if t_until 5 t_status_is " .* \| QUIT pending \| saved json to $T_DIR/s.*" && [ -s "$T_DIR/s.json" ]; then
     ok "save json FILE"; else fail "save json FILE"; fi
 t_cmd "save"
 if t_until 5 t_status_is ' .* \| QUIT pending \| saved text to mxscope-mx\.lab\.mxscope\.test-.*' &&
@@ -53,7 +53,7 @@ if t_until 10 t_status_is ' mx\.lab\.mxscope\.test:[0-9]+ \| replay \| replaying
 else fail "--load shows the same exchange and steps"; t_pane Exchange | diff "$T_DIR/live-exchange" - | sed 's/^/# /'; fi
 t_snap
 t_keys n
-if t_until 3 t_status_is ' .* \| replay \| this is a loaded session \(read-only\): `open` a target to probe' &&
+if t_until 3 t_status_is ' .* \| replay \| this is a loaded session \(read-only\): `open` a target to .*' &&
    t_new_is Exchange && [ "$(t_pane Steps)" = "$(cat "$T_DIR/live-steps")" ]; then
     ok "a replay cannot be stepped"
 else fail "a replay cannot be stepped"; fi
