@@ -284,6 +284,75 @@ static void test_start_rejects(void **state)
     dns_free(d);
 }
 
+/* MX targets judged as Postfix's valid_hostaddr()/valid_hostname() do,
+ * from the presentation form dns_name_to_text() writes. */
+static void test_host_check(void **state)
+{
+    char why[96];
+    char raw[64];
+    (void)state;
+    assert_int_equal(dns_host_check("mx1.example.test", why, sizeof why), DNS_HOST_OK);
+    assert_string_equal(why, "");
+    assert_int_equal(dns_host_check("mx1.example.test.", why, sizeof why), DNS_HOST_OK);
+    assert_int_equal(dns_host_check("_dmarc.x-y.example", why, sizeof why), DNS_HOST_OK);
+    assert_int_equal(dns_host_check("127.0.0.1", why, sizeof why), DNS_HOST_LITERAL);
+    assert_int_equal(dns_host_check("2001:db8::25", why, sizeof why), DNS_HOST_LITERAL);
+    assert_int_equal(dns_host_check("\\027[31mevil.example", why, sizeof why), DNS_HOST_INVALID);
+    assert_string_equal(why, "contains control bytes (0x1B)");
+    assert_int_equal(dns_host_check("nul\\000.example", why, sizeof why), DNS_HOST_INVALID);
+    assert_string_equal(why, "contains control bytes (0x00)");
+    assert_int_equal(dns_host_check("mx\\195\\188.example", why, sizeof why), DNS_HOST_INVALID);
+    assert_non_null(strstr(why, "non-ASCII bytes (0xC3"));
+    assert_int_equal(dns_host_check("sp\\032ace.example", why, sizeof why), DNS_HOST_INVALID);
+    assert_string_equal(why, "contains a space");
+    assert_int_equal(dns_host_check("a\\.b.example", why, sizeof why), DNS_HOST_INVALID);
+    assert_string_equal(why, "has a dot inside a label");
+    assert_int_equal(dns_host_check("-bad.example", why, sizeof why), DNS_HOST_INVALID);
+    assert_int_equal(dns_host_check("bad-.example", why, sizeof why), DNS_HOST_INVALID);
+    assert_int_equal(dns_host_check("a..example", why, sizeof why), DNS_HOST_INVALID);
+    assert_string_equal(why, "has an empty label");
+    assert_int_equal(dns_host_check("mx@example", why, sizeof why), DNS_HOST_INVALID);
+    assert_string_equal(why, "contains the character '@'");
+    assert_int_equal(dns_host_check("123.456", why, sizeof why), DNS_HOST_INVALID);
+    assert_non_null(strstr(why, "all digits"));
+    assert_int_equal(dns_host_check("", why, sizeof why), DNS_HOST_INVALID);
+    assert_int_equal(dns_host_check("bad\\", why, sizeof why), DNS_HOST_INVALID);
+    /* The raw bytes for the evidence: escapes decoded, '.' between labels. */
+    assert_int_equal(dns_host_raw("\\027[31mx.a\\.b", raw, sizeof raw), 10);
+    assert_memory_equal(raw, "\x1b[31mx.a.b", 10);
+}
+
+/* TXT: strings joined, bounded, the full size counted, malformed refused. */
+static void test_txt(void **state)
+{
+    unsigned char rd[600];
+    char out[8];
+    size_t len = 99, total = 99;
+    (void)state;
+    memcpy(rd, "\x05v=STS\x04v1; ", 11);
+    assert_int_equal(dns_parse_txt(rd, 11, out, sizeof out, &len, &total), 0);
+    assert_int_equal(total, 9);
+    assert_int_equal(len, 8);                       /* bounded by cap */
+    assert_memory_equal(out, "v=STSv1;", 8);
+    assert_int_equal(dns_parse_txt(rd, 11, NULL, 0, &len, &total), 0);
+    assert_int_equal(len, 0);
+    assert_int_equal(total, 9);
+    rd[0] = 0x0b;                                   /* a string past the RDATA */
+    assert_int_equal(dns_parse_txt(rd, 11, out, sizeof out, &len, &total), -1);
+    assert_int_equal(dns_parse_txt(rd, 0, out, sizeof out, &len, &total), -1);
+    rd[0] = 0;                                      /* one empty string is legal */
+    assert_int_equal(dns_parse_txt(rd, 1, out, sizeof out, &len, &total), 0);
+    assert_int_equal(total, 0);
+    /* Two full strings: 510 bytes of text, 8 kept. */
+    rd[0] = 255;
+    memset(rd + 1, 'a', 255);
+    rd[256] = 255;
+    memset(rd + 257, 'b', 255);
+    assert_int_equal(dns_parse_txt(rd, 512, out, sizeof out, &len, &total), 0);
+    assert_int_equal(total, 510);
+    assert_int_equal(len, 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +368,8 @@ int main(void)
         cmocka_unit_test(test_tlsa),
         cmocka_unit_test(test_names_of_enums),
         cmocka_unit_test(test_start_rejects),
+        cmocka_unit_test(test_host_check),
+        cmocka_unit_test(test_txt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
