@@ -707,7 +707,9 @@ static void dns_on_host(struct dns_ctx *d, struct dns_q *q, const struct ub_resu
                 ql--;
             other = cl != ql || strncasecmp(r->canonname, q->name, cl) != 0;
         }
-        if (other || ans->rcode == MXS_DNS_SERVFAIL)
+        /* A SERVFAIL only when it came at once (a resolver finds a loop
+         * in its cache): a slow one would cost the stage its deadline. */
+        if (other || (ans->rcode == MXS_DNS_SERVFAIL && ans->ms < DNS_SLOW_MS))
             d->walk[q->mx].wanted = 1;
     }
 }
