@@ -1222,6 +1222,23 @@ void dns_free(struct dns_ctx *d)
     free(d);
 }
 
+/* Forget the previous lookup (its queries cancelled) and aim at new sinks. */
+static void dns_reset(struct dns_ctx *d, struct mxs_dns_facts *out, struct dns_txt *txt,
+                      dns_record_cb cb, void *arg)
+{
+    dns_cancel_all(d, 0);
+    d->cb = cb;
+    d->arg = arg;
+    d->out = out;
+    d->txt = txt;
+    d->n_q = 0;
+    d->pending = 0;
+    d->mx_answered = 0;
+    d->anchor_asked = 0;
+    memset(d->addrs, 0, sizeof d->addrs);
+    memset(d->walk, 0, sizeof d->walk);
+}
+
 int dns_start(struct dns_ctx *d, const char *target, int is_host, uint16_t port,
               int family, struct mxs_dns_facts *out, dns_record_cb cb,
               void *arg, char *err, size_t errlen)
@@ -1243,21 +1260,11 @@ int dns_start(struct dns_ctx *d, const char *target, int is_host, uint16_t port,
         snprintf(err, errlen, "family must be 0, 4 or 6");
         return -1;
     }
-    dns_cancel_all(d, 0);                  /* a re-run: forget the old queries */
+    dns_reset(d, out, NULL, cb, arg);      /* a re-run: forget the old queries */
     memcpy(d->target, target, tl);
     d->target[tl] = '\0';
     d->port = port;
     d->family = family;
-    d->cb = cb;
-    d->arg = arg;
-    d->out = out;
-    d->n_q = 0;
-    d->pending = 0;
-    d->mx_answered = 0;
-    d->anchor_asked = 0;
-    d->txt = NULL;
-    memset(d->addrs, 0, sizeof d->addrs);
-    memset(d->walk, 0, sizeof d->walk);
     memset(out, 0, sizeof *out);
 
     if (is_host) {
@@ -1293,18 +1300,10 @@ int dns_txt_start(struct dns_ctx *d, const char *name, struct dns_txt *out,
         snprintf(err, errlen, "TXT name is empty or longer than 253 characters");
         return -1;
     }
-    dns_cancel_all(d, 0);
+    memset(&d->scratch, 0, sizeof d->scratch);
+    dns_reset(d, &d->scratch, out, cb, arg);   /* no MX facts: a private sink */
     memset(out, 0, sizeof *out);
     snprintf(out->name, sizeof out->name, "%s", name);
-    memset(&d->scratch, 0, sizeof d->scratch);
-    memset(d->walk, 0, sizeof d->walk);
-    d->out = &d->scratch;                  /* no MX facts: a private sink */
-    d->txt = out;
-    d->cb = cb;
-    d->arg = arg;
-    d->n_q = 0;
-    d->pending = 0;
-    d->mx_answered = 0;
     d->anchor_asked = 1;                   /* no anchor check for a TXT alone */
     dns_send(d, Q_TXT, 0, name);
     if (d->pending == 0)
