@@ -65,6 +65,7 @@ struct dns_walk {
     char cur[256];
     char seen[MXS_MAX_CNAME_HOPS + 1][256];
     int n_seen;
+    char end[256];     /* the resolver's canonical name, when it gave one */
 };
 
 /* Addresses per family, kept apart so the facts list is deterministic
@@ -598,6 +599,14 @@ static void dns_on_mx(struct dns_ctx *d, const struct ub_result *r)
         d->scratch.mx_answer = d->out->mx_answer;
         dns_line_add(&l, ")");
     }
+    /* The mail domain itself an alias: allowed (RFC 5321 5.1), said. */
+    if (r && r->canonname && r->rcode == 0) {
+        size_t cl = strlen(r->canonname);
+        if (cl > 0 && r->canonname[cl - 1] == '.')
+            cl--;
+        if (cl != strlen(d->target) || strncasecmp(r->canonname, d->target, cl) != 0)
+            dns_line_add(&l, " (%s is an alias of %.*s)", d->target, (int)cl, r->canonname);
+    }
     dns_line_status(&l, &d->out->mx_answer);
     dns_line_meta(d, &l, &d->out->mx_answer);
     dns_emit(d, &l);
@@ -706,6 +715,10 @@ static void dns_on_host(struct dns_ctx *d, struct dns_q *q, const struct ub_resu
             if (ql > 0 && q->name[ql - 1] == '.')
                 ql--;
             other = cl != ql || strncasecmp(r->canonname, q->name, cl) != 0;
+            if (other && cl < sizeof d->walk[q->mx].end) {
+                memcpy(d->walk[q->mx].end, r->canonname, cl);
+                d->walk[q->mx].end[cl] = '\0';
+            }
         }
         /* A SERVFAIL only when it came at once (a resolver finds a loop
          * in its cache): a slow one would cost the stage its deadline. */
@@ -782,6 +795,10 @@ static void dns_on_walk(struct dns_ctx *d, struct dns_q *q, const struct ub_resu
     }
     snprintf(w->cur, sizeof w->cur, "%s", next);
     snprintf(w->seen[w->n_seen++], sizeof w->seen[0], "%s", next);
+    if (w->end[0] && strcasecmp(next, w->end) == 0) {
+        dns_walk_finish(d, q->mx, NULL);   /* where the resolver said it ends */
+        return;
+    }
     w->next = 1;                           /* the next hop goes out after ub_process */
 }
 

@@ -90,6 +90,7 @@ no_raw_ctl() { # file...: no byte 0x00-0x08, 0x0B-0x1F, 0x7F (tabs/newlines allo
 finding() { echo "[.findings[] | select(.id == \"$1\")]"; }
 
 start_srv main --delay slow.hostile.test=2400
+mainport=$port
 
 # --- MX target with an ESC in a label: the only MX, so nothing is left ------
 run ctl ctl.hostile.test
@@ -182,6 +183,21 @@ expect_rc slowcut 10
 expect slowcut "$(finding dns-timeout) | length == 1" '.findings'
 expect slowcut '.steps[0].timed_out == true' '.steps[0]'
 expect_ms slowcut 2000
+
+# Every query 1.2 s (a slow resolver): A/AAAA/TLSA go out together, the CNAME
+# walk is answered from libunbound's cache: MX 1.2 s + A via the alias 2.4 s.
+start_srv all --delay-ms 1200
+run allslow mxcname.hostile.test
+expect allslow '.steps[0].status == "ok" and .steps[0].elapsed_ms >= 3400 and .steps[0].elapsed_ms < 4600' '.steps[0]'
+expect allslow "$(finding dns-slow)[0].evidence | test(\"^MX mxcname.hostile.test: answered after 1\\\\.[12] s\\nA alias.hostile.test: answered after 2\\\\.[45] s\\nAAAA alias.hostile.test: answered after 2\\\\.[45] s\\nTLSA alias.hostile.test: answered after 1\\\\.[23] s$\")" '.findings'
+expect_log "allslow: every query asked once" all '^udp ' 6
+expect_log "allslow: no TCP" all '^tcp ' 0
+port=$mainport
+
+# The mail domain itself an alias (RFC 5321 5.1: followed), said in its line.
+run domalias domalias.hostile.test
+expect domalias '[.transcript[] | select(.kind == "dns") | .text | select(contains("(domalias.hostile.test is an alias of mixed.hostile.test)"))] | length == 1' '[.transcript[] | select(.kind == "dns") | .text]'
+expect domalias '(.dns.mx | length) == 1 and .dns.mx_invalid_count == 3'
 
 # --- a save/load round trip keeps the new facts --------------------------------
 "$MXS_BIN" --load "$tmp/ctl.json" --batch --json > "$tmp/ctlload.json" 2> "$tmp/ctlload.err"
