@@ -146,9 +146,8 @@ static void dns_check_slow(struct diag_ctx *c, const struct mxs_dns_facts *d)
             if (a->ms < 1000 || a->rcode == MXS_DNS_TIMEOUT)
                 continue;
             if (n < 6)
-                APP(f.evidence, "%s%s %s: answered after %s%s", n ? "\n" : "", what,
-                    dns_pres(nm, sizeof nm, name), diag_secs(a->ms, s1),
-                    a->bytes ? "" : " (no answer data)");
+                APP(f.evidence, "%s%s %s: answered after %s", n ? "\n" : "", what,
+                    dns_pres(nm, sizeof nm, name), diag_secs(a->ms, s1));
             n++;
             if (!worst || a->ms > worst->ms) {
                 worst = a;
