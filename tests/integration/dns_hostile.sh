@@ -36,21 +36,22 @@ port_busy() {
 }
 start_srv() { # name extra-args... -> $tmp/name.log, sets $port
     n=$1; shift
-    i=0
-    while [ $i -lt 20 ]; do
-        port=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000 + 20000 ))
-        port_busy "$port" || break
-        i=$((i + 1))
+    for try in 1 2 3 4 5; do
+        port=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 12000 + 20000 ))   # below the ephemeral range (32768-)
+        port_busy "$port" && continue
+        : > "$tmp/$n.log"
+        python3 "$srv" --port "$port" --log "$tmp/$n.log" --pidfile "$tmp/$n.pid" "$@" \
+            2> "$tmp/$n.srverr" &
+        spid=$!
+        j=0
+        while [ $j -lt 50 ] && kill -0 "$spid" 2>/dev/null &&
+              ! { ss -Hlnu "sport = :$port" | grep -q . && ss -Hlnt "sport = :$port" | grep -q .; }; do
+            sleep 0.1; j=$((j + 1))
+        done
+        if kill -0 "$spid" 2>/dev/null && [ $j -lt 50 ]; then pids="$pids $spid"; return 0; fi
+        kill "$spid" 2>/dev/null    # lost a race for the port: another one
     done
-    : > "$tmp/$n.log"
-    python3 "$srv" --port "$port" --log "$tmp/$n.log" --pidfile "$tmp/$n.pid" "$@" \
-        2> "$tmp/$n.srverr" &
-    pids="$pids $!"
-    j=0
-    while [ $j -lt 50 ] && ! { ss -Hlnu "sport = :$port" | grep -q . && ss -Hlnt "sport = :$port" | grep -q .; }; do
-        sleep 0.1; j=$((j + 1))
-    done
-    [ $j -lt 50 ] || { fail "dnssrv $n up" "$(cat "$tmp/$n.srverr")"; exit 1; }
+    fail "dnssrv $n up" "$(cat "$tmp/$n.srverr")"; exit 1
 }
 
 # run NAME DOMAIN [args] -> $tmp/NAME.json .err .rc .ms .kib (wall ms, peak RSS)
