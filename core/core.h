@@ -187,9 +187,9 @@ struct mxs_dns_answer {          /* the status of one query */
  * hop (dns.c) when the answer came from another name or failed. */
 #define MXS_MAX_CNAME_HOPS 16
 struct mxs_cname {
-    int hops;                    /* CNAME records followed (0: none)         */
+    int hops;                    /* CNAME records seen (0: none)             */
     int loop;                    /* a name came back: hops ends there        */
-    int too_long;                /* more than MXS_MAX_CNAME_HOPS, cut        */
+    int too_long;                /* more than MXS_MAX_CNAME_HOPS: cut at the 17th */
     char canon[256];             /* where it ended (the loop: the name seen again) */
     char chain[600];             /* "a -> b -> c", names in presentation form, cut with "..." */
 };

@@ -758,7 +758,7 @@ static void dns_walk_finish(struct dns_ctx *d, int mx, const char *how)
     if (c->loop)
         dns_line_add(&l, " (loop: %s again)", w->cur);
     else if (c->too_long)
-        dns_line_add(&l, " (cut after %d hops)", MXS_MAX_CNAME_HOPS);
+        dns_line_add(&l, " (more than %d: cut)", MXS_MAX_CNAME_HOPS);
     else if (how)
         dns_line_add(&l, " (%s)", how);
     dns_emit(d, &l);
@@ -787,7 +787,7 @@ static void dns_on_walk(struct dns_ctx *d, struct dns_q *q, const struct ub_resu
             dns_walk_finish(d, q->mx, NULL);
             return;
         }
-    if (w->n_seen > MXS_MAX_CNAME_HOPS - 1) {
+    if (w->n_seen > MXS_MAX_CNAME_HOPS) {   /* the host and 16 names seen: a 17th */
         c->too_long = 1;
         snprintf(w->cur, sizeof w->cur, "%s", next);
         dns_walk_finish(d, q->mx, NULL);
