@@ -12,6 +12,10 @@
 # libunbound actually asked (a truncated UDP answer asked again over TCP;
 # no query for a target senders skip).
 . "$(dirname "$0")/../lib.sh"
+# Failures are also counted per scenario (the check name's first word) for
+# the figure at the end, like tests/hostile/run.sh's.
+failed_scn=""
+fail() { echo "not ok - $1${2:+: $2}"; T_FAILED=1; failed_scn="$failed_scn ${1%%:*}"; }
 need python3
 need jq
 need ss
@@ -135,6 +139,7 @@ else ok "numeric: no A query for the literal"; fi
 run many many.hostile.test
 expect many '.dns.mx_records == 500 and .dns.mx_not_kept == 484 and (.dns.mx | length) == 16'
 expect many '.dns.mx[0].preference == 1 and .dns.mx[15].preference == 16' '.dns.mx'
+expect many '.steps[0].status == "ok" and .connect.address == "127.0.0.1" and ([.findings[] | select(.step == "RESOLVE" and .severity != "info")] | length) == 0' '[.steps[0], .findings]'
 expect many '.dns.mx_bytes > 1232' '.dns.mx_bytes'
 expect many "$(finding mx-many) | length == 1 and .[0].severity == \"info\" and (.[0].message | contains(\"500 MX records\"))" '.findings'
 expect many '[.transcript[] | select(.kind == "dns") | .text | select(test("^MX many.hostile.test: .*\\(484 more beyond the first 16 not kept\\).*bytes: more than a UDP answer may carry \\(EDNS 1232\\), so it came over TCP\\)$"))] | length == 1' '[.transcript[] | select(.kind == "dns") | .text][0]'
@@ -234,4 +239,12 @@ if [ -z "$bad" ]; then ok "no crash (every exit < 100)"; else fail "no crash" "$
 if grep -q 'ERROR: AddressSanitizer\|runtime error:' "$tmp"/*.err 2>/dev/null; then
     fail "no sanitizer report" "$(grep -l 'AddressSanitizer\|runtime error' "$tmp"/*.err | head -3)"
 else ok "no sanitizer report"; fi
+scn="ctl mixed numeric many tc mxcname chain loop long slow slowcut allslow domalias txt"
+n=0; bad=0; peak=0
+for x in $scn; do
+    n=$((n + 1))
+    case " $failed_scn " in *" $x "*) bad=$((bad + 1)) ;; esac
+done
+for f in "$tmp"/*.kib; do k=$(tail -n 1 "$f"); [ "$k" -gt "$peak" ] 2>/dev/null && peak=$k; done
+echo "# hostile dns: $((n - bad))/$n scenarios passed, slowest: slow $(cat "$tmp/slow.ms") ms (a 2.4 s resolver), peak memory: $peak KiB"
 finish
