@@ -113,10 +113,16 @@ if grep -q 'x1b' "$tmp/main.log"; then fail "ctl: no query for the ESC name" "$(
 else ok "ctl: no query for the ESC name"; fi
 # The text report too, escaped once.
 "$MXS_BIN" --batch --resolver "127.0.0.1@$port" --trust-anchor "$tmp/ta.key" --port 1 --timeout 5 \
-    ctl.hostile.test > "$tmp/ctl.txt" 2> "$tmp/ctl.txterr"
+    --save-json "$tmp/ctlsaved.json" ctl.hostile.test > "$tmp/ctl.txt" 2> "$tmp/ctl.txterr"
+"$MXS_BIN" --load "$tmp/ctlsaved.json" --batch > "$tmp/ctlload.txt" 2> "$tmp/ctlload.txterr"
+if cmp -s "$tmp/ctl.txt" "$tmp/ctlload.txt"; then ok "ctl: the loaded session's report is the live one"
+else fail "ctl: the loaded session's report is the live one" "$(diff "$tmp/ctl.txt" "$tmp/ctlload.txt" | head -5 | tr '\n' '|')"; fi
 if grep -qF 'target \x1B[31mevil.hostile.test (as dig shows it: \027[31mevil.hostile.test)' "$tmp/ctl.txt"; then
     ok "ctl: text evidence escaped once"
 else fail "ctl: text evidence escaped once" "$(grep -a 'MX record' "$tmp/ctl.txt" | head -2)"; fi
+if grep -qxF '         MX 10 skipped, not a host name (contains control bytes (0x1B)): \x1B[31mevil.hostile.test' "$tmp/ctl.txt"; then
+    ok "ctl: the text report's RESOLVE section names the skipped target"
+else fail "ctl: the text report's RESOLVE section names the skipped target" "$(sed -n '3,8p' "$tmp/ctl.txt")"; fi
 
 # --- three bad targets and a good one: skipped, the good one probed ----------
 run mixed mixed.hostile.test
