@@ -93,6 +93,9 @@ no_raw_ctl() { # file...: no byte 0x00-0x08, 0x0B-0x1F, 0x7F (tabs/newlines allo
     done
 }
 finding() { echo "[.findings[] | select(.id == \"$1\")]"; }
+file_has() { # check-name file grep-flags(F, xF, E) pattern: a line of file matches
+    if grep -q"$3" -- "$4" "$2"; then ok "$1"; else fail "$1" "$(head -c 400 "$2" | tr '\n' '|')"; fi
+}
 
 start_srv main --delay slow.hostile.test=2400
 mainport=$port
@@ -117,12 +120,10 @@ else ok "ctl: no query for the ESC name"; fi
 "$MXS_BIN" --load "$tmp/ctlsaved.json" --batch > "$tmp/ctlload.txt" 2> "$tmp/ctlload.txterr"
 if cmp -s "$tmp/ctl.txt" "$tmp/ctlload.txt"; then ok "ctl: the loaded session's report is the live one"
 else fail "ctl: the loaded session's report is the live one" "$(diff "$tmp/ctl.txt" "$tmp/ctlload.txt" | head -5 | tr '\n' '|')"; fi
-if grep -qF 'target \x1B[31mevil.hostile.test (as dig shows it: \027[31mevil.hostile.test)' "$tmp/ctl.txt"; then
-    ok "ctl: text evidence escaped once"
-else fail "ctl: text evidence escaped once" "$(grep -a 'MX record' "$tmp/ctl.txt" | head -2)"; fi
-if grep -qxF '         MX 10 skipped, not a host name (contains control bytes (0x1B)): \x1B[31mevil.hostile.test' "$tmp/ctl.txt"; then
-    ok "ctl: the text report's RESOLVE section names the skipped target"
-else fail "ctl: the text report's RESOLVE section names the skipped target" "$(sed -n '3,8p' "$tmp/ctl.txt")"; fi
+file_has "ctl: text evidence escaped once" "$tmp/ctl.txt" F \
+    'target \x1B[31mevil.hostile.test (as dig shows it: \027[31mevil.hostile.test)'
+file_has "ctl: the text report's RESOLVE section names the skipped target" "$tmp/ctl.txt" xF \
+    '         MX 10 skipped, not a host name (contains control bytes (0x1B)): \x1B[31mevil.hostile.test'
 
 # --- three bad targets and a good one: skipped, the good one probed ----------
 run mixed mixed.hostile.test
@@ -224,15 +225,12 @@ else fail "loop: --load keeps the CNAME chain" "$(jq -c '.dns.mx[0]' "$tmp/loopl
 # --- TXT of 64 KiB (dns_txt_start, for issue 12): counted, 1 KiB kept --------
 /usr/bin/time -f "%M" -o "$tmp/txt.kib" "$probe" --resolver "127.0.0.1@$port" \
     --trust-anchor "$tmp/ta.key" --txt txt.hostile.test > "$tmp/txt.out" 2> "$tmp/txt.err"
-if grep -qE '^txt rcode=NOERROR dnssec=insecure n_rr=1 kept=1 total=63750 ms=[0-9]+ bytes=6[0-9]{4}$' "$tmp/txt.out"; then
-    ok "txt: one record of 63750 bytes counted"
-else fail "txt: one record of 63750 bytes counted" "$(grep '^txt' "$tmp/txt.out" | head -2)"; fi
-if grep -qE '^txt 0 total=63750 len=1024 text=\\x1B\[000\]\\x07x{100}' "$tmp/txt.out"; then
-    ok "txt: first 1024 bytes kept, control bytes escaped at output"
-else fail "txt: first 1024 kept, escaped" "$(grep '^txt 0' "$tmp/txt.out" | head -c 200)"; fi
-if grep -qF '(63750 bytes, first 1024 kept) [insecure] (64057 bytes: more than a UDP answer may carry (EDNS 1232), so it came over TCP)' "$tmp/txt.out"; then
-    ok "txt: transcript line names size and TCP"
-else fail "txt: transcript line names size and TCP" "$(grep '^line' "$tmp/txt.out" | tail -c 300)"; fi
+file_has "txt: one record of 63750 bytes counted" "$tmp/txt.out" E \
+    '^txt rcode=NOERROR dnssec=insecure n_rr=1 kept=1 total=63750 ms=[0-9]+ bytes=6[0-9]{4}$'
+file_has "txt: first 1024 bytes kept, control bytes escaped at output" "$tmp/txt.out" E \
+    '^txt 0 total=63750 len=1024 text=\\x1B\[000\]\\x07x{100}'
+file_has "txt: transcript line names size and TCP" "$tmp/txt.out" F \
+    '(63750 bytes, first 1024 kept) [insecure] (64057 bytes: more than a UDP answer may carry (EDNS 1232), so it came over TCP)'
 expect_log "txt: asked over TCP" main '^tcp txt\.hostile\.test 16 rcode=0 an=1 '
 
 # --- nothing raw reached the terminal ----------------------------------------
