@@ -140,7 +140,7 @@ const struct diag_entry diag_rows[D_COUNT] = {
     "an IDN in its xn-- form) and check the zone file for a stray quote or "
     "escape (`dig MX {domain}`).",
     "Postfix skips such a record (\"malformed domain name in resource data "
-    "of MX record\") and fails the lookup when none is left; "
+    "of MX record\") and bounces the mail (5.4.4) when none is left; "
     THIRD_REACH},
 [D_MX_TARGET_LITERAL] = {"mx-target-literal", NULL, MXS_STEP_RESOLVE, W, 0,
     "an MX target is an IP address, not a host name",

@@ -107,8 +107,8 @@ static void dns_check_invalid(struct diag_ctx *c, const struct mxs_dns_facts *d)
     if (d->n_mx_invalid > 1)
         APP(f.message, "; %d MX targets in all are not host names", d->n_mx_invalid);
     if (none_left)
-        APP(f.message, ". No MX is left: Postfix fails the lookup (\"Malformed or "
-            "unexpected name server reply\") and the mail is not delivered.");
+        APP(f.message, ". No MX is left: Postfix fails the MX lookup (\"Malformed or "
+            "unexpected name server reply\", status 5.4.4) and bounces the mail.");
     else
         APP(f.message, ". Senders skip %s and deliver to the other MX hosts.",
             d->n_mx_invalid > 1 ? "them" : "it");
