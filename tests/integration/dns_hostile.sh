@@ -97,7 +97,7 @@ file_has() { # check-name file grep-flags(F, xF, E) pattern: a line of file matc
     if grep -q"$3" -- "$4" "$2"; then ok "$1"; else fail "$1" "$(head -c 400 "$2" | tr '\n' '|')"; fi
 }
 
-start_srv main --delay slow.hostile.test=2400
+start_srv main --delay slow.hostile.test=1800
 mainport=$port
 
 # --- MX target with an ESC in a label: the only MX, so nothing is left ------
@@ -181,15 +181,18 @@ expect long '.dns.mx[0].cname.too_long == true and .dns.mx[0].cname.hops == 17 a
 expect long "$(finding dns-cname-loop) | length == 1 and (.[0].message | contains(\"longer than 16 hops\"))" '.findings'
 expect_ms long 3000
 
-# --- a resolver that takes 2.4 s per answer: asked once, timed, named --------
+# --- a resolver that takes 1.8 s per answer: asked once, timed, named --------
+# (1.8 s: under dns.c's 3 s per try with room for a loaded machine)
 run slow slow.hostile.test
-expect slow '.dns.mx_ms >= 2300 and .dns.mx_ms < 3500' '.dns.mx_ms'
-expect slow "$(finding dns-slow) | length == 1 and .[0].severity == \"info\" and (.[0].message | test(\"took 2\\\\.[3-5] s for the MX query of slow.hostile.test\"))" '.findings'
-expect slow '[.transcript[] | select(.kind == "dns") | .text | select(test("^MX slow.hostile.test: .*\\(answered after 2\\.[3-5] s\\)$"))] | length == 1' '[.transcript[] | select(.kind == "dns") | .text]'
-# libunbound's own retransmit timer (376 ms, doubling) asked 7 times and took
-# 7.7 s before dns.c set 3 s per try: once now.
+expect slow '.dns.mx_ms >= 1700 and .dns.mx_ms < 2900' '.dns.mx_ms'
+expect slow "$(finding dns-slow) | length == 1 and .[0].severity == \"info\" and (.[0].message | test(\"took (1\\\\.[7-9]|2\\\\.[0-8]) s for the MX query of slow.hostile.test\"))" '.findings'
+expect slow '[.transcript[] | select(.kind == "dns") | .text | select(test("^MX slow.hostile.test: .*\\(answered after (1\\.[7-9]|2\\.[0-8]) s\\)$"))] | length == 1' '[.transcript[] | select(.kind == "dns") | .text]'
+# Before dns.c set 3 s per try, libunbound's own retransmit timer (376 ms,
+# doubling, each retry a new query whose late answer to the old one is lost)
+# asked this 1.8 s resolver 5 times and had no answer at the 5 s deadline
+# (dns-timeout; a 2.4 s one: 7 times, 7.7 s).  Once now.
 expect_log "slow: the MX query asked once" main '^udp slow\.hostile\.test 15 ' 1
-expect_ms slow 4500
+expect_ms slow 4000
 # Past the RESOLVE deadline: cut at the deadline, named as a timeout.
 run slowcut slow.hostile.test --timeout-resolve 1
 expect_rc slowcut 10
@@ -250,5 +253,5 @@ for x in $scn; do
     case " $failed_scn " in *" $x "*) bad=$((bad + 1)) ;; esac
 done
 for f in "$tmp"/*.kib; do k=$(tail -n 1 "$f"); [ "$k" -gt "$peak" ] 2>/dev/null && peak=$k; done
-echo "# hostile dns: $((n - bad))/$n scenarios passed, slowest: slow $(cat "$tmp/slow.ms") ms (a 2.4 s resolver), peak memory: $peak KiB"
+echo "# hostile dns: $((n - bad))/$n scenarios passed, slowest: slow $(cat "$tmp/slow.ms") ms (a 1.8 s resolver), peak memory: $peak KiB"
 finish
