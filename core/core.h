@@ -179,8 +179,9 @@ struct mxs_dns_answer {          /* the status of one query */
     enum mxs_dns_rcode rcode;
     enum mxs_dnssec dnssec;
     char why_bogus[256];
-    int64_t ms;                  /* sent to answered (0: not asked/unknown)  */
-    int bytes;                   /* size of the answer message (0: none)     */
+    int64_t ms;                  /* sent to answered, whole ms (0: < 1 ms)   */
+    int bytes;                   /* size of the answer message (0: not asked,*/
+                                 /* no answer, or an old saved session)      */
 };
 
 /* The CNAME chain an MX host's address lookup went through, walked hop by
