@@ -144,9 +144,11 @@ const struct diag_entry diag_rows[D_COUNT] = {
     THIRD_REACH},
 [D_MX_TARGET_LITERAL] = {"mx-target-literal", NULL, MXS_STEP_RESOLVE, W, 0,
     "an MX target is an IP address, not a host name",
-    "publish a host name with A/AAAA records as the MX target: an address "
-    "there is not a domain name (RFC 5321 5.1); Postfix uses it with a "
-    "warning (\"numeric domain name\"), stricter senders do not.",
+    "publish a host name with A/AAAA records as the MX target: an MX names "
+    "a host (RFC 1035 3.3.9); an address there works only where the sender "
+    "reads it as one: Postfix does, with a warning (\"numeric domain "
+    "name\"), stricter senders look up A records for the name \"{name}\" "
+    "and find none.",
     "nothing to do while delivery works; tell them, stricter senders may "
     "not deliver."},
 [D_MX_TARGET_CNAME] = {"mx-target-cname", NULL, MXS_STEP_RESOLVE, W, 0,
