@@ -30,12 +30,12 @@ pkgs_build="gcc make pkg-config libncurses-dev libreadline-dev libunbound-dev
  libjansson-dev dns-root-data ca-certificates"
 pkgs_test="libcmocka-dev postfix unbound ldnsutils tmux openssl clang
  libclang-rt-14-dev swaks libnet-ssleay-perl valgrind procps iproute2 jq time"
-# tests/fixtures/dnssrv.py (the hostile DNS server of dns_hostile.sh)
-pkgs_test="$pkgs_test python3"
 
 # dpkg-query: is a package installed?
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
 
+# python3: tests/fixtures/dnssrv.py, the hostile DNS server of dns_hostile.sh
+pkgs_test="$pkgs_test python3"
 want=$pkgs_build
 [ "$what" = test ] && want="$want $pkgs_test"
 missing=""
