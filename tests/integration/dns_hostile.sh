@@ -162,6 +162,18 @@ expect tc '.dns.mx_rcode == "ok" and .dns.mx[0].host == "good.hostile.test" and 
 expect_log "tc: UDP answer truncated" main '^udp tc\.hostile\.test 15 .* tc=1 '
 expect_log "tc: the same query over TCP" main '^tcp tc\.hostile\.test 15 rcode=0 an=1 .* tc=0 '
 
+# TC over UDP and TCP broken (accepted, closed): libunbound gives up at once
+# with SERVFAIL and does not say why; mxscope can only name the SERVFAIL (the
+# server's log holds the cause).  Bounded: well under a second.
+start_srv notcp --no-tcp
+run tcbroken tc.hostile.test
+expect_rc tcbroken 10
+expect tcbroken '.dns.mx_rcode == "servfail" and ([.findings[].id] | index("dns-servfail")) != null' '[.dns.mx_rcode, [.findings[].id]]'
+expect_log "tcbroken: UDP answers truncated" notcp '^udp tc\.hostile\.test 15 .* tc=1 '
+expect_log "tcbroken: TCP tried and closed" notcp '^tcp closed'
+expect_ms tcbroken 2000
+port=$mainport
+
 # --- MX at a CNAME, a chain of 8, a loop, a chain of 19 ----------------------
 run mxcname mxcname.hostile.test
 expect mxcname '.dns.mx[0].cname.hops == 1 and .dns.mx[0].cname.canonical == "good.hostile.test" and .dns.mx[0].cname.loop == false' '.dns.mx[0]'
@@ -246,7 +258,7 @@ if [ -z "$bad" ]; then ok "no crash (every exit < 100)"; else fail "no crash" "$
 if grep -q 'ERROR: AddressSanitizer\|runtime error:' "$tmp"/*.err 2>/dev/null; then
     fail "no sanitizer report" "$(grep -l 'AddressSanitizer\|runtime error' "$tmp"/*.err | head -3)"
 else ok "no sanitizer report"; fi
-scn="ctl mixed numeric many tc mxcname chain loop long slow slowcut allslow domalias txt"
+scn="ctl mixed numeric many tc tcbroken mxcname chain loop long slow slowcut allslow domalias txt"
 n=0; bad=0; peak=0
 for x in $scn; do
     n=$((n + 1))
