@@ -16,6 +16,7 @@
  * smuggle a dot or a control byte.
  */
 #include "probe/dns.h"
+#include "probe/dns_int.h"
 #include "base/esc.h"
 
 #include <arpa/inet.h>
@@ -30,344 +31,18 @@
 #include <unbound.h>
 #include <unistd.h>
 
-enum { Q_MX = 0, Q_A, Q_AAAA, Q_TLSA, Q_ANCHOR, Q_CNAME, Q_TXT };
-#define RR_A 1
-#define RR_CNAME 5
-#define RR_MX 15
-#define RR_TXT 16
-#define RR_AAAA 28
-#define RR_DNSKEY 48
-#define RR_TLSA 52
-
-/* One MX query + A, AAAA, TLSA per MX host + the anchor check + a CNAME
- * walk of MXS_MAX_CNAME_HOPS + 1 queries per MX host. */
-#define DNS_MAX_Q (2 + 3 * MXS_MAX_MX + MXS_MAX_MX * (MXS_MAX_CNAME_HOPS + 1))
-#define DNS_LINE_MAX 4096
-/* An answer slower than this is named in its transcript line and the
- * dns-slow finding. */
-#define DNS_SLOW_MS 1000
-
-struct dns_q {
-    struct dns_ctx *d;
-    int kind;          /* Q_* */
-    int mx;            /* index into out->mx */
-    int async_id;
-    int pending;
-    int64_t t0;        /* sent, monotonic ms */
-    char name[300];    /* the query name, for the transcript line */
-};
-
-/* The hop-by-hop CNAME walk of one MX host (see dns_walk_step). */
-struct dns_walk {
-    int wanted;        /* its A/AAAA answer came from another name, or failed */
-    int started, done;
-    int next;          /* a CNAME query for cur is due (sent outside callbacks) */
-    char cur[256];
-    char seen[MXS_MAX_CNAME_HOPS + 1][256];
-    int n_seen;
-    char end[256];     /* the resolver's canonical name, when it gave one */
-};
-
-/* Addresses per family, kept apart so the facts list is deterministic
- * (IPv4 first, then IPv6, each in DNS order) whatever order answers arrive. */
-struct dns_addrs {
-    char v4[MXS_MAX_ADDR][64];
-    int n4;
-    char v6[MXS_MAX_ADDR][64];
-    int n6;
-};
-
-struct dns_ctx {
-    struct ub_ctx *ub;
-    char anchor_zone[256];   /* owner of the trust anchor ("" none)         */
-    int anchor_asked;        /* the check query went out for this start     */
-    struct mxs_dns_answer anchor;
-    struct dns_q q[DNS_MAX_Q];
-    int n_q;
-    int pending;
-    int mx_answered;   /* MX answer in: start the host queries after ub_process */
-    struct mxs_dns_facts *out;
-    struct dns_addrs addrs[MXS_MAX_MX];
-    /* Bogus answers are parsed here, shown in the transcript, never used. */
-    struct mxs_dns_facts scratch;
-    struct dns_addrs scratch_addrs;
-    dns_record_cb cb;
-    void *arg;
-    char target[256];
-    uint16_t port;
-    int family;
-    int udp_limit;     /* libunbound's EDNS buffer: a larger answer came over TCP */
-    struct dns_walk walk[MXS_MAX_MX];
-    struct mxs_dns_answer walk_ans;   /* the walk's queries' status (not kept) */
-    struct dns_txt *txt;              /* dns_txt_start()'s result           */
-};
-
-static int64_t dns_now_ms(void)
+int64_t dns_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- pure helpers ------------------------------------------------------- */
-
-int dns_name_to_text(const unsigned char *p, size_t len, size_t *used, char *out,
-                     size_t outlen)
-{
-    size_t i = 0, o = 0, wire = 0;
-
-    if (used)
-        *used = 0;
-    if (!p || !out || outlen < 2)
-        return -1;
-    out[0] = '\0';
-    for (;;) {
-        if (i >= len)
-            return -1;                     /* truncated: no root label */
-        size_t l = p[i];
-        if (l == 0) {
-            i++;
-            wire++;
-            break;
-        }
-        if (l > 63)
-            return -1;                     /* pointer or extended label type */
-        if (i + 1 + l > len)
-            return -1;
-        wire += 1 + l;
-        if (wire + 1 > 255)
-            return -1;                     /* RFC 1035: 255 octets at most */
-        if (o > 0) {
-            if (o + 1 >= outlen)
-                return -1;
-            out[o++] = '.';
-        }
-        for (size_t k = 0; k < l; k++) {
-            unsigned char c = p[i + 1 + k];
-            char tmp[5];
-            size_t tl;
-            if (c == '.' || c == '\\') {
-                tmp[0] = '\\'; tmp[1] = (char)c; tl = 2;
-            } else if (c <= 0x20 || c >= 0x7f) {
-                tmp[0] = '\\';
-                tmp[1] = (char)('0' + c / 100);
-                tmp[2] = (char)('0' + (c / 10) % 10);
-                tmp[3] = (char)('0' + c % 10);
-                tl = 4;
-            } else {
-                tmp[0] = (char)c; tl = 1;
-            }
-            if (o + tl >= outlen)
-                return -1;
-            memcpy(out + o, tmp, tl);
-            o += tl;
-        }
-        i += 1 + l;
-    }
-    if (o == 0)
-        out[o++] = '.';                    /* the root name */
-    out[o] = '\0';
-    if (used)
-        *used = i;
-    return 0;
-}
-
-int dns_parse_mx(const unsigned char *rdata, size_t len, uint16_t *pref,
-                 char *host, size_t hostlen)
-{
-    size_t used = 0;
-
-    if (!rdata || !pref || !host || len < 3)
-        return -1;
-    if (dns_name_to_text(rdata + 2, len - 2, &used, host, hostlen) != 0)
-        return -1;
-    if (used != len - 2) {                 /* trailing bytes: malformed RDATA */
-        host[0] = '\0';
-        return -1;
-    }
-    *pref = (uint16_t)((rdata[0] << 8) | rdata[1]);
-    return 0;
-}
-
-int dns_parse_tlsa(const unsigned char *rdata, size_t len, struct mxs_tlsa *t)
-{
-    if (!rdata || !t || len < 4)           /* 3 fields + some association data */
-        return -1;
-    memset(t, 0, sizeof *t);
-    t->usage = rdata[0];
-    t->selector = rdata[1];
-    t->mtype = rdata[2];
-    t->len = len - 3;
-    if (t->len > sizeof t->data) {
-        t->len = sizeof t->data;
-        t->truncated = 1;
-    }
-    memcpy(t->data, rdata + 3, t->len);
-    return 0;
-}
-
-/* Presentation form -> raw label bytes, DNS_SEP between labels; an escaped
- * dot stays inside its label (and is flagged).  -1 on a malformed escape or
- * overflow. */
-#define DNS_SEP 0x100
-static int dns_pres_labels(const char *name, unsigned short *raw, size_t cap,
-                           size_t *rawlen, int *inner_dot)
-{
-    size_t o = 0;
-    *inner_dot = 0;
-    for (const char *p = name; *p; p++) {
-        unsigned c = (unsigned char)*p;
-        if (c == '.') {
-            c = DNS_SEP;
-        } else if (c == '\\') {
-            if (p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
-                p[3] >= '0' && p[3] <= '9') {
-                c = (unsigned)((p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0'));
-                if (c > 255)
-                    return -1;
-                p += 3;
-            } else if (p[1]) {
-                c = (unsigned char)*++p;
-            } else {
-                return -1;
-            }
-            if (c == '.')
-                *inner_dot = 1;
-        }
-        if (o >= cap)
-            return -1;
-        raw[o++] = (unsigned short)c;
-    }
-    *rawlen = o;
-    return 0;
-}
-
-size_t dns_host_raw(const char *name, char *out, size_t cap)
-{
-    unsigned short raw[300];
-    size_t n = 0, o = 0;
-    int inner = 0;
-    if (!out || cap == 0)
-        return 0;
-    if (!name || dns_pres_labels(name, raw, sizeof raw / sizeof raw[0], &n, &inner) != 0)
-        n = 0;
-    for (size_t i = 0; i < n && o < cap; i++)
-        out[o++] = raw[i] == DNS_SEP ? '.' : (char)raw[i];
-    if (o < cap)
-        out[o] = '\0';
-    return o;
-}
-
-int dns_host_check(const char *name, char *why, size_t whylen)
-{
-    unsigned short raw[300];
-    size_t n = 0;
-    int inner_dot = 0, non_numeric = 0;
-    unsigned char a4[16];
-
-    if (why && whylen)
-        why[0] = '\0';
-    if (!name || !name[0] || strcmp(name, ".") == 0) {
-        snprintf(why, whylen, "is empty");
-        return DNS_HOST_INVALID;
-    }
-    /* Postfix valid_hostaddr() first: an address is used as is. */
-    if (inet_pton(AF_INET, name, a4) == 1 || inet_pton(AF_INET6, name, a4) == 1)
-        return DNS_HOST_LITERAL;
-    if (dns_pres_labels(name, raw, sizeof raw / sizeof raw[0], &n, &inner_dot) != 0) {
-        snprintf(why, whylen, "is not a domain name");
-        return DNS_HOST_INVALID;
-    }
-    if (n > 0 && raw[n - 1] == DNS_SEP)
-        n--;                               /* "host.example." == "host.example" */
-    /* The most telling reason first: control bytes, then non-ASCII. */
-    for (size_t i = 0; i < n; i++)
-        if (raw[i] < 0x20 || raw[i] == 0x7f) {
-            snprintf(why, whylen, "contains control bytes (0x%02X)", raw[i]);
-            return DNS_HOST_INVALID;
-        }
-    for (size_t i = 0; i < n; i++)
-        if (raw[i] >= 0x80 && raw[i] != DNS_SEP) {
-            snprintf(why, whylen, "contains non-ASCII bytes (0x%02X; an IDN must be "
-                     "in its xn-- form)", raw[i]);
-            return DNS_HOST_INVALID;
-        }
-    if (inner_dot) {
-        snprintf(why, whylen, "has a dot inside a label");
-        return DNS_HOST_INVALID;
-    }
-    size_t start = 0;
-    for (size_t i = 0; i <= n; i++) {
-        unsigned c = i < n ? raw[i] : DNS_SEP;
-        if (c == DNS_SEP) {                /* end of a label */
-            if (i == start) {
-                snprintf(why, whylen, "has an empty label");
-                return DNS_HOST_INVALID;
-            }
-            if (raw[start] == '-' || raw[i - 1] == '-') {
-                snprintf(why, whylen, "has a label that starts or ends with a hyphen");
-                return DNS_HOST_INVALID;
-            }
-            start = i + 1;
-            continue;
-        }
-        if (c == ' ') {
-            snprintf(why, whylen, "contains a space");
-            return DNS_HOST_INVALID;
-        }
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_')) {
-            snprintf(why, whylen, "contains the character '%c'", (char)c);
-            return DNS_HOST_INVALID;
-        }
-        if (c < '0' || c > '9')
-            non_numeric = 1;
-    }
-    if (!non_numeric) {
-        snprintf(why, whylen, "is all digits (neither a host name nor an address)");
-        return DNS_HOST_INVALID;
-    }
-    return DNS_HOST_OK;
-}
-
-int dns_parse_txt(const unsigned char *rdata, size_t len, char *out, size_t cap,
-                  size_t *outlen, size_t *total)
-{
-    size_t i = 0, o = 0, t = 0;
-
-    if (outlen)
-        *outlen = 0;
-    if (total)
-        *total = 0;
-    if (!rdata || len == 0)
-        return -1;                         /* at least one character-string */
-    while (i < len) {
-        size_t l = rdata[i++];
-        if (i + l > len)
-            return -1;                     /* a string past the RDATA */
-        for (size_t k = 0; k < l; k++, t++)
-            if (out && o < cap)
-                out[o++] = (char)rdata[i + k];
-        i += l;
-    }
-    if (outlen)
-        *outlen = o;
-    if (total)
-        *total = t;
-    return 0;
-}
+/* The pure helpers (wire names, RDATA, host-name judge) are in dns_parse.c. */
 
 /* ---- transcript lines --------------------------------------------------- */
 
-struct line {
-    char buf[DNS_LINE_MAX];
-    size_t n;
-    int cut;
-};
-
-static void dns_line_add(struct line *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void dns_line_add(struct line *l, const char *fmt, ...)
+void dns_line_add(struct line *l, const char *fmt, ...)
 {
     va_list ap;
     int r;
@@ -386,7 +61,7 @@ static void dns_line_add(struct line *l, const char *fmt, ...)
     }
 }
 
-static void dns_line_status(struct line *l, const struct mxs_dns_answer *a)
+void dns_line_status(struct line *l, const struct mxs_dns_answer *a)
 {
     if (a->dnssec == MXS_DNSSEC_BOGUS) {
         char why[300];
@@ -401,7 +76,7 @@ static void dns_line_status(struct line *l, const struct mxs_dns_answer *a)
  * slow (DNS_SLOW_MS), or larger than a UDP answer to libunbound may be (so
  * it came over TCP after a truncated UDP answer: libunbound retries by
  * itself, it does not tell us). */
-static void dns_line_meta(struct dns_ctx *d, struct line *l, const struct mxs_dns_answer *a)
+void dns_line_meta(struct dns_ctx *d, struct line *l, const struct mxs_dns_answer *a)
 {
     if (a->ms >= DNS_SLOW_MS)
         dns_line_add(l, " (answered after %.1f s)", (double)a->ms / 1000.0);
@@ -410,7 +85,7 @@ static void dns_line_meta(struct dns_ctx *d, struct line *l, const struct mxs_dn
                      "came over TCP)", a->bytes, d->udp_limit);
 }
 
-static void dns_emit(struct dns_ctx *d, struct line *l)
+void dns_emit(struct dns_ctx *d, struct line *l)
 {
     if (d->cb)
         d->cb(d->arg, l->buf);
@@ -432,7 +107,6 @@ static const char *dns_kind_name(int kind)
 /* ---- answers ------------------------------------------------------------ */
 
 static void dns_on_anchor(struct dns_ctx *d);
-static void dns_on_txt(struct dns_ctx *d, const struct ub_result *r);
 
 static struct mxs_dns_answer *dns_answer_of(struct dns_ctx *d, struct dns_q *q)
 {
@@ -612,7 +286,7 @@ static void dns_on_mx(struct dns_ctx *d, const struct ub_result *r)
     dns_emit(d, &l);
 }
 
-static void dns_rebuild_addrs(struct dns_ctx *d, int mx)
+void dns_rebuild_addrs(struct dns_ctx *d, int mx)
 {
     struct mxs_mx *m = &d->out->mx[mx];
     struct dns_addrs *a = &d->addrs[mx];
@@ -727,81 +401,6 @@ static void dns_on_host(struct dns_ctx *d, struct dns_q *q, const struct ub_resu
     }
 }
 
-/* ---- the CNAME walk ------------------------------------------------------ */
-
-/* One CNAME query per hop (libunbound has most of them cached from the
- * address lookup): the chain, a loop (a name seen before) or more than
- * MXS_MAX_CNAME_HOPS hops, stored in the MX host's facts. */
-static void dns_walk_finish(struct dns_ctx *d, int mx, const char *how)
-{
-    struct dns_walk *w = &d->walk[mx];
-    struct mxs_cname *c = &d->out->mx[mx].cname;
-    struct line l = { .n = 0 };
-    size_t n = 0;
-
-    w->done = 1;
-    c->chain[0] = '\0';
-    for (int i = 0; i < w->n_seen; i++) {
-        int r = snprintf(c->chain + n, sizeof c->chain - n, "%s%s", i ? " -> " : "", w->seen[i]);
-        if (r < 0 || (size_t)r >= sizeof c->chain - n) {
-            memcpy(c->chain + sizeof c->chain - 4, "...", 4);
-            break;
-        }
-        n += (size_t)r;
-    }
-    if (c->loop && n + 8 + strlen(w->cur) < sizeof c->chain)
-        snprintf(c->chain + n, sizeof c->chain - n, " -> %s", w->cur);
-    snprintf(c->canon, sizeof c->canon, "%s", w->cur);
-    if (c->hops == 0)
-        return;                            /* no CNAME after all: nothing to say */
-    dns_line_add(&l, "CNAME %s: chain of %d: %s", w->seen[0], c->hops, c->chain);
-    if (c->loop)
-        dns_line_add(&l, " (loop: %s again)", w->cur);
-    else if (c->too_long)
-        dns_line_add(&l, " (more than %d: cut)", MXS_MAX_CNAME_HOPS);
-    else if (how)
-        dns_line_add(&l, " (%s)", how);
-    dns_emit(d, &l);
-}
-
-static void dns_on_walk(struct dns_ctx *d, struct dns_q *q, const struct ub_result *r)
-{
-    struct dns_walk *w = &d->walk[q->mx];
-    struct mxs_cname *c = &d->out->mx[q->mx].cname;
-    char next[256];
-    size_t used = 0;
-
-    if (!r || r->rcode != 0 || !r->havedata || !r->data || !r->data[0] || r->len[0] < 1 ||
-        dns_name_to_text((const unsigned char *)r->data[0], (size_t)r->len[0], &used, next,
-                         sizeof next) != 0) {
-        /* No (further) CNAME: the chain ends at cur. */
-        dns_walk_finish(d, q->mx, r && r->rcode == 3 ? "ends in NXDOMAIN" :
-                        r && r->rcode == 2 ? "ends in SERVFAIL" : NULL);
-        return;
-    }
-    c->hops++;
-    for (int i = 0; i < w->n_seen; i++)
-        if (strcasecmp(w->seen[i], next) == 0) {
-            c->loop = 1;
-            snprintf(w->cur, sizeof w->cur, "%s", next);
-            dns_walk_finish(d, q->mx, NULL);
-            return;
-        }
-    if (w->n_seen > MXS_MAX_CNAME_HOPS) {   /* the host and 16 names seen: a 17th */
-        c->too_long = 1;
-        snprintf(w->cur, sizeof w->cur, "%s", next);
-        dns_walk_finish(d, q->mx, NULL);
-        return;
-    }
-    snprintf(w->cur, sizeof w->cur, "%s", next);
-    snprintf(w->seen[w->n_seen++], sizeof w->seen[0], "%s", next);
-    if (w->end[0] && strcasecmp(next, w->end) == 0) {
-        dns_walk_finish(d, q->mx, NULL);   /* where the resolver said it ends */
-        return;
-    }
-    w->next = 1;                           /* the next hop goes out after ub_process */
-}
-
 static void dns_callback(void *mydata, int err, struct ub_result *r)
 {
     struct dns_q *q = mydata;
@@ -832,61 +431,6 @@ static void dns_callback(void *mydata, int err, struct ub_result *r)
     }
     if (r)
         ub_resolve_free(r);
-}
-
-/* ---- TXT (for MTA-STS / TLS-RPT, issue 12) ------------------------------ */
-
-/* Every record is counted with its full size; the first DNS_TXT_MAX_RR keep
- * their first DNS_TXT_KEEP bytes, raw (escape at output).  A 64 KiB record
- * costs a count, not memory. */
-static void dns_on_txt(struct dns_ctx *d, const struct ub_result *r)
-{
-    struct dns_txt *t = d->txt;
-    struct line l = { .n = 0 };
-    int bad = 0;
-
-    if (!t)
-        return;
-    dns_line_add(&l, "TXT %s: ", t->name);
-    if (r && r->rcode == 0 && r->havedata && r->data && t->answer.dnssec != MXS_DNSSEC_BOGUS) {
-        for (int i = 0; r->data[i]; i++) {
-            size_t len = 0, total = 0;
-            struct dns_txt_rr *x = t->kept < DNS_TXT_MAX_RR ? &t->rr[t->kept] : NULL;
-            if (r->len[i] < 1 ||
-                dns_parse_txt((const unsigned char *)r->data[i], (size_t)r->len[i],
-                              x ? x->text : NULL, x ? sizeof x->text : 0, &len, &total) != 0) {
-                bad++;
-                continue;
-            }
-            t->n_rr++;
-            t->total += total;
-            if (x) {
-                x->len = len;
-                x->total = total;
-                t->kept++;
-            }
-        }
-        dns_line_add(&l, "%d record%s, %zu bytes of text", t->n_rr, t->n_rr == 1 ? "" : "s",
-                     t->total);
-        for (int i = 0; i < t->kept; i++) {
-            /* A prefix of the raw text: the transcript escapes it once at
-             * output; a NUL ends the prefix (a line is a C string). */
-            size_t show = t->rr[i].len < 60 ? t->rr[i].len : 60;
-            size_t nul = strnlen(t->rr[i].text, show);
-            dns_line_add(&l, "%s \"%.*s%s\" (%zu bytes%s)", i ? "," : ":", (int)nul,
-                         t->rr[i].text, nul < t->rr[i].len ? "..." : "", t->rr[i].total,
-                         t->rr[i].total > t->rr[i].len ? ", first " DNS_TXT_KEEP_TEXT " kept" : "");
-        }
-        if (t->n_rr > t->kept)
-            dns_line_add(&l, " (%d more not kept)", t->n_rr - t->kept);
-        if (bad)
-            dns_line_add(&l, " (%d malformed record%s ignored)", bad, bad > 1 ? "s" : "");
-    } else {
-        dns_line_add(&l, "%s", mxs_dns_rcode_name(t->answer.rcode));
-    }
-    dns_line_status(&l, &t->answer);
-    dns_line_meta(d, &l, &t->answer);
-    dns_emit(d, &l);
 }
 
 /* ---- is it our resolver? ------------------------------------------------ */
@@ -969,7 +513,7 @@ static void dns_anchor_zone(const char *path, char *out, size_t outlen)
 
 /* ---- queries ------------------------------------------------------------ */
 
-static int dns_send(struct dns_ctx *d, int kind, int mx, const char *name)
+int dns_send(struct dns_ctx *d, int kind, int mx, const char *name)
 {
     static const int types[] = { RR_MX, RR_A, RR_AAAA, RR_TLSA, RR_DNSKEY, RR_CNAME, RR_TXT };
     struct dns_q *q;
@@ -1005,31 +549,6 @@ static int dns_send(struct dns_ctx *d, int kind, int mx, const char *name)
             dns_on_host(d, q, NULL);
     }
     return 0;
-}
-
-/* An IP address as MX target: Postfix takes it as the address (a warning
- * "numeric domain name", no lookup), so do we, within the family asked. */
-static void dns_literal(struct dns_ctx *d, int i)
-{
-    struct mxs_mx *m = &d->out->mx[i];
-    struct dns_addrs *a = &d->addrs[i];
-    struct line l = { .n = 0 };
-    int v6 = strchr(m->host, ':') != NULL;
-
-    if ((v6 && d->family == 4) || (!v6 && d->family == 6)) {
-        dns_line_add(&l, "%s %s: an IP address as MX target, not of the family asked",
-                     v6 ? "AAAA" : "A", m->host);
-    } else {
-        snprintf(v6 ? a->v6[0] : a->v4[0], 64, "%s", m->host);
-        if (v6)
-            a->n6 = 1;
-        else
-            a->n4 = 1;
-        dns_rebuild_addrs(d, i);
-        dns_line_add(&l, "%s %s: an IP address as MX target: used as the address, as "
-                     "Postfix does (no lookup)", v6 ? "AAAA" : "A", m->host);
-    }
-    dns_emit(d, &l);
 }
 
 /* A, AAAA (as the family allows) and TLSA of every MX host, all at once. */
@@ -1240,7 +759,7 @@ void dns_free(struct dns_ctx *d)
 }
 
 /* Forget the previous lookup (its queries cancelled) and aim at new sinks. */
-static void dns_reset(struct dns_ctx *d, struct mxs_dns_facts *out, struct dns_txt *txt,
+void dns_reset(struct dns_ctx *d, struct mxs_dns_facts *out, struct dns_txt *txt,
                       dns_record_cb cb, void *arg)
 {
     dns_cancel_all(d, 0);
@@ -1300,31 +819,6 @@ int dns_start(struct dns_ctx *d, const char *target, int is_host, uint16_t port,
     }
     if (d->pending == 0)
         out->done = 1;
-    return 0;
-}
-
-int dns_txt_start(struct dns_ctx *d, const char *name, struct dns_txt *out,
-                  dns_record_cb cb, void *arg, char *err, size_t errlen)
-{
-    size_t nl;
-
-    if (!d || !name || !out) {
-        snprintf(err, errlen, "dns_txt_start: bad arguments");
-        return -1;
-    }
-    nl = strlen(name);
-    if (nl == 0 || nl > 253) {
-        snprintf(err, errlen, "TXT name is empty or longer than 253 characters");
-        return -1;
-    }
-    memset(&d->scratch, 0, sizeof d->scratch);
-    dns_reset(d, &d->scratch, out, cb, arg);   /* no MX facts: a private sink */
-    memset(out, 0, sizeof *out);
-    snprintf(out->name, sizeof out->name, "%s", name);
-    d->anchor_asked = 1;                   /* no anchor check for a TXT alone */
-    dns_send(d, Q_TXT, 0, name);
-    if (d->pending == 0)
-        d->scratch.done = 1;
     return 0;
 }
 
