@@ -179,6 +179,20 @@ struct mxs_dns_answer {          /* the status of one query */
     enum mxs_dns_rcode rcode;
     enum mxs_dnssec dnssec;
     char why_bogus[256];
+    int64_t ms;                  /* sent to answered, whole ms (0: < 1 ms)   */
+    int bytes;                   /* size of the answer message (0: not asked,*/
+                                 /* no answer, or an old saved session)      */
+};
+
+/* The CNAME chain an MX host's address lookup went through, walked hop by
+ * hop (dns.c) when the answer came from another name or failed. */
+#define MXS_MAX_CNAME_HOPS 16
+struct mxs_cname {
+    int hops;                    /* CNAME records seen (0: none)             */
+    int loop;                    /* a name came back: hops ends there        */
+    int too_long;                /* more than MXS_MAX_CNAME_HOPS: cut at the 17th */
+    char canon[256];             /* where it ended (the loop: the name seen again) */
+    char chain[600];             /* "a -> b -> c", names in presentation form, cut with "..." */
 };
 
 struct mxs_addr {
@@ -196,6 +210,8 @@ struct mxs_tlsa {
 struct mxs_mx {
     uint16_t preference;
     char host[256];
+    int literal;                 /* an IP address as MX target: used as is  */
+    struct mxs_cname cname;      /* the A/AAAA lookup's CNAME chain         */
     struct mxs_addr addr[MXS_MAX_ADDR];
     int n_addr;
     struct mxs_dns_answer a, aaaa, tlsa;
@@ -224,7 +240,19 @@ struct mxs_dns_facts {
     enum mxs_resolver_check resolver_check;
     char anchor_zone[256];       /* the trust anchor's zone ("." root)       */
     char resolver_why[768];      /* BROKEN: what the DNSKEY query returned   */
+    int mx_records;              /* MX records in the answer, all of them    */
+    int mx_not_kept;             /* valid ones past MXS_MAX_MX, counted only */
+    int n_mx_invalid;            /* targets that are not host names: skipped */
+    struct mxs_mx_invalid {      /* the first MXS_MAX_MX_INVALID of them     */
+        int record;              /* 1-based position in the answer           */
+        uint16_t preference;
+        char host[256];          /* presentation form (\DDD escapes)          */
+        char raw[256];           /* the label bytes as sent, '.' between     */
+        int raw_len;             /* labels (escape at output: may hold NUL)  */
+        char why[96];            /* "contains control bytes (0x1B)"          */
+    } mx_invalid[4];
 };
+#define MXS_MAX_MX_INVALID 4
 
 enum mxs_conn_error { MXS_CONN_OK = 0, MXS_CONN_REFUSED, MXS_CONN_TIMEOUT,
                       MXS_CONN_UNREACHABLE, MXS_CONN_OTHER };

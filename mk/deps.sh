@@ -34,6 +34,8 @@ pkgs_test="libcmocka-dev postfix unbound ldnsutils tmux openssl clang
 # dpkg-query: is a package installed?
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
 
+# python3: tests/fixtures/dnssrv.py, the hostile DNS server of dns_hostile.sh
+pkgs_test="$pkgs_test python3"
 want=$pkgs_build
 [ "$what" = test ] && want="$want $pkgs_test"
 missing=""

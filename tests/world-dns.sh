@@ -16,7 +16,10 @@
 #                       ties.insecure.test: MX 20 zz, 10 mx1, 20 bb (in that
 #                       order, served as is with rrset-roundrobin: no);
 #                       weird.insecure.test: MX to a label with . \ and 0x07;
-#                       many.insecure.test: 20 MX (40 down to 21)
+#                       many.insecure.test: 20 MX (40 down to 21);
+#                       cname/loop/numeric/ctl.insecure.test: an MX at an
+#                       alias, a CNAME loop, an IP address as MX target, an
+#                       ESC in a target beside a good MX
 # Everything else gets SERVFAIL quickly: the root hints point at loopback and
 # the server may not query loopback, so it never goes to the internet.
 #
@@ -188,6 +191,17 @@ ties IN MX  20 bb.insecure.test.
 ; A label with a dot, a backslash and a control byte inside: hostile names
 ; (backslashes doubled for this unquoted here-document).
 weird IN MX 10 a\.b\\\\c\007.insecure.test.
+; Hostile DNS (issue 14, tests/integration/dns.sh; the scripted server of
+; dns_hostile.sh plays the rest): the MX at an alias, a CNAME loop, an IP
+; address as MX target, a control byte beside a good MX.
+cname IN MX 10 alias.insecure.test.
+alias IN CNAME mx1.insecure.test.
+loop  IN MX 10 la.insecure.test.
+la    IN CNAME lb.insecure.test.
+lb    IN CNAME la.insecure.test.
+numeric IN MX 10 127.0.0.1.
+ctl   IN MX 10 bad\027.insecure.test.
+ctl   IN MX 20 mx1.insecure.test.
 EOF
     # More MX records than MXS_MAX_MX (16): 20, preference 40 down to 21.
     i=40

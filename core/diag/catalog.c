@@ -132,6 +132,51 @@ const struct diag_entry diag_rows[D_COUNT] = {
     "proxy-dnssec); until then nothing is known about the DNSSEC of {domain}.",
     "nothing to do: the problem is on the side that runs mxscope, not on "
     "{domain}'s."},
+/* Hostile or odd answers (tests/integration/dns_hostile.sh). */
+[D_MX_TARGET_INVALID] = {"mx-target-invalid", NULL, MXS_STEP_RESOLVE, E, ALL,
+    "an MX target is not a host name (control bytes, spaces, non-ASCII...): "
+    "senders skip it",
+    "point every MX record at a real host name (letters, digits, hyphens; "
+    "an IDN in its xn-- form) and check the zone file for a stray quote or "
+    "escape (`dig MX {domain}`).",
+    "Postfix skips such a record (\"malformed domain name in resource data "
+    "of MX record\") and bounces the mail (5.4.4) when none is left; "
+    THIRD_REACH},
+[D_MX_TARGET_LITERAL] = {"mx-target-literal", NULL, MXS_STEP_RESOLVE, W, 0,
+    "an MX target is an IP address, not a host name",
+    "publish a host name with A/AAAA records as the MX target: an MX names "
+    "a host (RFC 1035 3.3.9); an address there works only where the sender "
+    "reads it as one: Postfix does, with a warning (\"numeric domain "
+    "name\"), stricter senders look up A records for the name \"{name}\" "
+    "and find none.",
+    "nothing to do while delivery works; tell them, stricter senders may "
+    "not deliver."},
+[D_MX_TARGET_CNAME] = {"mx-target-cname", NULL, MXS_STEP_RESOLVE, W, 0,
+    "an MX target is an alias (CNAME): senders follow it, RFC 2181 10.3 "
+    "forbids it",
+    "point the MX record at the canonical name (the end of the chain) "
+    "instead of the alias {name}.",
+    "nothing to do while delivery works: Postfix and most senders follow "
+    "the CNAME; tell them if it breaks (DANE looks up the TLSA at the "
+    "alias first)."},
+[D_DNS_CNAME_LOOP] = {"dns-cname-loop", NULL, MXS_STEP_RESOLVE, E, ALL,
+    "the MX host's CNAME chain loops or is too long: no address",
+    "break the loop: the CNAME chain from {name} must end at a name with "
+    "A/AAAA records, in a few hops (resolvers give up after about 10).",
+    THIRD_REACH},
+[D_MX_MANY] = {"mx-many", NULL, MXS_STEP_RESOLVE, W, 0,
+    "more MX records than mxscope keeps: the most preferred kept, the rest "
+    "counted",
+    "publish the few MX hosts that take mail: senders try only some of "
+    "them (Postfix: 5 addresses, smtp_mx_address_limit), and a large "
+    "answer needs TCP.",
+    "nothing to do: the most preferred hosts were probed."},
+[D_DNS_SLOW] = {"dns-slow", NULL, MXS_STEP_RESOLVE, W, 0,
+    "a DNS answer took more than a second",
+    "check the authoritative name servers answer quickly over UDP (`dig "
+    "+norec @ns {name} {what}`); slow answers delay every sender.",
+    "check your own resolver first (mxscope `set resolver`); senders wait "
+    "up to about 5 s per try (glibc's resolver, which Postfix uses)."},
 [D_DNS_FAILED] = FALLBACK("dns-failed", NULL, RESOLVE, ALL, THIRD_REACH,
     "RESOLVE failed, no more specific cause"),
 

@@ -78,6 +78,95 @@ static void dns_answer_finding(struct diag_ctx *c, const struct mxs_dns_answer *
     diag_file(c, &f, row, &v);
 }
 
+/* A name in presentation form is printable ASCII by construction (dns.c);
+ * anything else is escaped like every other text. */
+static const char *dns_pres(char *tmp, size_t n, const char *name)
+{
+    for (const char *p = name; *p; p++)
+        if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+            return diag_esc(tmp, n, name);
+    snprintf(tmp, n, "%s", name);
+    return tmp;
+}
+
+/* MX targets that are not host names: skipped as Postfix skips them.  An
+ * error when no MX is left, else a warning. */
+static void dns_check_invalid(struct diag_ctx *c, const struct mxs_dns_facts *d)
+{
+    struct mxs_finding f;
+    const struct mxs_mx_invalid *x = &d->mx_invalid[0];
+    char raw[700], pres[300], one[300];
+    int none_left = d->n_mx == 0;
+
+    mxs_escape(x->raw, (size_t)(x->raw_len > 0 ? x->raw_len : 0), raw, sizeof raw, MXS_ESC_ASCII);
+    diag_start(&f, D_MX_TARGET_INVALID, -1);
+    if (!none_left)
+        f.severity = MXS_SEV_WARNING;
+    APP(f.message, "MX target %d of %s (preference %u) is not a host name: it %s",
+        x->record, c->dom, (unsigned)x->preference, diag_esc(one, sizeof one, x->why));
+    if (d->n_mx_invalid > 1)
+        APP(f.message, "; %d MX targets in all are not host names", d->n_mx_invalid);
+    if (none_left)
+        APP(f.message, ". No MX is left: Postfix fails the MX lookup (\"Malformed or "
+            "unexpected name server reply\", status 5.4.4) and bounces the mail.");
+    else
+        APP(f.message, ". Senders skip %s and deliver to the other MX hosts.",
+            d->n_mx_invalid > 1 ? "them" : "it");
+    for (int i = 0; i < d->n_mx_invalid && i < MXS_MAX_MX_INVALID; i++) {
+        x = &d->mx_invalid[i];
+        mxs_escape(x->raw, (size_t)(x->raw_len > 0 ? x->raw_len : 0), raw, sizeof raw,
+                   MXS_ESC_ASCII);
+        APP(f.evidence, "%sMX record %d: preference %u, target %s (as dig shows it: %s): %s",
+            i ? "\n" : "", x->record, (unsigned)x->preference, raw,
+            dns_pres(pres, sizeof pres, x->host), diag_esc(one, sizeof one, x->why));
+    }
+    if (d->n_mx_invalid > MXS_MAX_MX_INVALID)
+        APP(f.evidence, "\n... %d more", d->n_mx_invalid - MXS_MAX_MX_INVALID);
+    APP(f.evidence, "\n%d MX record%s in the answer, %d usable", d->mx_records,
+        d->mx_records == 1 ? "" : "s", d->n_mx + d->mx_not_kept);
+    diag_file(c, &f, D_MX_TARGET_INVALID, NULL);
+}
+
+/* The slowest answers of the lookup (DNS_SLOW_MS in dns.c: 1 s), info. */
+static void dns_check_slow(struct diag_ctx *c, const struct mxs_dns_facts *d)
+{
+    const struct mxs_dns_answer *worst = NULL;
+    const char *worst_what = "", *worst_name = "";
+    struct mxs_finding f;
+    char s1[32], nm[600];
+    int n = 0;
+
+    diag_start(&f, D_DNS_SLOW, -1);
+    for (int i = -1; i < d->n_mx && i < MXS_MAX_MX; i++) {
+        for (int k = 0; k < (i < 0 ? 1 : 3); k++) {
+            const struct mxs_dns_answer *a = i < 0 ? &d->mx_answer :
+                k == 0 ? &d->mx[i].a : k == 1 ? &d->mx[i].aaaa : &d->mx[i].tlsa;
+            const char *what = i < 0 ? "MX" : k == 0 ? "A" : k == 1 ? "AAAA" : "TLSA";
+            const char *name = i < 0 ? c->set->target : d->mx[i].host;
+            if (a->ms < 1000 || a->rcode == MXS_DNS_TIMEOUT)
+                continue;
+            if (n < 6)
+                APP(f.evidence, "%s%s %s: answered after %s", n ? "\n" : "", what,
+                    dns_pres(nm, sizeof nm, name), diag_secs(a->ms, s1));
+            n++;
+            if (!worst || a->ms > worst->ms) {
+                worst = a;
+                worst_what = what;
+                worst_name = name;
+            }
+        }
+    }
+    if (!worst)
+        return;
+    if (n > 6)
+        APP(f.evidence, "\n... %d more", n - 6);
+    f.severity = MXS_SEV_INFO;
+    APP(f.message, "The resolver took %s for the %s query of %s: senders wait for it "
+        "(about 5 s per try), but every delivery is delayed.", diag_secs(worst->ms, s1),
+        worst_what, dns_pres(nm, sizeof nm, worst_name));
+    diag_file(c, &f, D_DNS_SLOW, &(struct diag_vars){.name = nm, .what = worst_what});
+}
+
 void diag_check_resolve(struct diag_ctx *c)
 {
     const struct mxs_dns_facts *d = c->dns;
@@ -107,7 +196,26 @@ void diag_check_resolve(struct diag_ctx *c)
                 c->dom, mxs_dns_rcode_name(d->mx_answer.rcode), c->dom);
             diag_file(c, &f, D_MX_IMPLICIT, NULL);
         }
+        if (d->n_mx_invalid > 0)
+            dns_check_invalid(c, d);
+        if (d->mx_not_kept > 0) {
+            char s1[32];
+            diag_start(&f, D_MX_MANY, -1);
+            f.severity = MXS_SEV_INFO;
+            APP(f.message, "%s has %d MX records: the %d most preferred were kept and "
+                "looked up, the other %d only counted. Postfix tries at most 5 "
+                "addresses (smtp_mx_address_limit).", c->dom, d->mx_records, d->n_mx,
+                d->mx_not_kept);
+            APP(f.evidence, "MX %s: %d records, %d kept (preference %u to %u), %d not kept",
+                c->dom, d->mx_records, d->n_mx, (unsigned)d->mx[0].preference,
+                (unsigned)d->mx[d->n_mx > 0 ? d->n_mx - 1 : 0].preference, d->mx_not_kept);
+            if (d->mx_answer.bytes > 0)
+                APP(f.evidence, "\nanswer: %d bytes in %s", d->mx_answer.bytes,
+                    diag_secs(d->mx_answer.ms, s1));
+            diag_file(c, &f, D_MX_MANY, NULL);
+        }
     }
+    dns_check_slow(c, d);
     /* MX hosts without addresses: blocking only when none has any. */
     int n = d->n_mx < MXS_MAX_MX ? d->n_mx : MXS_MAX_MX, with_addr = 0;
     for (int i = 0; i < n; i++)
@@ -115,11 +223,49 @@ void diag_check_resolve(struct diag_ctx *c)
             with_addr++;
     for (int i = 0; i < n && !d->null_mx; i++) {
         const struct mxs_mx *m = &d->mx[i];
+        char h[600], ch[1400];
+        if (m->literal) {
+            diag_start(&f, D_MX_TARGET_LITERAL, -1);
+            APP(f.message, "The MX target %s is an IP address, not a host name: Postfix "
+                "uses it as the address (with the warning \"numeric domain name\"), "
+                "stricter senders may not.", dns_pres(h, sizeof h, m->host));
+            APP(f.evidence, "MX %u %s: an address, used as is (no A/AAAA lookup)",
+                (unsigned)m->preference, h);
+            diag_file(c, &f, D_MX_TARGET_LITERAL, &(struct diag_vars){.name = h});
+        }
+        if (m->cname.hops > 0 && !m->cname.loop && !m->cname.too_long) {
+            diag_start(&f, D_MX_TARGET_CNAME, -1);
+            dns_pres(h, sizeof h, m->host);
+            APP(f.message, "The MX target %s is an alias: a CNAME chain of %d to %s. "
+                "RFC 2181 (10.3) says an MX must name the host itself; Postfix and "
+                "most senders follow the chain.", h, m->cname.hops,
+                dns_pres(ch, sizeof ch, m->cname.canon));
+            APP(f.evidence, "MX %u %s: CNAME chain of %d: %s", (unsigned)m->preference, h,
+                m->cname.hops, dns_pres(ch, sizeof ch, m->cname.chain));
+            diag_file(c, &f, D_MX_TARGET_CNAME, &(struct diag_vars){.name = h});
+        }
         if (m->n_addr > 0)
             continue;
         int blocking = with_addr == 0;
-        char h[600];
         diag_esc(h, sizeof h, m->host);
+        if (m->cname.loop || m->cname.too_long) {
+            diag_start(&f, D_DNS_CNAME_LOOP, -1);
+            if (!blocking)
+                f.severity = MXS_SEV_WARNING;
+            dns_pres(h, sizeof h, m->host);
+            if (m->cname.loop)
+                APP(f.message, "The MX host %s has no address: its CNAME chain loops "
+                    "(after %d hop%s, %s comes back).", h, m->cname.hops,
+                    m->cname.hops == 1 ? "" : "s", dns_pres(ch, sizeof ch, m->cname.canon));
+            else
+                APP(f.message, "The MX host %s has no address: its CNAME chain is longer "
+                    "than %d hops.", h, MXS_MAX_CNAME_HOPS);
+            APP(f.evidence, "MX %u %s: A %s; CNAME chain of %d%s: %s",
+                (unsigned)m->preference, h, mxs_dns_rcode_name(m->a.rcode), m->cname.hops,
+                m->cname.loop ? ", loop" : ", cut", dns_pres(ch, sizeof ch, m->cname.chain));
+            diag_file(c, &f, D_DNS_CNAME_LOOP, &(struct diag_vars){.name = h});
+            continue;
+        }
         const struct mxs_dns_answer *bad =
             m->a.dnssec == MXS_DNSSEC_BOGUS ? &m->a :
             m->aaaa.dnssec == MXS_DNSSEC_BOGUS ? &m->aaaa :

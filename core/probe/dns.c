@@ -16,6 +16,7 @@
  * smuggle a dot or a control byte.
  */
 #include "probe/dns.h"
+#include "probe/dns_int.h"
 #include "base/esc.h"
 
 #include <arpa/inet.h>
@@ -24,168 +25,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unbound.h>
 #include <unistd.h>
 
-enum { Q_MX = 0, Q_A, Q_AAAA, Q_TLSA, Q_ANCHOR };
-#define RR_A 1
-#define RR_MX 15
-#define RR_AAAA 28
-#define RR_DNSKEY 48
-#define RR_TLSA 52
-
-/* One MX query + A, AAAA, TLSA per MX host + the anchor check. */
-#define DNS_MAX_Q (2 + 3 * MXS_MAX_MX)
-#define DNS_LINE_MAX 4096
-
-struct dns_q {
-    struct dns_ctx *d;
-    int kind;          /* Q_* */
-    int mx;            /* index into out->mx */
-    int async_id;
-    int pending;
-    char name[300];    /* the query name, for the transcript line */
-};
-
-/* Addresses per family, kept apart so the facts list is deterministic
- * (IPv4 first, then IPv6, each in DNS order) whatever order answers arrive. */
-struct dns_addrs {
-    char v4[MXS_MAX_ADDR][64];
-    int n4;
-    char v6[MXS_MAX_ADDR][64];
-    int n6;
-};
-
-struct dns_ctx {
-    struct ub_ctx *ub;
-    char anchor_zone[256];   /* owner of the trust anchor ("" none)         */
-    int anchor_asked;        /* the check query went out for this start     */
-    struct mxs_dns_answer anchor;
-    struct dns_q q[DNS_MAX_Q];
-    int n_q;
-    int pending;
-    int mx_answered;   /* MX answer in: start the host queries after ub_process */
-    struct mxs_dns_facts *out;
-    struct dns_addrs addrs[MXS_MAX_MX];
-    /* Bogus answers are parsed here, shown in the transcript, never used. */
-    struct mxs_dns_facts scratch;
-    struct dns_addrs scratch_addrs;
-    dns_record_cb cb;
-    void *arg;
-    char target[256];
-    uint16_t port;
-    int family;
-};
-
-/* ---- pure helpers ------------------------------------------------------- */
-
-int dns_name_to_text(const unsigned char *p, size_t len, size_t *used, char *out,
-                     size_t outlen)
+int64_t dns_now_ms(void)
 {
-    size_t i = 0, o = 0, wire = 0;
-
-    if (used)
-        *used = 0;
-    if (!p || !out || outlen < 2)
-        return -1;
-    out[0] = '\0';
-    for (;;) {
-        if (i >= len)
-            return -1;                     /* truncated: no root label */
-        size_t l = p[i];
-        if (l == 0) {
-            i++;
-            wire++;
-            break;
-        }
-        if (l > 63)
-            return -1;                     /* pointer or extended label type */
-        if (i + 1 + l > len)
-            return -1;
-        wire += 1 + l;
-        if (wire + 1 > 255)
-            return -1;                     /* RFC 1035: 255 octets at most */
-        if (o > 0) {
-            if (o + 1 >= outlen)
-                return -1;
-            out[o++] = '.';
-        }
-        for (size_t k = 0; k < l; k++) {
-            unsigned char c = p[i + 1 + k];
-            char tmp[5];
-            size_t tl;
-            if (c == '.' || c == '\\') {
-                tmp[0] = '\\'; tmp[1] = (char)c; tl = 2;
-            } else if (c <= 0x20 || c >= 0x7f) {
-                tmp[0] = '\\';
-                tmp[1] = (char)('0' + c / 100);
-                tmp[2] = (char)('0' + (c / 10) % 10);
-                tmp[3] = (char)('0' + c % 10);
-                tl = 4;
-            } else {
-                tmp[0] = (char)c; tl = 1;
-            }
-            if (o + tl >= outlen)
-                return -1;
-            memcpy(out + o, tmp, tl);
-            o += tl;
-        }
-        i += 1 + l;
-    }
-    if (o == 0)
-        out[o++] = '.';                    /* the root name */
-    out[o] = '\0';
-    if (used)
-        *used = i;
-    return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int dns_parse_mx(const unsigned char *rdata, size_t len, uint16_t *pref,
-                 char *host, size_t hostlen)
-{
-    size_t used = 0;
-
-    if (!rdata || !pref || !host || len < 3)
-        return -1;
-    if (dns_name_to_text(rdata + 2, len - 2, &used, host, hostlen) != 0)
-        return -1;
-    if (used != len - 2) {                 /* trailing bytes: malformed RDATA */
-        host[0] = '\0';
-        return -1;
-    }
-    *pref = (uint16_t)((rdata[0] << 8) | rdata[1]);
-    return 0;
-}
-
-int dns_parse_tlsa(const unsigned char *rdata, size_t len, struct mxs_tlsa *t)
-{
-    if (!rdata || !t || len < 4)           /* 3 fields + some association data */
-        return -1;
-    memset(t, 0, sizeof *t);
-    t->usage = rdata[0];
-    t->selector = rdata[1];
-    t->mtype = rdata[2];
-    t->len = len - 3;
-    if (t->len > sizeof t->data) {
-        t->len = sizeof t->data;
-        t->truncated = 1;
-    }
-    memcpy(t->data, rdata + 3, t->len);
-    return 0;
-}
+/* The pure helpers (wire names, RDATA, host-name judge) are in dns_parse.c. */
 
 /* ---- transcript lines --------------------------------------------------- */
 
-struct line {
-    char buf[DNS_LINE_MAX];
-    size_t n;
-    int cut;
-};
-
-static void dns_line_add(struct line *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void dns_line_add(struct line *l, const char *fmt, ...)
+void dns_line_add(struct line *l, const char *fmt, ...)
 {
     va_list ap;
     int r;
@@ -204,7 +61,7 @@ static void dns_line_add(struct line *l, const char *fmt, ...)
     }
 }
 
-static void dns_line_status(struct line *l, const struct mxs_dns_answer *a)
+void dns_line_status(struct line *l, const struct mxs_dns_answer *a)
 {
     if (a->dnssec == MXS_DNSSEC_BOGUS) {
         char why[300];
@@ -215,7 +72,20 @@ static void dns_line_status(struct line *l, const struct mxs_dns_answer *a)
     }
 }
 
-static void dns_emit(struct dns_ctx *d, struct line *l)
+/* How long the answer took and how big it was, when that is worth saying:
+ * slow (DNS_SLOW_MS), or larger than a UDP answer to libunbound may be (so
+ * it came over TCP after a truncated UDP answer: libunbound retries by
+ * itself, it does not tell us). */
+void dns_line_meta(struct dns_ctx *d, struct line *l, const struct mxs_dns_answer *a)
+{
+    if (a->ms >= DNS_SLOW_MS)
+        dns_line_add(l, " (answered after %.1f s)", (double)a->ms / 1000.0);
+    if (d->udp_limit > 0 && a->bytes > d->udp_limit)
+        dns_line_add(l, " (%d bytes: more than a UDP answer may carry (EDNS %d), so it "
+                     "came over TCP)", a->bytes, d->udp_limit);
+}
+
+void dns_emit(struct dns_ctx *d, struct line *l)
 {
     if (d->cb)
         d->cb(d->arg, l->buf);
@@ -228,6 +98,8 @@ static const char *dns_kind_name(int kind)
     case Q_A: return "A";
     case Q_AAAA: return "AAAA";
     case Q_ANCHOR: return "DNSKEY";
+    case Q_CNAME: return "CNAME";
+    case Q_TXT: return "TXT";
     default: return "TLSA";
     }
 }
@@ -242,6 +114,8 @@ static struct mxs_dns_answer *dns_answer_of(struct dns_ctx *d, struct dns_q *q)
     switch (q->kind) {
     case Q_MX: return &d->out->mx_answer;
     case Q_ANCHOR: return &d->anchor;
+    case Q_CNAME: return &d->walk_ans;
+    case Q_TXT: return d->txt ? &d->txt->answer : &d->walk_ans;
     case Q_A: return &m->a;
     case Q_AAAA: return &m->aaaa;
     default: return &m->tlsa;
@@ -301,7 +175,7 @@ static void dns_on_mx(struct dns_ctx *d, const struct ub_result *r)
 {
     struct mxs_dns_facts *f = d->out;
     struct line l = { .n = 0 };
-    int total = 0, bad = 0, dropped = 0, nulls = 0, valid = 0;
+    int total = 0, bad = 0, dropped = 0, nulls = 0, valid = 0, invalid = 0;
     int bogus = f->mx_answer.dnssec == MXS_DNSSEC_BOGUS;
 
     dns_line_add(&l, "MX %s: ", d->target);
@@ -329,10 +203,34 @@ static void dns_on_mx(struct dns_ctx *d, const struct ub_result *r)
                 }
                 continue;              /* "." among real MXs: unusable */
             }
+            /* As Postfix: a target that is not a host name is skipped
+             * ("malformed domain name in resource data of MX record");
+             * an IP address is used as the address ("numeric domain
+             * name"). */
+            char why[96];
+            int hc = dns_host_check(host, why, sizeof why);
+            if (hc == DNS_HOST_INVALID) {
+                if (invalid < MXS_MAX_MX_INVALID) {
+                    struct mxs_mx_invalid *x = &f->mx_invalid[invalid];
+                    x->record = total;
+                    x->preference = pref;
+                    snprintf(x->host, sizeof x->host, "%s", host);
+                    x->raw_len = (int)dns_host_raw(host, x->raw, sizeof x->raw - 1);
+                    snprintf(x->why, sizeof x->why, "%s", why);
+                }
+                invalid++;
+                continue;
+            }
             valid++;
-            (void)dns_mx_insert(f, pref, host);   /* full: the worst falls off */
+            if (dns_mx_insert(f, pref, host) == 0 && hc == DNS_HOST_LITERAL)
+                for (int k = 0; k < f->n_mx; k++)
+                    if (strcmp(f->mx[k].host, host) == 0 && f->mx[k].preference == pref)
+                        f->mx[k].literal = 1;
         }
         dropped = valid - f->n_mx;
+        f->mx_records = total;
+        f->mx_not_kept = dropped;
+        f->n_mx_invalid = invalid;
         if (f->null_mx) {
             dns_line_add(&l, "0 . (null MX: the domain accepts no mail)");
         } else {
@@ -347,6 +245,14 @@ static void dns_on_mx(struct dns_ctx *d, const struct ub_result *r)
         if (nulls && !f->null_mx)
             dns_line_add(&l, " (%d \".\" target%s among other MXs ignored)", nulls,
                          nulls > 1 ? "s" : "");
+        if (invalid) {
+            dns_line_add(&l, " (%d target%s not a host name, skipped as senders do:", invalid,
+                         invalid > 1 ? "s" : "");
+            for (int k = 0; k < invalid && k < MXS_MAX_MX_INVALID; k++)
+                dns_line_add(&l, "%s %u %s", k ? "," : "", (unsigned)f->mx_invalid[k].preference,
+                             f->mx_invalid[k].host);
+            dns_line_add(&l, "%s)", invalid > MXS_MAX_MX_INVALID ? ", ..." : "");
+        }
         if (dropped)
             dns_line_add(&l, " (%d more beyond the first %d not kept)", dropped, MXS_MAX_MX);
     } else if (bogus) {
@@ -367,11 +273,20 @@ static void dns_on_mx(struct dns_ctx *d, const struct ub_result *r)
         d->scratch.mx_answer = d->out->mx_answer;
         dns_line_add(&l, ")");
     }
+    /* The mail domain itself an alias: allowed (RFC 5321 5.1), said. */
+    if (r && r->canonname && r->rcode == 0) {
+        size_t cl = strlen(r->canonname);
+        if (cl > 0 && r->canonname[cl - 1] == '.')
+            cl--;
+        if (cl != strlen(d->target) || strncasecmp(r->canonname, d->target, cl) != 0)
+            dns_line_add(&l, " (%s is an alias of %.*s)", d->target, (int)cl, r->canonname);
+    }
     dns_line_status(&l, &d->out->mx_answer);
+    dns_line_meta(d, &l, &d->out->mx_answer);
     dns_emit(d, &l);
 }
 
-static void dns_rebuild_addrs(struct dns_ctx *d, int mx)
+void dns_rebuild_addrs(struct dns_ctx *d, int mx)
 {
     struct mxs_mx *m = &d->out->mx[mx];
     struct dns_addrs *a = &d->addrs[mx];
@@ -460,7 +375,30 @@ static void dns_on_host(struct dns_ctx *d, struct dns_q *q, const struct ub_resu
     if (bogus)
         dns_line_add(&l, ")");
     dns_line_status(&l, ans);
+    dns_line_meta(d, &l, ans);
     dns_emit(d, &l);
+    /* An address answer that came from another name (a CNAME) or failed
+     * (a loop or a chain too long for the resolver ends in SERVFAIL): walk
+     * the chain hop by hop to say which. */
+    if ((q->kind == Q_A || q->kind == Q_AAAA) && !bogus && q->mx < MXS_MAX_MX) {
+        int other = 0;
+        if (r && r->canonname) {
+            size_t cl = strlen(r->canonname), ql = strlen(q->name);
+            if (cl > 0 && r->canonname[cl - 1] == '.')
+                cl--;
+            if (ql > 0 && q->name[ql - 1] == '.')
+                ql--;
+            other = cl != ql || strncasecmp(r->canonname, q->name, cl) != 0;
+            if (other && cl < sizeof d->walk[q->mx].end) {
+                memcpy(d->walk[q->mx].end, r->canonname, cl);
+                d->walk[q->mx].end[cl] = '\0';
+            }
+        }
+        /* A SERVFAIL only when it came at once (a resolver finds a loop
+         * in its cache): a slow one would cost the stage its deadline. */
+        if (other || (ans->rcode == MXS_DNS_SERVFAIL && ans->ms < DNS_SLOW_MS))
+            d->walk[q->mx].wanted = 1;
+    }
 }
 
 static void dns_callback(void *mydata, int err, struct ub_result *r)
@@ -475,12 +413,19 @@ static void dns_callback(void *mydata, int err, struct ub_result *r)
     }
     q->pending = 0;
     d->pending--;
-    dns_fill_answer(dns_answer_of(d, q), err, r);
+    struct mxs_dns_answer *a = dns_answer_of(d, q);
+    dns_fill_answer(a, err, r);
+    a->ms = dns_now_ms() - q->t0;
+    a->bytes = r && r->answer_len > 0 ? r->answer_len : 0;
     if (q->kind == Q_MX) {
         dns_on_mx(d, r);
         d->mx_answered = 1;
     } else if (q->kind == Q_ANCHOR) {
         dns_on_anchor(d);
+    } else if (q->kind == Q_CNAME) {
+        dns_on_walk(d, q, r);
+    } else if (q->kind == Q_TXT) {
+        dns_on_txt(d, r);
     } else {
         dns_on_host(d, q, r);
     }
@@ -568,9 +513,9 @@ static void dns_anchor_zone(const char *path, char *out, size_t outlen)
 
 /* ---- queries ------------------------------------------------------------ */
 
-static int dns_send(struct dns_ctx *d, int kind, int mx, const char *name)
+int dns_send(struct dns_ctx *d, int kind, int mx, const char *name)
 {
-    static const int types[] = { RR_MX, RR_A, RR_AAAA, RR_TLSA, RR_DNSKEY };
+    static const int types[] = { RR_MX, RR_A, RR_AAAA, RR_TLSA, RR_DNSKEY, RR_CNAME, RR_TXT };
     struct dns_q *q;
     int r;
 
@@ -583,6 +528,7 @@ static int dns_send(struct dns_ctx *d, int kind, int mx, const char *name)
     q->mx = mx;
     snprintf(q->name, sizeof q->name, "%s", name);
     q->pending = 1;
+    q->t0 = dns_now_ms();
     d->pending++;
     r = ub_resolve_async(d->ub, name, types[kind], 1 /* IN */, q, dns_callback,
                          &q->async_id);
@@ -595,6 +541,10 @@ static int dns_send(struct dns_ctx *d, int kind, int mx, const char *name)
             dns_on_mx(d, NULL);
         else if (kind == Q_ANCHOR)
             dns_on_anchor(d);
+        else if (kind == Q_CNAME)
+            dns_on_walk(d, q, NULL);
+        else if (kind == Q_TXT)
+            dns_on_txt(d, NULL);
         else
             dns_on_host(d, q, NULL);
     }
@@ -607,6 +557,10 @@ static void dns_send_hosts(struct dns_ctx *d)
     struct mxs_dns_facts *f = d->out;
     for (int i = 0; i < f->n_mx; i++) {
         char tname[300];
+        if (f->mx[i].literal) {
+            dns_literal(d, i);
+            continue;
+        }
         if (d->family != 6)
             dns_send(d, Q_A, i, f->mx[i].host);
         if (d->family != 4)
@@ -737,6 +691,26 @@ struct dns_ctx *dns_new(const struct mxs_settings *s, char *err, size_t errlen)
             goto fail;
         }
     }
+    /* A stub's patience: libunbound starts a forwarder it does not know at
+     * a 376 ms retransmit timer and doubles it, so a resolver that needs
+     * 2.4 s per answer was asked 7 times and answered after 7.7 s (measured
+     * with tests/fixtures/dnssrv.py).  glibc's stub, which Postfix uses,
+     * waits 5 s per try.  3 s per try keeps the one answer and its true
+     * time; the RESOLVE stage deadline still bounds the whole. */
+    if ((r = ub_ctx_set_option(d->ub, "infra-cache-min-rtt:", "3000")) != 0) {
+        snprintf(err, errlen, "infra-cache-min-rtt: %s", ub_strerror(r));
+        goto fail;
+    }
+    {
+        char *v = NULL;
+        d->udp_limit = 1232;               /* libunbound's default since 1.16 */
+        if (ub_ctx_get_option(d->ub, "edns-buffer-size", &v) == 0 && v) {
+            int n = atoi(v);
+            if (n >= 512)
+                d->udp_limit = n;
+        }
+        free(v);
+    }
     if ((r = ub_ctx_async(d->ub, 1)) != 0) {   /* a thread: see the top */
         snprintf(err, errlen, "libunbound async: %s", ub_strerror(r));
         goto fail;
@@ -763,9 +737,13 @@ static void dns_cancel_all(struct dns_ctx *d, int mark)
             memset(a, 0, sizeof *a);
             a->rcode = MXS_DNS_TIMEOUT;
             a->dnssec = MXS_DNSSEC_UNKNOWN;
-            dns_line_add(&l, "%s %s: TIMEOUT (no answer before the deadline)",
-                         dns_kind_name(q->kind), q->kind == Q_MX ? d->target : q->name);
+            dns_line_add(&l, "%s %s: TIMEOUT (no answer before the deadline, %.1f s)",
+                         dns_kind_name(q->kind), q->kind == Q_MX ? d->target : q->name,
+                         (double)(dns_now_ms() - q->t0) / 1000.0);
+            a->ms = dns_now_ms() - q->t0;
             dns_emit(d, &l);
+            if (q->kind == Q_CNAME && q->mx < MXS_MAX_MX && !d->walk[q->mx].done)
+                dns_walk_finish(d, q->mx, "timed out");
         }
     }
     d->pending = 0;
@@ -778,6 +756,23 @@ void dns_free(struct dns_ctx *d)
     dns_cancel_all(d, 0);
     ub_ctx_delete(d->ub);
     free(d);
+}
+
+/* Forget the previous lookup (its queries cancelled) and aim at new sinks. */
+void dns_reset(struct dns_ctx *d, struct mxs_dns_facts *out, struct dns_txt *txt,
+                      dns_record_cb cb, void *arg)
+{
+    dns_cancel_all(d, 0);
+    d->cb = cb;
+    d->arg = arg;
+    d->out = out;
+    d->txt = txt;
+    d->n_q = 0;
+    d->pending = 0;
+    d->mx_answered = 0;
+    d->anchor_asked = 0;
+    memset(d->addrs, 0, sizeof d->addrs);
+    memset(d->walk, 0, sizeof d->walk);
 }
 
 int dns_start(struct dns_ctx *d, const char *target, int is_host, uint16_t port,
@@ -801,19 +796,11 @@ int dns_start(struct dns_ctx *d, const char *target, int is_host, uint16_t port,
         snprintf(err, errlen, "family must be 0, 4 or 6");
         return -1;
     }
-    dns_cancel_all(d, 0);                  /* a re-run: forget the old queries */
+    dns_reset(d, out, NULL, cb, arg);      /* a re-run: forget the old queries */
     memcpy(d->target, target, tl);
     d->target[tl] = '\0';
     d->port = port;
     d->family = family;
-    d->cb = cb;
-    d->arg = arg;
-    d->out = out;
-    d->n_q = 0;
-    d->pending = 0;
-    d->mx_answered = 0;
-    d->anchor_asked = 0;
-    memset(d->addrs, 0, sizeof d->addrs);
     memset(out, 0, sizeof *out);
 
     if (is_host) {
@@ -840,6 +827,14 @@ int dns_fd(struct dns_ctx *d)
     return d ? ub_fd(d->ub) : -1;
 }
 
+static int dns_host_pending(const struct dns_ctx *d, int mx)
+{
+    for (int i = 0; i < d->n_q; i++)
+        if (d->q[i].pending && d->q[i].mx == mx && (d->q[i].kind == Q_A || d->q[i].kind == Q_AAAA))
+            return 1;
+    return 0;
+}
+
 int dns_process(struct dns_ctx *d, char *err, size_t errlen)
 {
     int r;
@@ -859,6 +854,23 @@ int dns_process(struct dns_ctx *d, char *err, size_t errlen)
         d->mx_answered = 0;
         if (!f->null_mx && f->n_mx > 0)
             dns_send_hosts(d);
+    }
+    /* CNAME walks: the first hop once the host's address queries are in
+     * (they fill libunbound's cache), then one hop per answer. */
+    for (int i = 0; i < d->out->n_mx && i < MXS_MAX_MX; i++) {
+        struct dns_walk *w = &d->walk[i];
+        if (w->wanted && !w->started && !dns_host_pending(d, i)) {
+            w->started = 1;
+            snprintf(w->cur, sizeof w->cur, "%s", d->out->mx[i].host);
+            snprintf(w->seen[0], sizeof w->seen[0], "%s", d->out->mx[i].host);
+            w->n_seen = 1;
+            w->next = 1;
+        }
+        if (w->next && !w->done) {
+            w->next = 0;
+            if (dns_send(d, Q_CNAME, i, w->cur) != 0)
+                dns_walk_finish(d, i, "no query slot left");
+        }
     }
     if (d->pending == 0 && !d->anchor_asked && d->anchor_zone[0] && dns_any_bogus(d->out)) {
         d->anchor_asked = 1;

@@ -1,5 +1,8 @@
 /*
  * dns.h - RESOLVE with libunbound: MX, A/AAAA, TLSA and DNSSEC state.
+ * Files: dns.c (context, queries, answers, resolver check, lifecycle),
+ * dns_hostile.c (CNAME walk, IP-literal MX, bounded TXT), dns_parse.c (the
+ * pure helpers below); dns_int.h is what the first two share.
  *
  * Asynchronous: dns_start() sends the MX query (or, for a host target, the
  * A/AAAA/TLSA queries directly); when the MX answer arrives, the A, AAAA and
@@ -37,6 +40,29 @@
  *     ASCII (still pass them through mxs_escape() like any network text).
  *   - libunbound runs in a thread of ours (ub_ctx_async(ctx, 1)), not a
  *     forked process; callbacks run only inside dns_process().
+ *
+ * Hostile answers (tests/integration/dns_hostile.sh against the scripted
+ * server tests/fixtures/dnssrv.py), each bounded and named:
+ *   - An MX target that is not a host name (control bytes, non-ASCII, a
+ *     space, a dot inside a label, a hyphen at a label's edge, all digits:
+ *     dns_host_check(), Postfix's valid_hostname() rules) is skipped as
+ *     Postfix skips it; the first MXS_MAX_MX_INVALID are kept in
+ *     mx_invalid[] for the evidence, all are counted (n_mx_invalid).  An IP
+ *     address as target is used as the address (Postfix: "numeric domain
+ *     name"), mx[].literal, no lookup.
+ *   - mx_records counts every MX record of the answer, mx_not_kept the valid
+ *     ones past MXS_MAX_MX (500 records cost a count, not memory).
+ *   - Every answer has its time (ms, from sending to the answer, retries
+ *     inside libunbound included) and size (bytes).  libunbound retries a
+ *     truncated UDP answer over TCP by itself and does not say so: an answer
+ *     larger than its EDNS buffer (1232) can only have come over TCP, and the
+ *     transcript line says so.
+ *   - An A/AAAA answer that came from another name, or failed with SERVFAIL,
+ *     starts a CNAME walk: one CNAME query per hop (at most
+ *     MXS_MAX_CNAME_HOPS + 1 per MX host), the chain in mx[].cname, a loop
+ *     when a name comes back.
+ *   - The whole stage is bounded by the engine's RESOLVE deadline
+ *     (dns_cancel); libunbound waits at least 3 s per try (see dns_new).
  */
 #ifndef MXS_DNS_H
 #define MXS_DNS_H
@@ -64,6 +90,32 @@ int dns_fd(struct dns_ctx *d);
 int dns_process(struct dns_ctx *d, char *err, size_t errlen);
 void dns_cancel(struct dns_ctx *d);
 
+/* TXT lookup for the MTA-STS / TLS-RPT policy records (issue 12): one query,
+ * alone on the context (it resets it like dns_start), answered through
+ * dns_fd()/dns_process() like the others.  Bounded: every record counted with
+ * its full size, the first DNS_TXT_MAX_RR keep their first DNS_TXT_KEEP
+ * bytes of text (the character-strings joined, as RFC 7208/8461 read them),
+ * raw: escape at output (mxs_escape), may hold any byte.  The transcript line
+ * goes to cb.  The caller owns *out; it must outlive the query. */
+#define DNS_TXT_MAX_RR 8
+#define DNS_TXT_KEEP 1024
+#define DNS_TXT_KEEP_TEXT "1024"
+struct dns_txt_rr {
+    size_t total;                  /* bytes of text in the record            */
+    size_t len;                    /* kept in text[] (<= DNS_TXT_KEEP)       */
+    char text[DNS_TXT_KEEP];
+};
+struct dns_txt {
+    char name[256];
+    struct mxs_dns_answer answer;
+    int n_rr;                      /* well-formed records in the answer      */
+    int kept;                      /* in rr[]                                */
+    size_t total;                  /* bytes of text in all of them           */
+    struct dns_txt_rr rr[DNS_TXT_MAX_RR];
+};
+int dns_txt_start(struct dns_ctx *d, const char *name, struct dns_txt *out,
+                  dns_record_cb cb, void *arg, char *err, size_t errlen);
+
 /* Pure helpers (fuzzed): decode wire-format RDATA. */
 int dns_parse_mx(const unsigned char *rdata, size_t len, uint16_t *pref,
                  char *host, size_t hostlen);
@@ -78,5 +130,19 @@ int dns_parse_tlsa(const unsigned char *rdata, size_t len, struct mxs_tlsa *t);
  * not fit outlen are errors; *used is the number of wire bytes consumed. */
 int dns_name_to_text(const unsigned char *p, size_t len, size_t *used, char *out,
                      size_t outlen);
+/* TXT RDATA: its character-strings joined into out (at most cap bytes kept,
+ * *outlen), *total the full text length.  -1 when a string runs past the
+ * RDATA or the RDATA is empty.  out may be NULL (count only). */
+int dns_parse_txt(const unsigned char *rdata, size_t len, char *out, size_t cap,
+                  size_t *outlen, size_t *total);
+/* Judge a name in presentation form (as dns_name_to_text writes it) the way
+ * Postfix judges an MX target (valid_hostaddr, then valid_hostname):
+ * DNS_HOST_OK, DNS_HOST_LITERAL (an IPv4/IPv6 address) or DNS_HOST_INVALID
+ * with the reason in why ("contains control bytes (0x1B)"). */
+enum { DNS_HOST_INVALID = -1, DNS_HOST_OK = 0, DNS_HOST_LITERAL = 1 };
+int dns_host_check(const char *name, char *why, size_t whylen);
+/* The raw bytes of a presentation-form name ("\027" -> 0x1B, "\." -> '.'),
+ * '.' between labels, NUL-terminated when it fits; returns the length. */
+size_t dns_host_raw(const char *name, char *out, size_t cap);
 
 #endif

@@ -116,6 +116,11 @@ static int step_resolve(struct engine *e)
     int addrs = 0;
     for (int i = 0; i < d->n_mx; i++)
         addrs += d->mx[i].n_addr;
+    if (!addrs && d->n_mx == 0 && d->n_mx_invalid > 0) {
+        engine_step_end(e, MXS_STEP_RESOLVE, MXS_ST_FAIL, "no usable MX: %d of %d MX target%s not a host name",
+                        d->n_mx_invalid, d->mx_records, d->mx_records == 1 ? " is" : "s are");
+        return -1;
+    }
     if (!addrs) {
         const struct mxs_mx *m = d->n_mx ? &d->mx[0] : NULL;
         engine_step_end(e, MXS_STEP_RESOLVE, MXS_ST_FAIL, "no address for %s%s%s", m ? m->host : e->set.target,

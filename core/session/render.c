@@ -262,7 +262,28 @@ void render_report_text(const struct engine *e, struct buf *out)
             buf_printf(out, " [A %s/%s, AAAA %s/%s, TLSA %d %s]\n", mxs_dns_rcode_name(m->a.rcode),
                        mxs_dnssec_name(m->a.dnssec), mxs_dns_rcode_name(m->aaaa.rcode),
                        mxs_dnssec_name(m->aaaa.dnssec), m->n_tlsa, mxs_dnssec_name(m->tlsa.dnssec));
+            if (m->cname.hops) {      /* hostile DNS (dns.h): said where it shows */
+                buf_printf(out, "           CNAME chain of %d%s: ", m->cname.hops,
+                           m->cname.loop ? ", a loop" : m->cname.too_long ? ", cut" : "");
+                buf_puts_escaped(out, m->cname.chain);
+                buf_puts(out, "\n");
+            }
+            if (m->literal)
+                buf_puts(out, "           an IP address as MX target: used as the address\n");
         }
+        for (int i = 0; i < d->n_mx_invalid && i < MXS_MAX_MX_INVALID; i++) {
+            const struct mxs_mx_invalid *x = &d->mx_invalid[i];
+            buf_printf(out, "         MX %u skipped, not a host name (", x->preference);
+            buf_puts_escaped(out, x->why);
+            buf_puts(out, "): ");
+            char *raw = mxs_escape_dup(x->raw, (size_t)(x->raw_len > 0 ? x->raw_len : 0), 0);
+            buf_puts(out, raw ? raw : "");
+            free(raw);
+            buf_puts(out, "\n");
+        }
+        if (d->mx_not_kept > 0)
+            buf_printf(out, "         %d MX records: %d kept, %d more not kept\n", d->mx_records, d->n_mx,
+                       d->mx_not_kept);
     }
     for (int i = 1; i < MXS_STEP_COUNT; i++) {
         engine_step_info(e, (enum mxs_step)i, &si);

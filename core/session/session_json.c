@@ -109,8 +109,38 @@ static json_t *jrcode(enum mxs_dns_rcode r)
 
 static json_t *jdnsans(const struct mxs_dns_answer *a)
 {
-    return json_pack("{s:o, s:s, s:o}", "rcode", jrcode(a->rcode), "dnssec",
-                     mxs_dnssec_name(a->dnssec), "why_bogus", jstr_or_null(a->why_bogus));
+    return json_pack("{s:o, s:s, s:o, s:I, s:i}", "rcode", jrcode(a->rcode), "dnssec",
+                     mxs_dnssec_name(a->dnssec), "why_bogus", jstr_or_null(a->why_bogus),
+                     "ms", (json_int_t)a->ms, "bytes", a->bytes);
+}
+
+/* The DNS facts of hostile answers (dns.h): skipped MX targets, CNAME chains. */
+static void jdns_hostile(json_t *dns, json_t *mxs, const struct mxs_dns_facts *d)
+{
+    json_t *inv = json_array();
+    for (int i = 0; i < d->n_mx_invalid && i < MXS_MAX_MX_INVALID; i++) {
+        const struct mxs_mx_invalid *x = &d->mx_invalid[i];
+        char *raw = mxs_escape_dup(x->raw, (size_t)(x->raw_len > 0 ? x->raw_len : 0), 0);
+        json_array_append_new(inv, json_pack("{s:i, s:i, s:o, s:s, s:o}", "record", x->record,
+            "preference", x->preference, "host", jstr(x->host), "raw", raw ? raw : "",
+            "why", jstr(x->why)));
+        free(raw);
+    }
+    json_object_set_new(dns, "mx_ms", json_integer(d->mx_answer.ms));
+    json_object_set_new(dns, "mx_bytes", json_integer(d->mx_answer.bytes));
+    json_object_set_new(dns, "mx_records", json_integer(d->mx_records));
+    json_object_set_new(dns, "mx_not_kept", json_integer(d->mx_not_kept));
+    json_object_set_new(dns, "mx_invalid_count", json_integer(d->n_mx_invalid));
+    json_object_set_new(dns, "mx_invalid", inv);
+    for (int i = 0; i < d->n_mx && i < (int)json_array_size(mxs); i++) {
+        const struct mxs_cname *c = &d->mx[i].cname;
+        json_t *m = json_array_get(mxs, (size_t)i);
+        json_object_set_new(m, "literal", json_boolean(d->mx[i].literal));
+        json_object_set_new(m, "cname", c->hops == 0 ? json_null()
+            : json_pack("{s:i, s:b, s:b, s:o, s:o}", "hops", c->hops, "loop", c->loop,
+                        "too_long", c->too_long, "canonical", jstr(c->canon),
+                        "chain", jstr(c->chain)));
+    }
 }
 
 static void hex_of(const unsigned char *d, size_t n, char *out)
@@ -240,6 +270,7 @@ json_t *render_json_tree(const struct engine *e)
         "mx_rcode", jrcode(d->mx_answer.rcode), "dnssec", mxs_dnssec_name(d->mx_answer.dnssec),
         "why_bogus", jstr_or_null(d->mx_answer.why_bogus), "implicit_mx", d->implicit_mx,
         "null_mx", d->null_mx, "mx", mxs, "pinned", set->connect_addr[0] != 0));
+    jdns_hostile(json_object_get(root, "dns"), mxs, d);
     /* After a bogus answer: does our resolver pass DNSSEC (the anchor's
      * DNSKEY validated)?  null when not asked. */
     json_object_set_new(json_object_get(root, "dns"), "resolver_check",

@@ -138,6 +138,8 @@ static void load_answer(json_t *o, struct mxs_dns_answer *a)
     a->rcode = (enum mxs_dns_rcode)rcode_from(jget_str(o, "rcode"));
     a->dnssec = (enum mxs_dnssec)dnssec_from(jget_str(o, "dnssec"));
     jraw(o, "why_bogus", a->why_bogus, sizeof a->why_bogus);
+    a->ms = jint(o, "ms", 0);
+    a->bytes = (int)jint(o, "bytes", 0);
 }
 
 static void load_dns(json_t *d, struct mxs_dns_facts *f)
@@ -165,6 +167,15 @@ static void load_dns(json_t *d, struct mxs_dns_facts *f)
             jraw(v, "address", x->addr[x->n_addr].text, sizeof x->addr[x->n_addr].text);
             x->n_addr++;
         }
+        x->literal = jbool(m, "literal");
+        json_t *cn = json_object_get(m, "cname");
+        if (json_is_object(cn)) {
+            x->cname.hops = (int)jint(cn, "hops", 0);
+            x->cname.loop = jbool(cn, "loop");
+            x->cname.too_long = jbool(cn, "too_long");
+            jraw(cn, "canonical", x->cname.canon, sizeof x->cname.canon);
+            jraw(cn, "chain", x->cname.chain, sizeof x->cname.chain);
+        }
         load_answer(json_object_get(m, "a"), &x->a);
         load_answer(json_object_get(m, "aaaa"), &x->aaaa);
         json_t *tl = json_object_get(m, "tlsa");
@@ -187,6 +198,23 @@ static void load_dns(json_t *d, struct mxs_dns_facts *f)
             free(b);
             x->n_tlsa++;
         }
+    }
+    f->mx_answer.ms = jint(d, "mx_ms", 0);
+    f->mx_answer.bytes = (int)jint(d, "mx_bytes", 0);
+    f->mx_records = (int)jint(d, "mx_records", 0);
+    f->mx_not_kept = (int)jint(d, "mx_not_kept", 0);
+    f->n_mx_invalid = (int)jint(d, "mx_invalid_count", 0);
+    json_array_foreach(json_object_get(d, "mx_invalid"), i, m) {
+        if (i >= MXS_MAX_MX_INVALID)
+            break;
+        struct mxs_mx_invalid *x = &f->mx_invalid[i];
+        x->record = (int)jint(m, "record", 0);
+        x->preference = (uint16_t)jint(m, "preference", 0);
+        jraw(m, "host", x->host, sizeof x->host);
+        jraw(m, "why", x->why, sizeof x->why);
+        const char *raw = jget_str(m, "raw");
+        x->raw_len = raw ? (int)mxs_unescape(raw, strlen(raw), (unsigned char *)x->raw,
+                                             sizeof x->raw - 1) : 0;
     }
     json_t *rc = json_object_get(d, "resolver_check");
     if (json_is_object(rc)) {

@@ -4,7 +4,9 @@
  * and with tests/fuzz/replay_main.c over tests/fuzz/corpus/dns/ (make test).
  *
  * Input: byte 0 picks the output buffer size (so the "does not fit" paths
- * are reached), the rest is RDATA fed to all three helpers.  Beyond "no
+ * are reached), the rest is RDATA fed to every helper: names, MX, TLSA,
+ * TXT (dns_parse_txt), and the host-name judge (dns_host_check,
+ * dns_host_raw) on the name decoded and on the input as text.  Beyond "no
  * crash", it checks the promises of dns.h and aborts when one is broken.
  */
 #include <stddef.h>
@@ -52,9 +54,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (used == 0 || used > size || used > 255)
             abort();
     }
+    if (dns_name_to_text(p, size, &used, out, outlen) == 0) {
+        char why[96], raw[300];
+        int hc = dns_host_check(out, why, sizeof why);
+        if (hc != DNS_HOST_OK && hc != DNS_HOST_LITERAL && hc != DNS_HOST_INVALID)
+            abort();
+        if (hc == DNS_HOST_INVALID && (why[0] == '\0' || strnlen(why, sizeof why) >= sizeof why))
+            abort();                     /* an invalid name always says why */
+        if (dns_host_raw(out, raw, sizeof raw) > sizeof raw)
+            abort();
+    }
     memset(out, 'X', sizeof out);
     if (dns_parse_mx(p, size, &pref, out, outlen) == 0)
         fuzz_check_text(out, outlen);
+    {
+        /* The input as a NUL-terminated text: the judge must not read past it. */
+        char *txt = malloc(size + 1), why[96], raw[64];
+        if (txt) {
+            memcpy(txt, p, size);
+            txt[size] = '\0';
+            (void)dns_host_check(txt, why, sizeof why);
+            if (dns_host_raw(txt, raw, sizeof raw) > sizeof raw)
+                abort();
+            free(txt);
+        }
+        size_t tl = 0, tt = 0;
+        char tout[16];
+        if (dns_parse_txt(p, size, tout, outlen < sizeof tout ? outlen : sizeof tout, &tl,
+                          &tt) == 0) {
+            if (tl > tt || tl > sizeof tout || tt >= size)
+                abort();                 /* at least one length byte per string */
+        }
+    }
     if (dns_parse_tlsa(p, size, &t) == 0) {
         if (t.len == 0 || t.len > sizeof t.data || t.len > size - 3)
             abort();

@@ -284,6 +284,76 @@ static void test_start_rejects(void **state)
     dns_free(d);
 }
 
+/* MX targets judged as Postfix's valid_hostaddr()/valid_hostname() do,
+ * from the presentation form dns_name_to_text() writes. */
+static void test_host_check(void **state)
+{
+    /* name, verdict, the start of the reason ("" for OK/LITERAL). */
+    static const struct { const char *name; int want; const char *why; } cases[] = {
+        { "mx1.example.test", DNS_HOST_OK, "" },
+        { "mx1.example.test.", DNS_HOST_OK, "" },
+        { "_dmarc.x-y.example", DNS_HOST_OK, "" },
+        { "127.0.0.1", DNS_HOST_LITERAL, "" },
+        { "2001:db8::25", DNS_HOST_LITERAL, "" },
+        { "\\027[31mevil.example", DNS_HOST_INVALID, "contains control bytes (0x1B)" },
+        { "nul\\000.example", DNS_HOST_INVALID, "contains control bytes (0x00)" },
+        { "mx\\195\\188.example", DNS_HOST_INVALID, "contains non-ASCII bytes (0xC3" },
+        { "sp\\032ace.example", DNS_HOST_INVALID, "contains a space" },
+        { "a\\.b.example", DNS_HOST_INVALID, "has a dot inside a label" },
+        { "-bad.example", DNS_HOST_INVALID, "has a label that starts or ends with a hyphen" },
+        { "bad-.example", DNS_HOST_INVALID, "has a label that starts or ends with a hyphen" },
+        { "a..example", DNS_HOST_INVALID, "has an empty label" },
+        { "mx@example", DNS_HOST_INVALID, "contains the character '@'" },
+        { "123.456", DNS_HOST_INVALID, "is all digits" },
+        { "", DNS_HOST_INVALID, "is empty" },
+        { "bad\\", DNS_HOST_INVALID, "is not a domain name" },
+    };
+    char why[96];
+    char raw[64];
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = dns_host_check(cases[i].name, why, sizeof why);
+        if (got != cases[i].want || strncmp(why, cases[i].why, strlen(cases[i].why)) != 0 ||
+            (cases[i].why[0] == '\0' && why[0] != '\0'))
+            fail_msg("%s: got %d \"%s\", want %d \"%s...\"", cases[i].name, got, why,
+                     cases[i].want, cases[i].why);
+    }
+    /* The raw bytes for the evidence: escapes decoded, '.' between labels. */
+    assert_int_equal(dns_host_raw("\\027[31mx.a\\.b", raw, sizeof raw), 10);
+    assert_memory_equal(raw, "\x1b[31mx.a.b", 10);
+}
+
+/* TXT: strings joined, bounded, the full size counted, malformed refused. */
+static void test_txt(void **state)
+{
+    unsigned char rd[600];
+    char out[8];
+    size_t len = 99, total = 99;
+    (void)state;
+    memcpy(rd, "\x05v=STS\x04v1; ", 11);
+    assert_int_equal(dns_parse_txt(rd, 11, out, sizeof out, &len, &total), 0);
+    assert_int_equal(total, 9);
+    assert_int_equal(len, 8);                       /* bounded by cap */
+    assert_memory_equal(out, "v=STSv1;", 8);
+    assert_int_equal(dns_parse_txt(rd, 11, NULL, 0, &len, &total), 0);
+    assert_int_equal(len, 0);
+    assert_int_equal(total, 9);
+    rd[0] = 0x0b;                                   /* a string past the RDATA */
+    assert_int_equal(dns_parse_txt(rd, 11, out, sizeof out, &len, &total), -1);
+    assert_int_equal(dns_parse_txt(rd, 0, out, sizeof out, &len, &total), -1);
+    rd[0] = 0;                                      /* one empty string is legal */
+    assert_int_equal(dns_parse_txt(rd, 1, out, sizeof out, &len, &total), 0);
+    assert_int_equal(total, 0);
+    /* Two full strings: 510 bytes of text, 8 kept. */
+    rd[0] = 255;
+    memset(rd + 1, 'a', 255);
+    rd[256] = 255;
+    memset(rd + 257, 'b', 255);
+    assert_int_equal(dns_parse_txt(rd, 512, out, sizeof out, &len, &total), 0);
+    assert_int_equal(total, 510);
+    assert_int_equal(len, 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +369,8 @@ int main(void)
         cmocka_unit_test(test_tlsa),
         cmocka_unit_test(test_names_of_enums),
         cmocka_unit_test(test_start_rejects),
+        cmocka_unit_test(test_host_check),
+        cmocka_unit_test(test_txt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
