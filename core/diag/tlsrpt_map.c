@@ -48,7 +48,8 @@ static const struct { const char *id, *type; } tlsrpt_map[] = {
  * own side (our files, our resolver). */
 static const char *const tlsrpt_none[] = {
     "dns-nxdomain", "dns-servfail", "dns-timeout", "dns-error", "dns-no-address",
-    "dns-failed", "mx-null", "mx-implicit", "resolver-no-dnssec",
+    "dns-failed", "mx-null", "mx-implicit", "resolver-no-dnssec", "mx-target-invalid",
+    "mx-target-literal", "mx-target-cname", "dns-cname-loop", "mx-many", "dns-slow",
     "connect-refused", "connect-timeout", "connect-unreachable", "connect-failed",
     "banner-rejected", "banner-throttled", "banner-slow", "banner-timeout", "banner-closed",
     "banner-failed", "ehlo-rejected", "ehlo-timeout", "ehlo-failed", "starttls-plaintext-leftover",
