@@ -62,11 +62,11 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -MMD -MP \
 LDFLAGS_SAN := -fsanitize=address,undefined
 endif
 
-CORE_LIBS  = $(MBED_LIBS) $(UNBOUND_LIBS) $(JANSSON_LIBS)
+CORE_LIBS  = $(MBED_LIBS) $(UNBOUND_LIBS) $(JANSSON_LIBS) $(IDN2_LIBS)
 # Evaluated when a test recipe runs, after `mk/deps.sh test` installed cmocka.
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
-CFLAGS_CORE = $(CFLAGS_BASE) -Icore $(MBED_CFLAGS) $(JANSSON_CFLAGS) $(CFLAGS)
+CFLAGS_CORE = $(CFLAGS_BASE) -Icore $(MBED_CFLAGS) $(JANSSON_CFLAGS) $(IDN2_CFLAGS) $(CFLAGS)
 CFLAGS_TUI  = $(CFLAGS_BASE) -Icore $(TUI_CFLAGS) $(CFLAGS)
 CFLAGS_TEST = $(CFLAGS_BASE) -Icore -Icore/lab -Itests/unit $(MBED_CFLAGS) $(JANSSON_CFLAGS) $(CFLAGS)
 
