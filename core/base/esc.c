@@ -267,7 +267,10 @@ static void esc_idn(struct esc_out *o, const unsigned char *s, size_t n, int fla
         size_t pn = ln;
         char *dec = NULL;
         if (esc_is_alabel(s + i, ln) && ln < sizeof label) {
-            memcpy(label, s + i, ln);
+            /* Lower case first: DNS names ignore case, and Punycode would
+             * keep "MNCHEN" upper case around the ü. */
+            for (size_t k = 0; k < ln; k++)
+                label[k] = (char)(s[i + k] >= 'A' && s[i + k] <= 'Z' ? s[i + k] + 32 : s[i + k]);
             label[ln] = 0;
             if (idn2_to_unicode_8z8z(label, &dec, 0) != IDN2_OK || !dec) {
                 idn2_free(dec);
