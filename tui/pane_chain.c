@@ -33,7 +33,8 @@ static void chain_resize(struct rect r)
 /* The name a row shows: the CN (else the subject), escaped once, an IDN
  * with its U-label.  A name cut by the core (core.h: longer than its
  * field) keeps its marker in view: the name is shortened to cols columns
- * minus the marker, "\u2026 (5120 bytes, cut)". */
+ * minus the marker, "…(5120 bytes)" (shorter than the report's
+ * "… (5120 bytes, cut)": the pane is narrow). */
 static void chain_name(const struct mxs_cert *c, int cols, char *out, size_t outlen)
 {
     int use_cn = c->cn_len > 0 || c->cn[0];
@@ -46,7 +47,7 @@ static void chain_name(const struct mxs_cert *c, int cols, char *out, size_t out
         return;
     }
     char mark[64];
-    snprintf(mark, sizeof mark, "\xE2\x80\xA6 (%zu bytes, cut)", len);
+    snprintf(mark, sizeof mark, "\xE2\x80\xA6(%zu bytes)", len);
     int avail = cols - screen_width(mark);
     size_t room = outlen > sizeof mark ? outlen - sizeof mark : 1;
     mxs_escape_name(f, cap, len, out, room, 0);

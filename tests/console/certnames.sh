@@ -1,0 +1,66 @@
+#!/bin/sh
+# Certificate names in the Chain pane (tests/fixtures/scriptsrv, issue 14):
+# a CN full of ESC, C1, bidi, UTF-8 and NUL shows escaped once; a 5,120-byte
+# CN shows its first characters and "…(5120 bytes)" in the row, never an
+# empty name; the certificate detail (Enter) says the whole length.
+. tests/lib.sh
+. tests/console/tmux.inc
+
+SRV=${MXS_SCRIPTSRV:-$MXS_BUILD/fixtures/scriptsrv}
+[ -x "$SRV" ] || { fail "certificate names" "needs $SRV (make tests-bin)"; exit 1; }
+
+# serve KIND N: scriptsrv with a leaf of that kind on port file port.N
+serve() {
+    cat > "$T_DIR/$1.scn" <<SCN
+send "220 mx.hostile.test ESMTP scriptsrv\r\n"
+expect "EHLO"
+send "250-mx.hostile.test\r\n250 STARTTLS\r\n"
+expect "STARTTLS"
+send "220 2.0.0 Ready to start TLS\r\n"
+tls cert=$1
+expect "EHLO"
+send "250 mx.hostile.test\r\n"
+expect "QUIT"
+send "221 2.0.0 Bye\r\n"
+close
+SCN
+    "$SRV" "$T_DIR/$1.scn" --port-file "$T_DIR/port.$2" --ca-file "$T_DIR/ca.$2.pem" \
+        --lifetime 60 2>>"$T_DIR/srv.err" &
+    srv=$!
+    n=50; while [ ! -s "$T_DIR/port.$2" ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+    [ -s "$T_DIR/port.$2" ] || { fail "certificate names" "scriptsrv did not start"; exit 1; }
+}
+
+serve names 1
+t_start --host mx.hostile.test --connect "127.0.0.1:$(cat "$T_DIR/port.1")" \
+    --cafile "$T_DIR/ca.1.pem" --dual-cert off
+t_until 10 t_status_is " mx\.hostile\.test:[0-9]+ \| RESOLVE pending \| .*" >/dev/null
+t_keys r
+t_assert "a CN with ESC, C1, bidi, UTF-8 and NUL is escaped once in the Chain pane" 10 \
+    t_pane_has Chain '0 esc\\x1B\[31m c1<U\+0085> +[0-9]+d ✗'
+t_keys Tab Tab; sleep 0.3; t_keys Enter
+t_assert "the detail shows the subject escaped once" 5 \
+    t_pane_has "Certificate depth 0" ' *Subject: +O=München \\\\ GmbH, CN=esc\\x1B\[31m c1<U\+0085> bidi<U\+202E> ü nul\\x00end'
+# The SAN line is wider than the overlay: its rows joined again.
+joined() { t_pane "Certificate depth 0" | sed 's/^ //; s/ *$//' | tr -d '\n'; }
+if joined | grep -qE 'SAN: +esc\\x1B\[2J\.example, mx\.hostile\.test\\x00\.evil\.example, xn--mnchen-3ya\.example ?\(münchen\.example\)'; then
+    ok "the detail shows the SANs escaped once, the IDN with its U-label"
+else fail "the detail shows the SANs escaped once, the IDN with its U-label" "$(joined | head -c 800)"; fi
+t_keys Escape
+kill $srv 2>/dev/null
+
+serve bigcn 2
+t_start --host mx.hostile.test --connect "127.0.0.1:$(cat "$T_DIR/port.2")" \
+    --cafile "$T_DIR/ca.2.pem" --dual-cert off
+t_until 10 t_status_is " mx\.hostile\.test:[0-9]+ \| RESOLVE pending \| .*" >/dev/null
+t_keys r
+t_assert "a 5,120-byte CN keeps its start and its length in the Chain pane" 10 \
+    t_pane_has Chain '0 a+…\(5120 bytes\) +[0-9]+d ✓'
+t_keys Tab Tab; sleep 0.3; t_keys Enter
+t_assert "the detail shows the cut subject with its whole length" 5 \
+    t_pane_has "Certificate depth 0" ' *Subject: +O=x, CN=a+'
+# The marker may wrap at the overlay's edge: its first part is enough.
+if t_pane "Certificate depth 0" | grep -qE 'a… \(5128 bytes'; then ok "the detail says the subject's whole length"
+else fail "the detail says the subject's whole length" "$(t_screen | tr '\n' '|' | head -c 600)"; fi
+t_keys Escape
+kill $srv 2>/dev/null
