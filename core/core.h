@@ -649,6 +649,14 @@ size_t mxs_escape_str(const char *in, char *out, size_t outlen, int flags);
 /* 1 if s (len bytes) would pass through mxs_escape unchanged. */
 int mxs_is_safe(const void *s, size_t len, int flags);
 
+/* Text already escaped (report, transcript) for a terminal that is not
+ * UTF-8: every non-ASCII character becomes "<U+XXXX>" as MXS_ESC_ASCII
+ * writes it (a byte that is not UTF-8, "\xHH"); ASCII, backslashes
+ * included, is left as it is.  On a Latin-1 terminal a UTF-8 byte such as
+ * 0x9B (in U+201B) would act as the C1 control CSI.  Returns like
+ * mxs_escape(). */
+size_t mxs_text_to_ascii(const char *in, size_t len, char *out, size_t outlen);
+
 /* Certificate names (struct mxs_cert: subject, issuer, cn, san[]) kept raw:
  * field holds the first min(len, cap - 1) bytes of a name of len bytes
  * (len 0: field is a C string of at most cap - 1 bytes).  Escaped once,

@@ -216,6 +216,28 @@ int mxs_is_safe(const void *in, size_t len, int flags)
     return 1;
 }
 
+size_t mxs_text_to_ascii(const char *in, size_t len, char *out, size_t outlen)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    struct esc_out o = { out, out ? outlen : 0, 0, 0, 0 };
+    size_t i = 0;
+
+    while (s && i < len) {
+        uint32_t cp;
+        size_t k = s[i] < 0x80 ? 1 : esc_utf8(s + i, len - i, &cp);
+        if (s[i] < 0x80)
+            esc_emit(&o, (const char *)s + i, 1);
+        else if (k)
+            esc_emit_cp(&o, cp);
+        else
+            esc_emit_byte(&o, s[i]);
+        i += k ? k : 1;
+    }
+    if (o.cap > 0)
+        o.p[o.len] = '\0';
+    return o.total;
+}
+
 /* ---- certificate names ------------------------------------------------ */
 
 size_t mxs_name_stored(const char *field, size_t cap, size_t len)

@@ -390,6 +390,24 @@ static void test_name_idn(void **state)
     name_is(nul, sizeof nul, sizeof nul - 1, MXS_ESC_IDN, "xn--mnchen-3ya\\x00.example");
 }
 
+/* Escaped text for a terminal that is not UTF-8: non-ASCII as <U+XXXX>,
+ * so no UTF-8 byte (0x9B in U+201B is CSI on a Latin-1 terminal) gets
+ * there; the escaping already done is kept as it is. */
+static void test_text_to_ascii(void **state)
+{
+    (void)state;
+    static const char in[] = "a\\x1B \xC3\xBC \xE2\x80\x9B[2J <U+202E> \xFF\n";
+    char out[128];
+    size_t n = mxs_text_to_ascii(in, sizeof in - 1, out, sizeof out);
+    assert_string_equal(out, "a\\x1B <U+00FC> <U+201B>[2J <U+202E> \\xFF\n");
+    assert_int_equal(n, strlen(out));
+    assert_null(check_output((const unsigned char *)out, n, MXS_ESC_ASCII | MXS_ESC_KEEP_NL));
+    assert_int_equal(mxs_text_to_ascii(in, sizeof in - 1, NULL, 0), n);
+    char small[10];
+    mxs_text_to_ascii(in, sizeof in - 1, small, sizeof small);
+    assert_string_equal(small, "a\\x1B ");   /* whole pieces only */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_name_once),
         cmocka_unit_test(test_name_cut),
         cmocka_unit_test(test_name_idn),
+        cmocka_unit_test(test_text_to_ascii),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
