@@ -9,7 +9,8 @@
 SRV=${MXS_SCRIPTSRV:-$MXS_BUILD/fixtures/scriptsrv}
 [ -x "$SRV" ] || { fail "certificate names" "needs $SRV (make tests-bin)"; exit 1; }
 
-# serve KIND N: scriptsrv with a leaf of that kind on port file port.N
+# serve KIND N: scriptsrv with a leaf of that kind (port file port.N, its CA
+# ca.N.pem), and the console on it running every step
 serve() {
     cat > "$T_DIR/$1.scn" <<SCN
 send "220 mx.hostile.test ESMTP scriptsrv\r\n"
@@ -29,16 +30,19 @@ SCN
     srv=$!
     n=50; while [ ! -s "$T_DIR/port.$2" ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
     [ -s "$T_DIR/port.$2" ] || { fail "certificate names" "scriptsrv did not start"; exit 1; }
+    t_start --host mx.hostile.test --connect "127.0.0.1:$(cat "$T_DIR/port.$2")" \
+        --cafile "$T_DIR/ca.$2.pem" --dual-cert off
+    t_until 10 t_status_is " mx\.hostile\.test:[0-9]+ \| RESOLVE pending \| .*" >/dev/null
+    t_keys r
 }
 
+# open_leaf: focus the Chain (Steps -> Exchange -> Chain), open certificate 0
+open_leaf() { t_keys Tab Tab; sleep 0.3; t_keys Enter; }
+
 serve names 1
-t_start --host mx.hostile.test --connect "127.0.0.1:$(cat "$T_DIR/port.1")" \
-    --cafile "$T_DIR/ca.1.pem" --dual-cert off
-t_until 10 t_status_is " mx\.hostile\.test:[0-9]+ \| RESOLVE pending \| .*" >/dev/null
-t_keys r
 t_assert "a CN with ESC, C1, bidi, UTF-8 and NUL is escaped once in the Chain pane" 10 \
     t_pane_has Chain '0 esc\\x1B\[31m c1<U\+0085> +[0-9]+d ✗'
-t_keys Tab Tab; sleep 0.3; t_keys Enter
+open_leaf
 t_assert "the detail shows the subject escaped once" 5 \
     t_pane_has "Certificate depth 0" ' *Subject: +O=München \\\\ GmbH, CN=esc\\x1B\[31m c1<U\+0085> bidi<U\+202E> ü nul\\x00end'
 # The SAN line is wider than the overlay: its rows joined again.
@@ -50,13 +54,9 @@ t_keys Escape
 kill $srv 2>/dev/null
 
 serve bigcn 2
-t_start --host mx.hostile.test --connect "127.0.0.1:$(cat "$T_DIR/port.2")" \
-    --cafile "$T_DIR/ca.2.pem" --dual-cert off
-t_until 10 t_status_is " mx\.hostile\.test:[0-9]+ \| RESOLVE pending \| .*" >/dev/null
-t_keys r
 t_assert "a 5,120-byte CN keeps its start and its length in the Chain pane" 10 \
     t_pane_has Chain '0 a+…\(5120 bytes\) +[0-9]+d ✓'
-t_keys Tab Tab; sleep 0.3; t_keys Enter
+open_leaf
 t_assert "the detail shows the cut subject with its whole length" 5 \
     t_pane_has "Certificate depth 0" ' *Subject: +O=x, CN=a+'
 # The marker may wrap at the overlay's edge: its first part is enough.
