@@ -177,7 +177,7 @@ $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(LIB) | $(
 # libFuzzer builds need clang for core too: a separate tree.
 FUZZ_CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/fuzzobj/%.o)
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
-              -fno-sanitize-recover=all $(MBED_CFLAGS) $(JANSSON_CFLAGS) -Icore -Icore/lab -Itests/unit
+              -fno-sanitize-recover=all $(MBED_CFLAGS) $(JANSSON_CFLAGS) $(IDN2_CFLAGS) -Icore -Icore/lab -Itests/unit
 $(BUILD)/fuzzobj/core/%.o: core/%.c | $(TEST_STAMP)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c $< -o $@

@@ -665,6 +665,8 @@ size_t mxs_text_to_ascii(const char *in, size_t len, char *out, size_t outlen);
  * ("... (N bytes, cut)" with MXS_ESC_ASCII); with MXS_ESC_IDN, a whole
  * host name with an A-label ("xn--") is followed by its U-label (libidn2),
  * escaped the same way: "xn--mnchen-3ya.example (münchen.example)".
+ * With MXS_ESC_CUTMARK the marker also ends an output that outlen cuts
+ * (the name shorter still), so a bounded buffer never drops it.
  * Returns like mxs_escape().  MXS_CERT_NAME(c->cn, c->cn_len) spells the
  * first three arguments. */
 enum { MXS_ESC_IDN = 8, MXS_ESC_CUTMARK = 16 };

@@ -329,17 +329,27 @@ size_t mxs_escape_name(const char *field, size_t cap, size_t len, char *out,
     size_t n = mxs_name_stored(field, cap, len);
     int cut = len > n;
 
+    char t[64];
+    int k = snprintf(t, sizeof t, "%s (%zu bytes, cut)",
+                     (flags & MXS_ESC_ASCII) ? "..." : "\xE2\x80\xA6", len ? len : n);
+
     if (cut)
         n = esc_trim_partial(s, n);
     if (n)
         esc_run(&o, s, n, flags);
-    if (cut && (flags & MXS_ESC_CUTMARK)) {
-        char t[64];
-        int k = snprintf(t, sizeof t, "%s (%zu bytes, cut)",
-                         (flags & MXS_ESC_ASCII) ? "..." : "\xE2\x80\xA6", len);
+    if (cut && (flags & MXS_ESC_CUTMARK))
         esc_emit(&o, t, (size_t)k);
-    } else if (!cut && (flags & MXS_ESC_IDN)) {
+    else if (!cut && (flags & MXS_ESC_IDN))
         esc_idn(&o, s, n, flags);
+    if ((flags & MXS_ESC_CUTMARK) && o.full && o.cap > (size_t)k + 1) {
+        /* out is too small for the whole text: a shorter prefix, and the
+         * marker still at its end, so even a bounded evidence line never
+         * loses a name silently. */
+        struct esc_out p = { out, o.cap - (size_t)k, 0, 0, 0 };
+        if (n)
+            esc_run(&p, s, n, flags);
+        memcpy(out + p.len, t, (size_t)k);
+        o.len = p.len + (size_t)k;
     }
     if (o.cap > 0)
         o.p[o.len] = '\0';

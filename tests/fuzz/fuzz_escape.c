@@ -104,6 +104,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!t) break;
         if (strlen(t) != mxs_escape_name(field, caps[i], n, NULL, 0, nflags)) abort();
         fz_check((const unsigned char *)t, strlen(t), nflags);
+        /* and into a buffer too small for it (the marker moves in) */
+        size_t ol = (size_t)data[0] % 64 + 1;
+        char *o = malloc(ol);
+        if (o) {
+            mxs_escape_name(field, caps[i], n, o, ol, nflags);
+            if (strnlen(o, ol) >= ol) abort();
+            fz_check((const unsigned char *)o, strlen(o), nflags);
+            free(o);
+        }
         free(t);
     }
     free(field);

@@ -356,6 +356,15 @@ static void test_name_cut(void **state)
     name_is(field, sizeof field, 9, MXS_ESC_CUTMARK, "abcde\xE2\x80\xA6 (9 bytes, cut)");
     /* Whole (len fits): no marker. */
     name_is("abc", 8, 3, MXS_ESC_CUTMARK, "abc");
+    /* A buffer too small for the whole text: a shorter prefix, the marker
+     * kept at its end; the return value is still the whole text's. */
+    char small[24];
+    static const char longname[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    size_t r = mxs_escape_name(longname, sizeof longname, 0, small, sizeof small, MXS_ESC_CUTMARK);
+    assert_int_equal(r, sizeof longname - 1);
+    assert_string_equal(small, "abcd\xE2\x80\xA6 (36 bytes, cut)");
+    r = mxs_escape_name(field, sizeof field, 5120, small, sizeof small, MXS_ESC_CUTMARK | MXS_ESC_ASCII);
+    assert_string_equal(small, "ab... (5120 bytes, cut)");
     /* A prefix of an IDN is not decoded. */
     char idn[12];
     memcpy(idn, "xn--mnchen-", 11);
