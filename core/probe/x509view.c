@@ -96,21 +96,24 @@ static void x509view_put_cp(struct x509view_put *w, uint32_t cp)
 /* A BMPString (UCS-2) or UniversalString (UCS-4), big-endian, as UTF-8;
  * 0 when it is not a well-formed one (odd length, a surrogate, beyond
  * U+10FFFF): then the caller keeps the bytes as they are. */
+static uint32_t x509view_ucs_at(const unsigned char *p, size_t unit)
+{
+    return unit == 2 ? (uint32_t)p[0] << 8 | p[1]
+                     : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static int x509view_put_ucs(struct x509view_put *w, const unsigned char *p, size_t len,
                             size_t unit)
 {
     if (len % unit != 0)
         return 0;
     for (size_t i = 0; i < len; i += unit) {
-        uint32_t cp = unit == 2 ? (uint32_t)p[i] << 8 | p[i + 1]
-                    : (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 | (uint32_t)p[i + 2] << 8 | p[i + 3];
+        uint32_t cp = x509view_ucs_at(p + i, unit);
         if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
             return 0;
     }
     for (size_t i = 0; i < len; i += unit)
-        x509view_put_cp(w, unit == 2 ? (uint32_t)p[i] << 8 | p[i + 1]
-                        : (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 |
-                          (uint32_t)p[i + 2] << 8 | p[i + 3]);
+        x509view_put_cp(w, x509view_ucs_at(p + i, unit));
     return 1;
 }
 
