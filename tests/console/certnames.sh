@@ -9,23 +9,11 @@
 SRV=${MXS_SCRIPTSRV:-$MXS_BUILD/fixtures/scriptsrv}
 [ -x "$SRV" ] || { fail "certificate names" "needs $SRV (make tests-bin)"; exit 1; }
 
-# serve KIND N: scriptsrv with a leaf of that kind (port file port.N, its CA
-# ca.N.pem), and the console on it running every step
+# serve SCENARIO N: scriptsrv playing that hostile scenario (its leaf has the
+# names; port file port.N, its CA ca.N.pem), and the console on it running
+# every step
 serve() {
-    cat > "$T_DIR/$1.scn" <<SCN
-send "220 mx.hostile.test ESMTP scriptsrv\r\n"
-expect "EHLO"
-send "250-mx.hostile.test\r\n250 STARTTLS\r\n"
-expect "STARTTLS"
-send "220 2.0.0 Ready to start TLS\r\n"
-tls cert=$1
-expect "EHLO"
-send "250 mx.hostile.test\r\n"
-expect "QUIT"
-send "221 2.0.0 Bye\r\n"
-close
-SCN
-    "$SRV" "$T_DIR/$1.scn" --port-file "$T_DIR/port.$2" --ca-file "$T_DIR/ca.$2.pem" \
+    "$SRV" "tests/hostile/scenarios/$1.scn" --port-file "$T_DIR/port.$2" --ca-file "$T_DIR/ca.$2.pem" \
         --lifetime 60 2>>"$T_DIR/srv.err" &
     srv=$!
     n=50; while [ ! -s "$T_DIR/port.$2" ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
@@ -39,7 +27,7 @@ SCN
 # open_leaf: focus the Chain (Steps -> Exchange -> Chain), open certificate 0
 open_leaf() { t_keys Tab Tab; sleep 0.3; t_keys Enter; }
 
-serve names 1
+serve cert-names-escaped 1
 t_assert "a CN with ESC, C1, bidi, UTF-8 and NUL is escaped once in the Chain pane" 10 \
     t_pane_has Chain '0 esc\\x1B\[31m c1<U\+0085> +[0-9]+d ✗'
 open_leaf
@@ -53,7 +41,7 @@ else fail "the detail shows the SANs escaped once, the IDN with its U-label" "$(
 t_keys Escape
 kill $srv 2>/dev/null
 
-serve bigcn 2
+serve cert-name-5k-cn 2
 t_assert "a 5,120-byte CN keeps its start and its length in the Chain pane" 10 \
     t_pane_has Chain '0 a+…\(5120 bytes\) +[0-9]+d ✓'
 open_leaf
