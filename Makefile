@@ -62,11 +62,11 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -MMD -MP \
 LDFLAGS_SAN := -fsanitize=address,undefined
 endif
 
-CORE_LIBS  = $(MBED_LIBS) $(UNBOUND_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(ZLIB_LIBS)
+CORE_LIBS  = $(MBED_LIBS) $(UNBOUND_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(ZLIB_LIBS) $(IDN2_LIBS)
 # Evaluated when a test recipe runs, after `mk/deps.sh test` installed cmocka.
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
-CFLAGS_CORE = $(CFLAGS_BASE) -Icore $(MBED_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(CFLAGS)
+CFLAGS_CORE = $(CFLAGS_BASE) -Icore $(MBED_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(IDN2_CFLAGS) $(CFLAGS)
 CFLAGS_TUI  = $(CFLAGS_BASE) -Icore $(TUI_CFLAGS) $(CFLAGS)
 CFLAGS_TEST = $(CFLAGS_BASE) -Icore -Icore/lab -Itests/unit $(MBED_CFLAGS) $(JANSSON_CFLAGS) $(CFLAGS)
 
@@ -178,7 +178,7 @@ $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(LIB) | $(
 # libFuzzer builds need clang for core too: a separate tree.
 FUZZ_CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/fuzzobj/%.o)
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
-              -fno-sanitize-recover=all $(MBED_CFLAGS) $(JANSSON_CFLAGS) -Icore -Icore/lab -Itests/unit
+              -fno-sanitize-recover=all $(MBED_CFLAGS) $(JANSSON_CFLAGS) $(IDN2_CFLAGS) -Icore -Icore/lab -Itests/unit
 $(BUILD)/fuzzobj/core/%.o: core/%.c | $(TEST_STAMP)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c $< -o $@

@@ -383,10 +383,16 @@ enum { MXS_EKU_SERVER = 1, MXS_EKU_CLIENT = 2, MXS_EKU_OTHER = 4 };
 /* The plain view of one certificate (x509view.h fills it). */
 struct mxs_cert {
     int depth;                   /* 0 = leaf, as sent by the server          */
-    char subject[512];
+    /* Names are raw bytes as the certificate has them (UTF-8 for BMP and
+     * Universal strings), never escaped: the field holds the first
+     * min(len, sizeof field - 1) bytes, NUL bytes included, then a NUL;
+     * *_len is the whole name's length in bytes (0: the field is a C
+     * string).  Print them with mxs_escape_name() only. */
+    char subject[512];           /* "CN=..., O=..." (x509view.h)             */
     char issuer[512];
     char cn[256];
     char san[MXS_CERT_MAX_SAN][256]; /* dNSName (and IP) entries, in order   */
+    size_t subject_len, issuer_len, cn_len, san_len[MXS_CERT_MAX_SAN];
     int n_san;                   /* stored                                   */
     int n_san_total;             /* in the certificate                       */
     char serial[132];            /* uppercase hex                            */
@@ -677,6 +683,34 @@ char *mxs_escape_dup(const void *in, size_t len, int flags);
 size_t mxs_escape_str(const char *in, char *out, size_t outlen, int flags);
 /* 1 if s (len bytes) would pass through mxs_escape unchanged. */
 int mxs_is_safe(const void *s, size_t len, int flags);
+
+/* Text already escaped (report, transcript) for a terminal that is not
+ * UTF-8: every non-ASCII character becomes "<U+XXXX>" as MXS_ESC_ASCII
+ * writes it (a byte that is not UTF-8, "\xHH"); ASCII, backslashes
+ * included, is left as it is.  On a Latin-1 terminal a UTF-8 byte such as
+ * 0x9B (in U+201B) would act as the C1 control CSI.  Returns like
+ * mxs_escape(). */
+size_t mxs_text_to_ascii(const char *in, size_t len, char *out, size_t outlen);
+
+/* Certificate names (struct mxs_cert: subject, issuer, cn, san[]) kept raw:
+ * field holds the first min(len, cap - 1) bytes of a name of len bytes
+ * (len 0: field is a C string of at most cap - 1 bytes).  Escaped once,
+ * as mxs_escape() with flags; a cut name loses a trailing incomplete UTF-8
+ * character and, with MXS_ESC_CUTMARK, ends in U+2026 " (N bytes, cut)"
+ * ("... (N bytes, cut)" with MXS_ESC_ASCII); with MXS_ESC_IDN, a whole
+ * host name with an A-label ("xn--") is followed by its U-label (libidn2),
+ * escaped the same way: "xn--mnchen-3ya.example (münchen.example)".
+ * With MXS_ESC_CUTMARK the marker also ends an output that outlen cuts
+ * (the name shorter still), so a bounded buffer never drops it.
+ * Returns like mxs_escape().  MXS_CERT_NAME(c->cn, c->cn_len) spells the
+ * first three arguments. */
+enum { MXS_ESC_IDN = 8, MXS_ESC_CUTMARK = 16 };
+#define MXS_CERT_NAME(field, len) (field), sizeof(field), (len)
+size_t mxs_escape_name(const char *field, size_t cap, size_t len, char *out,
+                       size_t outlen, int flags);
+char *mxs_escape_name_dup(const char *field, size_t cap, size_t len, int flags);
+/* The bytes of such a name the field holds. */
+size_t mxs_name_stored(const char *field, size_t cap, size_t len);
 
 /* The inverse of mxs_escape(..., 0) for its output (loading a saved text
  * transcript back): "\xHH" becomes that byte (either case of hex digit),

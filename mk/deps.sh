@@ -27,7 +27,7 @@ deps="$build/deps"
 MBEDTLS_MIN=3.6.6
 
 pkgs_build="gcc make pkg-config libncurses-dev libreadline-dev libunbound-dev
- libjansson-dev libcurl4-openssl-dev zlib1g-dev dns-root-data ca-certificates"
+ libjansson-dev libcurl4-openssl-dev zlib1g-dev libidn2-dev dns-root-data ca-certificates"
 pkgs_test="libcmocka-dev postfix unbound ldnsutils tmux openssl clang
  libclang-rt-14-dev swaks libnet-ssleay-perl valgrind procps iproute2 jq time nginx-light"
 
@@ -141,6 +141,8 @@ fi
     echo "CURL_CFLAGS := $(pc --cflags libcurl)"
     echo "CURL_LIBS := $(pc --libs libcurl)"
     echo "ZLIB_LIBS := $(pc --libs zlib)"
+    echo "IDN2_CFLAGS := $(pc --cflags libidn2)"
+    echo "IDN2_LIBS := $(pc --libs libidn2)"
     echo "TUI_CFLAGS := $(pc --cflags ncursesw readline)"
     echo "TUI_LIBS := $(pc --libs ncursesw readline)"
 } > "$build/config.mk.tmp"

@@ -5,9 +5,12 @@
  * report, the JSON and the saves come from render.c; --all from survey.c;
  * --script --batch from script.c.
  */
+#include <langinfo.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "batch.h"
 #include "core.h"
@@ -39,6 +42,20 @@ static int print_buf(struct buf *b)
 {
     if (b->failed)
         fputs("mxscope: output cut: too large\n", stderr);
+    /* The text is escaped UTF-8; a terminal in another character set shows
+     * non-ASCII as <U+XXXX> (core.h, mxs_text_to_ascii). */
+    const char *cs = nl_langinfo(CODESET);
+    if (isatty(STDOUT_FILENO) && !(cs && !strcmp(cs, "UTF-8"))) {
+        size_t n = mxs_text_to_ascii(buf_str(b), b->len, NULL, 0);
+        char *t = n < SIZE_MAX ? malloc(n + 1) : NULL;
+        if (t) {
+            mxs_text_to_ascii(buf_str(b), b->len, t, n + 1);
+            fputs(t, stdout);
+            free(t);
+            buf_free(b);
+            return fflush(stdout) == 0 ? 0 : EXIT_LOCAL;
+        }
+    }
     fputs(buf_str(b), stdout);
     buf_free(b);
     return fflush(stdout) == 0 ? 0 : EXIT_LOCAL;

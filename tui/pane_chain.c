@@ -30,6 +30,37 @@ static void chain_resize(struct rect r)
     ch_st.r = r;
 }
 
+/* The name a row shows: the CN (else the subject), escaped once, an IDN
+ * with its U-label.  A name cut by the core (core.h: longer than its
+ * field) keeps its marker in view: the name is shortened to cols columns
+ * minus the marker, "…(5120 bytes)" (shorter than the report's
+ * "… (5120 bytes, cut)": the pane is narrow). */
+static void chain_name(const struct mxs_cert *c, int cols, char *out, size_t outlen)
+{
+    int use_cn = c->cn_len > 0 || c->cn[0];
+    const char *f = use_cn ? c->cn : c->subject;
+    size_t cap = use_cn ? sizeof c->cn : sizeof c->subject;
+    size_t len = use_cn ? c->cn_len : c->subject_len;
+    size_t stored = mxs_name_stored(f, cap, len);
+    if (len <= stored) {
+        mxs_escape_name(f, cap, len, out, outlen, MXS_ESC_IDN);
+        return;
+    }
+    char mark[64];
+    snprintf(mark, sizeof mark, "\xE2\x80\xA6(%zu bytes)", len);
+    int avail = cols - screen_width(mark);
+    size_t room = outlen > sizeof mark ? outlen - sizeof mark : 1;
+    mxs_escape_name(f, cap, len, out, room, 0);
+    size_t n = strlen(out);
+    while (n > 0 && screen_width(out) > (avail > 0 ? avail : 0)) {
+        do
+            n--;
+        while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80);
+        out[n] = 0;
+    }
+    snprintf(out + n, outlen - n, "%s", mark);
+}
+
 static void chain_draw(struct ui *ui, int focused)
 {
     struct rect r = ch_st.r;
@@ -59,8 +90,7 @@ static void chain_draw(struct ui *ui, int focused)
     int top = ch_st.sel >= vis ? ch_st.sel - vis + 1 : 0;
     for (int i = 0; i < vis && top + i < ch->n; i++) {
         const struct mxs_cert *c = &ch->cert[top + i];
-        char cn[128], line[256], days[24];
-        mxs_escape_str(c->cn[0] ? c->cn : c->subject, cn, sizeof cn, 0);
+        char cn[200], line[256], days[24];
         unsigned f = c->verify_flags;
         enum mxs_step_state g = f == 0 ? MXS_ST_OK :
             (f & (MXS_V_EXPIRED | MXS_V_FUTURE | MXS_V_NOT_TRUSTED | MXS_V_NAME | MXS_V_REVOKED))
@@ -69,6 +99,8 @@ static void chain_draw(struct ui *ui, int focused)
         /* Depth and name on the left, days and verdict glyph on the right. */
         int inner = r.w - 2;
         int right = (int)strlen(days) + 3;
+        int lead = snprintf(line, sizeof line, "%d ", c->depth);
+        chain_name(c, inner - right - lead, cn, sizeof cn);
         snprintf(line, sizeof line, "%d %s", c->depth, cn);
         int sel = focused && top + i == ch_st.sel;
         attr_t a = sel ? screen_attr(ROLE_SELECT) : A_NORMAL;
@@ -85,11 +117,11 @@ static void chain_draw(struct ui *ui, int focused)
     int shown = ch->n - top < vis ? ch->n - top : vis;
     if (ch->alt_present && shown < vis) {
         const struct mxs_cert *c = &ch->alt_leaf;
-        char cn[128], line[256], days[24], tail[48];
-        mxs_escape_str(c->cn[0] ? c->cn : c->subject, cn, sizeof cn, 0);
+        char cn[200], line[256], days[24], tail[48];
         enum mxs_step_state g = c->verify_flags == 0 ? MXS_ST_OK : MXS_ST_FAIL;
         snprintf(days, sizeof days, "%dd", c->days_left);
         int inner = r.w - 2, right = (int)strlen(days) + 3;
+        chain_name(c, inner - right - 5 - (int)strlen(c->key_type), cn, sizeof cn);
         snprintf(line, sizeof line, "2nd %s %s", c->key_type, cn);
         screen_text(r.y + 1 + shown, r.x + 1, inner - right, line, screen_attr(ROLE_DIM));
         snprintf(tail, sizeof tail, "%s %s", days, screen_state_glyph(g));

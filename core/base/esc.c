@@ -1,6 +1,7 @@
 /*
  * esc.c - mxs_escape(): the only way hostile bytes become displayable text.
- * Owner: core (esc.h).  Pure: no allocation except mxs_escape_dup, no locale.
+ * Owner: core (esc.h).  Pure: no allocation except the *_dup functions and
+ * libidn2's for an A-label (mxs_escape_name with MXS_ESC_IDN), no locale.
  *
  * The UTF-8 decoder is written out by hand (no mbrtowc) because the result
  * must not depend on the locale of whoever runs the tool, and because the C
@@ -9,8 +10,11 @@
 #include "base/esc.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <idn2.h>
 
 /* Output cursor.  Pieces are written whole or not at all, and once a piece
  * did not fit nothing more is written: the output is a prefix of the full
@@ -129,14 +133,12 @@ static int esc_ascii_ok(unsigned char c, int flags)
     return 0;
 }
 
-size_t mxs_escape(const void *in, size_t len, char *out, size_t outlen, int flags)
+/* The escaping itself, appended to o. */
+static void esc_run(struct esc_out *o_, const unsigned char *s, size_t len, int flags)
 {
-    const unsigned char *s = in;
-    struct esc_out o = { out, out ? outlen : 0, 0, 0, 0 };
+    struct esc_out o = *o_;
     size_t i = 0;
 
-    if (!s)
-        len = 0;
     while (i < len) {
         unsigned char c = s[i];
         if (c < 0x80) {
@@ -160,6 +162,15 @@ size_t mxs_escape(const void *in, size_t len, char *out, size_t outlen, int flag
             i += k;
         }
     }
+    *o_ = o;
+}
+
+size_t mxs_escape(const void *in, size_t len, char *out, size_t outlen, int flags)
+{
+    struct esc_out o = { out, out ? outlen : 0, 0, 0, 0 };
+
+    if (in)
+        esc_run(&o, in, len, flags);
     if (o.cap > 0)
         o.p[o.len] = '\0';
     return o.total;
@@ -203,6 +214,155 @@ int mxs_is_safe(const void *in, size_t len, int flags)
         i += k;
     }
     return 1;
+}
+
+size_t mxs_text_to_ascii(const char *in, size_t len, char *out, size_t outlen)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    struct esc_out o = { out, out ? outlen : 0, 0, 0, 0 };
+    size_t i = 0;
+
+    while (s && i < len) {
+        uint32_t cp;
+        size_t k = s[i] < 0x80 ? 1 : esc_utf8(s + i, len - i, &cp);
+        if (s[i] < 0x80)
+            esc_emit(&o, (const char *)s + i, 1);
+        else if (k)
+            esc_emit_cp(&o, cp);
+        else
+            esc_emit_byte(&o, s[i]);
+        i += k ? k : 1;
+    }
+    if (o.cap > 0)
+        o.p[o.len] = '\0';
+    return o.total;
+}
+
+/* ---- certificate names ------------------------------------------------ */
+
+size_t mxs_name_stored(const char *field, size_t cap, size_t len)
+{
+    if (!field || cap == 0)
+        return 0;
+    if (len == 0)
+        return strnlen(field, cap - 1);
+    return len < cap - 1 ? len : cap - 1;
+}
+
+/* A cut can fall inside a UTF-8 character: drop that incomplete tail, so
+ * the name does not end in "\xC3", a byte the certificate has in a whole
+ * character. */
+static size_t esc_trim_partial(const unsigned char *s, size_t n)
+{
+    for (size_t back = 1; back <= 3 && back <= n; back++) {
+        unsigned char c = s[n - back];
+        if ((c & 0xC0) == 0x80)
+            continue;
+        size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 1;
+        return need > back ? n - back : n;
+    }
+    return n;
+}
+
+static int esc_is_alabel(const unsigned char *s, size_t n)
+{
+    return n > 4 && (s[0] | 0x20) == 'x' && (s[1] | 0x20) == 'n' && s[2] == '-' && s[3] == '-';
+}
+
+/* The U-label form of a host name with A-labels, label by label through
+ * libidn2 (no hand-written Punycode); nothing when there is no A-label, a
+ * label does not decode, or the name is not plain ASCII (NUL included). */
+static void esc_idn(struct esc_out *o, const unsigned char *s, size_t n, int flags)
+{
+    char u[1024], label[64];
+    size_t un = 0, any = 0;
+
+    if (n == 0 || n > 253)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == 0 || s[i] >= 0x80)
+            return;
+    for (size_t i = 0; i <= n;) {
+        const unsigned char *dot = memchr(s + i, '.', n - i);
+        size_t ln = dot ? (size_t)(dot - (s + i)) : n - i;
+        const char *put = (const char *)s + i;
+        size_t pn = ln;
+        char *dec = NULL;
+        if (esc_is_alabel(s + i, ln) && ln < sizeof label) {
+            /* Lower case first: DNS names ignore case, and Punycode would
+             * keep "MNCHEN" upper case around the ü. */
+            for (size_t k = 0; k < ln; k++)
+                label[k] = (char)(s[i + k] >= 'A' && s[i + k] <= 'Z' ? s[i + k] + 32 : s[i + k]);
+            label[ln] = 0;
+            if (idn2_to_unicode_8z8z(label, &dec, 0) != IDN2_OK || !dec) {
+                idn2_free(dec);
+                return;
+            }
+            put = dec;
+            pn = strlen(dec);
+            any = 1;
+        }
+        if (un + pn + 1 >= sizeof u) {
+            idn2_free(dec);
+            return;
+        }
+        memcpy(u + un, put, pn);
+        un += pn;
+        idn2_free(dec);
+        if (!dot)
+            break;
+        u[un++] = '.';
+        i += ln + 1;
+    }
+    if (!any)
+        return;
+    esc_emit(o, " (", 2);
+    esc_run(o, (const unsigned char *)u, un, flags);
+    esc_emit(o, ")", 1);
+}
+
+size_t mxs_escape_name(const char *field, size_t cap, size_t len, char *out,
+                       size_t outlen, int flags)
+{
+    struct esc_out o = { out, out ? outlen : 0, 0, 0, 0 };
+    const unsigned char *s = (const unsigned char *)field;
+    size_t n = mxs_name_stored(field, cap, len);
+    int cut = len > n;
+
+    char t[64];
+    int k = snprintf(t, sizeof t, "%s (%zu bytes, cut)",
+                     (flags & MXS_ESC_ASCII) ? "..." : "\xE2\x80\xA6", len ? len : n);
+
+    if (cut)
+        n = esc_trim_partial(s, n);
+    if (n)
+        esc_run(&o, s, n, flags);
+    if (cut && (flags & MXS_ESC_CUTMARK))
+        esc_emit(&o, t, (size_t)k);
+    else if (!cut && (flags & MXS_ESC_IDN))
+        esc_idn(&o, s, n, flags);
+    if ((flags & MXS_ESC_CUTMARK) && o.full && o.cap > (size_t)k + 1) {
+        /* out is too small for the whole text: a shorter prefix, and the
+         * marker still at its end, so even a bounded evidence line never
+         * loses a name silently. */
+        struct esc_out p = { out, o.cap - (size_t)k, 0, 0, 0 };
+        if (n)
+            esc_run(&p, s, n, flags);
+        memcpy(out + p.len, t, (size_t)k);
+        o.len = p.len + (size_t)k;
+    }
+    if (o.cap > 0)
+        o.p[o.len] = '\0';
+    return o.total;
+}
+
+char *mxs_escape_name_dup(const char *field, size_t cap, size_t len, int flags)
+{
+    size_t n = mxs_escape_name(field, cap, len, NULL, 0, flags);
+    char *p = n == SIZE_MAX ? NULL : malloc(n + 1);
+    if (p)
+        mxs_escape_name(field, cap, len, p, n + 1, flags);
+    return p;
 }
 
 /* ---- the inverse: loading a saved text transcript ---------------------- */

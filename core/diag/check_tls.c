@@ -199,14 +199,20 @@ static const char *role(const struct mxs_chain_facts *ch, int i)
     return "intermediate";
 }
 
+/* Certificate names (raw, core.h) in evidence: escaped once, ASCII like all
+ * diagnosis text, a cut one with its length, an IDN with its U-label. */
+#define CNAME (MXS_ESC_ASCII | MXS_ESC_CUTMARK | MXS_ESC_IDN)
+
 /* Names one certificate in evidence: which, subject, issuer, thumbprint. */
 static void cert_ident(const struct mxs_chain_facts *ch, int i, char *dst, size_t cap)
 {
     const struct mxs_cert *x = &ch->cert[i];
     char s[600], is[600];
     diag_app(dst, cap, "certificate %d (%s): subject %s\nissuer %s\nSHA-1 thumbprint %s\n"
-        "SHA-256 %s\n", i, role(ch, i), diag_esc(s, sizeof s, x->subject),
-        diag_esc(is, sizeof is, x->issuer), x->sha1[0] ? x->sha1 : "?",
+        "SHA-256 %s\n", i, role(ch, i),
+        (mxs_escape_name(MXS_CERT_NAME(x->subject, x->subject_len), s, sizeof s, CNAME), s),
+        (mxs_escape_name(MXS_CERT_NAME(x->issuer, x->issuer_len), is, sizeof is, CNAME), is),
+        x->sha1[0] ? x->sha1 : "?",
         x->sha256[0] ? x->sha256 : "?");
 }
 
@@ -216,12 +222,14 @@ static void names_covered(const struct mxs_cert *x, char *dst, size_t cap)
     int n = x->n_san < MXS_CERT_MAX_SAN ? x->n_san : MXS_CERT_MAX_SAN;
     diag_app(dst, cap, "names in the certificate: ");
     for (int i = 0; i < n; i++)
-        diag_app(dst, cap, "%s%s", i ? ", " : "", diag_esc(t, sizeof t, x->san[i]));
+        diag_app(dst, cap, "%s%s", i ? ", " : "",
+                 (mxs_escape_name(MXS_CERT_NAME(x->san[i], x->san_len[i]), t, sizeof t, CNAME), t));
     if (x->n_san_total > n)
         diag_app(dst, cap, " (+%d more)", x->n_san_total - n);
     if (n == 0)
         diag_app(dst, cap, "(no subjectAltName)");
-    diag_app(dst, cap, "; CN %s", x->cn[0] ? diag_esc(t, sizeof t, x->cn) : "(none)");
+    diag_app(dst, cap, "; CN %s", x->cn[0] || x->cn_len ?
+             (mxs_escape_name(MXS_CERT_NAME(x->cn, x->cn_len), t, sizeof t, CNAME), t) : "(none)");
 }
 
 static void diag_cert(struct diag_ctx *c, int i, int verified_run)

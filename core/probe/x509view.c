@@ -53,41 +53,145 @@ static void x509view_hex(const unsigned char *in, size_t len, char *out,
     out[o] = '\0';
 }
 
-/* Copy raw name bytes into a C string field.  An embedded NUL would let
- * "good.example\0.evil.example" look like "good.example" to every later
- * strcmp, so it is stored as the visible text "\x00" instead. */
-static void x509view_copy_raw(char *dst, size_t dstlen, const unsigned char *src,
-                              size_t len)
+/* A raw name into a bounded field: the first bytes that fit (NUL bytes
+ * included, so "good.example\0.evil.example" keeps its tail), then a NUL;
+ * *total counts every byte offered, so a cut is never silent. */
+struct x509view_put {
+    char *dst;
+    size_t cap, n;      /* stored bytes (at most cap - 1) */
+    size_t *total;
+};
+
+static void x509view_put(struct x509view_put *w, const void *p, size_t len)
 {
-    size_t o = 0;
-    if (dstlen == 0)
-        return;
-    for (size_t i = 0; i < len; i++) {
-        if (src[i] == '\0') {
-            if (o + 4 >= dstlen)
-                break;
-            memcpy(dst + o, "\\x00", 4);
-            o += 4;
-        } else {
-            if (o + 1 >= dstlen)
-                break;
-            dst[o++] = (char)src[i];
-        }
-    }
-    dst[o] = '\0';
+    size_t room = w->cap > w->n + 1 ? w->cap - 1 - w->n : 0;
+    size_t k = len < room ? len : room;
+    memcpy(w->dst + w->n, p, k);
+    w->n += k;
+    w->dst[w->n] = '\0';
+    *w->total += len;
 }
 
-static void x509view_dn(char *dst, size_t dstlen, const mbedtls_x509_name *dn)
+static void x509view_put_cp(struct x509view_put *w, uint32_t cp)
 {
-    /* mbedtls_x509_dn_gets() replaces control bytes by '?' but is not a
-     * security boundary for us: the result still goes through mxs_escape. A
-     * too-small buffer returns an error but leaves a NUL-terminated prefix,
-     * which is what we want for a bounded field. */
-    if (dstlen == 0)
+    unsigned char t[4];
+    size_t n;
+    if (cp < 0x80) { t[0] = (unsigned char)cp; n = 1; }
+    else if (cp < 0x800) { t[0] = (unsigned char)(0xC0 | cp >> 6); t[1] = (unsigned char)(0x80 | (cp & 0x3F)); n = 2; }
+    else if (cp < 0x10000) {
+        t[0] = (unsigned char)(0xE0 | cp >> 12);
+        t[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        t[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        t[0] = (unsigned char)(0xF0 | cp >> 18);
+        t[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        t[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        t[3] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    x509view_put(w, t, n);
+}
+
+/* A BMPString (UCS-2) or UniversalString (UCS-4), big-endian, as UTF-8;
+ * 0 when it is not a well-formed one (odd length, a surrogate, beyond
+ * U+10FFFF): then the caller keeps the bytes as they are. */
+static uint32_t x509view_ucs_at(const unsigned char *p, size_t unit)
+{
+    return unit == 2 ? (uint32_t)p[0] << 8 | p[1]
+                     : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int x509view_put_ucs(struct x509view_put *w, const unsigned char *p, size_t len,
+                            size_t unit)
+{
+    if (len % unit != 0)
+        return 0;
+    for (size_t i = 0; i < len; i += unit) {
+        uint32_t cp = x509view_ucs_at(p + i, unit);
+        if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            return 0;
+    }
+    for (size_t i = 0; i < len; i += unit)
+        x509view_put_cp(w, x509view_ucs_at(p + i, unit));
+    return 1;
+}
+
+/* One attribute value as text: the string types as their bytes (BMP and
+ * Universal strings converted to UTF-8), anything else as "#" and hex
+ * (RFC 4514's form for a value that is not a string). */
+static void x509view_put_value(struct x509view_put *w, const mbedtls_asn1_buf *v)
+{
+    switch (v->tag) {
+    case MBEDTLS_ASN1_BMP_STRING:
+        if (x509view_put_ucs(w, v->p, v->len, 2))
+            return;
+        break;
+    case MBEDTLS_ASN1_UNIVERSAL_STRING:
+        if (x509view_put_ucs(w, v->p, v->len, 4))
+            return;
+        break;
+    case MBEDTLS_ASN1_UTF8_STRING:
+    case MBEDTLS_ASN1_PRINTABLE_STRING:
+    case MBEDTLS_ASN1_IA5_STRING:
+    case MBEDTLS_ASN1_T61_STRING:
+    case 0x1A: /* VisibleString */
+    case 0x12: /* NumericString */
+        break;
+    default: {
+        x509view_put(w, "#", 1);
+        for (size_t i = 0; i < v->len; i++) {
+            char h[2] = { x509view_hexdig[v->p[i] >> 4], x509view_hexdig[v->p[i] & 15] };
+            x509view_put(w, h, 2);
+        }
         return;
+    }
+    }
+    x509view_put(w, v->p, v->len);
+}
+
+/* A raw name (one value) into dst, its whole length into *total. */
+static void x509view_copy_raw(char *dst, size_t dstlen, const unsigned char *src, size_t len,
+                              size_t *total)
+{
+    struct x509view_put w = { dst, dstlen, 0, total };
+    *total = 0;
     dst[0] = '\0';
-    (void)mbedtls_x509_dn_gets(dst, dstlen, dn);
-    dst[dstlen - 1] = '\0';
+    x509view_put(&w, src, len);
+}
+
+/* The distinguished name as "CN=mx.example, O=Example", in certificate
+ * order, attributes of one multi-valued RDN joined by " + " (mbedTLS's
+ * layout).  Built here from the attribute list and not with
+ * mbedtls_x509_dn_gets(), which escapes (so we escaped twice), keeps
+ * nothing when a value exceeds its 256-byte buffer, and stops at a NUL.
+ * Values are kept raw, without RFC 4514 quoting: they are escaped once
+ * when shown (mxs_escape_name). */
+static void x509view_dn(char *dst, size_t dstlen, size_t *total, const mbedtls_x509_name *dn)
+{
+    struct x509view_put w = { dst, dstlen, 0, total };
+    int first = 1, merged = 0;
+
+    *total = 0;
+    dst[0] = '\0';
+    for (const mbedtls_x509_name *n = dn; n != NULL; n = n->next) {
+        const char *sn = NULL;
+        if (n->oid.p == NULL)
+            continue;
+        if (!first)
+            x509view_put(&w, merged ? " + " : ", ", merged ? 3 : 2);
+        first = 0;
+        if (mbedtls_oid_get_attr_short_name(&n->oid, &sn) == 0 && sn != NULL) {
+            x509view_put(&w, sn, strlen(sn));
+        } else {
+            char oid[64];
+            int k = mbedtls_oid_get_numeric_string(oid, sizeof oid, &n->oid);
+            x509view_put(&w, k > 0 ? oid : "?", k > 0 ? (size_t)k : 1);
+        }
+        x509view_put(&w, "=", 1);
+        x509view_put_value(&w, &n->val);
+        merged = n->MBEDTLS_PRIVATE(next_merged) != 0;
+    }
 }
 
 static int64_t x509view_time(const mbedtls_x509_time *t)
@@ -214,9 +318,12 @@ static void x509view_sans(const mbedtls_x509_crt *crt, struct mxs_cert *c)
         if (c->n_san >= MXS_CERT_MAX_SAN)
             continue;
         if (dns)
-            x509view_copy_raw(c->san[c->n_san], sizeof c->san[0], b->p, b->len);
+            x509view_copy_raw(c->san[c->n_san], sizeof c->san[0], b->p, b->len,
+                              &c->san_len[c->n_san]);
         else
             x509view_ip_text(b, c->san[c->n_san], sizeof c->san[0]);
+        if (!dns)
+            c->san_len[c->n_san] = strlen(c->san[c->n_san]);
         c->n_san++;
     }
 }
@@ -229,8 +336,10 @@ static void x509view_cn(const mbedtls_x509_crt *crt, struct mxs_cert *c)
         if (n->oid.p != NULL && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0)
             last = n;
     }
-    if (last != NULL)
-        x509view_copy_raw(c->cn, sizeof c->cn, last->val.p, last->val.len);
+    if (last != NULL) {
+        struct x509view_put w = { c->cn, sizeof c->cn, 0, &c->cn_len };
+        x509view_put_value(&w, &last->val);
+    }
 }
 
 static void x509view_eku(const mbedtls_x509_crt *crt, struct mxs_cert *c)
@@ -308,8 +417,8 @@ int x509view_decode(const unsigned char *der, size_t len, time_t now,
     memcpy(c->der, der, len);
     c->der_len = len;
 
-    x509view_dn(c->subject, sizeof c->subject, &crt.subject);
-    x509view_dn(c->issuer, sizeof c->issuer, &crt.issuer);
+    x509view_dn(c->subject, sizeof c->subject, &c->subject_len, &crt.subject);
+    x509view_dn(c->issuer, sizeof c->issuer, &c->issuer_len, &crt.issuer);
     x509view_cn(&crt, c);
     x509view_sans(&crt, c);
     {
@@ -486,7 +595,9 @@ static int x509view_match_view(const struct mxs_cert *c, const struct x509view_h
         n = MXS_CERT_MAX_SAN;
     for (int i = 0; i < n; i++) {
         const char *s = c->san[i];
-        size_t sl = strnlen(s, sizeof c->san[0]);
+        size_t sl = mxs_name_stored(s, sizeof c->san[0], c->san_len[i]);
+        if (c->san_len[i] > sl)
+            continue; /* cut: its prefix is not the name */
         if (sl >= 3 && memcmp(s, "IP:", 3) == 0) {
             unsigned char ip[16];
             if (h->family == 4 && inet_pton(AF_INET, s + 3, ip) == 1 &&
@@ -502,8 +613,9 @@ static int x509view_match_view(const struct mxs_cert *c, const struct x509view_h
             return 1;
     }
     if (!have_dns && c->n_san_total <= c->n_san && h->family == 0)
-        return x509view_match_pattern((const unsigned char *)c->cn,
-                                      strnlen(c->cn, sizeof c->cn), h);
+        return c->cn_len <= mxs_name_stored(c->cn, sizeof c->cn, c->cn_len) &&
+               x509view_match_pattern((const unsigned char *)c->cn,
+                                      mxs_name_stored(c->cn, sizeof c->cn, c->cn_len), h);
     return 0;
 }
 

@@ -7,7 +7,7 @@
  * formatting are apart: x509view_decode() fills the struct with raw values
  * (strings NUL-terminated but not escaped), the text/JSON writers format.
  * Bounded: at most MXS_CERT_MAX_SAN SANs are stored (n_san_total counts all),
- * every string is cut to its field.
+ * every name is cut to its field with its whole length kept.
  *
  * Field conventions of x509view_decode():
  *   san[]      dNSName entries as they are; iPAddress entries as "IP:" +
@@ -15,8 +15,16 @@
  *              can tell them apart.  n_san_total counts every dNSName and
  *              iPAddress entry (other SAN types are ignored).
  *   cn         the last (most specific) CN of the subject, "" if none.
- *   Embedded NUL bytes in a SAN or CN are stored as the four characters
- *   "\x00" so a C string can never be cut short by one ("a.com\0.evil").
+ *   subject, issuer  "CN=mx.example, O=Example": attributes in certificate
+ *              order, ", " between RDNs, " + " inside a multi-valued one,
+ *              short names from mbedTLS (else the dotted OID), values raw
+ *              (no RFC 4514 quoting; non-string values as "#" + hex).
+ *   Every name is raw bytes with its length (core.h, struct mxs_cert):
+ *   NUL bytes stay NUL ("a.com\0.evil" is 12 bytes, never "a.com"),
+ *   BMPString/UniversalString values become UTF-8, nothing is escaped;
+ *   a name longer than its field keeps its first bytes and its whole
+ *   length (subject/issuer 511 bytes, CN and SAN 255).  Show them only
+ *   through mxs_escape_name().
  *   max_pathlen  RFC 5280 value; -1 when unlimited or not a CA.
  *   key_type   "RSA", "EC" (curve: "secp256r1" ...), else mbedTLS's name.
  *   sig_alg    "RSA with SHA-256", "ECDSA with SHA-384", "RSASSA-PSS" ...

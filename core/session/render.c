@@ -151,19 +151,40 @@ static const char *state_glyph(enum mxs_step_state s)
     }
 }
 
+/* A certificate name (raw, core.h) escaped once, with the cut marker; flags
+ * add MXS_ESC_IDN where the name is a host name. */
+static void put_name(struct buf *out, const char *field, size_t cap, size_t len, int flags)
+{
+    char *t = mxs_escape_name_dup(field, cap, len, flags | MXS_ESC_CUTMARK);
+    if (t)
+        buf_puts(out, t);
+    free(t);
+}
+
 void render_cert_detail(const struct mxs_cert *c, struct buf *out)
 {
     char nb[40], na[40];
     session_iso_time((time_t)c->not_before, nb, sizeof nb);
     session_iso_time((time_t)c->not_after, na, sizeof na);
     buf_printf(out, "Certificate %d%s\n", c->depth, c->depth == 0 ? " (leaf)" : "");
-    buf_puts(out, "  Subject:      "); buf_puts_escaped(out, c->subject); buf_puts(out, "\n");
-    buf_puts(out, "  Issuer:       "); buf_puts_escaped(out, c->issuer); buf_puts(out, "\n");
+    buf_puts(out, "  Subject:      "); put_name(out, MXS_CERT_NAME(c->subject, c->subject_len), 0);
+    buf_puts(out, "\n");
+    {
+        /* An IDN CN: its U-label (the SAN line shows theirs). */
+        size_t plain = mxs_escape_name(MXS_CERT_NAME(c->cn, c->cn_len), NULL, 0, 0);
+        if (mxs_escape_name(MXS_CERT_NAME(c->cn, c->cn_len), NULL, 0, MXS_ESC_IDN) != plain) {
+            buf_puts(out, "  CN:           ");
+            put_name(out, MXS_CERT_NAME(c->cn, c->cn_len), MXS_ESC_IDN);
+            buf_puts(out, "\n");
+        }
+    }
+    buf_puts(out, "  Issuer:       "); put_name(out, MXS_CERT_NAME(c->issuer, c->issuer_len), 0);
+    buf_puts(out, "\n");
     buf_puts(out, "  SAN:          ");
     for (int i = 0; i < c->n_san; i++) {
         if (i)
             buf_puts(out, ", ");
-        buf_puts_escaped(out, c->san[i]);
+        put_name(out, MXS_CERT_NAME(c->san[i], c->san_len[i]), MXS_ESC_IDN);
     }
     if (c->n_san_total > c->n_san)
         buf_printf(out, " ... (%d in all)", c->n_san_total);
@@ -329,7 +350,7 @@ void render_report_text(const struct engine *e, struct buf *out)
                 session_iso_time((time_t)ct->not_after, na, sizeof na);
                 mxs_verify_flags_text(ct->verify_flags, fl, sizeof fl);
                 buf_printf(out, "         %d ", c);
-                buf_puts_escaped(out, ct->subject);
+                put_name(out, MXS_CERT_NAME(ct->subject, ct->subject_len), 0);
                 char dl[40];
                 mxs_days_text(ct->days_left, dl, sizeof dl);
                 buf_printf(out, "\n           not after %s (%s), SHA-1 %s\n           %s %d, %s, %s\n", na,
@@ -343,7 +364,7 @@ void render_report_text(const struct engine *e, struct buf *out)
                 mxs_verify_flags_text(ct->verify_flags, fl, sizeof fl);
                 mxs_days_text(ct->days_left, dl, sizeof dl);
                 buf_puts(out, "         2nd certificate (RSA-only handshake): ");
-                buf_puts_escaped(out, ct->subject);
+                put_name(out, MXS_CERT_NAME(ct->subject, ct->subject_len), 0);
                 buf_printf(out, "\n           not after %s (%s), SHA-1 %s\n           %s %d, %s, %s\n", na,
                            dl, ct->sha1, ct->key_type, ct->key_bits, ct->sig_alg, fl);
             }
@@ -394,7 +415,7 @@ void render_chain_pem(const struct engine *e, struct buf *out)
         if (!pem)
             continue;
         buf_printf(out, "# %d ", i);
-        buf_puts_escaped(out, c->subject);
+        put_name(out, MXS_CERT_NAME(c->subject, c->subject_len), 0);
         buf_printf(out, "\n# SHA-1 %s\n", c->sha1);
         if (x509view_pem(c->der, c->der_len, pem, need) >= 0)
             buf_puts(out, pem);

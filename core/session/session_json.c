@@ -164,14 +164,68 @@ static json_t *jflags(unsigned f)
     return a;
 }
 
+/* A certificate name (raw, core.h) escaped once, without the cut marker:
+ * *_len and *_truncated say what is missing. */
+static json_t *jname(const char *field, size_t cap, size_t len)
+{
+    char *x = mxs_escape_name_dup(field, cap, len, 0);
+    json_t *j = json_string(x ? x : "");
+    free(x);
+    return j ? j : json_null();
+}
+
+/* The U-label form of an IDN name, null for any other: the text
+ * mxs_escape_name() puts in parentheses after the name. */
+static json_t *jname_unicode(const char *field, size_t cap, size_t len)
+{
+    json_t *j = json_null();
+    size_t plain = mxs_escape_name(field, cap, len, NULL, 0, 0);
+    char *x = mxs_escape_name_dup(field, cap, len, MXS_ESC_IDN);
+    size_t n = x ? strlen(x) : 0;
+    if (x && n > plain + 3 && !memcmp(x + plain, " (", 2) && x[n - 1] == ')') {
+        x[n - 1] = 0;
+        j = json_string(x + plain + 2);
+    }
+    free(x);
+    return j ? j : json_null();
+}
+
+/* The whole length of a name in bytes (len 0: the field is a C string). */
+static size_t name_len(const char *field, size_t cap, size_t len)
+{
+    return len ? len : mxs_name_stored(field, cap, len);
+}
+
+static void jcert_names(json_t *j, const struct mxs_cert *c)
+{
+    static const char *const key[3] = { "subject", "issuer", "cn" };
+    const char *f[3] = { c->subject, c->issuer, c->cn };
+    size_t cap[3] = { sizeof c->subject, sizeof c->issuer, sizeof c->cn };
+    size_t len[3] = { c->subject_len, c->issuer_len, c->cn_len };
+    char k[40];
+    for (int i = 0; i < 3; i++) {
+        size_t whole = name_len(f[i], cap[i], len[i]);
+        json_object_set_new(j, key[i], jname(f[i], cap[i], len[i]));
+        snprintf(k, sizeof k, "%s_len", key[i]);
+        json_object_set_new(j, k, json_integer((json_int_t)whole));
+        snprintf(k, sizeof k, "%s_truncated", key[i]);
+        json_object_set_new(j, k, json_boolean(whole > mxs_name_stored(f[i], cap[i], len[i])));
+    }
+    json_object_set_new(j, "cn_unicode", jname_unicode(MXS_CERT_NAME(c->cn, c->cn_len)));
+}
+
 static json_t *jcert(const struct mxs_cert *c)
 {
     char nb[40], na[40];
     session_iso_time((time_t)c->not_before, nb, sizeof nb);
     session_iso_time((time_t)c->not_after, na, sizeof na);
-    json_t *san = json_array();
-    for (int i = 0; i < c->n_san; i++)
-        json_array_append_new(san, jstr(c->san[i]));
+    json_t *san = json_array(), *san_len = json_array(), *san_u = json_array();
+    for (int i = 0; i < c->n_san; i++) {
+        json_array_append_new(san, jname(MXS_CERT_NAME(c->san[i], c->san_len[i])));
+        json_array_append_new(san_len, json_integer((json_int_t)name_len(
+            MXS_CERT_NAME(c->san[i], c->san_len[i]))));
+        json_array_append_new(san_u, jname_unicode(MXS_CERT_NAME(c->san[i], c->san_len[i])));
+    }
     json_t *eku = json_array();
     if (c->eku & MXS_EKU_SERVER) json_array_append_new(eku, json_string("serverAuth"));
     if (c->eku & MXS_EKU_CLIENT) json_array_append_new(eku, json_string("clientAuth"));
@@ -180,10 +234,10 @@ static json_t *jcert(const struct mxs_cert *c)
     snprintf(key, sizeof key, "%s %d", c->key_type, c->key_bits);
     json_t *j = json_object();
     json_object_set_new(j, "depth", json_integer(c->depth));
-    json_object_set_new(j, "subject", jstr(c->subject));
-    json_object_set_new(j, "issuer", jstr(c->issuer));
-    json_object_set_new(j, "cn", jstr(c->cn));
+    jcert_names(j, c);
     json_object_set_new(j, "san", san);
+    json_object_set_new(j, "san_len", san_len);
+    json_object_set_new(j, "san_unicode", san_u);
     json_object_set_new(j, "san_total", json_integer(c->n_san_total));
     json_object_set_new(j, "serial", jstr(c->serial));
     json_object_set_new(j, "not_before", json_string(nb));

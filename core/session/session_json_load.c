@@ -352,6 +352,24 @@ static void load_tls_rest(json_t *t, struct mxs_tls_facts *f)
     f->bytes_out = (size_t)jint(t, "bytes_out", 0);
 }
 
+/* A certificate name as jcert writes it: the escaped bytes back raw (NUL
+ * bytes included) and its whole length from "<key>_len" (absent in older
+ * documents: the bytes read). */
+static void jname_load(json_t *o, const char *k, const char *s, char *dst, size_t cap,
+                       size_t *len)
+{
+    char lk[40];
+    size_t n = s ? mxs_unescape(s, strlen(s), (unsigned char *)dst, cap - 1) : 0;
+    dst[n] = 0;
+    *len = n;
+    if (k) {
+        snprintf(lk, sizeof lk, "%s_len", k);
+        long long whole = jint(o, lk, (long long)n);
+        if (whole > (long long)n)
+            *len = (size_t)whole;
+    }
+}
+
 /* A certificate's fields as docs/json.md writes them (jcert), for a
  * certificate whose DER the document does not carry. */
 static void load_cert_fields(json_t *lf, struct mxs_cert *c)
@@ -360,15 +378,20 @@ static void load_cert_fields(json_t *lf, struct mxs_cert *c)
     json_t *x;
     struct tm tn;
     c->depth = (int)jint(lf, "depth", 0);
-    jraw(lf, "subject", c->subject, sizeof c->subject);
-    jraw(lf, "issuer", c->issuer, sizeof c->issuer);
-    jraw(lf, "cn", c->cn, sizeof c->cn);
+    jname_load(lf, "subject", jget_str(lf, "subject"), c->subject, sizeof c->subject,
+               &c->subject_len);
+    jname_load(lf, "issuer", jget_str(lf, "issuer"), c->issuer, sizeof c->issuer, &c->issuer_len);
+    jname_load(lf, "cn", jget_str(lf, "cn"), c->cn, sizeof c->cn, &c->cn_len);
+    json_t *sl = json_object_get(lf, "san_len");
     json_array_foreach(json_object_get(lf, "san"), k, x) {
         if (c->n_san >= MXS_CERT_MAX_SAN || !json_is_string(x))
             continue;
-        size_t n = mxs_unescape(json_string_value(x), strlen(json_string_value(x)),
-                                (unsigned char *)c->san[c->n_san], sizeof c->san[0] - 1);
-        c->san[c->n_san++][n] = 0;
+        size_t *len = &c->san_len[c->n_san];
+        jname_load(NULL, NULL, json_string_value(x), c->san[c->n_san], sizeof c->san[0], len);
+        json_t *w = json_array_get(sl, k);
+        if (json_is_integer(w) && json_integer_value(w) > (json_int_t)*len)
+            *len = (size_t)json_integer_value(w);
+        c->n_san++;
     }
     c->n_san_total = (int)jint(lf, "san_total", c->n_san);
     jraw(lf, "serial", c->serial, sizeof c->serial);

@@ -2,7 +2,9 @@
  * fuzz_escape.c - mxs_escape() never lets a control byte, an invalid UTF-8
  * sequence or a bidi/invisible code point through, never writes past
  * outlen, and always cuts to a prefix of the complete output.
- * The first byte picks the flags; the rest is the input.
+ * mxs_escape_name() (certificate names: IDN U-labels, the cut marker)
+ * keeps the same promises.  The first byte picks the flags; the rest is
+ * the input.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -87,5 +89,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(o);
     }
     free(ref);
+
+    /* The same bytes as a certificate name (mxs_escape_name): whole with
+     * the U-label of any A-label (libidn2 on hostile Punycode), and cut to
+     * a field of data[0] bytes with the marker.  Output as safe as above. */
+    int nflags = (flags & MXS_ESC_ASCII) | MXS_ESC_IDN | MXS_ESC_CUTMARK;
+    char *field = malloc(n + 1);
+    if (!field) return 0;
+    memcpy(field, in, n);
+    field[n] = 0;
+    size_t caps[2] = { n + 1, (size_t)data[0] % (n + 1) + 1 };
+    for (int i = 0; i < 2; i++) {
+        char *t = mxs_escape_name_dup(field, caps[i], n, nflags);
+        if (!t) break;
+        if (strlen(t) != mxs_escape_name(field, caps[i], n, NULL, 0, nflags)) abort();
+        fz_check((const unsigned char *)t, strlen(t), nflags);
+        /* and into a buffer too small for it (the marker moves in) */
+        size_t ol = (size_t)data[0] % 64 + 1;
+        char *o = malloc(ol);
+        if (o) {
+            mxs_escape_name(field, caps[i], n, o, ol, nflags);
+            if (strnlen(o, ol) >= ol) abort();
+            fz_check((const unsigned char *)o, strlen(o), nflags);
+            free(o);
+        }
+        free(t);
+    }
+    free(field);
     return 0;
 }

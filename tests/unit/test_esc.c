@@ -1,5 +1,6 @@
 /*
- * test_esc.c - mxs_escape() against hostile input (cmocka).
+ * test_esc.c - mxs_escape() against hostile input, mxs_escape_name() for
+ * certificate names (cmocka).
  *
  * The checker below is written independently of esc.c: it validates the
  * output as UTF-8 itself and rejects every forbidden byte and code point, so
@@ -304,6 +305,118 @@ static void test_long(void **state)
     free(s);
 }
 
+/* ---- certificate names: mxs_escape_name() ------------------------------ */
+
+static void name_is(const char *field, size_t cap, size_t len, int flags, const char *want)
+{
+    char out[1024];
+    size_t n = mxs_escape_name(field, cap, len, out, sizeof out, flags);
+    assert_string_equal(out, want);
+    assert_int_equal(n, strlen(want));
+    char *d = mxs_escape_name_dup(field, cap, len, flags);
+    assert_non_null(d);
+    assert_string_equal(d, want);
+    free(d);
+    assert_null(check_output((const unsigned char *)out, strlen(out), flags & MXS_ESC_ASCII));
+}
+
+/* Raw bytes in, one escaping out: a backslash once, NUL as \x00 (the old
+ * view stored the text "\x00" and showed "\\x00"), UTF-8 as UTF-8. */
+static void test_name_once(void **state)
+{
+    (void)state;
+    static const char raw[] = "a\x1B\xC3\xBC\0b\\c\xE2\x80\xAE";
+    char field[64];
+    memset(field, 0, sizeof field);
+    memcpy(field, raw, sizeof raw - 1);
+    name_is(field, sizeof field, sizeof raw - 1, 0, "a\\x1B\xC3\xBC\\x00b\\\\c<U+202E>");
+    name_is(field, sizeof field, sizeof raw - 1, MXS_ESC_ASCII,
+            "a\\x1B<U+00FC>\\x00b\\\\c<U+202E>");
+    /* len 0: the field is a C string (stops at the NUL). */
+    name_is(field, sizeof field, 0, 0, "a\\x1B\xC3\xBC");
+    name_is("", 8, 0, MXS_ESC_CUTMARK | MXS_ESC_IDN, "");
+    assert_int_equal(mxs_name_stored(field, sizeof field, sizeof raw - 1), sizeof raw - 1);
+    assert_int_equal(mxs_name_stored(field, 4, 100), 3);
+}
+
+/* A cut name: its prefix, never half a UTF-8 character, and with
+ * MXS_ESC_CUTMARK the whole length; never an IDN suffix for a prefix. */
+static void test_name_cut(void **state)
+{
+    (void)state;
+    char field[8];
+    memcpy(field, "abcd\xC3\xBC\xC3", 7);   /* "abcdü" + half of the next */
+    field[7] = 0;
+    name_is(field, sizeof field, 5120, 0, "abcd\xC3\xBC");
+    name_is(field, sizeof field, 5120, MXS_ESC_CUTMARK, "abcd\xC3\xBC\xE2\x80\xA6 (5120 bytes, cut)");
+    name_is(field, sizeof field, 5120, MXS_ESC_CUTMARK | MXS_ESC_ASCII,
+            "abcd<U+00FC>... (5120 bytes, cut)");
+    /* Cut inside a 3-byte character: both of its bytes go. */
+    memcpy(field, "abcde\xE2\x80", 7);
+    name_is(field, sizeof field, 9, MXS_ESC_CUTMARK, "abcde\xE2\x80\xA6 (9 bytes, cut)");
+    /* Whole (len fits): no marker. */
+    name_is("abc", 8, 3, MXS_ESC_CUTMARK, "abc");
+    /* A buffer too small for the whole text: a shorter prefix, the marker
+     * kept at its end; the return value is still the whole text's. */
+    char small[24];
+    static const char longname[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    size_t r = mxs_escape_name(longname, sizeof longname, 0, small, sizeof small, MXS_ESC_CUTMARK);
+    assert_int_equal(r, sizeof longname - 1);
+    assert_string_equal(small, "abcd\xE2\x80\xA6 (36 bytes, cut)");
+    r = mxs_escape_name(field, sizeof field, 5120, small, sizeof small, MXS_ESC_CUTMARK | MXS_ESC_ASCII);
+    assert_string_equal(small, "ab... (5120 bytes, cut)");
+    /* A prefix of an IDN is not decoded. */
+    char idn[12];
+    memcpy(idn, "xn--mnchen-", 11);
+    idn[11] = 0;
+    name_is(idn, sizeof idn, 22, MXS_ESC_IDN, "xn--mnchen-");
+}
+
+/* IDN: the A-label as it is, the U-label after it (libidn2), escaped with
+ * the same flags; nothing added when there is nothing to decode. */
+static void test_name_idn(void **state)
+{
+    (void)state;
+    static const char a[] = "xn--mnchen-3ya.example";
+    name_is(a, sizeof a, 0, MXS_ESC_IDN, "xn--mnchen-3ya.example (m\xC3\xBCnchen.example)");
+    name_is(a, sizeof a, 0, MXS_ESC_IDN | MXS_ESC_ASCII,
+            "xn--mnchen-3ya.example (m<U+00FC>nchen.example)");
+    name_is(a, sizeof a, 0, 0, "xn--mnchen-3ya.example");
+    name_is("*.XN--MNCHEN-3YA.example", 32, 0, MXS_ESC_IDN,
+            "*.XN--MNCHEN-3YA.example (*.m\xC3\xBCnchen.example)");
+    name_is("mx.example.com", 32, 0, MXS_ESC_IDN, "mx.example.com");
+    name_is("xn--.example", 32, 0, MXS_ESC_IDN, "xn--.example");
+    /* Not Punycode: shown as it is, nothing guessed. */
+    name_is("xn--a\x1B.example", 32, 0, MXS_ESC_IDN, "xn--a\\x1B.example");
+    /* A U-label with a bidi override is escaped like any name: the
+     * Punycode of U+202E "abc" (xn--abc-8n3a) must not bring the raw
+     * character to the screen. */
+    char out[256];
+    mxs_escape_name("xn--abc-8n3a.example", 32, 0, out, sizeof out, MXS_ESC_IDN);
+    assert_null(check_output((const unsigned char *)out, strlen(out), 0));
+    /* A NUL inside: no decoding of a name that is not a host name. */
+    static const char nul[] = "xn--mnchen-3ya\0.example";
+    name_is(nul, sizeof nul, sizeof nul - 1, MXS_ESC_IDN, "xn--mnchen-3ya\\x00.example");
+}
+
+/* Escaped text for a terminal that is not UTF-8: non-ASCII as <U+XXXX>,
+ * so no UTF-8 byte (0x9B in U+201B is CSI on a Latin-1 terminal) gets
+ * there; the escaping already done is kept as it is. */
+static void test_text_to_ascii(void **state)
+{
+    (void)state;
+    static const char in[] = "a\\x1B \xC3\xBC \xE2\x80\x9B[2J <U+202E> \xFF\n";
+    char out[128];
+    size_t n = mxs_text_to_ascii(in, sizeof in - 1, out, sizeof out);
+    assert_string_equal(out, "a\\x1B <U+00FC> <U+201B>[2J <U+202E> \\xFF\n");
+    assert_int_equal(n, strlen(out));
+    assert_null(check_output((const unsigned char *)out, n, MXS_ESC_ASCII | MXS_ESC_KEEP_NL));
+    assert_int_equal(mxs_text_to_ascii(in, sizeof in - 1, NULL, 0), n);
+    char small[10];
+    mxs_text_to_ascii(in, sizeof in - 1, small, sizeof small);
+    assert_string_equal(small, "a\\x1B ");   /* whole pieces only */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +424,10 @@ int main(void)
         cmocka_unit_test(test_hostile_generated),
         cmocka_unit_test(test_hostile_hand),
         cmocka_unit_test(test_long),
+        cmocka_unit_test(test_name_once),
+        cmocka_unit_test(test_name_cut),
+        cmocka_unit_test(test_name_idn),
+        cmocka_unit_test(test_text_to_ascii),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
