@@ -383,6 +383,10 @@ struct mxs_cert {
 struct mxs_chain_facts {
     int n;                       /* certificates sent                        */
     int n_total;                 /* sent, when more than MXS_MAX_CHAIN       */
+    int path_len;                /* certificates in the path built as OpenSSL
+                                  * does (issuers in any position, duplicates
+                                  * skipped), leaf to trust anchor (a stored
+                                  * anchor counted); 0: not known           */
     struct mxs_cert cert[MXS_MAX_CHAIN];
     unsigned verify_result;      /* MXS_V_* of the whole verification        */
     int name_matches_mx;         /* leaf covers the MX host name             */

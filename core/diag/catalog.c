@@ -357,11 +357,20 @@ const struct diag_entry diag_rows[D_COUNT] = {
     "MSExchangeTransport.",
     THIRD_TLS},
 [D_CHAIN_ORDER] = {"chain-order", NULL, MXS_STEP_CHAIN, W, 0,
-    "chain sent out of order (still verifies)",
-    "order the chain file leaf first, then each issuer in turn (Postfix "
-    "smtpd_tls_chain_files: key, leaf, intermediates); strict clients reject "
-    "other orders.",
-    THIRD_TLS},
+    "chain sent out of order or with repeats (still verifies)",
+    "order the chain file leaf first, then each issuer in turn, each "
+    "certificate once (Postfix sends smtpd_tls_chain_files in file order: "
+    "key, leaf, intermediates); OpenSSL and Postfix senders still verify "
+    "other orders, strict TLS stacks may not.",
+    "nothing blocks OpenSSL-based senders (Postfix, Exim with OpenSSL); if a "
+    "strict sender fails on it, send this report to their postmaster."},
+[D_CHAIN_TOO_LONG] = {"chain-too-long", NULL, MXS_STEP_CHAIN, W, 0,
+    "certification path deeper than Postfix verifies by default (9)",
+    "shorten the chain: send the leaf and the intermediates up to a widely "
+    "trusted root only (Postfix smtpd_tls_chain_files); cross-signed detours "
+    "are rarely needed.",
+    "a verifying Postfix can raise smtp_tls_scert_verifydepth for {domain} "
+    "(or globally); opportunistic delivery is not affected."},
 [D_CERT_WEAK_KEY] = {"cert-weak-key", NULL, MXS_STEP_CHAIN, E, VERIFY,
     "RSA key below 2048 bits (or a key verification rejects)",
     "issue a new certificate with an RSA key of 2048 bits or more (or ECDSA "

@@ -325,6 +325,8 @@ json_t *render_json_tree(const struct engine *e)
         "flags", jflags(ch->verify_result), "expected_fingerprint", jstr_or_null(set->expect_fp),
         "fingerprint_match", ch->fp_expected ? json_boolean(ch->fp_match) : json_null(),
         "certificates_sent", ch->n_total));
+    json_object_set_new(json_object_get(root, "verification"), "path_length",
+                        ch->path_len > 0 ? json_integer(ch->path_len) : json_null());
     {
         char ca[40] = "";
         if (ch->checked_at)

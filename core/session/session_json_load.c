@@ -393,6 +393,7 @@ static void load_verification(json_t *root, struct mxs_chain_facts *ch)
     ch->fp_expected = json_is_boolean(fm);
     ch->fp_match = json_is_true(fm);
     ch->n_total = (int)jint(v, "certificates_sent", ch->n);
+    ch->path_len = (int)jint(v, "path_length", 0);
     const char *ca = jget_str(v, "checked_at");
     struct tm tm;
     memset(&tm, 0, sizeof tm);
