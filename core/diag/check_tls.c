@@ -350,13 +350,20 @@ struct chain_walk {
     char text[200];              /* "0, 2, 1" */
 };
 
+static int same_cert(const struct mxs_cert *a, const struct mxs_cert *b)
+{
+    if (a->der && b->der)
+        return a->der_len == b->der_len && !memcmp(a->der, b->der, a->der_len);
+    return !strcmp(a->sha256, b->sha256) && !strcmp(a->sha1, b->sha1);
+}
+
 static void chain_walk(const struct mxs_chain_facts *ch, int n, struct chain_walk *w)
 {
     memset(w, 0, sizeof *w);
     for (int i = 0; i < n; i++) {
         w->dup_of[i] = -1;
         for (int j = 0; j < i && w->dup_of[i] < 0; j++)
-            if (!strcmp(ch->cert[i].sha256, ch->cert[j].sha256))
+            if (same_cert(&ch->cert[i], &ch->cert[j]))
                 w->dup_of[i] = j;
     }
     int cur = 0;
@@ -388,6 +395,7 @@ static void chain_order(struct diag_ctx *c, const struct chain_walk *w)
     const struct mxs_chain_facts *ch = c->chain;
     int n = ch->n < MXS_MAX_CHAIN ? ch->n : MXS_MAX_CHAIN;
     char what[600] = "", ev[1500] = "", s1[600];
+    int at = -1;  /* filed at the first position that holds the wrong one */
     int want[MXS_MAX_CHAIN], nw = 0;  /* positions in order, repeats left out */
     for (int i = 0; i < n; i++)
         if (w->dup_of[i] < 0)
@@ -398,16 +406,20 @@ static void chain_order(struct diag_ctx *c, const struct chain_walk *w)
                 "position %d, not %d", what[0] ? "; " : "", w->order[k],
                 diag_esc(s1, sizeof s1, ch->cert[w->order[k]].subject), w->order[k - 1],
                 w->order[k], want[k]);
+            at = want[k];
             break;
         }
     for (int i = 0; i < n; i++)
-        if (w->dup_of[i] >= 0)
+        if (w->dup_of[i] >= 0) {
             APP(what, "%scertificate %d repeats certificate %d", what[0] ? "; " : "", i,
                 w->dup_of[i]);
+            if (at < 0)
+                at = i;
+        }
     if (!what[0])
         return;
     struct mxs_finding f;
-    diag_start(&f, D_CHAIN_ORDER, -1);
+    diag_start(&f, D_CHAIN_ORDER, at);
     APP(f.message, "The chain is sent out of order or with repeats: %s. OpenSSL and Postfix build the "
         "path from any position and skip repeats, so they still verify it; strict TLS "
         "stacks (RFC 5246 order) may not.", what);

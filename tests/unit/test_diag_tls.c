@@ -288,7 +288,9 @@ static void t_chain_order(void **st)
     run(x);
     const struct mxs_finding *f = must(x, "chain-order", MXS_SEV_WARNING, MXS_STEP_CHAIN);
     assert_int_equal(f->cert_depth, 1);
-    has(f->evidence, "certificate 1 subject: CN=Test Root CA");
+    has(f->evidence, "certificate 1: CN=Test Root CA");
+    has(f->message, "certificate 2 (CN=Test Intermediate CA) is the issuer of certificate 0 "
+        "but is sent at position 2, not 1");
     verdict(x, MXS_POL_VERIFIED, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
     DONE;
 }
