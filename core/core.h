@@ -307,6 +307,9 @@ struct mxs_tls_facts {
     int legacy_probed;           /* the TLS 1.0/1.1 probes ran               */
     int pss_retry;               /* ours failed on mbedTLS's RSA-PSS defect; a
                                   * TLS 1.2 retry without RSA-PSS completed */
+    long cert_msg_bytes;         /* the server's Certificate message (TLS 1.2:
+                                  * from its header; 0: not seen/encrypted) */
+    long cert_msg_limit;         /* the largest our TLS library takes        */
     int local_error;             /* our --cafile/--cert/--key cannot be used:
                                   * nothing was sent, error says why        */
 };

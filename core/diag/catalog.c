@@ -297,6 +297,20 @@ const struct diag_entry diag_rows[D_COUNT] = {
     "ask them which client certificate they expect and configure it (mxscope "
     "`set cert`/`set key`; Postfix smtp_tls_chain_files; Exchange: "
     "TlsCertificateName on the send connector)."},
+[D_TLS_CERT_MSG_BIG] = {"tls-cert-message-too-big", NULL, MXS_STEP_HANDSHAKE, E, TLS,
+    "Certificate message over 100 KiB: OpenSSL senders (Postfix) fail too",
+    "send a smaller chain: the leaf with fewer names (split the SANs over "
+    "several certificates) and only the intermediates needed (Postfix "
+    "smtpd_tls_chain_files).",
+    THIRD_TLS},
+/* Our library, not their server: the verdicts cannot be evaluated. */
+[D_TLS_CERT_MSG_LOCAL] = {"tls-cert-message-local", NULL, MXS_STEP_HANDSHAKE, E, LOCAL,
+    "Certificate message over our TLS library's 16 KiB limit (senders accept it)",
+    "nothing is wrong for OpenSSL senders (Postfix, up to max_cert_list = "
+    "100 KiB); a smaller chain would also suit small TLS stacks.",
+    "nothing to send them: this is our TLS library's limit (mbedTLS), not "
+    "their server; test with `posttls-finger` or `openssl s_client "
+    "-starttls smtp` for a verdict."},
 [D_TLS_HANDSHAKE_FAILED] = {"tls-handshake-failed", NULL, MXS_STEP_HANDSHAKE,
     E, TLS, "the handshake failed otherwise",
     "its TLS log says why (Postfix: smtpd_tls_loglevel = 1; Exchange: "

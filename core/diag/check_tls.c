@@ -71,6 +71,10 @@ static void tls_evidence(struct diag_ctx *c, struct mxs_finding *f)
         APP(f->evidence, "\nengine: %s", diag_esc(e, sizeof e, c->in->step_error[MXS_STEP_HANDSHAKE]));
 }
 
+/* OpenSSL's default limit on the peer's Certificate message (ssl_local.h
+ * SSL_MAX_CERT_LIST_DEFAULT, 100 KiB); Postfix does not change it. */
+#define OPENSSL_MAX_CERT_LIST 102400
+
 void diag_check_handshake(struct diag_ctx *c)
 {
     const struct mxs_tls_facts *t = c->tls;
@@ -171,6 +175,31 @@ void diag_check_handshake(struct diag_ctx *c)
         }
         tls_evidence(c, &f);
         diag_file(c, &f, D_TLS_CLIENT_CERT_AFTER, NULL);
+    }
+    /* A Certificate message larger than mbedTLS takes: OpenSSL's
+     * max_cert_list (102400 bytes by default) decides whose problem it is. */
+    if (!specific && failed && t->cert_msg_limit > 0 && t->cert_msg_bytes > t->cert_msg_limit) {
+        int ours = t->cert_msg_bytes <= OPENSSL_MAX_CERT_LIST;
+        diag_start(&f, ours ? D_TLS_CERT_MSG_LOCAL : D_TLS_CERT_MSG_BIG, -1);
+        if (ours)
+            APP(f.message, "The server's Certificate message is %ld bytes: more than our "
+                "TLS library takes (%ld), but within what OpenSSL senders accept "
+                "(max_cert_list, %d bytes by default): Postfix completes this handshake. "
+                "Our limitation, not the server's: the verdicts are not evaluated.",
+                t->cert_msg_bytes, t->cert_msg_limit, OPENSSL_MAX_CERT_LIST);
+        else
+            APP(f.message, "The server's Certificate message is %ld bytes: more than "
+                "OpenSSL senders accept (max_cert_list, %d bytes by default), so Postfix "
+                "fails this handshake too (and, where TLS is opportunistic, delivers in "
+                "clear); our own library stops at %ld.", t->cert_msg_bytes,
+                OPENSSL_MAX_CERT_LIST, t->cert_msg_limit);
+        APP(f.evidence, "Certificate message: %ld bytes (TLS 1.2 handshake header)\n"
+            "our TLS library's limit: %ld bytes (MBEDTLS_SSL_IN_CONTENT_LEN minus the "
+            "4-byte header)\nOpenSSL max_cert_list default: %d bytes\n", t->cert_msg_bytes,
+            t->cert_msg_limit, OPENSSL_MAX_CERT_LIST);
+        tls_evidence(c, &f);
+        diag_file(c, &f, ours ? D_TLS_CERT_MSG_LOCAL : D_TLS_CERT_MSG_BIG, NULL);
+        specific = 1;
     }
     if (!specific && failed) {
         diag_start(&f, D_TLS_HANDSHAKE_FAILED, -1);

@@ -578,7 +578,17 @@ void tls_client_facts(struct tls_client *c, struct mxs_tls_facts *f)
         snprintf(f->alert_sent_name, sizeof f->alert_sent_name, "%s", an ? an : "unknown");
     }
     f->mbedtls_error = c->last_err;
-    if (c->last_err) {
+    /* A handshake message must fit mbedTLS's input buffer (header
+     * included); OpenSSL takes up to max_cert_list (100 KiB). */
+    f->cert_msg_bytes = (long)c->rf.cert_msg_len;
+    f->cert_msg_limit = MBEDTLS_SSL_IN_CONTENT_LEN - 4;
+    if (c->last_err && !c->handshake_done && f->cert_msg_bytes > f->cert_msg_limit) {
+        char e[160];
+        mbedtls_strerror(c->last_err, e, sizeof e);
+        snprintf(f->error, sizeof f->error, "the server's Certificate message is %ld bytes, "
+                 "over our TLS library's limit of %ld (%s)", f->cert_msg_bytes,
+                 f->cert_msg_limit, e);
+    } else if (c->last_err) {
         char e[160];
         mbedtls_strerror(c->last_err, e, sizeof e);
         if (c->rf.not_tls)
