@@ -31,6 +31,8 @@
 #          old         valid, different key and serial from good: what is
 #                      still served after a "renewal" (60 days ago .. 30 ahead)
 #   missing_int.pem      good key + good leaf, no intermediate
+#   chainorder.pem       good key + leaf, root, intermediate (wrong order)
+#   chaindup.pem         good key + leaf, intermediate twice
 #   mismatch.pem         old's key + good's leaf: Postfix fails to load it
 #                        (key values mismatch), used for the 454 listener
 #   client.crt client.key  clientAuth certificate signed directly by the root
@@ -189,6 +191,8 @@ cat untrusted.key untrusted.crt other-ca.crt > untrusted.pem
 cat good.key good.crt > missing_int.pem
 cat old.key good.crt int.crt > mismatch.pem
 cat good.crt int.crt > good.fullchain.pem
+cat good.key good.crt ca.crt int.crt > chainorder.pem
+cat good.key good.crt int.crt int.crt > chaindup.pem
 chmod 600 ./*.pem
 rm -rf st-ca st-int st-other-ca
 

@@ -100,6 +100,9 @@
 #               signatures gets the expired one, an RSA-only client the good.
 #   preempt12   tls_preempt_cipherlist = yes, TLS 1.2 only, RSA key: the
 #               server picks its own order, RSA-PSS for ServerKeyExchange.
+#   chainorder  good key + leaf, then the root, then the intermediate
+#               (Postfix sends smtpd_tls_chain_files in file order).
+#   chaindup    good key + leaf, the intermediate twice.
 #   (no "masked" listener: Postfix cannot garble EHLO like a Cisco fixup.)
 # tests/integration/world.sh re-asserts all of this on every run.
 set -eu
@@ -138,6 +141,8 @@ tls10|127.0.0.1|-o smtpd_tls_protocols=\$mxs_tls10 -o smtpd_tls_mandatory_protoc
 tls11|127.0.0.1|-o smtpd_tls_protocols=\$mxs_tls11 -o smtpd_tls_mandatory_protocols=\$mxs_tls11 -o tls_medium_cipherlist=\$mxs_seclevel0 -o tls_high_cipherlist=\$mxs_seclevel0
 dualcert|127.0.0.1|-o smtpd_tls_chain_files=\$mxs_dual
 preempt12|127.0.0.1|-o tls_preempt_cipherlist=yes -o smtpd_tls_protocols=\$mxs_tls12 -o smtpd_tls_mandatory_protocols=\$mxs_tls12
+chainorder|127.0.0.1|-o smtpd_tls_chain_files=$certs/chainorder.pem
+chaindup|127.0.0.1|-o smtpd_tls_chain_files=$certs/chaindup.pem
 EOF
     if have_ipv6; then echo "good6|[::1]|"; fi
 }
