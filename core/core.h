@@ -310,6 +310,12 @@ struct mxs_tls_facts {
     long cert_msg_bytes;         /* the server's Certificate message (TLS 1.2:
                                   * from its header; 0: not seen/encrypted) */
     long cert_msg_limit;         /* the largest our TLS library takes        */
+    int refused;                 /* a certificate our TLS library could not
+                                  * parse: refused_cert, its index           */
+    int refused_cert;
+    int refused_san_entry;       /* in it, an iPAddress SAN entry of odd
+                                  * length (index), -1 none                 */
+    int refused_san_len;         /* that entry's length in bytes            */
     int local_error;             /* our --cafile/--cert/--key cannot be used:
                                   * nothing was sent, error says why        */
 };

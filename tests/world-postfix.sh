@@ -103,6 +103,8 @@
 #   chainorder  good key + leaf, then the root, then the intermediate
 #               (Postfix sends smtpd_tls_chain_files in file order).
 #   chaindup    good key + leaf, the intermediate twice.
+#   chain30     30 certificates (leaf, 28 intermediates, root), ~11 KB.
+#   ipsan5      a leaf whose SAN entry 1 is a 5-byte iPAddress.
 #   (no "masked" listener: Postfix cannot garble EHLO like a Cisco fixup.)
 # tests/integration/world.sh re-asserts all of this on every run.
 set -eu
@@ -143,6 +145,8 @@ dualcert|127.0.0.1|-o smtpd_tls_chain_files=\$mxs_dual
 preempt12|127.0.0.1|-o tls_preempt_cipherlist=yes -o smtpd_tls_protocols=\$mxs_tls12 -o smtpd_tls_mandatory_protocols=\$mxs_tls12
 chainorder|127.0.0.1|-o smtpd_tls_chain_files=$certs/chainorder.pem
 chaindup|127.0.0.1|-o smtpd_tls_chain_files=$certs/chaindup.pem
+chain30|127.0.0.1|-o smtpd_tls_chain_files=$certs/chain30.pem
+ipsan5|127.0.0.1|-o smtpd_tls_chain_files=$certs/ipsan5.pem
 EOF
     if have_ipv6; then echo "good6|[::1]|"; fi
 }

@@ -311,6 +311,14 @@ const struct diag_entry diag_rows[D_COUNT] = {
     "nothing to send them: this is our TLS library's limit (mbedTLS), not "
     "their server; test with `posttls-finger` or `openssl s_client "
     "-starttls smtp` for a verdict."},
+/* OpenSSL accepts it, mbedTLS refuses the whole certificate: ours. */
+[D_CERT_SAN_IP_LOCAL] = {"cert-san-ip-length", NULL, MXS_STEP_HANDSHAKE, E, LOCAL,
+    "an iPAddress SAN of unexpected length: our TLS library refuses it, senders accept it",
+    "OpenSSL senders (Postfix) accept the certificate; RFC 5280 wants 4 or 16 "
+    "bytes for an iPAddress entry: fix the entry at the next renewal.",
+    "nothing to send them: our TLS library (mbedTLS) refuses this encoding, "
+    "OpenSSL senders do not; test with `posttls-finger` or `openssl s_client "
+    "-starttls smtp` for a verdict."},
 [D_TLS_HANDSHAKE_FAILED] = {"tls-handshake-failed", NULL, MXS_STEP_HANDSHAKE,
     E, TLS, "the handshake failed otherwise",
     "its TLS log says why (Postfix: smtpd_tls_loglevel = 1; Exchange: "

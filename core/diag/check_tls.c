@@ -176,6 +176,22 @@ void diag_check_handshake(struct diag_ctx *c)
         tls_evidence(c, &f);
         diag_file(c, &f, D_TLS_CLIENT_CERT_AFTER, NULL);
     }
+    /* A certificate mbedTLS cannot parse for an iPAddress SAN of odd
+     * length: OpenSSL takes it (RFC 5280 says 4 or 16 bytes, OpenSSL does
+     * not enforce it), so it is our limitation, not the partner's. */
+    if (!specific && failed && t->refused && t->refused_san_entry >= 0) {
+        diag_start(&f, D_CERT_SAN_IP_LOCAL, t->refused_cert);
+        APP(f.message, "Certificate %d has a subjectAltName entry %d that is an iPAddress of "
+            "%d bytes (RFC 5280: 4 or 16). Our TLS library refuses the whole certificate, "
+            "so we cannot complete the handshake; OpenSSL senders (Postfix) accept it. Our "
+            "limitation, not the server's: the verdicts are not evaluated.",
+            t->refused_cert, t->refused_san_entry, t->refused_san_len);
+        APP(f.evidence, "certificate %d, subjectAltName entry %d: iPAddress, %d bytes\n",
+            t->refused_cert, t->refused_san_entry, t->refused_san_len);
+        tls_evidence(c, &f);
+        diag_file(c, &f, D_CERT_SAN_IP_LOCAL, NULL);
+        specific = 1;
+    }
     /* A Certificate message larger than mbedTLS takes: OpenSSL's
      * max_cert_list (102400 bytes by default) decides whose problem it is. */
     if (!specific && failed && t->cert_msg_limit > 0 && t->cert_msg_bytes > t->cert_msg_limit) {

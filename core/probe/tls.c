@@ -69,6 +69,9 @@ struct tls_client {
     int path_len;               /* leaf .. trust anchor (sent or stored)    */
     int path_anchored;          /* ends at a trust anchor                   */
     int path_anchor_stored;     /* that anchor is from the store, not sent  */
+    /* A certificate mbedTLS refused to parse (refused_analyse). */
+    int refused_seen, refused_cert, refused_san_entry, refused_san_len;
+    size_t cert_msg_hdr_len;    /* Certificate message length from in_msg   */
     int client_cert_loaded;
     int cert_req_seen;          /* from mbedTLS's debug trail (TLS 1.3) */
     size_t bytes_in, bytes_out;
@@ -461,6 +464,112 @@ static void capture_chain(struct tls_client *c)
     }
 }
 
+/* One DER TLV at p (n bytes): tag, header and content length; -1 if it
+ * does not fit. */
+static int der_tlv(const unsigned char *p, size_t n, int *tag, size_t *hdr, size_t *len)
+{
+    if (n < 2)
+        return -1;
+    *tag = p[0];
+    size_t l = p[1], h = 2;
+    if (l & 0x80) {
+        size_t k = l & 0x7f;
+        if (k == 0 || k > 3 || n < 2 + k)
+            return -1;
+        l = 0;
+        for (size_t i = 0; i < k; i++)
+            l = l << 8 | p[2 + i];
+        h += k;
+    }
+    if (l > n - h)
+        return -1;
+    *hdr = h;
+    *len = l;
+    return 0;
+}
+
+/* An iPAddress SAN entry of a length other than 4 or 16 in one DER
+ * certificate: the entry's index (0-based) and length, or -1.  Minimal on
+ * purpose: mbedTLS refused the certificate, this only names why. */
+static int odd_ip_san(const unsigned char *der, size_t n, int *entry_len)
+{
+    static const unsigned char oid[] = { 0x06, 0x03, 0x55, 0x1d, 0x11 };
+    for (size_t i = 0; i + sizeof oid < n; i++) {
+        if (memcmp(der + i, oid, sizeof oid))
+            continue;
+        const unsigned char *p = der + i + sizeof oid;
+        size_t left = n - i - sizeof oid, h, l;
+        int tag;
+        if (left >= 3 && p[0] == 0x01 && p[1] == 0x01) /* critical */
+            p += 3, left -= 3;
+        if (der_tlv(p, left, &tag, &h, &l) || tag != 0x04)
+            return -1;
+        p += h, left = l;
+        if (der_tlv(p, left, &tag, &h, &l) || tag != 0x30)
+            return -1;
+        p += h, left = l;
+        for (int k = 0; left > 0; k++) {
+            if (der_tlv(p, left, &tag, &h, &l))
+                return -1;
+            if (tag == 0x87 && l != 4 && l != 16) {
+                *entry_len = (int)l;
+                return k;
+            }
+            p += h + l, left -= h + l;
+        }
+        return -1;
+    }
+    return -1;
+}
+
+/* The handshake failed while mbedTLS held a Certificate message (in_msg,
+ * decrypted in TLS 1.3): keep its declared length, and if a certificate
+ * in it does not parse, which one and, for an odd iPAddress SAN, which
+ * entry.  mbedTLS 3.6 parses every certificate whatever the authmode, so
+ * such a chain cannot be completed; OpenSSL accepts it. */
+static void refused_analyse(struct tls_client *c)
+{
+    const unsigned char *m = c->ssl.in_msg;
+    if (!m || c->ssl.in_msglen < 4 || m[0] != MBEDTLS_SSL_HS_CERTIFICATE)
+        return;
+    c->cert_msg_hdr_len = (size_t)m[1] << 16 | (size_t)m[2] << 8 | m[3];
+    size_t n = c->ssl.in_msglen - 4, off = 0;
+    const unsigned char *p = m + 4;
+    if (c->cert_msg_hdr_len < n)
+        n = c->cert_msg_hdr_len;
+    int tls13 = c->ssl.tls_version == MBEDTLS_SSL_VERSION_TLS1_3;
+    if (tls13) {                 /* certificate_request_context */
+        if (n < 1 || (size_t)p[0] + 1 > n)
+            return;
+        off = (size_t)p[0] + 1;
+    }
+    if (off + 3 > n)
+        return;
+    off += 3;                    /* certificate_list length */
+    for (int i = 0; off + 3 <= n; i++) {
+        size_t l = (size_t)p[off] << 16 | (size_t)p[off + 1] << 8 | p[off + 2];
+        off += 3;
+        if (l > n - off)
+            return;
+        mbedtls_x509_crt t;
+        mbedtls_x509_crt_init(&t);
+        int r = mbedtls_x509_crt_parse_der(&t, p + off, l);
+        mbedtls_x509_crt_free(&t);
+        if (r != 0) {
+            c->refused_seen = 1;
+            c->refused_cert = i;
+            c->refused_san_entry = odd_ip_san(p + off, l, &c->refused_san_len);
+            return;
+        }
+        off += l;
+        if (tls13) {             /* per-certificate extensions */
+            if (off + 2 > n)
+                return;
+            off += 2 + ((size_t)p[off] << 8 | p[off + 1]);
+        }
+    }
+}
+
 int tls_client_handshake(struct tls_client *c)
 {
     int r = 0;
@@ -476,6 +585,8 @@ int tls_client_handshake(struct tls_client *c)
         c->handshake_done = 1;
         return TLS_OK;
     }
+    if (r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE)
+        refused_analyse(c);
     r = map_ret(c, r);
     if (r == TLS_EOF)
         r = TLS_FAIL; /* EOF mid-handshake is a failure, not a clean end */
@@ -580,9 +691,24 @@ void tls_client_facts(struct tls_client *c, struct mxs_tls_facts *f)
     f->mbedtls_error = c->last_err;
     /* A handshake message must fit mbedTLS's input buffer (header
      * included); OpenSSL takes up to max_cert_list (100 KiB). */
-    f->cert_msg_bytes = (long)c->rf.cert_msg_len;
+    f->cert_msg_bytes = (long)(c->rf.cert_msg_len ? c->rf.cert_msg_len : c->cert_msg_hdr_len);
     f->cert_msg_limit = MBEDTLS_SSL_IN_CONTENT_LEN - 4;
-    if (c->last_err && !c->handshake_done && f->cert_msg_bytes > f->cert_msg_limit) {
+    f->refused = c->refused_seen;
+    f->refused_cert = c->refused_seen ? c->refused_cert : -1;
+    f->refused_san_entry = c->refused_seen ? c->refused_san_entry : -1;
+    f->refused_san_len = c->refused_seen && c->refused_san_entry >= 0 ? c->refused_san_len : 0;
+    if (c->last_err && c->refused_seen && c->refused_san_entry >= 0) {
+        char e[160];
+        mbedtls_strerror(c->last_err, e, sizeof e);
+        snprintf(f->error, sizeof f->error, "our TLS library refuses certificate %d: its "
+                 "subjectAltName entry %d is an iPAddress of %d bytes (%s)", c->refused_cert,
+                 c->refused_san_entry, c->refused_san_len, e);
+    } else if (c->last_err && c->refused_seen) {
+        char e[160];
+        mbedtls_strerror(c->last_err, e, sizeof e);
+        snprintf(f->error, sizeof f->error, "our TLS library cannot parse certificate %d "
+                 "of the Certificate message (%s)", c->refused_cert, e);
+    } else if (c->last_err && !c->handshake_done && f->cert_msg_bytes > f->cert_msg_limit) {
         char e[160];
         mbedtls_strerror(c->last_err, e, sizeof e);
         snprintf(f->error, sizeof f->error, "the server's Certificate message is %ld bytes, "

@@ -291,6 +291,14 @@ json_t *render_json_tree(const struct engine *e)
         "bytes_out", (json_int_t)t->bytes_out));
     json_object_set_new(json_object_get(root, "tls"), "certificate_message_bytes",
                         t->cert_msg_bytes > 0 ? json_integer(t->cert_msg_bytes) : json_null());
+    json_object_set_new(json_object_get(root, "tls"), "refused_certificate",
+                        t->refused ? json_integer(t->refused_cert) : json_null());
+    json_object_set_new(json_object_get(root, "tls"), "refused_san_entry",
+                        t->refused && t->refused_san_entry >= 0 ? json_integer(t->refused_san_entry)
+                                                                : json_null());
+    json_object_set_new(json_object_get(root, "tls"), "refused_san_length",
+                        t->refused && t->refused_san_entry >= 0 ? json_integer(t->refused_san_len)
+                                                                : json_null());
     json_object_set_new(json_object_get(root, "tls"), "certificate_message_limit",
                         t->cert_msg_limit > 0 ? json_integer(t->cert_msg_limit) : json_null());
 
