@@ -763,6 +763,28 @@ static struct link_flags verify_link(struct tls_client *c, mbedtls_x509_crt *chi
     return lf;
 }
 
+/* The key usage the negotiated key exchange needs of the leaf, as mbedTLS
+ * checks it under OPTIONAL (mbedtls_ssl_check_cert_usage): signing for TLS
+ * 1.3 and (EC)DHE, encipherment for RSA key transport, agreement for
+ * static ECDH; 0 when not known (no completed handshake). */
+static unsigned leaf_key_usage(struct tls_client *c)
+{
+    if (!c->handshake_done)
+        return 0;
+    if (mbedtls_ssl_get_version_number(&c->ssl) == MBEDTLS_SSL_VERSION_TLS1_3)
+        return MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
+    const char *cs = mbedtls_ssl_get_ciphersuite(&c->ssl);
+    if (!cs)
+        return 0;
+    if (strstr(cs, "-ECDHE-") || strstr(cs, "-DHE-"))
+        return MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
+    if (!strncmp(cs, "TLS-RSA-", 8))
+        return MBEDTLS_X509_KU_KEY_ENCIPHERMENT;
+    if (!strncmp(cs, "TLS-ECDH-", 9))
+        return MBEDTLS_X509_KU_KEY_AGREEMENT;
+    return 0;
+}
+
 /* Build the path as OpenSSL and so Postfix do: from the leaf (the first
  * certificate sent), take each issuer from the trust store first (OpenSSL's
  * trusted-first default), else from the certificates sent in ANY position,
@@ -859,6 +881,11 @@ static void verify_path(struct tls_client *c)
                                                            MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) != 0) {
         c->chain[0].flags |= MXS_V_EXT_KEY_USAGE;
         all |= MXS_V_EXT_KEY_USAGE;
+    }
+    unsigned ku = ok[0] ? leaf_key_usage(c) : 0;
+    if (ku && mbedtls_x509_crt_check_key_usage(&crt[0], ku) != 0) {
+        c->chain[0].flags |= MXS_V_KEY_USAGE;
+        all |= MXS_V_KEY_USAGE;
     }
     c->verify_flags = all;
     for (int i = 0; i < n; i++)
