@@ -35,6 +35,8 @@
 #   chaindup.pem         good key + leaf, intermediate twice
 #   chain30.pem          EC leaf + 28 intermediates (ci28 .. ci1, no
 #                        pathlen) + the root: 30 certificates
+#   bigcert.pem, hugecert.pem  good key + a leaf with 800 / 5000 extra SANs
+#                        (Certificate message ~25 KB / ~150 KB) + int
 #   ipsan5.pem           good key + a leaf whose SAN entry 1 is an
 #                        iPAddress of 5 bytes (OpenSSL verifies it, mbedTLS
 #                        cannot parse it) + int
@@ -227,6 +229,18 @@ cat chain30.key chain30.crt chain30.ints ca.crt > chain30.pem
 cp good.key ipsan5.key
 sign int ipsan5 $mx v3_ipsan5 "$(d '-1 day')" "$(d '+89 days')"
 cat ipsan5.key ipsan5.crt int.crt > ipsan5.pem
+# bigcert / hugecert: good's key, a leaf with 800 / 5000 extra dNSNames:
+# a Certificate message of ~25 KB (over mbedTLS's 16 KiB, under OpenSSL's
+# max_cert_list of 100 KiB) and ~150 KB (over both).
+bigsans() { # section count
+    printf '[ %s ]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\nsubjectAltName = @%s_dns\n[ %s_dns ]\nDNS.0 = %s\n' "$1" "$1" "$1" "$mx"
+    awk -v n="$2" 'BEGIN { for (i = 1; i <= n; i++) printf "DNS.%d = san-%05d.example.test\n", i, i }'
+}
+{ bigsans v3_big 800; bigsans v3_huge 5000; } >> openssl.cnf
+for n in bigcert hugecert; do cp good.key $n.key; done
+sign int bigcert $mx v3_big "$(d '-1 day')" "$(d '+89 days')"
+sign int hugecert $mx v3_huge "$(d '-1 day')" "$(d '+89 days')"
+for n in bigcert hugecert; do cat $n.key $n.crt int.crt > $n.pem; done
 chmod 600 ./*.pem
 rm -rf st-ca st-int st-other-ca st-ci*
 

@@ -105,6 +105,8 @@
 #   chaindup    good key + leaf, the intermediate twice.
 #   chain30     30 certificates (leaf, 28 intermediates, root), ~11 KB.
 #   ipsan5      a leaf whose SAN entry 1 is a 5-byte iPAddress.
+#   bigcert     a leaf with 801 SANs: Certificate message ~25 KB.
+#   hugecert    a leaf with 5001 SANs: Certificate message ~150 KB.
 #   (no "masked" listener: Postfix cannot garble EHLO like a Cisco fixup.)
 # tests/integration/world.sh re-asserts all of this on every run.
 set -eu
@@ -143,11 +145,11 @@ tls10|127.0.0.1|-o smtpd_tls_protocols=\$mxs_tls10 -o smtpd_tls_mandatory_protoc
 tls11|127.0.0.1|-o smtpd_tls_protocols=\$mxs_tls11 -o smtpd_tls_mandatory_protocols=\$mxs_tls11 -o tls_medium_cipherlist=\$mxs_seclevel0 -o tls_high_cipherlist=\$mxs_seclevel0
 dualcert|127.0.0.1|-o smtpd_tls_chain_files=\$mxs_dual
 preempt12|127.0.0.1|-o tls_preempt_cipherlist=yes -o smtpd_tls_protocols=\$mxs_tls12 -o smtpd_tls_mandatory_protocols=\$mxs_tls12
-chainorder|127.0.0.1|-o smtpd_tls_chain_files=$certs/chainorder.pem
-chaindup|127.0.0.1|-o smtpd_tls_chain_files=$certs/chaindup.pem
-chain30|127.0.0.1|-o smtpd_tls_chain_files=$certs/chain30.pem
-ipsan5|127.0.0.1|-o smtpd_tls_chain_files=$certs/ipsan5.pem
 EOF
+    # Issue 14's chains and certificates: only the chain file differs.
+    for n in chainorder chaindup chain30 ipsan5 bigcert hugecert; do
+        echo "$n|127.0.0.1|-o smtpd_tls_chain_files=$certs/$n.pem"
+    done
     if have_ipv6; then echo "good6|[::1]|"; fi
 }
 

@@ -209,7 +209,7 @@ void diag_check_handshake(struct diag_ctx *c)
                 "fails this handshake too (and, where TLS is opportunistic, delivers in "
                 "clear); our own library stops at %ld.", t->cert_msg_bytes,
                 OPENSSL_MAX_CERT_LIST, t->cert_msg_limit);
-        APP(f.evidence, "Certificate message: %ld bytes (TLS 1.2 handshake header)\n"
+        APP(f.evidence, "Certificate message: %ld bytes (its handshake header)\n"
             "our TLS library's limit: %ld bytes (MBEDTLS_SSL_IN_CONTENT_LEN minus the "
             "4-byte header)\nOpenSSL max_cert_list default: %d bytes\n", t->cert_msg_bytes,
             t->cert_msg_limit, OPENSSL_MAX_CERT_LIST);
@@ -490,9 +490,10 @@ static void chain_depth(struct diag_ctx *c, const struct chain_walk *w)
     diag_start(&f, D_CHAIN_TOO_LONG, -1);
     APP(f.message, "The certification path is %d certificates long (the trust anchor at "
         "depth %d): deeper than Postfix verifies by default (smtp_tls_scert_verifydepth = "
-        "%d), so Postfix senders that verify (secure, verify, dane) report \"certificate "
-        "chain too long\" and do not deliver; OpenSSL's own default (100) and opportunistic "
-        "senders accept it.", len, len - 1, POSTFIX_VERIFY_DEPTH);
+        "%d), so Postfix senders that verify (secure, verify, dane) log \"certificate "
+        "chain longer than limit(%d)\" and do not deliver; OpenSSL's own default (100) and "
+        "opportunistic senders accept it.", len, len - 1, POSTFIX_VERIFY_DEPTH,
+        POSTFIX_VERIFY_DEPTH + 1);
     APP(f.evidence, "certificates sent: %d\npath length (leaf to trust anchor): %d%s\n"
         "Postfix default smtp_tls_scert_verifydepth: %d", ch->n_total > ch->n ? ch->n_total
         : ch->n, len, ch->path_len > 0 ? "" : " (by names, over the certificates kept)",

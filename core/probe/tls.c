@@ -72,6 +72,7 @@ struct tls_client {
     /* A certificate mbedTLS refused to parse (refused_analyse). */
     int refused_seen, refused_cert, refused_san_entry, refused_san_len;
     size_t cert_msg_hdr_len;    /* Certificate message length from in_msg   */
+    size_t dbg_cert_msg_len;    /* the same from mbedTLS's debug trail      */
     int client_cert_loaded;
     int cert_req_seen;          /* from mbedTLS's debug trail (TLS 1.3) */
     size_t bytes_in, bytes_out;
@@ -94,6 +95,17 @@ static void dbg_cb(void *ctx, int level, const char *file, int line, const char 
     (void)level; (void)file; (void)line;
     if (strstr(str, "got a certificate request"))
         c->cert_req_seen = 1;
+    /* The length of the server's Certificate message, also in TLS 1.3
+     * where it is encrypted and a message over mbedTLS's input buffer
+     * fails before any API could tell ("handshake message: msglen = N,
+     * type = 11, hslen = M", M with the 4-byte header). */
+    const char *h = strstr(str, "handshake message: msglen = ");
+    size_t ml, hl;
+    unsigned type;
+    if (h && !c->dbg_cert_msg_len &&
+        sscanf(h, "handshake message: msglen = %zu, type = %u, hslen = %zu", &ml, &type, &hl) == 3 &&
+        type == MBEDTLS_SSL_HS_CERTIFICATE && hl > 4)
+        c->dbg_cert_msg_len = hl - 4;
 }
 
 int tls_global_init(void)
@@ -691,7 +703,8 @@ void tls_client_facts(struct tls_client *c, struct mxs_tls_facts *f)
     f->mbedtls_error = c->last_err;
     /* A handshake message must fit mbedTLS's input buffer (header
      * included); OpenSSL takes up to max_cert_list (100 KiB). */
-    f->cert_msg_bytes = (long)(c->rf.cert_msg_len ? c->rf.cert_msg_len : c->cert_msg_hdr_len);
+    f->cert_msg_bytes = (long)(c->rf.cert_msg_len ? c->rf.cert_msg_len
+                               : c->dbg_cert_msg_len ? c->dbg_cert_msg_len : c->cert_msg_hdr_len);
     f->cert_msg_limit = MBEDTLS_SSL_IN_CONTENT_LEN - 4;
     f->refused = c->refused_seen;
     f->refused_cert = c->refused_seen ? c->refused_cert : -1;

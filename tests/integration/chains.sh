@@ -77,6 +77,40 @@ for v in 13 12; do
     text_has $n "OpenSSL senders (Postfix) accept it"
 done
 
+# Certificate messages over our library's 16 KiB: ~21 KB (OpenSSL senders
+# take it: LOCAL, not evaluated) and ~122 KB (over OpenSSL's max_cert_list
+# too: the server's fault).  The size from the TLS 1.2 header, or in TLS 1.3
+# from mbedTLS's decrypted input.
+for v in 13 12; do
+    n=bigcert-$v; probe_v $n BIGCERT $v
+    expect $n '.result.failed_step == "HANDSHAKE" and .tls.certificate_message_bytes > 16380 and .tls.certificate_message_bytes < 102400'
+    expect $n '([.findings[] | .id] | index("tls-cert-message-local") != null) and ([.verdict[] | .outcome] | unique == ["not-evaluated"])'
+    text_has $n "within what OpenSSL senders accept"
+    n=hugecert-$v; probe_v $n HUGECERT $v
+    expect $n '.result.failed_step == "HANDSHAKE" and .tls.certificate_message_bytes > 102400'
+    expect $n '([.findings[] | .id] | index("tls-cert-message-too-big") != null) and ([.verdict[] | select(.policy == "opportunistic") | .outcome] == ["delivered-clear"])'
+done
+
+# What a Postfix sender says about the same listeners (posttls-finger, the
+# world's main.cf, security level secure): the claims of the findings.
+pf=$(command -v posttls-finger || echo /usr/sbin/posttls-finger)
+sender() { # name PORTVAR expected-text
+    eval port=\${MXS_PORT_$2:-}
+    MAIL_CONFIG="$MXS_WORLD/postfix" timeout 30 "$pf" -c -l secure -F "$MXS_CA" \
+        "[127.0.0.1]:$port" mx1.example.test > "$tmp/pf-$1.txt" 2>&1
+    if grep -qF -- "$3" "$tmp/pf-$1.txt"; then ok "posttls-finger $1: '$3'"
+    else fail "posttls-finger $1: '$3'" "$(tail -c 400 "$tmp/pf-$1.txt")"; fi
+}
+if [ -x "$pf" ]; then
+    sender chain30 CHAIN30 "certificate chain longer than limit(10)"
+    for l in chainorder:CHAINORDER chaindup:CHAINDUP ipsan5:IPSAN5 bigcert:BIGCERT; do
+        sender "${l%%:*}" "${l#*:}" "Verified TLS connection established"
+    done
+    sender hugecert HUGECERT "excessive message size"
+else
+    ok "posttls-finger not installed: the sender's view is not checked # SKIP"
+fi
+
 # The good chain: in order, no warning about it, path leaf + int + stored root.
 probe good GOOD
 expect good '.verification.path_length == 3 and .verification.trusted == true'
