@@ -307,15 +307,15 @@ struct mxs_tls_facts {
     int legacy_probed;           /* the TLS 1.0/1.1 probes ran               */
     int pss_retry;               /* ours failed on mbedTLS's RSA-PSS defect; a
                                   * TLS 1.2 retry without RSA-PSS completed */
-    long cert_msg_bytes;         /* the server's Certificate message (TLS 1.2:
-                                  * from its header; 0: not seen/encrypted) */
-    long cert_msg_limit;         /* the largest our TLS library takes        */
+    size_t cert_msg_bytes;       /* the server's Certificate message, from its
+                                  * handshake header; 0: not seen            */
+    size_t cert_msg_limit;       /* the largest our TLS library takes        */
     int refused;                 /* a certificate our TLS library could not
                                   * parse: refused_cert, its index           */
     int refused_cert;
     int refused_san_entry;       /* in it, an iPAddress SAN entry of odd
-                                  * length (index), -1 none                 */
-    int refused_san_len;         /* that entry's length in bytes            */
+                                  * length (index) ...                       */
+    int refused_san_len;         /* ... of this many bytes; 0: none found    */
     int local_error;             /* our --cafile/--cert/--key cannot be used:
                                   * nothing was sent, error says why        */
 };

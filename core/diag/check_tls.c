@@ -179,7 +179,7 @@ void diag_check_handshake(struct diag_ctx *c)
     /* A certificate mbedTLS cannot parse for an iPAddress SAN of odd
      * length: OpenSSL takes it (RFC 5280 says 4 or 16 bytes, OpenSSL does
      * not enforce it), so it is our limitation, not the partner's. */
-    if (!specific && failed && t->refused && t->refused_san_entry >= 0) {
+    if (!specific && failed && t->refused && t->refused_san_len > 0) {
         diag_start(&f, D_CERT_SAN_IP_LOCAL, t->refused_cert);
         APP(f.message, "Certificate %d has a subjectAltName entry %d that is an iPAddress of "
             "%d bytes (RFC 5280: 4 or 16). Our TLS library refuses the whole certificate, "
@@ -195,22 +195,22 @@ void diag_check_handshake(struct diag_ctx *c)
     /* A Certificate message larger than mbedTLS takes: OpenSSL's
      * max_cert_list (102400 bytes by default) decides whose problem it is. */
     if (!specific && failed && t->cert_msg_limit > 0 && t->cert_msg_bytes > t->cert_msg_limit) {
-        int ours = t->cert_msg_bytes <= OPENSSL_MAX_CERT_LIST;
+        int ours = t->cert_msg_bytes <= (size_t)OPENSSL_MAX_CERT_LIST;
         diag_start(&f, ours ? D_TLS_CERT_MSG_LOCAL : D_TLS_CERT_MSG_BIG, -1);
         if (ours)
-            APP(f.message, "The server's Certificate message is %ld bytes: more than our "
-                "TLS library takes (%ld), but within what OpenSSL senders accept "
+            APP(f.message, "The server's Certificate message is %zu bytes: more than our "
+                "TLS library takes (%zu), but within what OpenSSL senders accept "
                 "(max_cert_list, %d bytes by default): Postfix completes this handshake. "
                 "Our limitation, not the server's: the verdicts are not evaluated.",
                 t->cert_msg_bytes, t->cert_msg_limit, OPENSSL_MAX_CERT_LIST);
         else
-            APP(f.message, "The server's Certificate message is %ld bytes: more than "
+            APP(f.message, "The server's Certificate message is %zu bytes: more than "
                 "OpenSSL senders accept (max_cert_list, %d bytes by default), so Postfix "
                 "fails this handshake too (and, where TLS is opportunistic, delivers in "
-                "clear); our own library stops at %ld.", t->cert_msg_bytes,
+                "clear); our own library stops at %zu.", t->cert_msg_bytes,
                 OPENSSL_MAX_CERT_LIST, t->cert_msg_limit);
-        APP(f.evidence, "Certificate message: %ld bytes (its handshake header)\n"
-            "our TLS library's limit: %ld bytes (MBEDTLS_SSL_IN_CONTENT_LEN minus the "
+        APP(f.evidence, "Certificate message: %zu bytes (its handshake header)\n"
+            "our TLS library's limit: %zu bytes (MBEDTLS_SSL_IN_CONTENT_LEN minus the "
             "4-byte header)\nOpenSSL max_cert_list default: %d bytes\n", t->cert_msg_bytes,
             t->cert_msg_limit, OPENSSL_MAX_CERT_LIST);
         tls_evidence(c, &f);

@@ -703,13 +703,15 @@ void tls_client_facts(struct tls_client *c, struct mxs_tls_facts *f)
     f->mbedtls_error = c->last_err;
     /* A handshake message must fit mbedTLS's input buffer (header
      * included); OpenSSL takes up to max_cert_list (100 KiB). */
-    f->cert_msg_bytes = (long)(c->rf.cert_msg_len ? c->rf.cert_msg_len
-                               : c->dbg_cert_msg_len ? c->dbg_cert_msg_len : c->cert_msg_hdr_len);
+    f->cert_msg_bytes = c->rf.cert_msg_len ? c->rf.cert_msg_len
+                        : c->dbg_cert_msg_len ? c->dbg_cert_msg_len : c->cert_msg_hdr_len;
     f->cert_msg_limit = MBEDTLS_SSL_IN_CONTENT_LEN - 4;
     f->refused = c->refused_seen;
-    f->refused_cert = c->refused_seen ? c->refused_cert : -1;
-    f->refused_san_entry = c->refused_seen ? c->refused_san_entry : -1;
-    f->refused_san_len = c->refused_seen && c->refused_san_entry >= 0 ? c->refused_san_len : 0;
+    /* 0 when not known: a session loaded back has the same facts */
+    int odd = c->refused_seen && c->refused_san_entry >= 0;
+    f->refused_cert = c->refused_seen ? c->refused_cert : 0;
+    f->refused_san_entry = odd ? c->refused_san_entry : 0;
+    f->refused_san_len = odd ? c->refused_san_len : 0;
     if (c->last_err && c->refused_seen && c->refused_san_entry >= 0) {
         char e[160];
         mbedtls_strerror(c->last_err, e, sizeof e);
@@ -724,8 +726,8 @@ void tls_client_facts(struct tls_client *c, struct mxs_tls_facts *f)
     } else if (c->last_err && !c->handshake_done && f->cert_msg_bytes > f->cert_msg_limit) {
         char e[160];
         mbedtls_strerror(c->last_err, e, sizeof e);
-        snprintf(f->error, sizeof f->error, "the server's Certificate message is %ld bytes, "
-                 "over our TLS library's limit of %ld (%s)", f->cert_msg_bytes,
+        snprintf(f->error, sizeof f->error, "the server's Certificate message is %zu bytes, "
+                 "over our TLS library's limit of %zu (%s)", f->cert_msg_bytes,
                  f->cert_msg_limit, e);
     } else if (c->last_err) {
         char e[160];

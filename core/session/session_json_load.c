@@ -311,11 +311,11 @@ static void load_tls_rest(json_t *t, struct mxs_tls_facts *f)
     for (int a = 0; f->alert_name[0] && a < 256; a++)
         if (tlsrec_alert_name(a) && !strcmp(tlsrec_alert_name(a), f->alert_name))
             f->alert_received = a;
-    f->cert_msg_bytes = (long)jint(t, "certificate_message_bytes", 0);
-    f->cert_msg_limit = (long)jint(t, "certificate_message_limit", 0);
-    f->refused_cert = (int)jint(t, "refused_certificate", -1);
-    f->refused = f->refused_cert >= 0;
-    f->refused_san_entry = (int)jint(t, "refused_san_entry", -1);
+    f->cert_msg_bytes = (size_t)jint(t, "certificate_message_bytes", 0);
+    f->cert_msg_limit = (size_t)jint(t, "certificate_message_limit", 0);
+    f->refused = json_is_integer(json_object_get(t, "refused_certificate"));
+    f->refused_cert = (int)jint(t, "refused_certificate", 0);
+    f->refused_san_entry = (int)jint(t, "refused_san_entry", 0);
     f->refused_san_len = (int)jint(t, "refused_san_length", 0);
     jraw(t, "alert_sent", f->alert_sent_name, sizeof f->alert_sent_name);
     f->alert_sent = f->alert_sent_name[0] ? 0 : -1;
