@@ -534,52 +534,63 @@ static int odd_ip_san(const unsigned char *der, size_t n, int *entry_len)
     return -1;
 }
 
+int tls_cert_msg_scan(const unsigned char *p, size_t n, int tls13, int *cert, int *entry,
+                      int *entry_len)
+{
+    size_t off = 0;
+    *entry = -1;
+    *entry_len = 0;
+    if (tls13) {                 /* certificate_request_context */
+        if (n < 1 || (size_t)p[0] + 1 > n)
+            return 0;
+        off = (size_t)p[0] + 1;
+    }
+    if (off + 3 > n)
+        return 0;
+    off += 3;                    /* certificate_list length */
+    for (int i = 0; off + 3 <= n; i++) {
+        size_t l = (size_t)p[off] << 16 | (size_t)p[off + 1] << 8 | p[off + 2];
+        off += 3;
+        if (l > n - off)
+            return 0;
+        mbedtls_x509_crt t;
+        mbedtls_x509_crt_init(&t);
+        int r = mbedtls_x509_crt_parse_der(&t, p + off, l);
+        mbedtls_x509_crt_free(&t);
+        if (r != 0) {
+            *cert = i;
+            *entry = odd_ip_san(p + off, l, entry_len);
+            if (*entry < 0)
+                *entry_len = 0;
+            return 1;
+        }
+        off += l;
+        if (tls13) {             /* per-certificate extensions */
+            if (off + 2 > n)
+                return 0;
+            off += 2 + ((size_t)p[off] << 8 | p[off + 1]);
+        }
+    }
+    return 0;
+}
+
 /* The handshake failed while mbedTLS held a Certificate message (in_msg,
- * decrypted in TLS 1.3): keep its declared length, and if a certificate
- * in it does not parse, which one and, for an odd iPAddress SAN, which
- * entry.  mbedTLS 3.6 parses every certificate whatever the authmode, so
- * such a chain cannot be completed; OpenSSL accepts it. */
+ * decrypted in TLS 1.3): keep its declared length, and name the
+ * certificate it could not parse.  mbedTLS 3.6 parses every certificate
+ * whatever the authmode, so such a chain cannot be completed; OpenSSL
+ * accepts an odd iPAddress entry. */
 static void refused_analyse(struct tls_client *c)
 {
     const unsigned char *m = c->ssl.in_msg;
     if (!m || c->ssl.in_msglen < 4 || m[0] != MBEDTLS_SSL_HS_CERTIFICATE)
         return;
     c->cert_msg_hdr_len = (size_t)m[1] << 16 | (size_t)m[2] << 8 | m[3];
-    size_t n = c->ssl.in_msglen - 4, off = 0;
-    const unsigned char *p = m + 4;
+    size_t n = c->ssl.in_msglen - 4;
     if (c->cert_msg_hdr_len < n)
         n = c->cert_msg_hdr_len;
-    int tls13 = c->ssl.tls_version == MBEDTLS_SSL_VERSION_TLS1_3;
-    if (tls13) {                 /* certificate_request_context */
-        if (n < 1 || (size_t)p[0] + 1 > n)
-            return;
-        off = (size_t)p[0] + 1;
-    }
-    if (off + 3 > n)
-        return;
-    off += 3;                    /* certificate_list length */
-    for (int i = 0; off + 3 <= n; i++) {
-        size_t l = (size_t)p[off] << 16 | (size_t)p[off + 1] << 8 | p[off + 2];
-        off += 3;
-        if (l > n - off)
-            return;
-        mbedtls_x509_crt t;
-        mbedtls_x509_crt_init(&t);
-        int r = mbedtls_x509_crt_parse_der(&t, p + off, l);
-        mbedtls_x509_crt_free(&t);
-        if (r != 0) {
-            c->refused_seen = 1;
-            c->refused_cert = i;
-            c->refused_san_entry = odd_ip_san(p + off, l, &c->refused_san_len);
-            return;
-        }
-        off += l;
-        if (tls13) {             /* per-certificate extensions */
-            if (off + 2 > n)
-                return;
-            off += 2 + ((size_t)p[off] << 8 | p[off + 1]);
-        }
-    }
+    c->refused_seen = tls_cert_msg_scan(m + 4, n, c->ssl.tls_version == MBEDTLS_SSL_VERSION_TLS1_3,
+                                        &c->refused_cert, &c->refused_san_entry,
+                                        &c->refused_san_len);
 }
 
 int tls_client_handshake(struct tls_client *c)

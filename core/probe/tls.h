@@ -74,6 +74,15 @@ int tls_client_path(struct tls_client *c, int *pos, int max, int *anchored, int 
 /* Overall verify result (MXS_V_*, name check excluded); -1 if none ran. */
 int tls_client_verify_result(struct tls_client *c, unsigned *flags);
 
+/* A Certificate message body (after the 4-byte handshake header; tls13:
+ * with its request context and per-certificate extensions): 1 if a
+ * certificate in it does not parse with mbedTLS, *cert its index, and
+ * *entry / *entry_len an iPAddress SAN entry in it whose length is not 4
+ * or 16 (*entry -1 if none found); 0 if all parse or the list is cut.
+ * Pure and bounded (tests/fuzz/fuzz_certmsg.c). */
+int tls_cert_msg_scan(const unsigned char *msg, size_t n, int tls13, int *cert, int *entry,
+                      int *entry_len);
+
 /* The raw record view (ServerHello version, first non-TLS bytes ...). */
 const struct tlsrec_facts *tls_client_raw(const struct tls_client *c);
 
