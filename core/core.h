@@ -313,9 +313,10 @@ struct mxs_tls_facts {
     int refused;                 /* a certificate our TLS library could not
                                   * parse: refused_cert, its index           */
     int refused_cert;
-    int refused_san_entry;       /* in it, an iPAddress SAN entry of odd
-                                  * length (index) ...                       */
-    int refused_san_len;         /* ... of this many bytes; 0: none found    */
+    int refused_san;             /* in it, an iPAddress SAN entry of odd
+                                  * length: refused_san_entry (index) ...    */
+    int refused_san_entry;
+    int refused_san_len;         /* ... of this many bytes (0 is odd too)    */
     int local_error;             /* our --cafile/--cert/--key cannot be used:
                                   * nothing was sent, error says why        */
 };

@@ -179,7 +179,7 @@ void diag_check_handshake(struct diag_ctx *c)
     /* A certificate mbedTLS cannot parse for an iPAddress SAN of odd
      * length: OpenSSL takes it (RFC 5280 says 4 or 16 bytes, OpenSSL does
      * not enforce it), so it is our limitation, not the partner's. */
-    if (!specific && failed && t->refused && t->refused_san_len > 0) {
+    if (!specific && failed && t->refused && t->refused_san) {
         diag_start(&f, D_CERT_SAN_IP_LOCAL, t->refused_cert);
         APP(f.message, "Certificate %d has a subjectAltName entry %d that is an iPAddress of "
             "%d bytes (RFC 5280: 4 or 16). Our TLS library refuses the whole certificate, "

@@ -721,6 +721,7 @@ void tls_client_facts(struct tls_client *c, struct mxs_tls_facts *f)
     /* 0 when not known: a session loaded back has the same facts */
     int odd = c->refused_seen && c->refused_san_entry >= 0;
     f->refused_cert = c->refused_seen ? c->refused_cert : 0;
+    f->refused_san = odd;
     f->refused_san_entry = odd ? c->refused_san_entry : 0;
     f->refused_san_len = odd ? c->refused_san_len : 0;
     if (c->last_err && c->refused_seen && c->refused_san_entry >= 0) {

@@ -294,10 +294,10 @@ json_t *render_json_tree(const struct engine *e)
     json_object_set_new(json_object_get(root, "tls"), "refused_certificate",
                         t->refused ? json_integer(t->refused_cert) : json_null());
     json_object_set_new(json_object_get(root, "tls"), "refused_san_entry",
-                        t->refused && t->refused_san_len > 0 ? json_integer(t->refused_san_entry)
+                        t->refused && t->refused_san ? json_integer(t->refused_san_entry)
                                                              : json_null());
     json_object_set_new(json_object_get(root, "tls"), "refused_san_length",
-                        t->refused && t->refused_san_len > 0 ? json_integer(t->refused_san_len)
+                        t->refused && t->refused_san ? json_integer(t->refused_san_len)
                                                              : json_null());
     json_object_set_new(json_object_get(root, "tls"), "certificate_message_limit",
                         t->cert_msg_limit > 0 ? json_integer((json_int_t)t->cert_msg_limit) : json_null());

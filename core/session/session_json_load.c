@@ -315,6 +315,7 @@ static void load_tls_rest(json_t *t, struct mxs_tls_facts *f)
     f->cert_msg_limit = (size_t)jint(t, "certificate_message_limit", 0);
     f->refused = json_is_integer(json_object_get(t, "refused_certificate"));
     f->refused_cert = (int)jint(t, "refused_certificate", 0);
+    f->refused_san = json_is_integer(json_object_get(t, "refused_san_entry"));
     f->refused_san_entry = (int)jint(t, "refused_san_entry", 0);
     f->refused_san_len = (int)jint(t, "refused_san_length", 0);
     jraw(t, "alert_sent", f->alert_sent_name, sizeof f->alert_sent_name);

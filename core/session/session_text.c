@@ -383,6 +383,7 @@ static const struct lt_fact lt_facts[] = {
     LT_TLS("tls.cert_msg_limit", LT_F_SIZE, cert_msg_limit),
     LT_TLS("tls.refused", LT_F_INT, refused),
     LT_TLS("tls.refused_cert", LT_F_INT, refused_cert),
+    LT_TLS("tls.refused_san", LT_F_INT, refused_san),
     LT_TLS("tls.refused_san_entry", LT_F_INT, refused_san_entry),
     LT_TLS("tls.refused_san_len", LT_F_INT, refused_san_len),
     LT_CHAIN("chain.checked_at", LT_F_I64, checked_at),

@@ -7,7 +7,7 @@
  *
  * Input: byte 0 selects TLS 1.3 framing (odd) or TLS 1.2 (even); the rest
  * is the message body.  Checked: the result is 0 or 1, a named entry has a
- * length other than 4 and 16 and lies within the input, the index of the
+ * length other than 4 and 16 (0 included) and lies within the input, the index of the
  * refused certificate is possible for the input's size.
  */
 #include <stddef.h>
@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* each certificate costs at least its 3-byte length */
         if (cert < 0 || (size_t)cert * 3 > size)
             abort();
-        if (entry >= 0 && (len == 4 || len == 16 || len <= 0 || (size_t)len > size))
+        if (entry >= 0 && (len == 4 || len == 16 || len < 0 || (size_t)len > size))
             abort();
         if (entry < 0 && len != 0)
             abort();
