@@ -335,6 +335,16 @@ struct mxs_tls_facts {
     int legacy_probed;           /* the TLS 1.0/1.1 probes ran               */
     int pss_retry;               /* ours failed on mbedTLS's RSA-PSS defect; a
                                   * TLS 1.2 retry without RSA-PSS completed */
+    size_t cert_msg_bytes;       /* the server's Certificate message, from its
+                                  * handshake header; 0: not seen            */
+    size_t cert_msg_limit;       /* the largest our TLS library takes        */
+    int refused;                 /* a certificate our TLS library could not
+                                  * parse: refused_cert, its index           */
+    int refused_cert;
+    int refused_san;             /* in it, an iPAddress SAN entry of odd
+                                  * length: refused_san_entry (index) ...    */
+    int refused_san_entry;
+    int refused_san_len;         /* ... of this many bytes (0 is odd too)    */
     int local_error;             /* our --cafile/--cert/--key cannot be used:
                                   * nothing was sent, error says why        */
 };
@@ -417,6 +427,10 @@ struct mxs_cert {
 struct mxs_chain_facts {
     int n;                       /* certificates sent                        */
     int n_total;                 /* sent, when more than MXS_MAX_CHAIN       */
+    int path_len;                /* certificates in the path built as OpenSSL
+                                  * does (issuers in any position, duplicates
+                                  * skipped), leaf to trust anchor (a stored
+                                  * anchor counted); 0: not known           */
     struct mxs_cert cert[MXS_MAX_CHAIN];
     unsigned verify_result;      /* MXS_V_* of the whole verification        */
     int name_matches_mx;         /* leaf covers the MX host name             */

@@ -31,6 +31,15 @@
 #          old         valid, different key and serial from good: what is
 #                      still served after a "renewal" (60 days ago .. 30 ahead)
 #   missing_int.pem      good key + good leaf, no intermediate
+#   chainorder.pem       good key + leaf, root, intermediate (wrong order)
+#   chaindup.pem         good key + leaf, intermediate twice
+#   chain30.pem          EC leaf + 28 intermediates (ci28 .. ci1, no
+#                        pathlen) + the root: 30 certificates
+#   bigcert.pem, hugecert.pem  good key + a leaf with 800 / 5000 extra SANs
+#                        (Certificate message ~25 KB / ~150 KB) + int
+#   ipsan5.pem           good key + a leaf whose SAN entry 1 is an
+#                        iPAddress of 5 bytes (OpenSSL verifies it, mbedTLS
+#                        cannot parse it) + int
 #   mismatch.pem         old's key + good's leaf: Postfix fails to load it
 #                        (key values mismatch), used for the 454 listener
 #   client.crt client.key  clientAuth certificate signed directly by the root
@@ -103,6 +112,12 @@ keyUsage = critical, digitalSignature
 extendedKeyUsage = clientAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
+[ v3_ipsan5 ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+# GeneralNames: dNSName mx1.example.test, then an iPAddress of 5 bytes
+subjectAltName = DER:301982106d78312e6578616d706c652e746573748705c000020107
 [ v3_self ]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
@@ -189,8 +204,45 @@ cat untrusted.key untrusted.crt other-ca.crt > untrusted.pem
 cat good.key good.crt > missing_int.pem
 cat old.key good.crt int.crt > mismatch.pem
 cat good.crt int.crt > good.fullchain.pem
+cat good.key good.crt ca.crt int.crt > chainorder.pem
+cat good.key good.crt int.crt int.crt > chaindup.pem
+
+# --- issue 14: a 30-certificate chain and an odd iPAddress SAN ---
+# chain30: leaf <- ci28 <- ... <- ci1 <- ca, sent with the root: 30
+# certificates.  The intermediates use v3_root's extensions (CA, no
+# pathlen: v3_int's pathlen:0 would forbid the chain).  EC keys: 29 RSA keys would be most of the world's start.
+eckey() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; chmod 600 "$1"; }
+i=1; while [ $i -le 28 ]; do eckey "ci$i.key" & i=$((i + 1)); done
+eckey chain30.key &
+wait
+iss=ca; i=1
+while [ $i -le 28 ]; do
+    castate "ci$i"
+    sign "$iss" "ci$i" "mxscope Chain Intermediate $i" v3_root "$(d '-400 days')" "$(d '+1000 days')"
+    iss="ci$i"; i=$((i + 1))
+done
+sign ci28 chain30 $mx v3_leaf "$(d '-1 day')" "$(d '+89 days')"
+: > chain30.ints
+i=28; while [ $i -ge 1 ]; do cat "ci$i.crt" >> chain30.ints; i=$((i - 1)); done
+cat chain30.key chain30.crt chain30.ints ca.crt > chain30.pem
+# ipsan5: good's key, a leaf whose 2nd SAN entry is a 5-byte iPAddress
+cp good.key ipsan5.key
+sign int ipsan5 $mx v3_ipsan5 "$(d '-1 day')" "$(d '+89 days')"
+cat ipsan5.key ipsan5.crt int.crt > ipsan5.pem
+# bigcert / hugecert: good's key, a leaf with 800 / 5000 extra dNSNames:
+# a Certificate message of ~25 KB (over mbedTLS's 16 KiB, under OpenSSL's
+# max_cert_list of 100 KiB) and ~150 KB (over both).
+bigsans() { # section count
+    printf '[ %s ]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\nsubjectAltName = @%s_dns\n[ %s_dns ]\nDNS.0 = %s\n' "$1" "$1" "$1" "$mx"
+    awk -v n="$2" 'BEGIN { for (i = 1; i <= n; i++) printf "DNS.%d = san-%05d.example.test\n", i, i }'
+}
+{ bigsans v3_big 800; bigsans v3_huge 5000; } >> openssl.cnf
+for n in bigcert hugecert; do cp good.key $n.key; done
+sign int bigcert $mx v3_big "$(d '-1 day')" "$(d '+89 days')"
+sign int hugecert $mx v3_huge "$(d '-1 day')" "$(d '+89 days')"
+for n in bigcert hugecert; do cat $n.key $n.crt int.crt > $n.pem; done
 chmod 600 ./*.pem
-rm -rf st-ca st-int st-other-ca
+rm -rf st-ca st-int st-other-ca st-ci*
 
 # Self-check: the chain we call good must verify, the others must not
 # (a world whose certificates are wrong would make every test meaningless).
@@ -199,4 +251,11 @@ openssl verify -CAfile ca.crt -untrusted int.crt -purpose sslserver good.crt >/d
 if openssl verify -CAfile ca.crt -untrusted int.crt expired.crt >/dev/null 2>&1; then
     echo "world-certs: expired.crt verifies" >&2; exit 1
 fi
+# OpenSSL verifies both issue-14 chains (what a Postfix sender's library does):
+# the 30-certificate path (depth 29; OpenSSL's default limit is 100) and the
+# leaf with the odd iPAddress entry.
+openssl verify -verify_depth 100 -CAfile ca.crt -untrusted chain30.ints chain30.crt >/dev/null ||
+    { echo "world-certs: chain30.crt does not verify with OpenSSL" >&2; exit 1; }
+openssl verify -CAfile ca.crt -untrusted int.crt -purpose sslserver ipsan5.crt >/dev/null ||
+    { echo "world-certs: ipsan5.crt does not verify with OpenSSL" >&2; exit 1; }
 echo "world-certs: made in $dir"

@@ -100,6 +100,13 @@
 #               signatures gets the expired one, an RSA-only client the good.
 #   preempt12   tls_preempt_cipherlist = yes, TLS 1.2 only, RSA key: the
 #               server picks its own order, RSA-PSS for ServerKeyExchange.
+#   chainorder  good key + leaf, then the root, then the intermediate
+#               (Postfix sends smtpd_tls_chain_files in file order).
+#   chaindup    good key + leaf, the intermediate twice.
+#   chain30     30 certificates (leaf, 28 intermediates, root), ~11 KB.
+#   ipsan5      a leaf whose SAN entry 1 is a 5-byte iPAddress.
+#   bigcert     a leaf with 801 SANs: Certificate message ~25 KB.
+#   hugecert    a leaf with 5001 SANs: Certificate message ~150 KB.
 #   (no "masked" listener: Postfix cannot garble EHLO like a Cisco fixup.)
 # tests/integration/world.sh re-asserts all of this on every run.
 set -eu
@@ -139,6 +146,10 @@ tls11|127.0.0.1|-o smtpd_tls_protocols=\$mxs_tls11 -o smtpd_tls_mandatory_protoc
 dualcert|127.0.0.1|-o smtpd_tls_chain_files=\$mxs_dual
 preempt12|127.0.0.1|-o tls_preempt_cipherlist=yes -o smtpd_tls_protocols=\$mxs_tls12 -o smtpd_tls_mandatory_protocols=\$mxs_tls12
 EOF
+    # Issue 14's chains and certificates: only the chain file differs.
+    for n in chainorder chaindup chain30 ipsan5 bigcert hugecert; do
+        echo "$n|127.0.0.1|-o smtpd_tls_chain_files=$certs/$n.pem"
+    done
     if have_ipv6; then echo "good6|[::1]|"; fi
 }
 

@@ -342,6 +342,28 @@ const struct diag_entry diag_rows[D_COUNT] = {
     "ask them which client certificate they expect and configure it (mxscope "
     "`set cert`/`set key`; Postfix smtp_tls_chain_files; Exchange: "
     "TlsCertificateName on the send connector)."},
+[D_TLS_CERT_MSG_BIG] = {"tls-cert-message-too-big", NULL, MXS_STEP_HANDSHAKE, E, TLS,
+    "Certificate message over 100 KiB: OpenSSL senders (Postfix) fail too",
+    "send a smaller chain: the leaf with fewer names (split the SANs over "
+    "several certificates) and only the intermediates needed (Postfix "
+    "smtpd_tls_chain_files).",
+    THIRD_TLS},
+/* Our library, not their server: the verdicts cannot be evaluated. */
+[D_TLS_CERT_MSG_LOCAL] = {"tls-cert-message-local", NULL, MXS_STEP_HANDSHAKE, E, LOCAL,
+    "Certificate message over our TLS library's 16 KiB limit (senders accept it)",
+    "nothing is wrong for OpenSSL senders (Postfix, up to max_cert_list = "
+    "100 KiB); a smaller chain would also suit small TLS stacks.",
+    "nothing to send them: this is our TLS library's limit (mbedTLS), not "
+    "their server; test with `posttls-finger` or `openssl s_client "
+    "-starttls smtp` for a verdict."},
+/* OpenSSL accepts it, mbedTLS refuses the whole certificate: ours. */
+[D_CERT_SAN_IP_LOCAL] = {"cert-san-ip-length", NULL, MXS_STEP_HANDSHAKE, E, LOCAL,
+    "an iPAddress SAN of unexpected length: our TLS library refuses it, senders accept it",
+    "OpenSSL senders (Postfix) accept the certificate; RFC 5280 wants 4 or 16 "
+    "bytes for an iPAddress entry: fix the entry at the next renewal.",
+    "nothing to send them: our TLS library (mbedTLS) refuses this encoding, "
+    "OpenSSL senders do not; test with `posttls-finger` or `openssl s_client "
+    "-starttls smtp` for a verdict."},
 [D_TLS_HANDSHAKE_FAILED] = {"tls-handshake-failed", NULL, MXS_STEP_HANDSHAKE,
     E, TLS, "the handshake failed otherwise",
     "its TLS log says why (Postfix: smtpd_tls_loglevel = 1; Exchange: "
@@ -402,11 +424,20 @@ const struct diag_entry diag_rows[D_COUNT] = {
     "MSExchangeTransport.",
     THIRD_TLS},
 [D_CHAIN_ORDER] = {"chain-order", NULL, MXS_STEP_CHAIN, W, 0,
-    "chain sent out of order (still verifies)",
-    "order the chain file leaf first, then each issuer in turn (Postfix "
-    "smtpd_tls_chain_files: key, leaf, intermediates); strict clients reject "
-    "other orders.",
-    THIRD_TLS},
+    "chain sent out of order or with repeats (still verifies)",
+    "order the chain file leaf first, then each issuer in turn, each "
+    "certificate once (Postfix sends smtpd_tls_chain_files in file order: "
+    "key, leaf, intermediates); OpenSSL and Postfix senders still verify "
+    "other orders, strict TLS stacks may not.",
+    "nothing blocks OpenSSL-based senders (Postfix, Exim with OpenSSL); if a "
+    "strict sender fails on it, send this report to their postmaster."},
+[D_CHAIN_TOO_LONG] = {"chain-too-long", NULL, MXS_STEP_CHAIN, W, 0,
+    "certification path deeper than Postfix verifies by default (9)",
+    "shorten the chain: send the leaf and the intermediates up to a widely "
+    "trusted root only (Postfix smtpd_tls_chain_files); cross-signed detours "
+    "are rarely needed.",
+    "a verifying Postfix can raise smtp_tls_scert_verifydepth for {domain} "
+    "(or globally); opportunistic delivery is not affected."},
 [D_CERT_WEAK_KEY] = {"cert-weak-key", NULL, MXS_STEP_CHAIN, E, VERIFY,
     "RSA key below 2048 bits (or a key verification rejects)",
     "issue a new certificate with an RSA key of 2048 bits or more (or ECDSA "

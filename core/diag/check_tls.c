@@ -71,6 +71,10 @@ static void tls_evidence(struct diag_ctx *c, struct mxs_finding *f)
         APP(f->evidence, "\nengine: %s", diag_esc(e, sizeof e, c->in->step_error[MXS_STEP_HANDSHAKE]));
 }
 
+/* OpenSSL's default limit on the peer's Certificate message (ssl_local.h
+ * SSL_MAX_CERT_LIST_DEFAULT, 100 KiB); Postfix does not change it. */
+#define OPENSSL_MAX_CERT_LIST 102400
+
 void diag_check_handshake(struct diag_ctx *c)
 {
     const struct mxs_tls_facts *t = c->tls;
@@ -171,6 +175,47 @@ void diag_check_handshake(struct diag_ctx *c)
         }
         tls_evidence(c, &f);
         diag_file(c, &f, D_TLS_CLIENT_CERT_AFTER, NULL);
+    }
+    /* A certificate mbedTLS cannot parse for an iPAddress SAN of odd
+     * length: OpenSSL takes it (RFC 5280 says 4 or 16 bytes, OpenSSL does
+     * not enforce it), so it is our limitation, not the partner's. */
+    if (!specific && failed && t->refused && t->refused_san) {
+        diag_start(&f, D_CERT_SAN_IP_LOCAL, t->refused_cert);
+        APP(f.message, "Certificate %d has a subjectAltName entry %d that is an iPAddress of "
+            "%d bytes (RFC 5280: 4 or 16). Our TLS library refuses the whole certificate, "
+            "so we cannot complete the handshake; OpenSSL senders (Postfix) accept it. Our "
+            "limitation, not the server's: the verdicts are not evaluated.",
+            t->refused_cert, t->refused_san_entry, t->refused_san_len);
+        APP(f.evidence, "certificate %d, subjectAltName entry %d: iPAddress, %d bytes\n",
+            t->refused_cert, t->refused_san_entry, t->refused_san_len);
+        tls_evidence(c, &f);
+        diag_file(c, &f, D_CERT_SAN_IP_LOCAL, NULL);
+        specific = 1;
+    }
+    /* A Certificate message larger than mbedTLS takes: OpenSSL's
+     * max_cert_list (102400 bytes by default) decides whose problem it is. */
+    if (!specific && failed && t->cert_msg_limit > 0 && t->cert_msg_bytes > t->cert_msg_limit) {
+        int ours = t->cert_msg_bytes <= (size_t)OPENSSL_MAX_CERT_LIST;
+        diag_start(&f, ours ? D_TLS_CERT_MSG_LOCAL : D_TLS_CERT_MSG_BIG, -1);
+        if (ours)
+            APP(f.message, "The server's Certificate message is %zu bytes: more than our "
+                "TLS library takes (%zu), but within what OpenSSL senders accept "
+                "(max_cert_list, %d bytes by default): Postfix completes this handshake. "
+                "Our limitation, not the server's: the verdicts are not evaluated.",
+                t->cert_msg_bytes, t->cert_msg_limit, OPENSSL_MAX_CERT_LIST);
+        else
+            APP(f.message, "The server's Certificate message is %zu bytes: more than "
+                "OpenSSL senders accept (max_cert_list, %d bytes by default), so Postfix "
+                "fails this handshake too (and, where TLS is opportunistic, delivers in "
+                "clear); our own library stops at %zu.", t->cert_msg_bytes,
+                OPENSSL_MAX_CERT_LIST, t->cert_msg_limit);
+        APP(f.evidence, "Certificate message: %zu bytes (its handshake header)\n"
+            "our TLS library's limit: %zu bytes (MBEDTLS_SSL_IN_CONTENT_LEN minus the "
+            "4-byte header)\nOpenSSL max_cert_list default: %d bytes\n", t->cert_msg_bytes,
+            t->cert_msg_limit, OPENSSL_MAX_CERT_LIST);
+        tls_evidence(c, &f);
+        diag_file(c, &f, ours ? D_TLS_CERT_MSG_LOCAL : D_TLS_CERT_MSG_BIG, NULL);
+        specific = 1;
     }
     if (!specific && failed) {
         diag_start(&f, D_TLS_HANDSHAKE_FAILED, -1);
@@ -348,6 +393,122 @@ static void diag_cert(struct diag_ctx *c, int i, int verified_run)
     }
 }
 
+/* The path by names over the certificates kept: order[] holds the sent
+ * position of each path member (leaf first), dup_of[i] the earlier
+ * position certificate i repeats (-1), issuer_absent: the top is not
+ * self-issued and no certificate sent has its issuer as subject. */
+struct chain_walk {
+    int order[MXS_MAX_CHAIN], len, top, issuer_absent;
+    int dup_of[MXS_MAX_CHAIN], in_path[MXS_MAX_CHAIN];
+    char text[200];              /* "0, 2, 1" */
+};
+
+static int same_cert(const struct mxs_cert *a, const struct mxs_cert *b)
+{
+    if (a->der && b->der)
+        return a->der_len == b->der_len && !memcmp(a->der, b->der, a->der_len);
+    return !strcmp(a->sha256, b->sha256) && !strcmp(a->sha1, b->sha1);
+}
+
+static void chain_walk(const struct mxs_chain_facts *ch, int n, struct chain_walk *w)
+{
+    memset(w, 0, sizeof *w);
+    for (int i = 0; i < n; i++) {
+        w->dup_of[i] = -1;
+        for (int j = 0; j < i && w->dup_of[i] < 0; j++)
+            if (same_cert(&ch->cert[i], &ch->cert[j]))
+                w->dup_of[i] = j;
+    }
+    int cur = 0;
+    for (;;) {
+        w->order[w->len++] = cur;
+        w->in_path[cur] = 1;
+        w->top = cur;
+        APP(w->text, "%s%d", w->len > 1 ? ", " : "", cur);
+        const struct mxs_cert *x = &ch->cert[cur];
+        if (x->self_issued)
+            break;
+        int next = -1;
+        for (int j = 0; j < n && next < 0; j++)
+            if (!w->in_path[j] && w->dup_of[j] < 0 && !strcmp(ch->cert[j].subject, x->issuer))
+                next = j;
+        if (next < 0) {
+            w->issuer_absent = 1;
+            break;
+        }
+        cur = next;
+    }
+}
+
+/* Out of order or repeated: OpenSSL (and so Postfix) build the path from
+ * any position and skip repeats; RFC 5246 asks for the order, and a strict
+ * TLS stack may refuse. */
+static void chain_order(struct diag_ctx *c, const struct chain_walk *w)
+{
+    const struct mxs_chain_facts *ch = c->chain;
+    int n = ch->n < MXS_MAX_CHAIN ? ch->n : MXS_MAX_CHAIN;
+    char what[600] = "", ev[1500] = "", s1[600];
+    int at = -1;  /* filed at the first position that holds the wrong one */
+    int want[MXS_MAX_CHAIN], nw = 0;  /* positions in order, repeats left out */
+    for (int i = 0; i < n; i++)
+        if (w->dup_of[i] < 0)
+            want[nw++] = i;
+    for (int k = 1; k < w->len && k < nw; k++)
+        if (w->order[k] != want[k]) {
+            APP(what, "%scertificate %d (%s) is the issuer of certificate %d but is sent at "
+                "position %d, not %d", what[0] ? "; " : "", w->order[k],
+                diag_esc(s1, sizeof s1, ch->cert[w->order[k]].subject), w->order[k - 1],
+                w->order[k], want[k]);
+            at = want[k];
+            break;
+        }
+    for (int i = 0; i < n; i++)
+        if (w->dup_of[i] >= 0) {
+            APP(what, "%scertificate %d repeats certificate %d", what[0] ? "; " : "", i,
+                w->dup_of[i]);
+            if (at < 0)
+                at = i;
+        }
+    if (!what[0])
+        return;
+    struct mxs_finding f;
+    diag_start(&f, D_CHAIN_ORDER, at);
+    APP(f.message, "The chain is sent out of order or with repeats: %s. OpenSSL and Postfix build the "
+        "path from any position and skip repeats, so they still verify it; strict TLS "
+        "stacks (RFC 5246 order) may not.", what);
+    APP(ev, "path built (positions as sent, leaf first): %s\n", w->text);
+    for (int i = 0; i < n; i++)
+        APP(ev, "%scertificate %d: %s%s%s", i ? "\n" : "", i, diag_esc(s1, sizeof s1, ch->cert[i].subject),
+            w->dup_of[i] >= 0 ? " (repeat)" : "", !w->in_path[i] && w->dup_of[i] < 0
+            ? " (not in the path)" : "");
+    APP(f.evidence, "%s", ev);
+    diag_file(c, &f, D_CHAIN_ORDER, NULL);
+}
+
+/* Postfix verifies at most smtp_tls_scert_verifydepth (default 9) levels
+ * below the leaf; OpenSSL's own default is 100. */
+#define POSTFIX_VERIFY_DEPTH 9
+static void chain_depth(struct diag_ctx *c, const struct chain_walk *w)
+{
+    const struct mxs_chain_facts *ch = c->chain;
+    int len = ch->path_len > 0 ? ch->path_len : w->len;
+    if (len - 1 <= POSTFIX_VERIFY_DEPTH)
+        return;
+    struct mxs_finding f;
+    diag_start(&f, D_CHAIN_TOO_LONG, -1);
+    APP(f.message, "The certification path is %d certificates long (the trust anchor at "
+        "depth %d): deeper than Postfix verifies by default (smtp_tls_scert_verifydepth = "
+        "%d), so Postfix senders that verify (secure, verify, dane) log \"certificate "
+        "chain longer than limit(%d)\" and do not deliver; OpenSSL's own default (100) and "
+        "opportunistic senders accept it.", len, len - 1, POSTFIX_VERIFY_DEPTH,
+        POSTFIX_VERIFY_DEPTH + 1);
+    APP(f.evidence, "certificates sent: %d\npath length (leaf to trust anchor): %d%s\n"
+        "Postfix default smtp_tls_scert_verifydepth: %d", ch->n_total > ch->n ? ch->n_total
+        : ch->n, len, ch->path_len > 0 ? "" : " (by names, over the certificates kept)",
+        POSTFIX_VERIFY_DEPTH);
+    diag_file(c, &f, D_CHAIN_TOO_LONG, NULL);
+}
+
 void diag_check_chain(struct diag_ctx *c)
 {
     const struct mxs_chain_facts *ch = c->chain;
@@ -366,10 +527,15 @@ void diag_check_chain(struct diag_ctx *c)
     }
     for (int i = 0; i < n; i++)
         diag_cert(c, i, verified_run);
+    /* The path as senders build it (OpenSSL, so Postfix): from the leaf,
+     * each issuer found among the certificates sent in any position,
+     * duplicates skipped.  By name here (the engine verified the links). */
+    struct chain_walk w;
+    chain_walk(ch, n, &w);
     if (verified_run && !ch->trusted) {
-        const struct mxs_cert *top = &ch->cert[n - 1];
+        const struct mxs_cert *top = &ch->cert[w.top];
         char is[600];
-        if (n == 1 && top->self_issued) {
+        if (w.top == 0 && top->self_issued) {
             diag_start(&f, D_CERT_SELF_SIGNED, 0);
             APP(f.message, "The certificate is self-signed: no sender can "
                 "verify it.");
@@ -377,46 +543,30 @@ void diag_check_chain(struct diag_ctx *c)
             APP(f.evidence, "subject == issuer, not in the trust store");
             diag_file(c, &f, D_CERT_SELF_SIGNED, NULL);
         } else if (top->self_issued) {
-            diag_start(&f, D_CERT_UNTRUSTED_ROOT, n - 1);
+            diag_start(&f, D_CERT_UNTRUSTED_ROOT, w.top);
             APP(f.message, "The chain ends at a root CA that we do not trust "
                 "(%s).", diag_esc(is, sizeof is, top->subject));
-            cert_ident(ch, n - 1, f.evidence, sizeof f.evidence);
+            cert_ident(ch, w.top, f.evidence, sizeof f.evidence);
             APP(f.evidence, "self-issued%s, not in the trust store",
                 top->is_ca ? " CA" : "");
             diag_file(c, &f, D_CERT_UNTRUSTED_ROOT, NULL);
-        } else {
-            diag_start(&f, D_CHAIN_INCOMPLETE, n - 1);
-            APP(f.message, "The chain is incomplete: the last certificate sent "
-                "was issued by %s, which the server does not send and we do not "
-                "trust (a missing intermediate, or a private CA).",
-                diag_esc(is, sizeof is, top->issuer));
-            APP(f.evidence, "%d certificate%s sent; last one:\n", n, n == 1 ? "" : "s");
-            cert_ident(ch, n - 1, f.evidence, sizeof f.evidence);
+        } else if (w.issuer_absent && ch->n_total <= n) {
+            /* Only when the issuer really is not among those sent (a name
+             * match that failed to verify shows in that certificate's
+             * flags instead). */
+            diag_start(&f, D_CHAIN_INCOMPLETE, w.top);
+            APP(f.message, "The chain is incomplete: certificate %d was issued "
+                "by %s, which the server does not send (in any position) and "
+                "we do not trust (a missing intermediate, or a private CA).",
+                w.top, diag_esc(is, sizeof is, top->issuer));
+            APP(f.evidence, "%d certificate%s sent; none has that subject; "
+                "path built: %s; its top:\n", n, n == 1 ? "" : "s", w.text);
+            cert_ident(ch, w.top, f.evidence, sizeof f.evidence);
             diag_file(c, &f, D_CHAIN_INCOMPLETE, NULL);
         }
     }
-    /* Order: cert i+1 should be the issuer of cert i. */
-    for (int i = 0; i + 1 < n; i++) {
-        const struct mxs_cert *x = &ch->cert[i];
-        if (x->self_issued || !strcmp(ch->cert[i + 1].subject, x->issuer))
-            continue;
-        int later = -1;
-        for (int j = i + 2; j < n && later < 0; j++)
-            if (!strcmp(ch->cert[j].subject, x->issuer))
-                later = j;
-        if (later < 0)
-            continue;
-        char s1[600], s2[600];
-        diag_start(&f, D_CHAIN_ORDER, i + 1);
-        APP(f.message, "The chain is out of order: certificate %d is not the "
-            "issuer of certificate %d (the issuer is sent at position %d).",
-            i + 1, i, later);
-        APP(f.evidence, "certificate %d issuer: %s\ncertificate %d subject: %s\n"
-            "certificate %d subject matches",
-            i, diag_esc(s1, sizeof s1, x->issuer), i + 1,
-            diag_esc(s2, sizeof s2, ch->cert[i + 1].subject), later);
-        diag_file(c, &f, D_CHAIN_ORDER, NULL);
-    }
+    chain_order(c, &w);
+    chain_depth(c, &w);
     if (verified_run && ch->fp_expected && !ch->fp_match) {
         char exp[200], na[32], is_buf[600];
         const struct mxs_cert *leaf = &ch->cert[0];

@@ -858,6 +858,10 @@ static int step_chain(struct engine *e)
         ch->n++;
     }
     ch->n_total = total;
+    {
+        int pos[MXS_MAX_CHAIN], anch = 0, stored = 0;
+        ch->path_len = tls_client_path(tc, pos, MXS_MAX_CHAIN, &anch, &stored);
+    }
     unsigned vr = 0;
     ch->trusted = 0;
     if (tls_client_verify_result(tc, &vr) == 0)

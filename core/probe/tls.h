@@ -7,10 +7,13 @@
  * the raw record decoder (tlsrec.h), so alerts, a TLS 1.0 ServerHello or a
  * non-TLS answer are named even where mbedTLS refuses them; every complete
  * record is passed to the record callback (for the transcript).
- * Verification is OPTIONAL: the handshake completes whatever the chain, the
- * flags of every certificate are kept, and the chain as sent is copied in
- * the verify callback (the peer certificate is only valid until the next ssl
- * call), so a failed handshake still shows the certificates.
+ * mbedTLS does not verify inside the handshake (authmode NONE): the
+ * handshake completes whatever the chain, and the chain as sent is copied
+ * between handshake steps, so a handshake failing after the Certificate
+ * message still shows the certificates.  We then build the path as OpenSSL
+ * (and so Postfix) does, issuers in any position, duplicates skipped, up to
+ * a trust anchor, and have mbedTLS verify it link by link: its compile-time
+ * limit of 8 intermediates per verification never fails a long chain.
  *
  * Ownership: tls_client_free() releases everything; the transport stays the
  * caller's.
@@ -63,8 +66,22 @@ void tls_client_facts(struct tls_client *c, struct mxs_tls_facts *f);
  * checks names itself, against the MX host).  Returns the count. */
 int tls_client_chain(struct tls_client *c, const unsigned char **der, size_t *len,
                      unsigned *flags, int max, int *total);
+/* The path we built: pos[i] = position of sent certificate i in it (0 =
+ * leaf, -1 not in it) for i < max; *anchored: it ends at a trust anchor,
+ * *anchor_stored: that anchor is from the store (not sent; counted in the
+ * length).  Returns the path length (0: no certificate). */
+int tls_client_path(struct tls_client *c, int *pos, int max, int *anchored, int *anchor_stored);
 /* Overall verify result (MXS_V_*, name check excluded); -1 if none ran. */
 int tls_client_verify_result(struct tls_client *c, unsigned *flags);
+
+/* A Certificate message body (after the 4-byte handshake header; tls13:
+ * with its request context and per-certificate extensions): 1 if a
+ * certificate in it does not parse with mbedTLS, *cert its index, and
+ * *entry / *entry_len an iPAddress SAN entry in it whose length is not 4
+ * or 16 (*entry -1 if none found); 0 if all parse or the list is cut.
+ * Pure and bounded (tests/fuzz/fuzz_certmsg.c). */
+int tls_cert_msg_scan(const unsigned char *msg, size_t n, int tls13, int *cert, int *entry,
+                      int *entry_len);
 
 /* The raw record view (ServerHello version, first non-TLS bytes ...). */
 const struct tlsrec_facts *tls_client_raw(const struct tls_client *c);

@@ -151,6 +151,8 @@ static void tlsrec_hs_feed(struct tlsrec_stream *s, struct tlsrec_facts *f,
                         s->hs_hdr[3];
             s->hs_got = 0;
             int t = s->hs_hdr[0];
+            if (t == 11 && !f->cert_msg_len)
+                f->cert_msg_len = s->hs_len ? s->hs_len : 1;
             s->hs_keep = (t == HS_SERVER_HELLO || t == HS_SKE || t == HS_CERT_REQUEST) &&
                          s->hs_len <= TLSREC_MAX_HS && s->hs_buf != NULL;
         } else {

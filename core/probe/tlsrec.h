@@ -57,6 +57,8 @@ struct tlsrec_facts {
     int not_tls;                /* the server answered with something else   */
     unsigned char not_tls_bytes[256]; size_t n_not_tls;
     int record_version;         /* version field of the first server record  */
+    size_t cert_msg_len;        /* Certificate message body length from its
+                                 * header (TLS 1.2, clear); 0: not seen     */
     /* from the client side */
     int client_alert_desc;      /* -1 none                                  */
 };

@@ -374,6 +374,18 @@ json_t *render_json_tree(const struct engine *e)
         "error", jstr_or_null(t->error), "sni", jstr_or_null(t->sni_sent),
         "elapsed_ms", (json_int_t)t->handshake_ms, "bytes_in", (json_int_t)t->bytes_in,
         "bytes_out", (json_int_t)t->bytes_out));
+    json_object_set_new(json_object_get(root, "tls"), "certificate_message_bytes",
+                        t->cert_msg_bytes > 0 ? json_integer((json_int_t)t->cert_msg_bytes) : json_null());
+    json_object_set_new(json_object_get(root, "tls"), "refused_certificate",
+                        t->refused ? json_integer(t->refused_cert) : json_null());
+    json_object_set_new(json_object_get(root, "tls"), "refused_san_entry",
+                        t->refused && t->refused_san ? json_integer(t->refused_san_entry)
+                                                             : json_null());
+    json_object_set_new(json_object_get(root, "tls"), "refused_san_length",
+                        t->refused && t->refused_san ? json_integer(t->refused_san_len)
+                                                             : json_null());
+    json_object_set_new(json_object_get(root, "tls"), "certificate_message_limit",
+                        t->cert_msg_limit > 0 ? json_integer((json_int_t)t->cert_msg_limit) : json_null());
 
     /* Versions the server accepts: "accepted", "refused" or null (not
      * known); TLS 1.0/1.1 are probed only after a protocol_version refusal. */
@@ -410,6 +422,8 @@ json_t *render_json_tree(const struct engine *e)
         "flags", jflags(ch->verify_result), "expected_fingerprint", jstr_or_null(set->expect_fp),
         "fingerprint_match", ch->fp_expected ? json_boolean(ch->fp_match) : json_null(),
         "certificates_sent", ch->n_total));
+    json_object_set_new(json_object_get(root, "verification"), "path_length",
+                        ch->path_len > 0 ? json_integer(ch->path_len) : json_null());
     {
         char ca[40] = "";
         if (ch->checked_at)

@@ -339,6 +339,13 @@ static void load_tls_rest(json_t *t, struct mxs_tls_facts *f)
     for (int a = 0; f->alert_name[0] && a < 256; a++)
         if (tlsrec_alert_name(a) && !strcmp(tlsrec_alert_name(a), f->alert_name))
             f->alert_received = a;
+    f->cert_msg_bytes = (size_t)jint(t, "certificate_message_bytes", 0);
+    f->cert_msg_limit = (size_t)jint(t, "certificate_message_limit", 0);
+    f->refused = json_is_integer(json_object_get(t, "refused_certificate"));
+    f->refused_cert = (int)jint(t, "refused_certificate", 0);
+    f->refused_san = json_is_integer(json_object_get(t, "refused_san_entry"));
+    f->refused_san_entry = (int)jint(t, "refused_san_entry", 0);
+    f->refused_san_len = (int)jint(t, "refused_san_length", 0);
     jraw(t, "alert_sent", f->alert_sent_name, sizeof f->alert_sent_name);
     f->alert_sent = f->alert_sent_name[0] ? 0 : -1;
     for (int a = 0; f->alert_sent_name[0] && a < 256; a++)
@@ -444,6 +451,7 @@ static void load_verification(json_t *root, struct mxs_chain_facts *ch)
     ch->fp_expected = json_is_boolean(fm);
     ch->fp_match = json_is_true(fm);
     ch->n_total = (int)jint(v, "certificates_sent", ch->n);
+    ch->path_len = (int)jint(v, "path_length", 0);
     const char *ca = jget_str(v, "checked_at");
     struct tm tm;
     memset(&tm, 0, sizeof tm);

@@ -379,7 +379,15 @@ static const struct lt_fact lt_facts[] = {
     LT_TLS("tls.legacy_probed", LT_F_INT, legacy_probed),
     LT_TLS("tls.pss_retry", LT_F_INT, pss_retry),
     LT_TLS("tls.local_error", LT_F_INT, local_error),
+    LT_TLS("tls.cert_msg_bytes", LT_F_SIZE, cert_msg_bytes),
+    LT_TLS("tls.cert_msg_limit", LT_F_SIZE, cert_msg_limit),
+    LT_TLS("tls.refused", LT_F_INT, refused),
+    LT_TLS("tls.refused_cert", LT_F_INT, refused_cert),
+    LT_TLS("tls.refused_san", LT_F_INT, refused_san),
+    LT_TLS("tls.refused_san_entry", LT_F_INT, refused_san_entry),
+    LT_TLS("tls.refused_san_len", LT_F_INT, refused_san_len),
     LT_CHAIN("chain.checked_at", LT_F_I64, checked_at),
+    LT_CHAIN("chain.path_len", LT_F_INT, path_len),
 };
 
 void session_text_facts(const struct engine *e, struct buf *out)

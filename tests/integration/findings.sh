@@ -214,7 +214,7 @@ thumb_in_evidence expiring-soon cert-expiring-soon 0; evidence_re expiring-soon 
 no_errors expiring-soon; v_all_encrypted expiring-soon; coherent expiring-soon
 lab chain-order chain-order
 rc_is chain-order 4; finding chain-order chain-order CHAIN warning 1
-evidence chain-order chain-order "certificate 2 subject matches"
+evidence chain-order chain-order "path built (positions as sent, leaf first): 0, 2, 1"
 no_errors chain-order; v_all_encrypted chain-order; coherent chain-order
 
 # The old certificate after a renewal: both thumbprints in the evidence.

@@ -288,7 +288,70 @@ static void t_chain_order(void **st)
     run(x);
     const struct mxs_finding *f = must(x, "chain-order", MXS_SEV_WARNING, MXS_STEP_CHAIN);
     assert_int_equal(f->cert_depth, 1);
-    has(f->evidence, "certificate 1 subject: CN=Test Root CA");
+    has(f->evidence, "certificate 1: CN=Test Root CA");
+    has(f->message, "certificate 2 (CN=Test Intermediate CA) is the issuer of certificate 0 "
+        "but is sent at position 2, not 1");
+    verdict(x, MXS_POL_VERIFIED, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
+    DONE;
+}
+
+/* Issue 14: a path deeper than Postfix's smtp_tls_scert_verifydepth (9)
+ * is a warning naming the count; 10 certificates (anchor at depth 9) is
+ * not.  Without the engine's count (a session from an older file) the
+ * name walk over the certificates kept decides. */
+static void t_chain_too_long(void **st)
+{
+    (void)st;
+    FX;
+    x->chain.path_len = 12;
+    x->chain.n_total = 12;
+    run(x);
+    const struct mxs_finding *f = must(x, "chain-too-long", MXS_SEV_WARNING, MXS_STEP_CHAIN);
+    has(f->message, "12 certificates long (the trust anchor at depth 11)");
+    has(f->message, "limit(10)");
+    has(f->evidence, "certificates sent: 12");
+    verdict(x, MXS_POL_VERIFIED, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
+    x->chain.path_len = 10;
+    run(x);
+    assert_null(find_d(x, "chain-too-long", -2));
+    x->chain.path_len = 0;       /* not known: leaf + intermediate by names */
+    run(x);
+    assert_null(find_d(x, "chain-too-long", -2));
+    DONE;
+}
+
+/* Leaf, root, intermediate, untrusted: the path by names ends at the root
+ * sent at position 1: an untrusted root there, never chain-incomplete. */
+static void t_chain_incomplete_only_when_absent(void **st)
+{
+    (void)st;
+    FX;
+    x->chain.n = 3;
+    x->chain.trusted = 0;
+    make_cert(&x->chain.cert[1], 1, "CN=Test Root CA", "CN=Test Root CA", "11");
+    x->chain.cert[1].is_ca = 1;
+    make_cert(&x->chain.cert[2], 2, "CN=Test Intermediate CA", "CN=Test Root CA", INT_SHA1);
+    run(x);
+    assert_null(find_d(x, "chain-incomplete", -2));
+    const struct mxs_finding *f = must(x, "cert-untrusted-root", MXS_SEV_ERROR, MXS_STEP_CHAIN);
+    assert_int_equal(f->cert_depth, 1);
+    must(x, "chain-order", MXS_SEV_WARNING, MXS_STEP_CHAIN);
+    DONE;
+}
+
+/* A repeated intermediate: chain-order names the repeat, filed at it. */
+static void t_chain_repeat(void **st)
+{
+    (void)st;
+    FX;
+    x->chain.n = 3;
+    x->chain.cert[2] = x->chain.cert[1];
+    x->chain.cert[2].depth = 2;
+    run(x);
+    const struct mxs_finding *f = must(x, "chain-order", MXS_SEV_WARNING, MXS_STEP_CHAIN);
+    assert_int_equal(f->cert_depth, 2);
+    has(f->message, "certificate 2 repeats certificate 1");
+    has(f->evidence, "(repeat)");
     verdict(x, MXS_POL_VERIFIED, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
     DONE;
 }
@@ -632,6 +695,9 @@ int main(void)
         cmocka_unit_test(t_cert_untrusted_root),
         cmocka_unit_test(t_chain_incomplete),
         cmocka_unit_test(t_chain_order),
+        cmocka_unit_test(t_chain_too_long),
+        cmocka_unit_test(t_chain_incomplete_only_when_absent),
+        cmocka_unit_test(t_chain_repeat),
         cmocka_unit_test(t_cert_weak_key_sig_eku),
         cmocka_unit_test(t_cert_verify_other),
         cmocka_unit_test(t_fingerprint_mismatch),

@@ -191,6 +191,7 @@ static void test_tls12(void **state)
     build_tls12(&srv, 1);
     run(&srv, 0, &ref, &ci);
     check_tls12(&ref);
+    assert_int_equal(ref.cert_msg_len, 20003); /* from the Certificate header */
     assert_int_equal(ci.n, 5);       /* 2 handshake, CCS, Finished, alert */
 }
 
