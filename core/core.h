@@ -250,7 +250,8 @@ struct mxs_connect_facts {
 struct mxs_reply {
     int code;                    /* 0: none                                  */
     char enhanced[16];           /* "5.7.0" when present                     */
-    int n_lines;
+    int n_lines;                 /* every line received (none dropped)        */
+    size_t bytes;                /* every byte of them, CRLFs included        */
     char text[MXS_REPLY_MAX_TEXT]; /* lines joined by '\n', codes stripped    */
     int truncated;               /* lines or bytes dropped                   */
     int mixed_codes;             /* continuation lines with another code     */

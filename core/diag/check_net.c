@@ -236,11 +236,15 @@ void diag_check_banner(struct diag_ctx *c)
     }
     if (in->timed_out[MXS_STEP_BANNER] && b->code == 0) {
         diag_start(&f, D_BANNER_TIMEOUT, -1);
-        APP(f.message, "The server accepted the connection but sent no greeting "
+        APP(f.message, "The server accepted the connection but sent no complete greeting "
             "within %s.", diag_secs(in->elapsed_ms[MXS_STEP_BANNER], s));
         APP(f.evidence, "no 220 greeting after %s (BANNER deadline %d ms)",
             diag_secs(in->elapsed_ms[MXS_STEP_BANNER], s),
             c->set->timeout_ms[MXS_STEP_BANNER]);
+        if (in->step_error[MXS_STEP_BANNER][0]) {   /* what did arrive, if anything */
+            char e[300];
+            APP(f.evidence, "\nengine: %s", diag_esc(e, sizeof e, in->step_error[MXS_STEP_BANNER]));
+        }
         diag_file(c, &f, D_BANNER_TIMEOUT, NULL);
         return;
     }

@@ -417,14 +417,14 @@ static enum mxs_progress cmd_progress(struct engine *e)
         if (f < 0) {
             e->cmd_active = 0;
             engine_conn_close(e);
-            engine_rec_printf(e, MXS_REC_ERROR, MXS_STEP_NONE, "send failed: %s", strerror(e->io_errno));
+            char w[sizeof e->io_words + 40];
+            engine_rec_printf(e, MXS_REC_ERROR, MXS_STEP_NONE, "send failed: %s",
+                              engine_io_words(e, w, sizeof w));
             return MXS_PROG_STEP_DONE;
         }
         e->cmd_phase = 1;
     }
-    e->io_eof = 0;
-    e->io_errno = 0;
-    e->parse_err = 0;
+    engine_io_clear(e);
     int rr = engine_read_reply(e, &r);
     if (rr == 0)
         return MXS_PROG_WAITING;
@@ -469,15 +469,16 @@ enum mxs_progress engine_step(struct engine *e)
         int r = engine_step_run(e, s);
         if (r == 0) {
             if (engine_now_ms() >= e->deadline) {
+                char tw[300];
                 e->timed_out[s] = 1;
+                engine_timeout_words(e, s, tw, sizeof tw);
                 if (s != MXS_STEP_RESOLVE && s != MXS_STEP_CONNECT && !e->parse_err)
                     engine_record_partial(e, s);
                 if (s == MXS_STEP_RESOLVE && e->dns_ctx)
                     dns_cancel(e->dns_ctx);
                 if (s != MXS_STEP_RESOLVE && s != MXS_STEP_QUIT)
                     engine_conn_close(e);
-                engine_step_end(e, s, MXS_ST_FAIL, "no answer within the %.1f s deadline",
-                                e->set.timeout_ms[s] / 1000.0);
+                engine_step_end(e, s, MXS_ST_FAIL, "%s", tw);
             } else {
                 return MXS_PROG_WAITING;
             }

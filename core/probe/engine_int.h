@@ -80,6 +80,15 @@ struct engine {
     unsigned char outbuf[1100];
     size_t outlen, outoff;
     int io_eof, io_errno, parse_err;
+    /* A failure inside the TLS session, in words (tls_client_fail): what
+     * arrived, a KeyUpdate, an alert.  io_errno is set only when a system
+     * call returned it. */
+    char io_words[320];
+    int io_kind;                /* enum tls_fail_kind, 0 none                */
+    /* When the running step last received a byte (engine_now_ms, 0 none):
+     * a slow server is told from a silent one at the deadline. */
+    int64_t last_in_ms;
+    size_t step_in;             /* bytes the running step received           */
     /* raw command typed by the operator */
     int cmd_active, cmd_phase;
     /* side handshakes of the HANDSHAKE step (engine_side.c, probe/side.h) */
@@ -116,8 +125,21 @@ int engine_step_run(struct engine *e, enum mxs_step s);
 /* ---- connection and SMTP I/O (engine_io.c) ---- */
 void engine_conn_close(struct engine *e);
 void engine_send_line(struct engine *e, const char *line);
-/* 1 all sent, 0 would block, -1 error (e->io_errno). */
+/* 1 all sent, 0 would block, -1 error (e->io_errno, or e->io_words). */
 int engine_flush_out(struct engine *e);
+/* Why the last read or write failed, in words: the TLS words, the system
+ * error, or "the server closed the connection".  Never an invented errno. */
+const char *engine_io_words(struct engine *e, char *buf, size_t n);
+void engine_io_clear(struct engine *e);
+/* Plain bytes where TLS was expected belong in the exchange, one record per
+ * line as for any SMTP reply: first (what the record decoder saw) plus what
+ * else is already here (one non-blocking read: mbedTLS reads a record
+ * header's worth), into b (cap bytes).  Returns the bytes in b. */
+size_t engine_rec_plain(struct engine *e, enum mxs_step s, const unsigned char *first,
+                        size_t nfirst, unsigned char *b, size_t cap);
+/* The words for step s passing its deadline: "no answer" only when nothing
+ * came; else how much arrived and when the last byte did. */
+const char *engine_timeout_words(struct engine *e, enum mxs_step s, char *buf, size_t n);
 /* One reply: 1 complete (in *r), 0 waiting, -1 error: io_eof/io_errno or a
  * parser error in e->parse_err. */
 int engine_read_reply(struct engine *e, struct mxs_reply *r);

@@ -274,9 +274,7 @@ static int step_banner(struct engine *e)
     if (e->phase == 0) {
         memset(&m->banner, 0, sizeof m->banner);
         e->phase = 2; /* nothing to send: wait for the greeting */
-        e->io_eof = 0;
-        e->io_errno = 0;
-        e->parse_err = 0;
+        engine_io_clear(e);
     }
     int r = engine_exchange(e, MXS_STEP_BANNER, NULL, &m->banner, "waiting for the greeting");
     if (r <= 0)
@@ -542,6 +540,7 @@ static int step_handshake(struct engine *e)
         memset(f, 0, sizeof *f);
         f->alert_received = f->alert_sent = -1;
         e->tls_logged = 0;
+        e->last_in_ms = 0;
         e->hs_extra[0] = 0;
         engine_side_free(e);
         if (e->tlc_failed) {
@@ -595,6 +594,15 @@ static int step_handshake(struct engine *e)
     int r = tls_client_handshake(e->tlc);
     if (r == TLS_WANT_READ || r == TLS_WANT_WRITE) {
         e->want = r == TLS_WANT_READ ? POLLIN : POLLOUT;
+        /* The facts as they stand (SNI sent, bytes so far): a deadline may
+         * end the step before the handshake does, and must not claim "no
+         * SNI" or "no answer" for a server that was answering slowly. */
+        size_t before = f->bytes_in;
+        int64_t ms = f->handshake_ms;
+        tls_client_facts(e->tlc, f);
+        f->handshake_ms = ms;
+        if (f->bytes_in > before)
+            e->last_in_ms = engine_now_ms();
         return 0;
     }
     tls_client_facts(e->tlc, f);
@@ -636,23 +644,7 @@ static int step_handshake(struct engine *e)
         /* What the server said instead of TLS belongs in the exchange: one
          * record per line, as for any SMTP reply. */
         unsigned char b[512];
-        size_t n = raw->n_not_tls, i = 0;
-        memcpy(b, raw->not_tls_bytes, n);
-        /* mbedTLS read only a record header's worth: take what else is
-         * already here (one non-blocking read), so the line is whole. */
-        ssize_t more = e->t.ops->read(e->t.ctx, b + n, sizeof b - n);
-        if (more > 0)
-            n += (size_t)more;
-        while (i < n) {
-            size_t j = i;
-            while (j < n && b[j] != '\n')
-                j++;
-            size_t l = j - i;
-            if (l && b[i + l - 1] == '\r')
-                l--;
-            engine_rec_add(e, MXS_REC_SMTP_IN, MXS_STEP_HANDSHAKE, b + i, l);
-            i = j + 1;
-        }
+        engine_rec_plain(e, MXS_STEP_HANDSHAKE, raw->not_tls_bytes, raw->n_not_tls, b, sizeof b);
         /* Raw bytes (NUL shown as '.'): every output escapes them itself. */
         char shown[40];
         size_t k = raw->n_not_tls < sizeof shown - 1 ? raw->n_not_tls : sizeof shown - 1;

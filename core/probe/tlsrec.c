@@ -257,6 +257,13 @@ void tlsrec_feed(struct tlsrec_stream *s, int from_server, const void *data,
                     f->not_tls = 1;
                     memcpy(f->not_tls_bytes, s->first_bytes, s->n_first);
                     f->n_not_tls = s->n_first;
+                } else if (from_server && !f->late_not_tls) {
+                    size_t k = s->hdr_len + 1;      /* the header so far */
+                    f->late_not_tls = 1;
+                    memcpy(f->late_bytes, s->hdr, k);
+                    while (k < sizeof f->late_bytes && i < n)
+                        f->late_bytes[k++] = p[i++];
+                    f->n_late = k;
                 }
                 break;
             }

@@ -79,8 +79,9 @@ static json_t *jreply(const struct mxs_reply *r)
 {
     if (!r->code)
         return json_null();
-    return json_pack("{s:i, s:o, s:o, s:b}", "code", r->code, "enhanced", jstr_or_null(r->enhanced),
-                     "lines", jreply_lines(r), "truncated", r->truncated);
+    return json_pack("{s:i, s:o, s:o, s:b, s:i, s:I}", "code", r->code, "enhanced",
+                     jstr_or_null(r->enhanced), "lines", jreply_lines(r), "truncated", r->truncated,
+                     "line_count", r->n_lines, "bytes", (json_int_t)r->bytes);
 }
 
 static json_t *jcaps(const struct mxs_caps *c)

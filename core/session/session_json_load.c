@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 
@@ -240,6 +241,12 @@ static void load_reply(json_t *o, struct mxs_reply *r)
         r->n_lines++;
     }
     r->text[o_len < sizeof r->text ? o_len : sizeof r->text - 1] = 0;
+    /* Every line received, kept or not (files before line_count: the kept). */
+    long long lc = jint(o, "line_count", 0);
+    if (lc > r->n_lines && lc <= INT_MAX)
+        r->n_lines = (int)lc;
+    long long by = jint(o, "bytes", 0);
+    r->bytes = by > 0 ? (size_t)by : 0;
 }
 
 static void load_caps(json_t *a, struct mxs_caps *c)
