@@ -310,6 +310,12 @@ struct mxs_tls_facts {
                                   * TLS 1.2 retry without RSA-PSS completed */
     int local_error;             /* our --cafile/--cert/--key cannot be used:
                                   * nothing was sent, error says why        */
+    int key_update;              /* after the handshake the server sent a TLS
+                                  * 1.3 KeyUpdate, which mbedTLS 3.6 cannot
+                                  * follow (Mbed-TLS#10881): our limit       */
+    int key_update_retry;        /* EHLO after TLS re-run over a TLS 1.2
+                                  * session (fresh connection): 1 it gave the
+                                  * evidence, -1 it failed, 0 not run       */
 };
 
 /* Our verify flags, independent of the TLS library. */

@@ -433,6 +433,28 @@ void diag_check_ehlo2(struct diag_ctx *c)
     const struct mxs_smtp_facts *sm = c->smtp;
     struct mxs_finding f;
     char one[200];
+    if (c->tls->key_update) {
+        /* Our library's limit (mbedTLS 3.6 has no KeyUpdate): never the
+         * server's fault, and the verdicts are not evaluated (LOCAL). */
+        char e[300];
+        diag_start(&f, D_TLS_KEY_UPDATE, -1);
+        APP(f.message, "After the handshake the server sent a TLS 1.3 KeyUpdate. That is "
+            "legal, and OpenSSL/Postfix senders follow it and carry on; our TLS library, "
+            "mbedTLS 3.6, cannot (Mbed-TLS#10881), so the session ended on our side. "
+            "This says nothing against the server.");
+        if (c->in->step_error[MXS_STEP_EHLO2][0])
+            APP(f.evidence, "EHLO after TLS: %s\n",
+                diag_esc(e, sizeof e, c->in->step_error[MXS_STEP_EHLO2]));
+        if (c->tls->key_update_retry > 0)
+            APP(f.evidence, "the EHLO after TLS was re-run over TLS 1.2 (no KeyUpdate there) on "
+                "a fresh connection: see its reply above");
+        else if (c->tls->key_update_retry < 0)
+            APP(f.evidence, "a re-run of the EHLO after TLS over TLS 1.2 on a fresh connection "
+                "failed too: no EHLO evidence after TLS");
+        else
+            APP(f.evidence, "no re-run over TLS 1.2");
+        diag_file(c, &f, D_TLS_KEY_UPDATE, NULL);
+    }
     if (sm->ehlo2.code >= 400) {
         diag_start(&f, D_EHLO2_REJECTED, -1);
         APP(f.message, "After TLS the server refuses EHLO (%s): mail cannot go "

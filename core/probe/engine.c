@@ -198,6 +198,7 @@ static void step_begin(struct engine *e, enum mxs_step s)
     e->deadline = e->t_start[s] + e->set.timeout_ms[s];
     e->timed_out[s] = 0;
     e->reset[s] = 0;
+    e->ku_state = 0;
     engine_step_set(e, s, MXS_ST_RUNNING, -1, "");
     engine_rec_printf(e, MXS_REC_STEP, s, "%s started (deadline %.1f s)", mxs_step_name(s),
                       e->set.timeout_ms[s] / 1000.0);
@@ -532,7 +533,7 @@ int engine_pollfds(struct engine *e, struct pollfd *fds, int max)
         fds[n].revents = 0;
         n++;
     }
-    if (e->running && e->cur == MXS_STEP_HANDSHAKE)
+    if (e->running && (e->cur == MXS_STEP_HANDSHAKE || e->cur == MXS_STEP_EHLO2))
         n += engine_side_pollfds(e, fds + n, max - n);
     return n;
 }

@@ -88,6 +88,11 @@ struct engine {
     /* When the running step last received a byte (engine_now_ms, 0 none):
      * a slow server is told from a silent one at the deadline. */
     int64_t last_in_ms;
+    /* EHLO2 after a server's TLS 1.3 KeyUpdate (mbedTLS cannot follow it):
+     * 1 a TLS 1.2 session on a fresh connection is being made (side probe
+     * SIDE_TLS12_PKCS1), 2 the EHLO is re-run over it; 0 otherwise. */
+    int ku_state;
+    char ku_words[320];
     size_t step_in;             /* bytes the running step received           */
     /* raw command typed by the operator */
     int cmd_active, cmd_phase;
@@ -146,7 +151,9 @@ int engine_read_reply(struct engine *e, struct mxs_reply *r);
 /* What the server started but never finished goes into the transcript. */
 void engine_record_partial(struct engine *e, enum mxs_step s);
 /* Send cmd (NULL: none), flush, read its reply: 1 with the reply, 0 waiting,
- * -1 failed (the step ended with "what: why"). */
+ * -1 failed (the step ended with "what: why"), -2 (EHLO2 only, once) the
+ * server's KeyUpdate ended the TLS session: the step is not ended, the
+ * caller re-runs it (e->io_words say what happened). */
 int engine_exchange(struct engine *e, enum mxs_step s, const char *cmd, struct mxs_reply *r,
                     const char *what);
 

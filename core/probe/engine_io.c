@@ -91,10 +91,12 @@ const char *engine_timeout_words(struct engine *e, enum mxs_step s, char *buf, s
                  lines == 1 ? "" : "s", got);
     else
         snprintf(what, sizeof what, "%zu byte%s", got, got == 1 ? "" : "s");
+    const char *how = s == MXS_STEP_HANDSHAKE ? "the server was answering, too slowly"
+                      : before < 1.0 ? "the server was still sending"
+                                     : "the server was answering, then stopped";
     snprintf(buf, n, "%s not complete within the %.1f s deadline: %s arrived, the last %.1f s "
-             "before the deadline: the server was answering, %s",
-             s == MXS_STEP_HANDSHAKE ? "the handshake was" : "the reply was", lim, what, before,
-             before < 1.0 ? "too slowly or without end" : "then stopped");
+             "before the deadline: %s", s == MXS_STEP_HANDSHAKE ? "the handshake was" : "the reply was",
+             lim, what, before, how);
     return buf;
 }
 
@@ -342,6 +344,8 @@ int engine_exchange(struct engine *e, enum mxs_step s, const char *cmd, struct m
     }
     int rr = engine_read_reply(e, r);
     if (rr < 0) {
+        if (e->io_kind == TLS_FK_KEY_UPDATE && s == MXS_STEP_EHLO2 && !e->ku_state)
+            return -2;
         io_failure(e, s, what);
         return -1;
     }

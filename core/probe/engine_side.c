@@ -17,7 +17,8 @@
 static void side_note(void *arg, const char *line)
 {
     struct engine *e = arg;
-    engine_rec_add(e, MXS_REC_NOTE, MXS_STEP_HANDSHAKE, line, strlen(line));
+    /* HANDSHAKE's probes, or EHLO2's TLS 1.2 re-run after a KeyUpdate */
+    engine_rec_add(e, MXS_REC_NOTE, e->running ? e->cur : MXS_STEP_HANDSHAKE, line, strlen(line));
 }
 
 void engine_side_start(struct engine *e, int kind)

@@ -512,8 +512,8 @@ enum tls_fail_kind tls_client_fail(struct tls_client *c, char *words, size_t n, 
     if (c->handshake_done && c->last_err == MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE &&
         c->ssl.in_msgtype == MBEDTLS_SSL_MSG_HANDSHAKE && c->ssl.in_msg &&
         c->ssl.in_msg[0] == HS_KEY_UPDATE) {
-        snprintf(words, n, "the server sent a TLS 1.3 KeyUpdate, which is legal and which "
-                 "OpenSSL/Postfix senders follow; our TLS library, %s, cannot (Mbed-TLS#10881)",
+        snprintf(words, n, "the server sent a TLS 1.3 KeyUpdate (legal; OpenSSL/Postfix senders "
+                 "follow it), which our TLS library, %s, cannot follow (Mbed-TLS#10881)",
                  MBEDTLS_VERSION_STRING_FULL);
         return TLS_FK_KEY_UPDATE;
     }

@@ -302,6 +302,10 @@ json_t *render_json_tree(const struct engine *e)
     json_object_set_new(json_object_get(root, "tls"), "versions", vers);
     json_object_set_new(json_object_get(root, "tls"), "legacy_probed", json_boolean(t->legacy_probed));
     json_object_set_new(json_object_get(root, "tls"), "pss_retry", json_boolean(t->pss_retry));
+    json_object_set_new(json_object_get(root, "tls"), "key_update", json_boolean(t->key_update));
+    json_object_set_new(json_object_get(root, "tls"), "key_update_retry",
+                        t->key_update_retry > 0 ? json_string("completed")
+                        : t->key_update_retry < 0 ? json_string("failed") : json_null());
 
     const struct mxs_chain_facts *ch = engine_chain(e);
     /* Dual certificates: the RSA-only handshake's leaf when it is another

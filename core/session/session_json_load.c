@@ -666,6 +666,9 @@ struct engine *engine_load_buffer(const char *text, size_t len, const char *path
         }
         tls.legacy_probed = json_is_true(json_object_get(tj, "legacy_probed"));
         tls.pss_retry = json_is_true(json_object_get(tj, "pss_retry"));
+        tls.key_update = json_is_true(json_object_get(tj, "key_update"));
+        const char *kr = jget_str(tj, "key_update_retry");
+        tls.key_update_retry = !kr ? 0 : !strcmp(kr, "completed") ? 1 : -1;
     }
     loaded_plain(tls.version_name, sizeof tls.version_name);
     loaded_plain(tls.cipher, sizeof tls.cipher);
