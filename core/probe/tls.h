@@ -59,7 +59,7 @@ ssize_t tls_client_write(struct tls_client *c, const void *buf, size_t n);
  * set only when a system call returned that errno (else 0): no errno is ever
  * made up.  Returns the kind. */
 enum tls_fail_kind {
-    TLS_FK_OTHER = 0, TLS_FK_NOT_TLS, TLS_FK_KEY_UPDATE, TLS_FK_ALERT, TLS_FK_SYSCALL,
+    TLS_FK_NONE = 0, TLS_FK_OTHER, TLS_FK_NOT_TLS, TLS_FK_KEY_UPDATE, TLS_FK_ALERT, TLS_FK_SYSCALL,
     TLS_FK_EOF
 };
 enum tls_fail_kind tls_client_fail(struct tls_client *c, char *words, size_t n, int *sys_errno);
