@@ -58,8 +58,8 @@ struct tlsrec_facts {
     unsigned char not_tls_bytes[256]; size_t n_not_tls;
     int record_version;         /* version field of the first server record  */
     /* Not a record header after good records (e.g. "250 OK" in the clear
-     * inside a TLS session): the bytes from the bad header on, as many as
-     * that read brought (a TLS client reads 5 at a time). */
+     * inside a TLS session): the bytes from the bad header on, as they were
+     * fed (a TLS client reads 5 at a time, then stops). */
     int late_not_tls;
     unsigned char late_bytes[64]; size_t n_late;
     /* from the client side */
