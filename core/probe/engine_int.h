@@ -142,6 +142,9 @@ void engine_io_clear(struct engine *e);
  * header's worth), into b (cap bytes).  Returns the bytes in b. */
 size_t engine_rec_plain(struct engine *e, enum mxs_step s, const unsigned char *first,
                         size_t nfirst, unsigned char *b, size_t cap);
+/* The first line of such bytes for words: raw (NUL as '.'; every output
+ * escapes step words itself), "..." when cut to fit len. */
+const char *engine_plain_shown(const unsigned char *b, size_t n, char *shown, size_t len);
 /* The words for step s passing its deadline: "no answer" only when nothing
  * came; else how much arrived and when the last byte did. */
 const char *engine_timeout_words(struct engine *e, enum mxs_step s, char *buf, size_t n);

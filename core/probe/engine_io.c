@@ -113,6 +113,17 @@ const char *engine_io_words(struct engine *e, char *buf, size_t n)
     return buf;
 }
 
+const char *engine_plain_shown(const unsigned char *b, size_t n, char *shown, size_t len)
+{
+    size_t k = 0;
+    for (; k < n && k + 4 < len && b[k] != '\r' && b[k] != '\n'; k++)
+        shown[k] = b[k] ? (char)b[k] : '.';
+    if (k < n && b[k] != '\r' && b[k] != '\n')
+        memcpy(shown + k, "...", 3), k += 3;
+    shown[k] = 0;
+    return shown;
+}
+
 size_t engine_rec_plain(struct engine *e, enum mxs_step s, const unsigned char *first,
                         size_t nfirst, unsigned char *b, size_t cap)
 {
@@ -153,16 +164,10 @@ static void io_tls_failed(struct engine *e)
     size_t n = engine_rec_plain(e, s, raw->late_bytes, raw->n_late, b, sizeof b);
     engine_rec_printf(e, MXS_REC_NOTE, s, "the %zu byte%s above came in the clear inside the TLS "
                       "session: not a TLS record", n, n == 1 ? "" : "s");
-    /* The words: the first line as it came (raw, NUL as '.'; every output
-     * escapes step words itself), bounded. */
     char shown[72];
-    size_t k = 0;
-    for (; k < n && k < sizeof shown - 1 && b[k] != '\r' && b[k] != '\n'; k++)
-        shown[k] = b[k] ? (char)b[k] : '.';
-    shown[k] = 0;
     snprintf(e->io_words, sizeof e->io_words,
-             "not a TLS record: the server sent '%s'%s in the clear inside the TLS session "
-             "(%zu bytes)", shown, k < n && b[k] != '\r' && b[k] != '\n' ? "..." : "", n);
+             "not a TLS record: the server sent '%s' in the clear inside the TLS session "
+             "(%zu bytes)", engine_plain_shown(b, n, shown, sizeof shown), n);
 }
 
 /* 1 all sent, 0 would block, -1 error (step_err set by caller). */

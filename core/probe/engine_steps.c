@@ -652,6 +652,15 @@ static int step_handshake(struct engine *e)
             shown[j] = raw->not_tls_bytes[j] ? (char)raw->not_tls_bytes[j] : '.';
         shown[k] = 0;
         snprintf(e->hs_extra, sizeof e->hs_extra, "; the server answered '%s' instead of TLS", shown);
+    } else if (raw->late_not_tls) {
+        /* Plaintext where the next handshake record belongs: the whole line
+         * (mbedTLS read a record header's worth) into the exchange and the
+         * error; no errno, as no system call failed. */
+        unsigned char b[512];
+        char shown[72];
+        size_t n = engine_rec_plain(e, MXS_STEP_HANDSHAKE, raw->late_bytes, raw->n_late, b, sizeof b);
+        snprintf(f->error, sizeof f->error, "not a TLS record: the server sent '%s' in the clear "
+                 "during the handshake (%zu bytes)", engine_plain_shown(b, n, shown, sizeof shown), n);
     } else if (f->server_hello_version && f->server_hello_version < 12) {
         snprintf(e->hs_extra, sizeof e->hs_extra,
                  "; the server chose %s, which mxscope (and modern senders) no longer speak",

@@ -487,6 +487,17 @@ ssize_t tls_client_read(struct tls_client *c, void *buf, size_t n)
     return TLS_WANT_READ;
 }
 
+/* The plaintext that came after good records, raw (NUL shown as '.'):
+ * every output escapes step words and errors itself. */
+static const char *late_raw(const struct tls_client *c, char *raw)
+{
+    size_t k;
+    for (k = 0; k < c->rf.n_late; k++)
+        raw[k] = c->rf.late_bytes[k] ? (char)c->rf.late_bytes[k] : '.';
+    raw[k] = 0;
+    return raw;
+}
+
 /* TLS 1.3 handshake message type of a KeyUpdate (RFC 8446 4.6.3). */
 #define HS_KEY_UPDATE 24
 
@@ -497,13 +508,8 @@ enum tls_fail_kind tls_client_fail(struct tls_client *c, char *words, size_t n, 
     if (n)
         words[0] = 0;
     if (c->rf.late_not_tls) {
-        /* Raw (NUL shown as '.'): every output escapes step words itself. */
-        size_t k;
-        for (k = 0; k < c->rf.n_late; k++)
-            raw[k] = c->rf.late_bytes[k] ? (char)c->rf.late_bytes[k] : '.';
-        raw[k] = 0;
         snprintf(words, n, "not a TLS record: the server sent '%s' in the clear inside the TLS "
-                 "session", raw);
+                 "session", late_raw(c, raw));
         return TLS_FK_NOT_TLS;
     }
     /* mbedTLS 3.6 has no KeyUpdate (Mbed-TLS issue #10881): a post-handshake
@@ -622,8 +628,12 @@ void tls_client_facts(struct tls_client *c, struct mxs_tls_facts *f)
     if (c->last_err) {
         char e[160];
         mbedtls_strerror(c->last_err, e, sizeof e);
+        char raw[sizeof c->rf.late_bytes + 1];
         if (c->rf.not_tls)
             snprintf(f->error, sizeof f->error, "the server answered with something that is not TLS (%s)", e);
+        else if (c->rf.late_not_tls)
+            snprintf(f->error, sizeof f->error, "not a TLS record: the server sent '%s' in the "
+                     "clear (%.100s)", late_raw(c, raw), e);
         else if (c->io_errno)
             snprintf(f->error, sizeof f->error, "%s (%s)", e, strerror(c->io_errno));
         else if (c->peer_eof)
