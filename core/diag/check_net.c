@@ -218,6 +218,10 @@ void diag_check_banner(struct diag_ctx *c)
     const struct diag_input *in = c->in;
     struct mxs_finding f;
     char s[32], one[200];
+    /* The greeting under implicit TLS lost to a KeyUpdate: our limit, filed
+     * as tls-key-update-unsupported (diag_check_ehlo2), not the server's. */
+    if (b->code == 0 && c->tls->key_update)
+        return;
     if (b->code >= 500 || (b->code >= 400 && b->code < 500)) {
         int perm = b->code >= 500;
         enum diag_row row = perm ? D_BANNER_REJECTED : D_BANNER_THROTTLED;
@@ -442,15 +446,19 @@ void diag_check_ehlo2(struct diag_ctx *c)
             "legal, and OpenSSL/Postfix senders follow it and carry on; our TLS library, "
             "mbedTLS 3.6, cannot (Mbed-TLS#10881), so the session ended on our side. "
             "This says nothing against the server.");
-        if (c->in->step_error[MXS_STEP_EHLO2][0])
-            APP(f.evidence, "EHLO after TLS: %s\n",
-                diag_esc(e, sizeof e, c->in->step_error[MXS_STEP_EHLO2]));
-        if (c->tls->key_update_retry > 0)
+        for (int s = MXS_STEP_BANNER; s < MXS_STEP_COUNT; s++)   /* where it ended */
+            if (c->in->step_error[s][0] && (c->in->state[s] == MXS_ST_FAIL ||
+                                           (s == MXS_STEP_EHLO2 && c->in->state[s] == MXS_ST_WARN)))
+                APP(f.evidence, "%s: %s\n", mxs_step_name((enum mxs_step)s),
+                    diag_esc(e, sizeof e, c->in->step_error[s]));
+        if (c->set->tls_on_connect && c->smtp->banner.code == 0)
+            APP(f.evidence, "implicit TLS: the greeting itself was lost, no re-run");
+        else if (c->tls->key_update_retry > 0)
             APP(f.evidence, "the EHLO after TLS was re-run over TLS 1.2 (no KeyUpdate there) on "
                 "a fresh connection: see its reply above");
         else if (c->tls->key_update_retry < 0)
-            APP(f.evidence, "a re-run of the EHLO after TLS over TLS 1.2 on a fresh connection "
-                "failed too: no EHLO evidence after TLS");
+            APP(f.evidence, "no re-run of the EHLO after TLS over TLS 1.2 could be made (it "
+                "failed, or tls-min 1.3 excludes it): no EHLO evidence after TLS");
         else
             APP(f.evidence, "no re-run over TLS 1.2");
         diag_file(c, &f, D_TLS_KEY_UPDATE, NULL);
@@ -494,6 +502,9 @@ void diag_check_fallback(struct diag_ctx *c)
         if (fail_row[s] < 0 || in->state[s] != MXS_ST_FAIL || c->per_step[s] > 0)
             continue;
         if (s == MXS_STEP_STARTTLS && c->set->tls_on_connect)
+            continue;
+        /* A step ended by a KeyUpdate: tls-key-update-unsupported says so. */
+        if (c->tls->key_update)
             continue;
         struct mxs_finding f;
         char e[300], t[32];

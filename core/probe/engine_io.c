@@ -157,6 +157,10 @@ static void io_tls_failed(struct engine *e)
     e->io_errno = sys;
     if (e->io_kind == TLS_FK_EOF)
         e->io_eof = 1;
+    /* Our library's limit whichever step met it (EHLO2 usually; the
+     * greeting under implicit TLS): the diagnosis files it as ours. */
+    if (e->io_kind == TLS_FK_KEY_UPDATE)
+        e->tls.key_update = 1;
     if (e->io_kind != TLS_FK_NOT_TLS)
         return;
     const struct tlsrec_facts *raw = tls_client_raw(e->tlc);

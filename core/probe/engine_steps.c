@@ -918,10 +918,16 @@ static int ehlo2_key_update(struct engine *e)
     if (e->ku_state == 0) {
         e->tls.key_update = 1;
         snprintf(e->ku_words, sizeof e->ku_words, "%s", e->io_words);
-        engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_EHLO2, "%s: the EHLO is re-run over TLS 1.2 "
-                          "on a fresh connection", e->ku_words);
         engine_conn_close(e);
         engine_side_free(e);
+        if (e->set.tls_min == 13) {     /* the operator excluded TLS 1.2 */
+            e->tls.key_update_retry = -1;
+            engine_step_end(e, MXS_STEP_EHLO2, MXS_ST_FAIL, "EHLO after TLS: %s; not re-run "
+                            "over TLS 1.2 (tls-min 1.3)", e->ku_words);
+            return -1;
+        }
+        engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_EHLO2, "%s: the EHLO is re-run over TLS 1.2 "
+                          "on a fresh connection", e->ku_words);
         engine_side_start(e, SIDE_TLS12_PKCS1);
         e->ku_state = 1;
     }
