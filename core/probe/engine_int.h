@@ -174,6 +174,10 @@ const struct side_result *engine_side_result(const struct engine *e, int kind);
 /* A completed side session of that kind becomes the engine's own
  * (transport, TLS client).  0, or -1 when there is none. */
 int engine_side_adopt(struct engine *e, int kind);
+/* EHLO2 after the server's TLS 1.3 KeyUpdate (mbedTLS cannot follow it):
+ * start, pump and adopt a TLS 1.2 session on a fresh connection (e->ku_state
+ * 0 -> 1 -> 2).  1 adopted (re-run the EHLO), 0 waiting, -1 the step ended. */
+int engine_side_key_update(struct engine *e);
 /* The engine's TLS record callback (transcript), for an adopted session. */
 void engine_side_tls_record(void *arg, int from_server, int type, int version,
                             const unsigned char *body, size_t len);

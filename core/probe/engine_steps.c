@@ -907,48 +907,6 @@ static int step_chain(struct engine *e)
     return 1;
 }
 
-/* The server sent a TLS 1.3 KeyUpdate, which mbedTLS 3.6 cannot follow
- * (Mbed-TLS#10881) and OpenSSL senders do: our limit.  For the evidence a
- * sender would have, the EHLO is re-run over TLS 1.2 (which has no
- * KeyUpdate) on a fresh connection: the side probe that also serves the
- * RSA-PSS retry (TLS 1.2, no RSA-PSS offered), adopted as our session.
- * 0 waiting, -1 the step ended. */
-static int ehlo2_key_update(struct engine *e)
-{
-    if (e->ku_state == 0) {
-        e->tls.key_update = 1;
-        snprintf(e->ku_words, sizeof e->ku_words, "%s", e->io_words);
-        engine_conn_close(e);
-        engine_side_free(e);
-        if (e->set.tls_min == 13) {     /* the operator excluded TLS 1.2 */
-            e->tls.key_update_retry = -1;
-            engine_step_end(e, MXS_STEP_EHLO2, MXS_ST_FAIL, "EHLO after TLS: %s; not re-run "
-                            "over TLS 1.2 (tls-min 1.3)", e->ku_words);
-            return -1;
-        }
-        engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_EHLO2, "%s: the EHLO is re-run over TLS 1.2 "
-                          "on a fresh connection", e->ku_words);
-        engine_side_start(e, SIDE_TLS12_PKCS1);
-        e->ku_state = 1;
-    }
-    engine_side_pump(e);
-    if (engine_side_pending(e))
-        return 0;
-    if (engine_side_adopt(e, SIDE_TLS12_PKCS1) != 0) {
-        e->tls.key_update_retry = -1;
-        engine_side_free(e);
-        engine_step_end(e, MXS_STEP_EHLO2, MXS_ST_FAIL, "EHLO after TLS: %s; the re-run over "
-                        "TLS 1.2 failed", e->ku_words);
-        return -1;
-    }
-    engine_side_free(e);
-    e->tls_active = 1;
-    e->ku_state = 2;
-    e->phase = 0;
-    engine_io_clear(e);
-    return 1;
-}
-
 static int step_ehlo2(struct engine *e)
 {
     struct mxs_smtp_facts *m = &e->smtp;
@@ -962,7 +920,7 @@ static int step_ehlo2(struct engine *e)
         e->tls.key_update_retry = 0;
     }
     if (e->ku_state == 1) {
-        int k = ehlo2_key_update(e);
+        int k = engine_side_key_update(e);
         if (k <= 0)
             return k;
     }
@@ -970,7 +928,7 @@ static int step_ehlo2(struct engine *e)
     int r = engine_exchange(e, MXS_STEP_EHLO2, cmd, &m->ehlo2,
                             e->ku_state == 2 ? "EHLO after TLS, re-run over TLS 1.2" : "EHLO after TLS");
     if (r == -2) {
-        int k = ehlo2_key_update(e);
+        int k = engine_side_key_update(e);
         if (k <= 0)
             return k;
         return step_ehlo2(e);
