@@ -167,6 +167,12 @@ $(BUILD)/tests/test_nolab: tests/unit/test_nolab.c $(CLIENT_ARCHIVES) | $(TEST_S
 	$(CC) $(CFLAGS_TEST) $(LDFLAGS_SAN) -o $@ $< -Wl,--whole-archive $(CLIENT_ARCHIVES) \
 	    -Wl,--no-whole-archive $(CORE_LIBS) $(CMOCKA_LIBS)
 
+# osslsrv plays a server on OpenSSL's libssl (what mbedTLS cannot send: a
+# TLS 1.3 KeyUpdate); it links libssl only, nothing of ours or of mbedTLS.
+$(BUILD)/fixtures/osslsrv: tests/fixtures/osslsrv.c | $(TEST_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_TEST) $(LDFLAGS_SAN) -o $@ $< -lssl -lcrypto
+
 $(BUILD)/fixtures/%: tests/fixtures/%.c $(LIB) | $(TEST_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_TEST) $(LDFLAGS_SAN) -o $@ $< $(LIB) $(CORE_LIBS)

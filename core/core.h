@@ -278,7 +278,8 @@ struct mxs_connect_facts {
 struct mxs_reply {
     int code;                    /* 0: none                                  */
     char enhanced[16];           /* "5.7.0" when present                     */
-    int n_lines;
+    int n_lines;                 /* every line received (none dropped)        */
+    size_t bytes;                /* every byte of them, CRLFs included        */
     char text[MXS_REPLY_MAX_TEXT]; /* lines joined by '\n', codes stripped    */
     int truncated;               /* lines or bytes dropped                   */
     int mixed_codes;             /* continuation lines with another code     */
@@ -347,6 +348,12 @@ struct mxs_tls_facts {
     int refused_san_len;         /* ... of this many bytes (0 is odd too)    */
     int local_error;             /* our --cafile/--cert/--key cannot be used:
                                   * nothing was sent, error says why        */
+    int key_update;              /* after the handshake the server sent a TLS
+                                  * 1.3 KeyUpdate, which mbedTLS 3.6 cannot
+                                  * follow (Mbed-TLS#10881): our limit       */
+    int key_update_retry;        /* EHLO after TLS re-run over a TLS 1.2
+                                  * session (fresh connection): 1 it gave the
+                                  * evidence, -1 it failed, 0 not run       */
 };
 
 /* Our verify flags, independent of the TLS library. */

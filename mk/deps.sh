@@ -28,7 +28,7 @@ MBEDTLS_MIN=3.6.6
 
 pkgs_build="gcc make pkg-config libncurses-dev libreadline-dev libunbound-dev
  libjansson-dev libcurl4-openssl-dev zlib1g-dev libidn2-dev dns-root-data ca-certificates"
-pkgs_test="libcmocka-dev postfix unbound ldnsutils tmux openssl clang
+pkgs_test="libcmocka-dev postfix unbound ldnsutils tmux openssl libssl-dev clang
  libclang-rt-14-dev swaks libnet-ssleay-perl valgrind procps iproute2 jq time nginx-light"
 
 # dpkg-query: is a package installed?

@@ -514,6 +514,16 @@ const struct diag_entry diag_rows[D_COUNT] = {
     "no EHLO reply after TLS in time"),
 [D_EHLO2_FAILED] = FALLBACK("ehlo2-failed", NULL, EHLO2, ALL, THIRD_REACH,
     "EHLO after TLS failed otherwise"),
+/* Our TLS library's limit, not the server's fault: the verdicts cannot be
+ * evaluated (LOCAL). */
+[D_TLS_KEY_UPDATE] = {"tls-key-update-unsupported", NULL, MXS_STEP_EHLO2, E, LOCAL,
+    "the server sent a TLS 1.3 KeyUpdate, which our TLS library (mbedTLS 3.6) "
+    "cannot follow",
+    "nothing to fix: a KeyUpdate is legal (RFC 8446 4.6.3) and OpenSSL-based "
+    "senders (Postfix) follow it; check the session with `posttls-finger` or "
+    "`openssl s_client -starttls smtp` if in doubt.",
+    "nothing to do: the limit is on the side that runs mxscope (Mbed-TLS "
+    "issue #10881); your sender (OpenSSL/Postfix, Exchange) carries on."},
 
 /* ---- several probes (compare.c) --------------------------------------- */
 /* Filed under the step of the aspect that differs. */

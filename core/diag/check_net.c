@@ -364,6 +364,10 @@ void diag_check_banner(struct diag_ctx *c)
     const struct diag_input *in = c->in;
     struct mxs_finding f;
     char s[32], one[200];
+    /* The greeting under implicit TLS lost to a KeyUpdate: our limit, filed
+     * as tls-key-update-unsupported (diag_check_ehlo2), not the server's. */
+    if (b->code == 0 && c->tls->key_update)
+        return;
     if (b->code >= 500 || (b->code >= 400 && b->code < 500)) {
         int perm = b->code >= 500;
         enum diag_row row = perm ? D_BANNER_REJECTED : D_BANNER_THROTTLED;
@@ -382,11 +386,15 @@ void diag_check_banner(struct diag_ctx *c)
     }
     if (in->timed_out[MXS_STEP_BANNER] && b->code == 0) {
         diag_start(&f, D_BANNER_TIMEOUT, -1);
-        APP(f.message, "The server accepted the connection but sent no greeting "
+        APP(f.message, "The server accepted the connection but sent no complete greeting "
             "within %s.", diag_secs(in->elapsed_ms[MXS_STEP_BANNER], s));
         APP(f.evidence, "no 220 greeting after %s (BANNER deadline %d ms)",
             diag_secs(in->elapsed_ms[MXS_STEP_BANNER], s),
             c->set->timeout_ms[MXS_STEP_BANNER]);
+        if (in->step_error[MXS_STEP_BANNER][0]) {   /* what did arrive, if anything */
+            char e[300];
+            APP(f.evidence, "\nengine: %s", diag_esc(e, sizeof e, in->step_error[MXS_STEP_BANNER]));
+        }
         diag_file(c, &f, D_BANNER_TIMEOUT, NULL);
         return;
     }
@@ -575,6 +583,32 @@ void diag_check_ehlo2(struct diag_ctx *c)
     const struct mxs_smtp_facts *sm = c->smtp;
     struct mxs_finding f;
     char one[200];
+    if (c->tls->key_update) {
+        /* Our library's limit (mbedTLS 3.6 has no KeyUpdate): never the
+         * server's fault, and the verdicts are not evaluated (LOCAL). */
+        char e[300];
+        diag_start(&f, D_TLS_KEY_UPDATE, -1);
+        APP(f.message, "After the handshake the server sent a TLS 1.3 KeyUpdate. That is "
+            "legal, and OpenSSL/Postfix senders follow it and carry on; our TLS library, "
+            "mbedTLS 3.6, cannot (Mbed-TLS#10881), so the session ended on our side. "
+            "This says nothing against the server.");
+        for (int s = MXS_STEP_BANNER; s < MXS_STEP_COUNT; s++)   /* where it ended */
+            if (c->in->step_error[s][0] && (c->in->state[s] == MXS_ST_FAIL ||
+                                           (s == MXS_STEP_EHLO2 && c->in->state[s] == MXS_ST_WARN)))
+                APP(f.evidence, "%s: %s\n", mxs_step_name((enum mxs_step)s),
+                    diag_esc(e, sizeof e, c->in->step_error[s]));
+        if (c->set->tls_on_connect && c->smtp->banner.code == 0)
+            APP(f.evidence, "implicit TLS: the greeting itself was lost, no re-run");
+        else if (c->tls->key_update_retry > 0)
+            APP(f.evidence, "the EHLO after TLS was re-run over TLS 1.2 (no KeyUpdate there) on "
+                "a fresh connection: see its reply above");
+        else if (c->tls->key_update_retry < 0)
+            APP(f.evidence, "no re-run of the EHLO after TLS over TLS 1.2 could be made (it "
+                "failed, or tls-min 1.3 excludes it): no EHLO evidence after TLS");
+        else
+            APP(f.evidence, "no re-run over TLS 1.2");
+        diag_file(c, &f, D_TLS_KEY_UPDATE, NULL);
+    }
     if (sm->ehlo2.code >= 400) {
         diag_start(&f, D_EHLO2_REJECTED, -1);
         APP(f.message, "After TLS the server refuses EHLO (%s): mail cannot go "
@@ -614,6 +648,9 @@ void diag_check_fallback(struct diag_ctx *c)
         if (fail_row[s] < 0 || in->state[s] != MXS_ST_FAIL || c->per_step[s] > 0)
             continue;
         if (s == MXS_STEP_STARTTLS && c->set->tls_on_connect)
+            continue;
+        /* A step ended by a KeyUpdate: tls-key-update-unsupported says so. */
+        if (c->tls->key_update)
             continue;
         struct mxs_finding f;
         char e[300], t[32];

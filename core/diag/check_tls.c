@@ -223,6 +223,9 @@ void diag_check_handshake(struct diag_ctx *c)
         if (t->alert_received >= 0)
             APP(f.message, ": the server sent the alert %s",
                 alert_text(t->alert_received, t->alert_name, a, sizeof a));
+        else if (in->timed_out[MXS_STEP_HANDSHAKE] && t->bytes_in)
+            APP(f.message, ": not complete within the deadline, though the server was answering "
+                "(%zu bytes arrived)", t->bytes_in);
         else if (in->timed_out[MXS_STEP_HANDSHAKE])
             APP(f.message, ": no answer within the deadline");
         else if (in->reset[MXS_STEP_HANDSHAKE])

@@ -92,7 +92,10 @@ void diag_reply_lines(const struct mxs_reply *r, char *dst, size_t cap)
             break;
         p = nl + 1;
     }
-    if (r->truncated)
+    if (r->truncated && r->bytes)
+        diag_app(dst, cap, "\n(reply cut: %d lines, %zu bytes received; the rest not kept)",
+                 r->n_lines, r->bytes);
+    else if (r->truncated)
         diag_app(dst, cap, "\n(reply cut: lines or bytes dropped)");
 }
 

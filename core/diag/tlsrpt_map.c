@@ -56,7 +56,7 @@ static const char *const tlsrpt_none[] = {
     "connect-refused", "connect-timeout", "connect-unreachable", "connect-failed",
     "banner-rejected", "banner-throttled", "banner-slow", "banner-timeout", "banner-closed",
     "banner-failed", "ehlo-rejected", "ehlo-timeout", "ehlo-failed", "starttls-plaintext-leftover",
-    "tls-local-files", "tls-cert-message-local", "cert-san-ip-length",
+    "tls-local-files", "tls-cert-message-local", "cert-san-ip-length", "tls-key-update-unsupported",
     "cert-expiring-soon", "chain-order", "fingerprint-mismatch", "ehlo2-rejected", "ehlo2-timeout",
     "ehlo2-failed", "ehlo2-capabilities-changed", "mx-hosts-disagree",
 };

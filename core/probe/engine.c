@@ -198,6 +198,7 @@ static void step_begin(struct engine *e, enum mxs_step s)
     e->deadline = e->t_start[s] + e->set.timeout_ms[s];
     e->timed_out[s] = 0;
     e->reset[s] = 0;
+    e->ku_state = 0;
     engine_step_set(e, s, MXS_ST_RUNNING, -1, "");
     engine_rec_printf(e, MXS_REC_STEP, s, "%s started (deadline %.1f s)", mxs_step_name(s),
                       e->set.timeout_ms[s] / 1000.0);
@@ -417,14 +418,14 @@ static enum mxs_progress cmd_progress(struct engine *e)
         if (f < 0) {
             e->cmd_active = 0;
             engine_conn_close(e);
-            engine_rec_printf(e, MXS_REC_ERROR, MXS_STEP_NONE, "send failed: %s", strerror(e->io_errno));
+            char w[sizeof e->io_words + 40];
+            engine_rec_printf(e, MXS_REC_ERROR, MXS_STEP_NONE, "send failed: %s",
+                              engine_io_words(e, w, sizeof w));
             return MXS_PROG_STEP_DONE;
         }
         e->cmd_phase = 1;
     }
-    e->io_eof = 0;
-    e->io_errno = 0;
-    e->parse_err = 0;
+    engine_io_clear(e);
     int rr = engine_read_reply(e, &r);
     if (rr == 0)
         return MXS_PROG_WAITING;
@@ -469,15 +470,16 @@ enum mxs_progress engine_step(struct engine *e)
         int r = engine_step_run(e, s);
         if (r == 0) {
             if (engine_now_ms() >= e->deadline) {
+                char tw[300];
                 e->timed_out[s] = 1;
+                engine_timeout_words(e, s, tw, sizeof tw);
                 if (s != MXS_STEP_RESOLVE && s != MXS_STEP_CONNECT && !e->parse_err)
                     engine_record_partial(e, s);
                 if (s == MXS_STEP_RESOLVE && e->dns_ctx)
                     dns_cancel(e->dns_ctx);
                 if (s != MXS_STEP_RESOLVE && s != MXS_STEP_QUIT)
                     engine_conn_close(e);
-                engine_step_end(e, s, MXS_ST_FAIL, "no answer within the %.1f s deadline",
-                                e->set.timeout_ms[s] / 1000.0);
+                engine_step_end(e, s, MXS_ST_FAIL, "%s", tw);
             } else {
                 return MXS_PROG_WAITING;
             }
@@ -531,7 +533,7 @@ int engine_pollfds(struct engine *e, struct pollfd *fds, int max)
         fds[n].revents = 0;
         n++;
     }
-    if (e->running && e->cur == MXS_STEP_HANDSHAKE)
+    if (e->running && (e->cur == MXS_STEP_HANDSHAKE || e->cur == MXS_STEP_EHLO2))
         n += engine_side_pollfds(e, fds + n, max - n);
     return n;
 }

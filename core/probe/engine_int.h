@@ -80,6 +80,20 @@ struct engine {
     unsigned char outbuf[1100];
     size_t outlen, outoff;
     int io_eof, io_errno, parse_err;
+    /* A failure inside the TLS session, in words (tls_client_fail): what
+     * arrived, a KeyUpdate, an alert.  io_errno is set only when a system
+     * call returned it. */
+    char io_words[320];
+    int io_kind;                /* enum tls_fail_kind, 0 none                */
+    /* When the running step last received a byte (engine_now_ms, 0 none):
+     * a slow server is told from a silent one at the deadline. */
+    int64_t last_in_ms;
+    /* EHLO2 after a server's TLS 1.3 KeyUpdate (mbedTLS cannot follow it):
+     * 1 a TLS 1.2 session on a fresh connection is being made (side probe
+     * SIDE_TLS12_PKCS1), 2 the EHLO is re-run over it; 0 otherwise. */
+    int ku_state;
+    char ku_words[320];
+    size_t step_in;             /* bytes the running step received           */
     /* raw command typed by the operator */
     int cmd_active, cmd_phase;
     /* side handshakes of the HANDSHAKE step (engine_side.c, probe/side.h) */
@@ -116,15 +130,33 @@ int engine_step_run(struct engine *e, enum mxs_step s);
 /* ---- connection and SMTP I/O (engine_io.c) ---- */
 void engine_conn_close(struct engine *e);
 void engine_send_line(struct engine *e, const char *line);
-/* 1 all sent, 0 would block, -1 error (e->io_errno). */
+/* 1 all sent, 0 would block, -1 error (e->io_errno, or e->io_words). */
 int engine_flush_out(struct engine *e);
+/* Why the last read or write failed, in words: the TLS words, the system
+ * error, or "the server closed the connection".  Never an invented errno. */
+const char *engine_io_words(struct engine *e, char *buf, size_t n);
+void engine_io_clear(struct engine *e);
+/* Plain bytes where TLS was expected belong in the exchange, one record per
+ * line as for any SMTP reply: first (what the record decoder saw) plus what
+ * else is already here (one non-blocking read: mbedTLS reads a record
+ * header's worth), into b (cap bytes).  Returns the bytes in b. */
+size_t engine_rec_plain(struct engine *e, enum mxs_step s, const unsigned char *first,
+                        size_t nfirst, unsigned char *b, size_t cap);
+/* The first line of such bytes for words: raw (NUL as '.'; every output
+ * escapes step words itself), "..." when cut to fit len. */
+const char *engine_plain_shown(const unsigned char *b, size_t n, char *shown, size_t len);
+/* The words for step s passing its deadline: "no answer" only when nothing
+ * came; else how much arrived and when the last byte did. */
+const char *engine_timeout_words(struct engine *e, enum mxs_step s, char *buf, size_t n);
 /* One reply: 1 complete (in *r), 0 waiting, -1 error: io_eof/io_errno or a
  * parser error in e->parse_err. */
 int engine_read_reply(struct engine *e, struct mxs_reply *r);
 /* What the server started but never finished goes into the transcript. */
 void engine_record_partial(struct engine *e, enum mxs_step s);
 /* Send cmd (NULL: none), flush, read its reply: 1 with the reply, 0 waiting,
- * -1 failed (the step ended with "what: why"). */
+ * -1 failed (the step ended with "what: why"), -2 (EHLO2 only, once) the
+ * server's KeyUpdate ended the TLS session: the step is not ended, the
+ * caller re-runs it (e->io_words say what happened). */
 int engine_exchange(struct engine *e, enum mxs_step s, const char *cmd, struct mxs_reply *r,
                     const char *what);
 
@@ -142,6 +174,10 @@ const struct side_result *engine_side_result(const struct engine *e, int kind);
 /* A completed side session of that kind becomes the engine's own
  * (transport, TLS client).  0, or -1 when there is none. */
 int engine_side_adopt(struct engine *e, int kind);
+/* EHLO2 after the server's TLS 1.3 KeyUpdate (mbedTLS cannot follow it):
+ * start, pump and adopt a TLS 1.2 session on a fresh connection (e->ku_state
+ * 0 -> 1 -> 2).  1 adopted (re-run the EHLO), 0 waiting, -1 the step ended. */
+int engine_side_key_update(struct engine *e);
 /* The engine's TLS record callback (transcript), for an adopted session. */
 void engine_side_tls_record(void *arg, int from_server, int type, int version,
                             const unsigned char *body, size_t len);

@@ -62,6 +62,118 @@ void engine_send_line(struct engine *e, const char *line)
     engine_rec_add(e, MXS_REC_SMTP_OUT, e->running ? e->cur : MXS_STEP_NONE, line, n);
 }
 
+void engine_io_clear(struct engine *e)
+{
+    e->io_eof = 0;
+    e->io_errno = 0;
+    e->parse_err = 0;
+    e->io_words[0] = 0;
+    e->io_kind = 0;
+    e->last_in_ms = 0;
+    e->step_in = 0;
+}
+
+const char *engine_timeout_words(struct engine *e, enum mxs_step s, char *buf, size_t n)
+{
+    double lim = e->set.timeout_ms[s] / 1000.0;
+    size_t got = s == MXS_STEP_HANDSHAKE ? e->tls.bytes_in : e->step_in;
+    int lines = e->parser.cur.n_lines;
+    if (s == MXS_STEP_RESOLVE || s == MXS_STEP_CONNECT || got == 0 || e->last_in_ms <= 0) {
+        snprintf(buf, n, "no answer within the %.1f s deadline", lim);
+        return buf;
+    }
+    double before = (e->deadline - e->last_in_ms) / 1000.0;
+    if (before < 0)
+        before = 0;
+    char what[96];
+    if (s != MXS_STEP_HANDSHAKE && lines > 0)
+        snprintf(what, sizeof what, "%d complete line%s (%zu bytes in all)", lines,
+                 lines == 1 ? "" : "s", got);
+    else
+        snprintf(what, sizeof what, "%zu byte%s", got, got == 1 ? "" : "s");
+    const char *how = s == MXS_STEP_HANDSHAKE ? "the server was answering, too slowly"
+                      : before < 1.0 ? "the server was still sending"
+                                     : "the server was answering, then stopped";
+    snprintf(buf, n, "%s not complete within the %.1f s deadline: %s arrived, the last %.1f s "
+             "before the deadline: %s", s == MXS_STEP_HANDSHAKE ? "the handshake was" : "the reply was",
+             lim, what, before, how);
+    return buf;
+}
+
+const char *engine_io_words(struct engine *e, char *buf, size_t n)
+{
+    if (e->io_words[0])
+        snprintf(buf, n, "%s", e->io_words);
+    else if (e->io_eof)
+        snprintf(buf, n, "the server closed the connection");
+    else if (e->io_errno)
+        snprintf(buf, n, "%s (errno %d)", strerror(e->io_errno), e->io_errno);
+    else
+        snprintf(buf, n, "the connection failed");
+    return buf;
+}
+
+const char *engine_plain_shown(const unsigned char *b, size_t n, char *shown, size_t len)
+{
+    size_t k = 0;
+    for (; k < n && k + 4 < len && b[k] != '\r' && b[k] != '\n'; k++)
+        shown[k] = b[k] ? (char)b[k] : '.';
+    if (k < n && b[k] != '\r' && b[k] != '\n')
+        memcpy(shown + k, "...", 3), k += 3;
+    shown[k] = 0;
+    return shown;
+}
+
+size_t engine_rec_plain(struct engine *e, enum mxs_step s, const unsigned char *first,
+                        size_t nfirst, unsigned char *b, size_t cap)
+{
+    size_t n = nfirst < cap ? nfirst : cap, i = 0;
+    memcpy(b, first, n);
+    ssize_t more = n < cap ? e->t.ops->read(e->t.ctx, b + n, cap - n) : 0;
+    if (more > 0)
+        n += (size_t)more;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && b[j] != '\n')
+            j++;
+        size_t l = j - i;
+        if (l && b[i + l - 1] == '\r')
+            l--;
+        engine_rec_add(e, MXS_REC_SMTP_IN, s, b + i, l);
+        i = j + 1;
+    }
+    return n;
+}
+
+/* A TLS read or write failed: ask the TLS client what happened.  Plaintext
+ * in the session: mbedTLS read one record header's worth; what else is
+ * already here (one non-blocking read) goes to the transcript, line by
+ * line, so the operator sees what the server said. */
+static void io_tls_failed(struct engine *e)
+{
+    int sys = 0;
+    enum mxs_step s = e->running ? e->cur : MXS_STEP_NONE;
+    e->io_kind = (int)tls_client_fail(e->tlc, e->io_words, sizeof e->io_words, &sys);
+    e->io_errno = sys;
+    if (e->io_kind == TLS_FK_EOF)
+        e->io_eof = 1;
+    /* Our library's limit whichever step met it (EHLO2 usually; the
+     * greeting under implicit TLS): the diagnosis files it as ours. */
+    if (e->io_kind == TLS_FK_KEY_UPDATE)
+        e->tls.key_update = 1;
+    if (e->io_kind != TLS_FK_NOT_TLS)
+        return;
+    const struct tlsrec_facts *raw = tls_client_raw(e->tlc);
+    unsigned char b[512];
+    size_t n = engine_rec_plain(e, s, raw->late_bytes, raw->n_late, b, sizeof b);
+    engine_rec_printf(e, MXS_REC_NOTE, s, "the %zu byte%s above came in the clear inside the TLS "
+                      "session: not a TLS record", n, n == 1 ? "" : "s");
+    char shown[72];
+    snprintf(e->io_words, sizeof e->io_words,
+             "not a TLS record: the server sent '%s' in the clear inside the TLS session "
+             "(%zu bytes)", engine_plain_shown(b, n, shown, sizeof shown), n);
+}
+
 /* 1 all sent, 0 would block, -1 error (step_err set by caller). */
 int engine_flush_out(struct engine *e)
 {
@@ -74,7 +186,7 @@ int engine_flush_out(struct engine *e)
                 return 0;
             }
             if (n < 0) {
-                e->io_errno = EPIPE;
+                io_tls_failed(e);
                 return -1;
             }
         } else {
@@ -108,9 +220,17 @@ int engine_read_reply(struct engine *e, struct mxs_reply *r)
                 used = e->inlen;
             memmove(e->inbuf, e->inbuf + used, e->inlen - used);
             e->inlen -= used;
-            if (fr == SMTP_REPLY)
+            if (fr == SMTP_REPLY) {
+                if (r->n_lines > MXS_SMTP_MAX_REPLY_LINES)
+                    engine_rec_printf(e, MXS_REC_NOTE, e->running ? e->cur : MXS_STEP_NONE,
+                                      "the reply had %d lines (%zu bytes): all read; lines %d to %d "
+                                      "were not kept (mxscope keeps %d lines of a reply and the "
+                                      "final one); the final line decides, as for a sender",
+                                      r->n_lines, r->bytes, MXS_SMTP_MAX_REPLY_LINES + 1,
+                                      r->n_lines - 1, MXS_SMTP_MAX_REPLY_LINES);
                 return 1;
-            if (fr == SMTP_ERR_SYNTAX || fr == SMTP_ERR_TOO_LONG) {
+            }
+            if (fr == SMTP_ERR_SYNTAX) {
                 e->parse_err = fr;
                 return -1;
             }
@@ -123,6 +243,10 @@ int engine_read_reply(struct engine *e, struct mxs_reply *r)
         }
         if (e->inlen >= INBUF_MAX)
             continue;
+        /* A server that never stops sending never makes a read wait: the
+         * stage deadline is checked here too (the caller ends the step). */
+        if (engine_now_ms() >= e->deadline)
+            return 0;
         ssize_t n;
         if (e->tls_active) {
             n = tls_client_read(e->tlc, e->inbuf + e->inlen, INBUF_MAX - e->inlen);
@@ -135,7 +259,7 @@ int engine_read_reply(struct engine *e, struct mxs_reply *r)
                 return -1;
             }
             if (n < 0) {
-                e->io_errno = ECONNRESET;
+                io_tls_failed(e);
                 return -1;
             }
         } else {
@@ -154,6 +278,8 @@ int engine_read_reply(struct engine *e, struct mxs_reply *r)
             }
         }
         e->inlen += (size_t)n;
+        e->step_in += (size_t)n;
+        e->last_in_ms = engine_now_ms();
     }
 }
 
@@ -172,24 +298,35 @@ void engine_record_partial(struct engine *e, enum mxs_step s)
         engine_rec_add(e, MXS_REC_SMTP_IN, s, e->inbuf, e->inlen);
         engine_rec_printf(e, MXS_REC_NOTE, s, "the line above is incomplete: %zu bytes without CRLF", e->inlen);
     }
+    if (p->cur.n_lines > MXS_SMTP_MAX_REPLY_LINES)
+        engine_rec_printf(e, MXS_REC_NOTE, s, "%d lines (%zu bytes) of an unfinished reply had "
+                          "arrived; lines past %d were read and not kept",
+                          p->cur.n_lines, p->cur_raw, MXS_SMTP_MAX_REPLY_LINES);
     p->start = p->len;
     e->inlen = 0;
 }
 
 static void io_failure(struct engine *e, enum mxs_step s, const char *what)
 {
+    char w[sizeof e->io_words + 40], mid[96] = "";
+    int lines = e->parser.cur.n_lines;
+    size_t bytes = e->parser.cur_raw;
     engine_record_partial(e, s);
-    if (e->parse_err == SMTP_ERR_TOO_LONG)
-        engine_step_end(e, s, MXS_ST_FAIL, "%s: the reply has more than %d lines (endless reply)",
-                        what, MXS_SMTP_MAX_REPLY_LINES);
-    else if (e->parse_err)
+    if (lines > 1)
+        snprintf(mid, sizeof mid, " in the middle of a reply (%d lines, %zu bytes so far)", lines,
+                 bytes);
+    if (e->parse_err)
         engine_step_end(e, s, MXS_ST_FAIL, "%s: the server sent a line that is not an SMTP reply", what);
-    else if (e->io_eof) {
+    else if (e->io_kind == TLS_FK_NOT_TLS || e->io_kind == TLS_FK_KEY_UPDATE ||
+             e->io_kind == TLS_FK_ALERT || e->io_kind == TLS_FK_OTHER) {
+        /* Something happened inside the TLS session: no reset, say what. */
+        engine_step_end(e, s, MXS_ST_FAIL, "%s: %s", what, engine_io_words(e, w, sizeof w));
+    } else if (e->io_eof) {
         e->reset[s] = 1;
-        engine_step_end(e, s, MXS_ST_FAIL, "%s: the server closed the connection", what);
+        engine_step_end(e, s, MXS_ST_FAIL, "%s: the server closed the connection%s", what, mid);
     } else {
         e->reset[s] = 1;
-        engine_step_end(e, s, MXS_ST_FAIL, "%s: %s (errno %d)", what, strerror(e->io_errno), e->io_errno);
+        engine_step_end(e, s, MXS_ST_FAIL, "%s: %s%s", what, engine_io_words(e, w, sizeof w), mid);
     }
 }
 
@@ -199,9 +336,7 @@ int engine_exchange(struct engine *e, enum mxs_step s, const char *cmd, struct m
                     const char *what)
 {
     if (e->phase == 0) {
-        e->io_eof = 0;
-        e->io_errno = 0;
-        e->parse_err = 0;
+        engine_io_clear(e);
         if (cmd)
             engine_send_line(e, cmd);
         e->phase = 1;
@@ -218,6 +353,8 @@ int engine_exchange(struct engine *e, enum mxs_step s, const char *cmd, struct m
     }
     int rr = engine_read_reply(e, r);
     if (rr < 0) {
+        if (e->io_kind == TLS_FK_KEY_UPDATE && s == MXS_STEP_EHLO2 && !e->ku_state)
+            return -2;
         io_failure(e, s, what);
         return -1;
     }

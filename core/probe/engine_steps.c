@@ -279,9 +279,7 @@ static int step_banner(struct engine *e)
     if (e->phase == 0) {
         memset(&m->banner, 0, sizeof m->banner);
         e->phase = 2; /* nothing to send: wait for the greeting */
-        e->io_eof = 0;
-        e->io_errno = 0;
-        e->parse_err = 0;
+        engine_io_clear(e);
     }
     int r = engine_exchange(e, MXS_STEP_BANNER, NULL, &m->banner, "waiting for the greeting");
     if (r <= 0)
@@ -547,6 +545,7 @@ static int step_handshake(struct engine *e)
         memset(f, 0, sizeof *f);
         f->alert_received = f->alert_sent = -1;
         e->tls_logged = 0;
+        e->last_in_ms = 0;
         e->hs_extra[0] = 0;
         engine_side_free(e);
         if (e->tlc_failed) {
@@ -600,6 +599,15 @@ static int step_handshake(struct engine *e)
     int r = tls_client_handshake(e->tlc);
     if (r == TLS_WANT_READ || r == TLS_WANT_WRITE) {
         e->want = r == TLS_WANT_READ ? POLLIN : POLLOUT;
+        /* The facts as they stand (SNI sent, bytes so far): a deadline may
+         * end the step before the handshake does, and must not claim "no
+         * SNI" or "no answer" for a server that was answering slowly. */
+        size_t before = f->bytes_in;
+        int64_t ms = f->handshake_ms;
+        tls_client_facts(e->tlc, f);
+        f->handshake_ms = ms;
+        if (f->bytes_in > before)
+            e->last_in_ms = engine_now_ms();
         return 0;
     }
     tls_client_facts(e->tlc, f);
@@ -641,23 +649,7 @@ static int step_handshake(struct engine *e)
         /* What the server said instead of TLS belongs in the exchange: one
          * record per line, as for any SMTP reply. */
         unsigned char b[512];
-        size_t n = raw->n_not_tls, i = 0;
-        memcpy(b, raw->not_tls_bytes, n);
-        /* mbedTLS read only a record header's worth: take what else is
-         * already here (one non-blocking read), so the line is whole. */
-        ssize_t more = e->t.ops->read(e->t.ctx, b + n, sizeof b - n);
-        if (more > 0)
-            n += (size_t)more;
-        while (i < n) {
-            size_t j = i;
-            while (j < n && b[j] != '\n')
-                j++;
-            size_t l = j - i;
-            if (l && b[i + l - 1] == '\r')
-                l--;
-            engine_rec_add(e, MXS_REC_SMTP_IN, MXS_STEP_HANDSHAKE, b + i, l);
-            i = j + 1;
-        }
+        engine_rec_plain(e, MXS_STEP_HANDSHAKE, raw->not_tls_bytes, raw->n_not_tls, b, sizeof b);
         /* Raw bytes (NUL shown as '.'): every output escapes them itself. */
         char shown[40];
         size_t k = raw->n_not_tls < sizeof shown - 1 ? raw->n_not_tls : sizeof shown - 1;
@@ -665,6 +657,15 @@ static int step_handshake(struct engine *e)
             shown[j] = raw->not_tls_bytes[j] ? (char)raw->not_tls_bytes[j] : '.';
         shown[k] = 0;
         snprintf(e->hs_extra, sizeof e->hs_extra, "; the server answered '%s' instead of TLS", shown);
+    } else if (raw->late_not_tls) {
+        /* Plaintext where the next handshake record belongs: the whole line
+         * (mbedTLS read a record header's worth) into the exchange and the
+         * error; no errno, as no system call failed. */
+        unsigned char b[512];
+        char shown[72];
+        size_t n = engine_rec_plain(e, MXS_STEP_HANDSHAKE, raw->late_bytes, raw->n_late, b, sizeof b);
+        snprintf(f->error, sizeof f->error, "not a TLS record: the server sent '%s' in the clear "
+                 "during the handshake (%zu bytes)", engine_plain_shown(b, n, shown, sizeof shown), n);
     } else if (f->server_hello_version && f->server_hello_version < 12) {
         snprintf(e->hs_extra, sizeof e->hs_extra,
                  "; the server chose %s, which mxscope (and modern senders) no longer speak",
@@ -919,16 +920,43 @@ static int step_ehlo2(struct engine *e)
 {
     struct mxs_smtp_facts *m = &e->smtp;
     char cmd[300];
-    if (e->phase == 0) {
+    if (e->phase == 0 && e->ku_state == 0) {
         memset(&m->ehlo2, 0, sizeof m->ehlo2);
         memset(&m->caps2, 0, sizeof m->caps2);
         m->caps2.size = -1;
         m->caps_changed = 0;
+        e->tls.key_update = 0;
+        e->tls.key_update_retry = 0;
+    }
+    if (e->ku_state == 1) {
+        int k = engine_side_key_update(e);
+        if (k <= 0)
+            return k;
     }
     snprintf(cmd, sizeof cmd, "EHLO %s", e->set.ehlo_name);
-    int r = engine_exchange(e, MXS_STEP_EHLO2, cmd, &m->ehlo2, "EHLO after TLS");
-    if (r <= 0)
+    int r = engine_exchange(e, MXS_STEP_EHLO2, cmd, &m->ehlo2,
+                            e->ku_state == 2 ? "EHLO after TLS, re-run over TLS 1.2" : "EHLO after TLS");
+    if (r == -2) {
+        int k = engine_side_key_update(e);
+        if (k <= 0)
+            return k;
+        return step_ehlo2(e);
+    }
+    if (r <= 0) {
+        if (r < 0 && e->ku_state == 2)
+            e->tls.key_update_retry = -1;
         return r;
+    }
+    if (e->ku_state == 2)
+        e->tls.key_update_retry = 1;
+    if (e->ku_state == 2 && m->ehlo2.code == 250) {
+        engine_step_end(e, MXS_STEP_EHLO2, MXS_ST_WARN, "%s; re-run over TLS 1.2: EHLO answered %d",
+                        e->ku_words, m->ehlo2.code);
+        smtp_caps_parse(&m->ehlo2, &m->caps2);
+        if (!e->set.tls_on_connect)
+            m->caps_changed = smtp_caps_diff(&m->caps, &m->caps2, NULL, 0);
+        return 1;
+    }
     if (m->ehlo2.code != 250) {
         char sum[256];
         reply_summary(&m->ehlo2, sum, sizeof sum);

@@ -97,20 +97,25 @@ static enum smtp_feed_result smtp_line(struct smtp_parser *p, const unsigned cha
                                        size_t n, int cut, size_t raw,
                                        struct mxs_reply *out)
 {
-    if (p->line_cb)
-        p->line_cb(p->line_arg, (const char *)l, n, cut);
-
+    struct mxs_reply *r = &p->cur;
     if (n < 3 || l[0] < '1' || l[0] > '5' || !isdigit(l[1]) || !isdigit(l[2]) ||
-        (n > 3 && l[3] != ' ' && l[3] != '-'))
+        (n > 3 && l[3] != ' ' && l[3] != '-')) {
+        if (p->line_cb)
+            p->line_cb(p->line_arg, (const char *)l, n, cut);
         return SMTP_ERR_SYNTAX;
+    }
     int code = (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
     int final = (n == 3 || l[3] == ' ');
-    struct mxs_reply *r = &p->cur;
 
-    r->n_lines++;
+    /* Past the bound a line is read, counted and dropped: a sender (Postfix's
+     * smtp_chat_resp) reads a multi-line reply to its end whatever its
+     * length, so the bound must not decide the verdict.  The final line is
+     * always passed on: its code decides. */
+    if (r->n_lines < INT_MAX)
+        r->n_lines++;
     p->cur_raw += raw;
-    if (r->n_lines > MXS_SMTP_MAX_REPLY_LINES)
-        return SMTP_ERR_TOO_LONG;
+    if (p->line_cb && (r->n_lines <= MXS_SMTP_MAX_REPLY_LINES || final))
+        p->line_cb(p->line_arg, (const char *)l, n, cut);
     if (r->n_lines > 1 && code != r->code)
         r->mixed_codes = 1;
     r->code = code;
@@ -141,6 +146,7 @@ static enum smtp_feed_result smtp_line(struct smtp_parser *p, const unsigned cha
     /* RFC 3463: the class must match the reply's first digit. */
     if (p->cur_enh[0] && p->cur_enh[0] - '0' == code / 100)
         memcpy(r->enhanced, p->cur_enh, sizeof r->enhanced);
+    r->bytes = p->cur_raw;
     *out = *r;
     smtp_cur_clear(p);
     return SMTP_REPLY;

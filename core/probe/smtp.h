@@ -3,8 +3,11 @@
  *
  * The parser is fed raw bytes in any chunking and yields complete replies.
  * It bounds everything: a line longer than MXS_SMTP_MAX_LINE is cut (the rest
- * of it is counted and dropped), a reply of more than MXS_SMTP_MAX_REPLY_LINES
- * lines is an error (endless "250-" stream), and a reply whose lines carry
+ * of it is counted and dropped); of a reply longer than
+ * MXS_SMTP_MAX_REPLY_LINES lines, the lines past the bound are read, counted
+ * (n_lines, bytes) and dropped without reaching the line callback, the final
+ * line excepted (an endless "250-" stream is the caller's deadline to end, as
+ * a sender reads a reply to its end); and a reply whose lines carry
  * different codes is flagged (mixed_codes).  Lines may end in CRLF or bare LF.
  *
  * Feeding model.  smtp_parser_feed() copies input into the parser's own
@@ -29,7 +32,8 @@
  *
  * Text.  struct mxs_reply holds at most MXS_REPLY_MAX_LINES lines and
  * MXS_REPLY_MAX_TEXT-1 bytes of text (truncated is set when lines, bytes or
- * a cut long line were dropped); n_lines counts every line received.  The
+ * a cut long line were dropped); n_lines counts every line received and
+ * bytes every byte of them (terminators included).  The
  * reply code is the final line's; mixed_codes is set when lines disagree.
  * A NUL byte inside a line is stored as U+FFFD in the text (the line
  * callback sees the raw bytes).  enhanced: the RFC 3463 code of the first
@@ -48,14 +52,14 @@
 #include "core.h"
 
 #define MXS_SMTP_MAX_LINE 2048         /* RFC 5321: 512; we are lenient      */
-#define MXS_SMTP_MAX_REPLY_LINES 256   /* more: "endless reply" error        */
+#define MXS_SMTP_MAX_REPLY_LINES 256   /* lines passed to line_cb; later ones
+                                          * (but the final) are only counted  */
 #define MXS_SMTP_BUF 8192
 
 enum smtp_feed_result {
     SMTP_NEED_MORE = 0,   /* no complete reply yet                          */
     SMTP_REPLY,           /* *reply is complete                             */
-    SMTP_ERR_SYNTAX,      /* a line that is not "DDD[ -]..." (garbage)      */
-    SMTP_ERR_TOO_LONG     /* more than MXS_SMTP_MAX_REPLY_LINES lines       */
+    SMTP_ERR_SYNTAX       /* a line that is not "DDD[ -]..." (garbage)      */
 };
 
 /* Called for every complete line as received (without CRLF), for the

@@ -632,6 +632,64 @@ ssize_t tls_client_read(struct tls_client *c, void *buf, size_t n)
     return TLS_WANT_READ;
 }
 
+/* The plaintext that came after good records, raw (NUL shown as '.'):
+ * every output escapes step words and errors itself. */
+static const char *late_raw(const struct tls_client *c, char *raw)
+{
+    size_t k;
+    for (k = 0; k < c->rf.n_late; k++)
+        raw[k] = c->rf.late_bytes[k] ? (char)c->rf.late_bytes[k] : '.';
+    raw[k] = 0;
+    return raw;
+}
+
+/* TLS 1.3 handshake message type of a KeyUpdate (RFC 8446 4.6.3). */
+#define HS_KEY_UPDATE 24
+
+enum tls_fail_kind tls_client_fail(struct tls_client *c, char *words, size_t n, int *sys_errno)
+{
+    char e[160], raw[sizeof c->rf.late_bytes + 1];
+    *sys_errno = 0;
+    if (n)
+        words[0] = 0;
+    if (c->rf.late_not_tls) {
+        snprintf(words, n, "not a TLS record: the server sent '%s' in the clear inside the TLS "
+                 "session", late_raw(c, raw));
+        return TLS_FK_NOT_TLS;
+    }
+    /* mbedTLS 3.6 has no KeyUpdate (Mbed-TLS issue #10881): a post-handshake
+     * handshake message other than NewSessionTicket is "unexpected"; the
+     * decrypted message is still in in_msg (private access, as for alerts). */
+    if (c->handshake_done && c->last_err == MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE &&
+        c->ssl.in_msgtype == MBEDTLS_SSL_MSG_HANDSHAKE && c->ssl.in_msg &&
+        c->ssl.in_msg[0] == HS_KEY_UPDATE) {
+        snprintf(words, n, "the server sent a TLS 1.3 KeyUpdate (legal; OpenSSL/Postfix senders "
+                 "follow it), which our TLS library, %s, cannot follow (Mbed-TLS#10881)",
+                 MBEDTLS_VERSION_STRING_FULL);
+        return TLS_FK_KEY_UPDATE;
+    }
+    if (c->last_err == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && c->ssl.in_msg) {
+        const char *an = tlsrec_alert_name(c->ssl.in_msg[1]);
+        snprintf(words, n, "the server sent the alert %s(%d)", an ? an : "unknown",
+                 c->ssl.in_msg[1]);
+        return TLS_FK_ALERT;
+    }
+    if (c->io_errno) {
+        *sys_errno = c->io_errno;
+        snprintf(words, n, "%s", strerror(c->io_errno));
+        return TLS_FK_SYSCALL;
+    }
+    if (c->peer_eof || c->last_err == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ||
+        c->last_err == MBEDTLS_ERR_SSL_CONN_EOF) {
+        snprintf(words, n, "the server closed the connection%s",
+                 c->last_err == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ? " (TLS close_notify)" : "");
+        return TLS_FK_EOF;
+    }
+    mbedtls_strerror(c->last_err, e, sizeof e);
+    snprintf(words, n, "TLS error -0x%04X: %s", (unsigned)-c->last_err, e);
+    return TLS_FK_OTHER;
+}
+
 ssize_t tls_client_write(struct tls_client *c, const void *buf, size_t n)
 {
     int r = mbedtls_ssl_write(&c->ssl, buf, n);
@@ -744,8 +802,12 @@ void tls_client_facts(struct tls_client *c, struct mxs_tls_facts *f)
     } else if (c->last_err) {
         char e[160];
         mbedtls_strerror(c->last_err, e, sizeof e);
+        char raw[sizeof c->rf.late_bytes + 1];
         if (c->rf.not_tls)
             snprintf(f->error, sizeof f->error, "the server answered with something that is not TLS (%s)", e);
+        else if (c->rf.late_not_tls)
+            snprintf(f->error, sizeof f->error, "not a TLS record: the server sent '%s' in the "
+                     "clear (%.100s)", late_raw(c, raw), e);
         else if (c->io_errno)
             snprintf(f->error, sizeof f->error, "%s (%s)", e, strerror(c->io_errno));
         else if (c->peer_eof)

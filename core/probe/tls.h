@@ -55,6 +55,17 @@ int tls_client_handshake(struct tls_client *c);
 /* > 0 bytes, or TLS_WANT_*, TLS_EOF (close_notify or EOF), TLS_FAIL. */
 ssize_t tls_client_read(struct tls_client *c, void *buf, size_t n);
 ssize_t tls_client_write(struct tls_client *c, const void *buf, size_t n);
+/* Why the last read or write inside the session failed (after TLS_FAIL or
+ * TLS_EOF), in words for the step's error: what arrived instead of a TLS
+ * record (its first bytes, escaped), a TLS 1.3 KeyUpdate our library cannot
+ * follow, an alert, the peer's close, or the library error.  *sys_errno is
+ * set only when a system call returned that errno (else 0): no errno is ever
+ * made up.  Returns the kind. */
+enum tls_fail_kind {
+    TLS_FK_NONE = 0, TLS_FK_OTHER, TLS_FK_NOT_TLS, TLS_FK_KEY_UPDATE, TLS_FK_ALERT, TLS_FK_SYSCALL,
+    TLS_FK_EOF
+};
+enum tls_fail_kind tls_client_fail(struct tls_client *c, char *words, size_t n, int *sys_errno);
 /* Bytes mbedTLS already decrypted and holds: read them before polling. */
 size_t tls_client_pending(struct tls_client *c);
 void tls_client_close_notify(struct tls_client *c);

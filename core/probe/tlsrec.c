@@ -250,6 +250,13 @@ void tlsrec_feed(struct tlsrec_stream *s, int from_server, const void *data,
         memcpy(f->not_tls_bytes, s->first_bytes, s->n_first);
         f->n_not_tls = s->n_first;
     }
+    /* Plaintext inside the session: its bytes as they keep coming, so the
+     * evidence does not depend on how the reads were cut. */
+    if (s->bad && from_server && f->late_not_tls) {
+        while (f->n_late < sizeof f->late_bytes && i < n)
+            f->late_bytes[f->n_late++] = p[i++];
+        return;
+    }
     while (i < n && !s->bad) {
         if (s->hdr_len < 5) {
             s->hdr[s->hdr_len] = p[i++];
@@ -259,6 +266,13 @@ void tlsrec_feed(struct tlsrec_stream *s, int from_server, const void *data,
                     f->not_tls = 1;
                     memcpy(f->not_tls_bytes, s->first_bytes, s->n_first);
                     f->n_not_tls = s->n_first;
+                } else if (from_server && !f->late_not_tls) {
+                    size_t k = s->hdr_len + 1;      /* the header so far */
+                    f->late_not_tls = 1;
+                    memcpy(f->late_bytes, s->hdr, k);
+                    while (k < sizeof f->late_bytes && i < n)
+                        f->late_bytes[k++] = p[i++];
+                    f->n_late = k;
                 }
                 break;
             }

@@ -59,6 +59,11 @@ struct tlsrec_facts {
     int record_version;         /* version field of the first server record  */
     size_t cert_msg_len;        /* Certificate message body length from its
                                  * header (TLS 1.2, clear); 0: not seen     */
+    /* Not a record header after good records (e.g. "250 OK" in the clear
+     * inside a TLS session): the bytes from the bad header on, as they were
+     * fed (a TLS client reads 5 at a time, then stops). */
+    int late_not_tls;
+    unsigned char late_bytes[64]; size_t n_late;
     /* from the client side */
     int client_alert_desc;      /* -1 none                                  */
 };

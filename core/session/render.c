@@ -134,7 +134,10 @@ static void reply_lines(struct buf *out, const char *indent, const struct mxs_re
             break;
         p = nl + 1;
     }
-    if (r->truncated)
+    if (r->truncated && r->bytes)   /* the size as received: all of it was read */
+        buf_printf(out, "%s(reply cut: %d lines, %zu bytes received; the rest was read and "
+                   "not kept)\n", indent, r->n_lines, r->bytes);
+    else if (r->truncated)
         buf_printf(out, "%s(reply cut: too long)\n", indent);
 }
 

@@ -79,8 +79,9 @@ static json_t *jreply(const struct mxs_reply *r)
 {
     if (!r->code)
         return json_null();
-    return json_pack("{s:i, s:o, s:o, s:b}", "code", r->code, "enhanced", jstr_or_null(r->enhanced),
-                     "lines", jreply_lines(r), "truncated", r->truncated);
+    return json_pack("{s:i, s:o, s:o, s:b, s:i, s:I}", "code", r->code, "enhanced",
+                     jstr_or_null(r->enhanced), "lines", jreply_lines(r), "truncated", r->truncated,
+                     "line_count", r->n_lines, "bytes", (json_int_t)r->bytes);
 }
 
 static json_t *jcaps(const struct mxs_caps *c)
@@ -398,6 +399,10 @@ json_t *render_json_tree(const struct engine *e)
     json_object_set_new(json_object_get(root, "tls"), "versions", vers);
     json_object_set_new(json_object_get(root, "tls"), "legacy_probed", json_boolean(t->legacy_probed));
     json_object_set_new(json_object_get(root, "tls"), "pss_retry", json_boolean(t->pss_retry));
+    json_object_set_new(json_object_get(root, "tls"), "key_update", json_boolean(t->key_update));
+    json_object_set_new(json_object_get(root, "tls"), "key_update_retry",
+                        t->key_update_retry > 0 ? json_string("completed")
+                        : t->key_update_retry < 0 ? json_string("failed") : json_null());
 
     const struct mxs_chain_facts *ch = engine_chain(e);
     /* Dual certificates: the RSA-only handshake's leaf when it is another

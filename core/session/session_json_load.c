@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 
@@ -268,6 +269,12 @@ static void load_reply(json_t *o, struct mxs_reply *r)
         r->n_lines++;
     }
     r->text[o_len < sizeof r->text ? o_len : sizeof r->text - 1] = 0;
+    /* Every line received, kept or not (files before line_count: the kept). */
+    long long lc = jint(o, "line_count", 0);
+    if (lc > r->n_lines && lc <= INT_MAX)
+        r->n_lines = (int)lc;
+    long long by = jint(o, "bytes", 0);
+    r->bytes = by > 0 ? (size_t)by : 0;
 }
 
 static void load_caps(json_t *a, struct mxs_caps *c)
@@ -718,6 +725,9 @@ struct engine *engine_load_buffer(const char *text, size_t len, const char *path
         }
         tls.legacy_probed = json_is_true(json_object_get(tj, "legacy_probed"));
         tls.pss_retry = json_is_true(json_object_get(tj, "pss_retry"));
+        tls.key_update = json_is_true(json_object_get(tj, "key_update"));
+        const char *kr = jget_str(tj, "key_update_retry");
+        tls.key_update_retry = !kr ? 0 : !strcmp(kr, "completed") ? 1 : -1;
     }
     loaded_plain(tls.version_name, sizeof tls.version_name);
     loaded_plain(tls.cipher, sizeof tls.cipher);

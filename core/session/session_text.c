@@ -378,6 +378,8 @@ static const struct lt_fact lt_facts[] = {
     LT_TLS("tls.version_accepted.3", LT_F_INT, version_accepted[3]),
     LT_TLS("tls.legacy_probed", LT_F_INT, legacy_probed),
     LT_TLS("tls.pss_retry", LT_F_INT, pss_retry),
+    LT_TLS("tls.key_update", LT_F_INT, key_update),
+    LT_TLS("tls.key_update_retry", LT_F_INT, key_update_retry),
     LT_TLS("tls.local_error", LT_F_INT, local_error),
     LT_TLS("tls.cert_msg_bytes", LT_F_SIZE, cert_msg_bytes),
     LT_TLS("tls.cert_msg_limit", LT_F_SIZE, cert_msg_limit),

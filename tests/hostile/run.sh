@@ -76,13 +76,14 @@ run_scenario() { # file
     d="$work/$name"; mkdir -p "$d"
     # All headers in one awk run; the deadline defaults to the expected
     # stage's own --timeout-STAGE, else --timeout, else 10 s.
-    stage=""; args=""; deadline=""; host=mx.hostile.test; tmode=auto; tprefix=64; finds="[]"
+    stage=""; args=""; deadline=""; host=mx.hostile.test; tmode=auto; tprefix=64; finds="[]"; server=""
     eval "$(awk -v q="'" '
         function sq(v) { gsub(q, q "\\" q q, v); return q v q }
         /^# expect-stage: / && !st { st = 1; print "stage=" sq(substr($0, 17)) ; stg = tolower(substr($0, 17)) }
         /^# args: / && !ar { ar = 1; a = substr($0, 9); print "args=" sq(a) }
         /^# deadline: / && !dl { dl = 1; print "deadline=" sq(substr($0, 13)) }
         /^# host: / { print "host=" sq(substr($0, 9)) }
+        /^# server: / { print "server=" sq(substr($0, 11)) }
         /^# transcript: / { print "tmode=" sq(substr($0, 15)) }
         /^# transcript-prefix: / { print "tprefix=" sq(substr($0, 22) + 0) }
         /^# expect-finding: / { fl = fl (fl ? "," : "") "\"" substr($0, 19) "\"" }
@@ -112,7 +113,14 @@ run_scenario() { # file
     args=$(echo "$args" | sed "s|@CAFILE@|$d/ca.pem|g")
 
     # The fixture: ready when its port file appears.
-    "$SRV" "$f" --port-file "$d/port" --ca-file "$d/ca.pem" --log "$d/sent.log" \
+    # "# server: osslsrv": the OpenSSL fixture (same command line), for what
+    # an mbedTLS server cannot send (a TLS 1.3 KeyUpdate).
+    srvbin=$SRV
+    if [ "$server" = osslsrv ]; then
+        srvbin=${MXS_OSSLSRV:-$MXS_BUILD/fixtures/osslsrv}
+        [ -x "$srvbin" ] || { fail "hostile/$name" "$srvbin not built"; return; }
+    fi
+    "$srvbin" "$f" --port-file "$d/port" --ca-file "$d/ca.pem" --log "$d/sent.log" \
         --lifetime $((hard + 10)) > "$d/srv.out" 2> "$d/srv.err" &
     srv=$!
     i=0

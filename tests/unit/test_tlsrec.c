@@ -331,6 +331,39 @@ static void test_not_tls(void **state)
     run(&srv, 0, &f, NULL);
     assert_false(f.not_tls);
     assert_int_equal(f.alert_desc, 40);
+    assert_true(f.late_not_tls);
+    assert_int_equal(f.n_late, 7);
+    assert_memory_equal(f.late_bytes, "garbage", 7);
+}
+
+/* Plaintext inside a TLS session ("250 OK" after application data records):
+ * the bytes from the bad header on are kept, the same whatever the
+ * chunking. */
+static void test_late_not_tls(void **state)
+{
+    (void)state;
+    static struct bb srv;
+    srv.n = 0;
+    bb_put(&srv, "\x17\x03\x03\x00\x03" "abc" "\x17\x03\x03\x00\x01" "d", 14);
+    bb_put(&srv, "250 OK\r\n", 8);
+    for (size_t split = 0; split < 6; split++) {
+        struct tlsrec_facts f;
+        struct cbinfo ci;
+        run(&srv, split, &f, &ci);
+        assert_false(f.not_tls);
+        assert_true(f.late_not_tls);
+        assert_int_equal(ci.n, 2);
+        assert_int_equal(f.n_late, 8);
+        assert_memory_equal(f.late_bytes, "250 OK\r\n", 8);
+    }
+    /* a bad header whose first 3 bytes looked like TLS: they are kept too */
+    srv.n = 0;
+    bb_put(&srv, "\x17\x03\x03\x00\x01" "d" "\x17\x03\x09" "xyz", 12);
+    struct tlsrec_facts f;
+    run(&srv, 0, &f, NULL);
+    assert_true(f.late_not_tls);
+    assert_int_equal(f.n_late, 6);
+    assert_memory_equal(f.late_bytes, "\x17\x03\x09xyz", 6);
 }
 
 static void test_names(void **state)
@@ -366,7 +399,8 @@ int main(void)
         cmocka_unit_test(test_tls13), cmocka_unit_test(test_tls12),
         cmocka_unit_test(test_split), cmocka_unit_test(test_tls10),
         cmocka_unit_test(test_alert), cmocka_unit_test(test_hrr),
-        cmocka_unit_test(test_not_tls), cmocka_unit_test(test_names),
+        cmocka_unit_test(test_not_tls), cmocka_unit_test(test_late_not_tls),
+        cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
