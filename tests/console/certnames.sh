@@ -33,9 +33,10 @@ t_assert "a CN with ESC, C1, bidi, UTF-8 and NUL is escaped once in the Chain pa
 open_leaf
 t_assert "the detail shows the subject escaped once" 5 \
     t_pane_has "Certificate depth 0" ' *Subject: +O=München \\\\ GmbH, CN=esc\\x1B\[31m c1<U\+0085> bidi<U\+202E> ü nul\\x00end'
-# The SAN line is wider than the overlay: its rows joined again.
-joined() { t_pane "Certificate depth 0" | sed 's/^ //; s/ *$//' | tr -d '\n'; }
-if joined | grep -qE 'SAN: +esc\\x1B\[2J\.example, mx\.hostile\.test\\x00\.evil\.example, xn--mnchen-3ya\.example ?\(münchen\.example\)'; then
+# The SAN line is wider than the overlay: its rows joined again (the
+# overlay wraps at spaces, continuation rows indented under the value).
+joined() { t_pane "Certificate depth 0" | sed 's/^ *//; s/ *$//' | tr '\n' ' '; }
+if joined | grep -qE 'SAN: +esc\\x1B\[2J\.example, mx\.hostile\.test\\x00\.evil\.example, +xn--mnchen-3ya\.example ?\(münchen\.example\)'; then
     ok "the detail shows the SANs escaped once, the IDN with its U-label"
 else fail "the detail shows the SANs escaped once, the IDN with its U-label" "$(joined | head -c 800)"; fi
 t_keys Escape
@@ -45,8 +46,8 @@ serve cert-name-5k-cn 2
 t_assert "a 5,120-byte CN keeps its start and its length in the Chain pane" 10 \
     t_pane_has Chain '0 a+…\(5120 bytes\) +[0-9]+d ✓'
 open_leaf
-t_assert "the detail shows the cut subject with its whole length" 5 \
-    t_pane_has "Certificate depth 0" ' *Subject: +O=x, CN=a+'
+subject_cut() { joined | grep -qE 'Subject: +O=x, +CN=a+'; }
+t_assert "the detail shows the cut subject with its whole length" 5 subject_cut
 # The marker may wrap at the overlay's edge: its first part is enough.
 if t_pane "Certificate depth 0" | grep -qE 'a… \(5128 bytes'; then ok "the detail says the subject's whole length"
 else fail "the detail says the subject's whole length" "$(t_screen | tr '\n' '|' | head -c 600)"; fi
