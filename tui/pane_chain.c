@@ -74,6 +74,10 @@ static void chain_draw(struct ui *ui, int focused)
             snprintf(title, sizeof title, "Chain: trusted");
         else
             snprintf(title, sizeof title, "Chain: %s", flags);
+        if (ch->n_total > ch->n) {  /* more sent than kept: say so */
+            size_t tl = strlen(title);
+            snprintf(title + tl, sizeof title - tl, " (%d sent, %d shown)", ch->n_total, ch->n);
+        }
     }
     screen_box(r.y, r.x, r.h, r.w, title, focused);
     if (r.h < 3)

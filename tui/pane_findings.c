@@ -34,8 +34,8 @@ static const char *outcome_short(enum mxs_outcome o)
 {
     switch (o) {
     case MXS_OUT_ENCRYPTED: return "encrypted";
-    case MXS_OUT_CLEAR: return "CLEAR";
-    case MXS_OUT_NOT_DELIVERED: return "NOT DELIVERED";
+    case MXS_OUT_CLEAR: return "in clear";
+    case MXS_OUT_NOT_DELIVERED: return "not delivered";
     default: return "-";
     }
 }
@@ -99,12 +99,28 @@ static int findings_lines(struct ui *ui, struct buf *b)
     if (!e)
         return 0;
     const struct mxs_verdict *v = engine_verdicts(e);
+    int pw = fs.r.w - 2;
     if (v) {
+        /* Never cut: a policy's words that do not fit go whole to the next
+         * row, under the first (at 80 columns "verified: not delivered
+         * (CHAIN)" is read whole, not "NOT DELIVER"). */
+        int col = 8;
         buf_puts(b, "Verdict:");
         for (int p = 0; p < MXS_POL_COUNT; p++) {
-            buf_printf(b, "  %s: %s", mxs_policy_name((enum mxs_policy)p), outcome_short(v[p].outcome));
-            if (v[p].outcome == MXS_OUT_NOT_DELIVERED && v[p].step != MXS_STEP_NONE)
-                buf_printf(b, " (%s)", mxs_step_name(v[p].step));
+            char item[96];
+            int n = snprintf(item, sizeof item, "%s: %s", mxs_policy_name((enum mxs_policy)p),
+                             outcome_short(v[p].outcome));
+            if (v[p].outcome == MXS_OUT_NOT_DELIVERED && v[p].step != MXS_STEP_NONE && n > 0 &&
+                (size_t)n < sizeof item)
+                snprintf(item + n, sizeof item - (size_t)n, " (%s)", mxs_step_name(v[p].step));
+            int iw = (int)strlen(item);
+            if (col > 8 && col + 2 + iw > pw) {
+                buf_puts(b, "\n        ");
+                lines++;
+                col = 8;
+            }
+            buf_printf(b, "  %s", item);
+            col += 2 + iw;
         }
         buf_puts(b, "\n");
         lines++;
@@ -177,7 +193,7 @@ static int findings_key(struct ui *ui, enum km_action a)
         struct buf b;
         buf_init(&b, 1u << 20);
         render_report_text(e, &b);
-        overlay_open(ui, "Report", b.data ? b.data : "");
+        overlay_open(ui, "Step-by-step report (as --batch prints it)", b.data ? b.data : "");
         buf_free(&b);
         break;
     }

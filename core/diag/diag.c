@@ -286,8 +286,8 @@ static void verdict_policy(struct diag_ctx *c, enum mxs_policy p, struct mxs_ver
                 unverified = c->blk[s][DIAG_CLS_VERIFY].id;
         APP(v->words, "delivered encrypted (%s%s%s)", vn, cs[0] ? ", " : "", cs);
         if (unverified)
-            APP(v->words, "; the certificate fails the check of a verifying "
-                "sender (%s), which this policy does not make", unverified);
+            APP(v->words, "; the certificate fails a verifying sender's check (%s), "
+                "but this sender does not check certificates", unverified);
         else
             APP(v->words, "; the certificate is not checked at this level");
         break;

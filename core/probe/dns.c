@@ -85,10 +85,35 @@ void dns_line_meta(struct dns_ctx *d, struct line *l, const struct mxs_dns_answe
                      "came over TCP)", a->bytes, d->udp_limit);
 }
 
+/* The transcript shows names the way every other output does: one
+ * escaping, at output (mxs_escape: "\x1B").  So a "\DDD" of dig's
+ * presentation form that stands for a control or non-ASCII byte becomes
+ * that byte again here; "\." and printable "\DDD" stay (they keep a name
+ * unambiguous), and NUL stays "\000" (a line is a C string). */
+static void dns_unpresent(char *s)
+{
+    char *w = s;
+    for (const char *r = s; *r; ) {
+        if (r[0] == '\\' && r[1] >= '0' && r[1] <= '2' && r[2] >= '0' && r[2] <= '9' &&
+            r[3] >= '0' && r[3] <= '9') {
+            int v = (r[1] - '0') * 100 + (r[2] - '0') * 10 + (r[3] - '0');
+            if (v > 0 && v < 256 && (v < 0x21 || v > 0x7e)) {
+                *w++ = (char)v;
+                r += 4;
+                continue;
+            }
+        }
+        *w++ = *r++;
+    }
+    *w = 0;
+}
+
 void dns_emit(struct dns_ctx *d, struct line *l)
 {
-    if (d->cb)
-        d->cb(d->arg, l->buf);
+    if (!d->cb)
+        return;
+    dns_unpresent(l->buf);
+    d->cb(d->arg, l->buf);
 }
 
 static const char *dns_kind_name(int kind)

@@ -67,10 +67,12 @@ static int step_resolve(struct engine *e)
             snprintf(m->addr[0].text, sizeof m->addr[0].text, "%s", e->set.connect_addr);
             m->n_addr = 1;
             e->dns.done = 1;
-            engine_rec_printf(e, MXS_REC_DNS, MXS_STEP_RESOLVE, "address pinned by --connect: %s (no DNS lookup)",
+            /* Given by --connect, an address as the host, or the lab: the
+             * words name no option the operator may not have used. */
+            engine_rec_printf(e, MXS_REC_DNS, MXS_STEP_RESOLVE, "no DNS lookup: the address %s was given",
                               e->set.connect_addr);
             e->running = 0;
-            engine_step_skip(e, MXS_STEP_RESOLVE, "address pinned (--connect)");
+            engine_step_skip(e, MXS_STEP_RESOLVE, "address given, no lookup");
             engine_event(e, MXS_EV_FACTS, MXS_STEP_RESOLVE, MXS_ST_SKIPPED, 0);
             engine_run_diag(e);
             return 1;

@@ -359,6 +359,10 @@ void render_report_text(const struct engine *e, struct buf *out)
                 buf_printf(out, "\n           not after %s (%s), SHA-1 %s\n           %s %d, %s, %s\n", na,
                            dl, ct->sha1, ct->key_type, ct->key_bits, ct->sig_alg, fl);
             }
+            if (ch->n_total > ch->n)
+                buf_printf(out, "         ... and %d more: %d certificates sent in all (the path was built "
+                                "from all of them; the first %d are shown)\n",
+                           ch->n_total - ch->n, ch->n_total, ch->n);
             if (ch->alt_present) {
                 /* The second certificate of a dual RSA + ECDSA server. */
                 const struct mxs_cert *ct = &ch->alt_leaf;

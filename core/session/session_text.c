@@ -326,7 +326,8 @@ static int lt_cert(struct lt_state *st, struct lt_iter *it, const struct lt_line
     free(der);
     c->depth = ch->n;
     ch->n++;
-    ch->n_total = ch->n;
+    if (ch->n_total < ch->n)     /* "# fact chain.n_total" may say more were sent */
+        ch->n_total = ch->n;
     if (strcmp(c->sha1, sha1) != 0) {
         lt_quote(sha1, 40, q, sizeof q);
         return lt_fail(st, begin - 1, "certificate %d: SHA-1 %s does not match its PEM (%s)", ch->n - 1, q,
@@ -390,6 +391,7 @@ static const struct lt_fact lt_facts[] = {
     LT_TLS("tls.refused_san_len", LT_F_INT, refused_san_len),
     LT_CHAIN("chain.checked_at", LT_F_I64, checked_at),
     LT_CHAIN("chain.path_len", LT_F_INT, path_len),
+    LT_CHAIN("chain.n_total", LT_F_INT, n_total),
 };
 
 void session_text_facts(const struct engine *e, struct buf *out)

@@ -53,3 +53,4 @@ if t_pane "Certificate depth 0" | grep -qE 'a… \(5128 bytes'; then ok "the det
 else fail "the detail says the subject's whole length" "$(t_screen | tr '\n' '|' | head -c 600)"; fi
 t_keys Escape
 kill $srv 2>/dev/null
+finish

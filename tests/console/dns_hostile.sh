@@ -35,7 +35,7 @@ else fail "the Exchange pane has the MX answer"; t_pane Exchange | sed 's/^/# /'
 t_keys Tab; sleep 0.3; t_keys Enter
 t_until 5 t_pane_has "Transcript (whole lines)" '.*\[insecure\]' > /dev/null
 t_pane "Transcript (whole lines)" | sed -n '/D: MX ctl/,/insecure]/p' | sed 's/^ *//' | tr '\n' ' ' > "$T_DIR/mxline"
-want='D: MX ctl.hostile.test: no usable MX record (1 target not a host name, skipped as senders do: 10 \\027[31mevil.hostile.test) [insecure]'
+want='D: MX ctl.hostile.test: no usable MX record (1 target not a host name, skipped as senders do: 10 \x1B[31mevil.hostile.test) [insecure]'
 case "$(cat "$T_DIR/mxline")" in
 *"$want"*) ok "Enter on the Exchange shows the MX line whole, the ESC escaped" ;;
 *) fail "Enter on the Exchange shows the MX line whole, the ESC escaped" "$(cat "$T_DIR/mxline")" ;;

@@ -66,6 +66,7 @@ for v in 13 12; do
     expect $n ".result.failed_step == null and .tls.ok == true and .tls.version == \"TLSv1.${v#1}\""
     expect $n '.verification.certificates_sent == 30 and (.chain | length) == 16 and .verification.trusted == true and .verification.path_length == 30'
     expect $n '[.findings[] | select(.id == "chain-too-long" and .severity == "warning") | .message | test("30 certificates long")] | any'
+    text_has $n "... and 14 more: 30 certificates sent in all (the path was built from all of them; the first 16 are shown)"
     expect $n '([.findings[] | select(.severity == "error")] | length == 0) and ([.verdict[] | select(.policy == "verified") | .outcome] == ["delivered-encrypted"])'
     text_has $n "warning chain-too-long"
     text_has $n "smtp_tls_scert_verifydepth"
