@@ -500,6 +500,8 @@ int console_run(struct console_opts *o)
         engine_step(ui.cmd.engine); /* RESOLVE, then wait for the operator */
     if (ui.cmd.engine && engine_is_replay(ui.cmd.engine))
         ui_message(&ui, 0, "replaying a saved session (read-only)");
+    if (o->notice)
+        ui_message(&ui, 0, "%s", o->notice);
 
     ui.dirty = 1;
 

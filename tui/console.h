@@ -18,6 +18,7 @@ struct console_opts {
     int stop_after_resolve;       /* `mxscope DOMAIN`: stop after RESOLVE    */
     const char *script;           /* --script FILE: commands fed at start    */
     const char *load;             /* --load FILE: replay read-only           */
+    const char *notice;           /* shown on the status bar at start, or NULL */
 };
 
 /* Returns the process exit code. */

@@ -26,10 +26,15 @@ static void print_versions(void)
     printf("  jansson %s\n", mxs_jansson_version());
 }
 
+/* What the lab changed that the operator asked for: said once, on stderr
+ * in batch, on the status bar in the console. */
+static char lab_notice[1200];
+
 /* --lab [SCENARIO]: start the lab and point the settings at it. */
 static int start_lab(struct front_opts *o, struct lab **lb)
 {
-    char err[512];
+    char err[512], asked[sizeof o->set.cafile];
+    snprintf(asked, sizeof asked, "%s", o->set.cafile);
     const char *scenario = o->positional ? o->positional : "good";
     if (!lab_find(scenario)) {
         fprintf(stderr, "mxscope: no lab scenario '%s' (mxscope --lab --list)\n", scenario);
@@ -44,6 +49,14 @@ static int start_lab(struct front_opts *o, struct lab **lb)
         lab_stop(*lb);
         *lb = NULL;
         return EXIT_LOCAL;
+    }
+    if (asked[0] && strcmp(asked, o->set.cafile) != 0) {
+        char shown[1100];
+        mxs_escape_str(asked, shown, sizeof shown, 0);
+        snprintf(lab_notice, sizeof lab_notice,
+                 "--cafile %s is not used: the lab trusts its own CA (its certificates come from it)", shown);
+        if (o->batch)
+            fprintf(stderr, "mxscope: note: %s\n", lab_notice);
     }
     return 0;
 }
@@ -60,6 +73,7 @@ static int run_console(const struct front_opts *o, struct lab *lb, const char *s
     struct console_opts co = {
         .engine = e, .lab = lb, .lab_scenario = scenario,
         .stop_after_resolve = o->positional != NULL && !o->lab, .script = o->script, .load = o->load,
+        .notice = lab_notice[0] ? "--cafile not used: the lab's own CA is" : NULL,
     };
     int rc = console_run(&co);
     engine_free(co.engine);
