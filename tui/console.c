@@ -324,11 +324,13 @@ static void console_pane_action(struct ui *ui, enum km_action a, int ch)
         else
             ui_message(ui, 0, "nothing is running");
         break;
+    /* Tab goes round the panes and back, as in htop or tig; the command
+     * line is `:`'s (Tab there completes, so it would never come back). */
     case KA_FOCUS_NEXT:
-        console_focus(ui, (ui->focus + 1) % FOCUS_COUNT);
+        console_focus(ui, ui->focus >= PANE_COUNT ? 0 : (ui->focus + 1) % PANE_COUNT);
         break;
     case KA_FOCUS_PREV:
-        console_focus(ui, (ui->focus + FOCUS_COUNT - 1) % FOCUS_COUNT);
+        console_focus(ui, ui->focus >= PANE_COUNT ? PANE_COUNT - 1 : (ui->focus + PANE_COUNT - 1) % PANE_COUNT);
         break;
     case KA_HELP:
         console_exec(ui, "help");

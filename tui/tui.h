@@ -68,7 +68,7 @@ int screen_dump(const char *path, char *err, size_t errlen);
 
 /* ---- the shared state ------------------------------------------------- */
 
-/* The panes in focus order; Tab goes round them and then the command line. */
+/* The panes in focus order; Tab goes round them (the command line is `:`). */
 enum focus { FOCUS_STEPS = 0, FOCUS_EXCHANGE, FOCUS_CHAIN, FOCUS_FINDINGS,
              FOCUS_CMDLINE, FOCUS_COUNT };
 #define PANE_COUNT FOCUS_CMDLINE

@@ -1,0 +1,22 @@
+#!/bin/sh
+# focus.sh - Tab goes round the panes and back, Shift-Tab the other way,
+# `:` opens the command line (issue 11: Tab used to enter the command line
+# and stay there).  The focused pane is the one whose title is bracketed.
+. tests/lib.sh
+. tests/console/tmux.inc
+focused() { for p in Steps Exchange Chain Findings; do t_title "$p" | grep -q '^\[' && echo "$p"; done; }
+focus_is() { [ "$(focused)" = "$1" ]; }
+t_start --lab
+t_until 10 t_status_is ' .* \[lab:good\] \| RESOLVE pending \| .*' >/dev/null
+t_assert "the console opens with the Steps pane focused" 3 focus_is Steps
+t_keys Tab; t_assert "Tab: Exchange" 3 focus_is Exchange
+t_keys Tab; t_assert "Tab: Chain" 3 focus_is Chain
+t_keys Tab; t_assert "Tab: Findings" 3 focus_is Findings
+t_keys Tab; t_assert "Tab from Findings comes back to Steps (not the command line)" 3 focus_is Steps
+t_keys BTab; t_assert "Shift-Tab from Steps goes back to Findings" 3 focus_is Findings
+t_keys ':'
+t_assert "':' opens the command line" 3 t_prompt_is 'mxscope> ?'
+t_keys Escape
+t_assert "Esc leaves it, the pane focused before keeps the focus" 3 focus_is Findings
+t_keys q; t_until 5 t_exited 0 >/dev/null
+finish
