@@ -53,13 +53,18 @@ const struct km_binding km_bindings[] = {
     /* The Chain pane. */
     UP_K(KM_CHAIN, "select the certificate above"),
     DOWN_J(KM_CHAIN, "select the certificate below"),
+    HOME_G(KM_CHAIN, "select the leaf"),
+    END_G(KM_CHAIN, "select the last certificate sent"),
+    {KEY_PPAGE, KM_CHAIN, KA_PAGE_UP, "select the leaf"},
+    {KEY_NPAGE, KM_CHAIN, KA_PAGE_DOWN, "select the last certificate sent"},
     ENTER(KM_CHAIN, KA_OPEN, "certificate detail (every field, SHA-1, SHA-256, verify flags)"),
 
     /* The Findings pane. */
     UP_K(KM_FINDINGS, "scroll up"),
     DOWN_J(KM_FINDINGS, "scroll down"),
     PAGES(KM_FINDINGS, "page up, page down"),
-    {KEY_HOME, KM_FINDINGS, KA_TOP, "top"},
+    HOME_G(KM_FINDINGS, "top"),
+    END_G(KM_FINDINGS, "end"),
     ENTER(KM_FINDINGS, KA_OPEN, "the full report"),
 
     /* The search prompt (after / in the Exchange). */

@@ -142,6 +142,8 @@ static int chain_key(struct ui *ui, enum km_action a)
     switch (a) {
     case KA_UP: if (ch_st.sel > 0) ch_st.sel--; break;
     case KA_DOWN: if (ch_st.sel < n - 1) ch_st.sel++; break;
+    case KA_TOP: case KA_PAGE_UP: ch_st.sel = 0; break;
+    case KA_BOTTOM: case KA_PAGE_DOWN: ch_st.sel = n > 0 ? n - 1 : 0; break;
     case KA_OPEN:
         if (n > 0)
             overlay_show_cert(ui, ch_st.sel);

@@ -186,6 +186,7 @@ static int findings_key(struct ui *ui, enum km_action a)
     case KA_PAGE_UP: fs.top -= vis; break;
     case KA_PAGE_DOWN: fs.top += vis; break;
     case KA_TOP: fs.top = 0; break;
+    case KA_BOTTOM: fs.top = 1 << 20; break;  /* clamped to the last screenful when drawn */
     case KA_OPEN: {
         struct engine *e = ui->cmd.engine;
         if (!e)

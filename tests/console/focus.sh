@@ -18,5 +18,17 @@ t_keys ':'
 t_assert "':' opens the command line" 3 t_prompt_is 'mxscope> ?'
 t_keys Escape
 t_assert "Esc leaves it, the pane focused before keeps the focus" 3 focus_is Findings
+# g/G and Home/End in the Chain pane: the last certificate sent, the leaf.
+t_keys r
+t_until 15 t_step_is QUIT '[✓-] QUIT .*' >/dev/null
+t_keys Tab Tab Tab          # Findings -> Steps -> Exchange -> Chain
+t_until 3 focus_is Chain >/dev/null
+t_keys G Enter
+t_assert "G in the Chain selects the last certificate (its detail opens)" 3 t_title_is "Certificate depth 1" '.*Certificate depth 1.*'
+t_keys q g Enter
+t_assert "g in the Chain selects the leaf again" 3 t_title_is "Certificate depth 0" '.*Certificate depth 0.*'
+t_keys q End Enter
+t_assert "End does what G does" 3 t_title_is "Certificate depth 1" '.*Certificate depth 1.*'
+t_keys q
 t_keys q; t_until 5 t_exited 0 >/dev/null
 finish
