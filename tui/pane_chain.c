@@ -91,9 +91,24 @@ static void chain_draw(struct ui *ui, int focused)
         ch_st.sel = ch->n - 1;
     if (ch_st.sel < 0)
         ch_st.sel = 0;
-    int top = ch_st.sel >= vis ? ch_st.sel - vis + 1 : 0;
-    for (int i = 0; i < vis && top + i < ch->n; i++) {
+    /* The thumbprint an Exchange operator looks for first: a row under
+     * each certificate when the pane has the rows (SHA-256 too when it is
+     * wide enough); cut with an ellipsis when narrow, whole in the detail. */
+    int rows_per = vis >= 2 * (ch->n + (ch->alt_present ? 1 : 0)) ? 2 : 1;
+    int certs_vis = vis / rows_per;
+    int top = ch_st.sel >= certs_vis ? ch_st.sel - certs_vis + 1 : 0;
+    for (int i = 0; i < certs_vis && top + i < ch->n; i++) {
         const struct mxs_cert *c = &ch->cert[top + i];
+        if (rows_per == 2) {
+            char fp[200], fit[220];
+            int inner = r.w - 2;
+            if (inner >= 3 + 6 + 40 + 10 + 64)
+                snprintf(fp, sizeof fp, "  SHA-1 %s  SHA-256 %s", c->sha1, c->sha256);
+            else
+                snprintf(fp, sizeof fp, "  SHA-1 %s", c->sha1);
+            screen_fit(fp, inner, fit, sizeof fit);
+            screen_text(r.y + 2 + 2 * i, r.x + 1, inner, fit, screen_attr(ROLE_DIM));
+        }
         char cn[200], line[256], days[24];
         unsigned f = c->verify_flags;
         enum mxs_step_state g = f == 0 ? MXS_ST_OK :
@@ -108,17 +123,18 @@ static void chain_draw(struct ui *ui, int focused)
         snprintf(line, sizeof line, "%d %s", c->depth, cn);
         int sel = focused && top + i == ch_st.sel;
         attr_t a = sel ? screen_attr(ROLE_SELECT) : A_NORMAL;
+        int y = r.y + 1 + rows_per * i;
         if (sel)
-            mvhline(r.y + 1 + i, r.x + 1, ' ' | a, inner);
-        screen_text(r.y + 1 + i, r.x + 1, inner - right, line, a);
+            mvhline(y, r.x + 1, ' ' | a, inner);
+        screen_text(y, r.x + 1, inner - right, line, a);
         char tail[48];
         snprintf(tail, sizeof tail, "%s %s", days, screen_state_glyph(g));
         attr_t ta = sel ? a : screen_attr(g == MXS_ST_OK ? ROLE_OK : g == MXS_ST_FAIL ? ROLE_ERROR : ROLE_WARN);
-        screen_text(r.y + 1 + i, r.x + 1 + inner - right + 1, right - 1, tail, ta);
+        screen_text(y, r.x + 1 + inner - right + 1, right - 1, tail, ta);
     }
     /* A second certificate (dual RSA + ECDSA server): its leaf on the row
      * after the chain, marked "2nd" and its key type. */
-    int shown = ch->n - top < vis ? ch->n - top : vis;
+    int shown = (ch->n - top < certs_vis ? ch->n - top : certs_vis) * rows_per;
     if (ch->alt_present && shown < vis) {
         const struct mxs_cert *c = &ch->alt_leaf;
         char cn[200], line[256], days[24], tail[48];
