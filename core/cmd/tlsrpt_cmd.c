@@ -263,10 +263,14 @@ char *mxs_tlsrpt_text(const struct mxs_tlsrpt *t)
                 tr_field(&b, " at ", f->receiving_ip);
             tr_field(&b, ", from sender ", f->sending_ip);
             buf_puts(&b, "\n");
-            if (f->reason_code[0])
-                tr_field(&b, "              reason: ", f->reason_code), buf_puts(&b, "\n");
-            if (f->info[0])
-                tr_field(&b, "              more: ", f->info), buf_puts(&b, "\n");
+            if (f->reason_code[0]) {
+                tr_field(&b, "              reason: ", f->reason_code);
+                buf_puts(&b, "\n");
+            }
+            if (f->info[0]) {
+                tr_field(&b, "              more: ", f->info);
+                buf_puts(&b, "\n");
+            }
         }
         if (q->n_fail_total > q->n_fail)
             buf_printf(&b, "    (%d more not shown)\n", q->n_fail_total - q->n_fail);

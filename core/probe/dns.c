@@ -94,6 +94,11 @@ static void dns_unpresent(char *s)
 {
     char *w = s;
     for (const char *r = s; *r; ) {
+        if (r[0] == '\\' && r[1] && !(r[1] >= '0' && r[1] <= '9')) {
+            *w++ = *r++;         /* "\\" or "\.": an escaped character, kept */
+            *w++ = *r++;
+            continue;
+        }
         if (r[0] == '\\' && r[1] >= '0' && r[1] <= '2' && r[2] >= '0' && r[2] <= '9' &&
             r[3] >= '0' && r[3] <= '9') {
             int v = (r[1] - '0') * 100 + (r[2] - '0') * 10 + (r[3] - '0');
