@@ -775,6 +775,31 @@ static void dane_check(struct engine *e, const unsigned char *const *der, const 
                       ch->dane_match ? "a record matches" : ch->dane_detail);
 }
 
+/* "PREFIX<subject>SUFFIX" as a transcript record: the subject's raw bytes
+ * (a NUL included: records carry a length and are escaped once at output),
+ * the first 300 of them with the whole length when it is longer, never cut
+ * silently. */
+static void chain_name_record(struct engine *e, const struct mxs_cert *c, const char *prefix,
+                              const char *suffix)
+{
+    size_t full = c->subject_len ? c->subject_len : strlen(c->subject);
+    size_t kept = c->subject_len ? (c->subject_len < sizeof c->subject - 1 ? c->subject_len
+                                                                          : sizeof c->subject - 1)
+                                 : strlen(c->subject);
+    size_t show = kept < 300 ? kept : 300;
+    char mark[64] = "";
+    if (full > show)
+        snprintf(mark, sizeof mark, "\xe2\x80\xa6 (%zu bytes)", full);
+    char buf[1200];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "%s", prefix);
+    if (n + show + strlen(mark) + strlen(suffix) >= sizeof buf)
+        return;
+    memcpy(buf + n, c->subject, show);
+    n += show;
+    n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", mark, suffix);
+    engine_rec_add(e, MXS_REC_TLS_INFO, MXS_STEP_CHAIN, buf, n);
+}
+
 /* The leaf of the RSA-only handshake (dual certificates): kept when it is
  * another certificate than ours, checked the same way (flags from its own
  * handshake, the name against the MX host, the expected thumbprint). */
@@ -825,9 +850,10 @@ static void alt_leaf(struct engine *e, time_t now)
                                   e->set.expect_fp) == 0;
     char fl[200];
     mxs_verify_flags_text(c->verify_flags, fl, sizeof fl);
-    engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_CHAIN,
-                      "second certificate (RSA-only handshake): %.300s, %s %d, %d days left, SHA-1 %s: %s",
-                      c->subject, c->key_type, c->key_bits, c->days_left, c->sha1, fl);
+    char tail[400];
+    snprintf(tail, sizeof tail, ", %s %d, %d days left, SHA-1 %s: %s", c->key_type, c->key_bits,
+             c->days_left, c->sha1, fl);
+    chain_name_record(e, c, "second certificate (RSA-only handshake): ", tail);
 }
 
 static int step_chain(struct engine *e)
@@ -895,9 +921,11 @@ static int step_chain(struct engine *e)
     for (int i = 0; i < ch->n; i++) {
         char fl[200];
         mxs_verify_flags_text(ch->cert[i].verify_flags, fl, sizeof fl);
-        engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_CHAIN, "cert %d: %.300s, %d days left, SHA-1 %s: %s", i,
-                          ch->cert[i].subject,
-                          ch->cert[i].days_left, ch->cert[i].sha1, fl);
+        char head[32], tail[320];
+        snprintf(head, sizeof head, "cert %d: ", i);
+        snprintf(tail, sizeof tail, ", %d days left, SHA-1 %s: %s", ch->cert[i].days_left,
+                 ch->cert[i].sha1, fl);
+        chain_name_record(e, &ch->cert[i], head, tail);
     }
     engine_event(e, MXS_EV_FACTS, MXS_STEP_CHAIN, MXS_ST_OK, 0);
     int bad = vr != 0 || (ch->fp_expected && !ch->fp_match);
