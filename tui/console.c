@@ -91,6 +91,16 @@ void ui_message(struct ui *ui, int err, const char *fmt, ...)
     ui->dirty = 1;
 }
 
+void ui_search_found(struct ui *ui, int line, int n, int dir, int wrapped)
+{
+    if (wrapped)
+        ui_message(ui, 0, dir > 0 ? "search hit BOTTOM, continuing at TOP: line %d of %d"
+                                  : "search hit TOP, continuing at BOTTOM: line %d of %d",
+                   line + 1, n);
+    else
+        ui_message(ui, 0, "match at line %d of %d", line + 1, n);
+}
+
 /* The whole screen, back to front: panes and status bar, the command line,
  * the overlay; then the cursor, shown only where something is typed. */
 static void console_draw(struct ui *ui)

@@ -155,12 +155,7 @@ static void overlay_goto_match(struct ui *ui, int from, int dir)
             continue;
         tv.hit = i;
         tv.top = i > 2 ? i - 2 : 0;
-        if (wrapped)
-            ui_message(ui, 0, dir > 0 ? "search hit BOTTOM, continuing at TOP: line %d of %d"
-                                      : "search hit TOP, continuing at BOTTOM: line %d of %d",
-                       i + 1, tv.n);
-        else
-            ui_message(ui, 0, "match at line %d of %d", i + 1, tv.n);
+        ui_search_found(ui, i, tv.n, dir, wrapped);
         return;
     }
     char es[140];

@@ -214,12 +214,7 @@ static void exchange_goto_match(struct ui *ui, int from, int dir)
         ex.top = i - vis / 3;
     if (ex.top < 0)
         ex.top = 0;
-    if (wrapped)
-        ui_message(ui, 0, dir > 0 ? "search hit BOTTOM, continuing at TOP: line %d of %d"
-                                  : "search hit TOP, continuing at BOTTOM: line %d of %d",
-                   i + 1, (int)ex.n);
-    else
-        ui_message(ui, 0, "match at line %d of %d", i + 1, (int)ex.n);
+    ui_search_found(ui, i, (int)ex.n, dir, wrapped);
 }
 
 /* The prompt edited ex.search in place (the title shows it as typed). */

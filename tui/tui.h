@@ -167,6 +167,10 @@ void console_exec(struct ui *ui, const char *line);
 /* The status bar's message: its first line only. */
 void ui_message(struct ui *ui, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A search's result in the status bar, the same words in every view:
+ * "match at line L of N", or going round the end "search hit BOTTOM,
+ * continuing at TOP" (dir > 0) / "search hit TOP, continuing at BOTTOM". */
+void ui_search_found(struct ui *ui, int line, int n, int dir, int wrapped);
 
 /* ---- script.c ----------------------------------------------------------- */
 

@@ -20,6 +20,7 @@
 #include "base/buf.h"
 #include "core.h"
 #include "policy/tlsrpt_report.h"
+#include "probe/dns.h"
 
 #define TLSRPT_MAX_RECHECK 16
 
@@ -67,21 +68,6 @@ void mxs_tlsrpt_free(struct mxs_tlsrpt *t)
     free(t);
 }
 
-/* A receiving-mx-hostname we may put in a probe: LDH labels only. */
-static int tr_host_ok(const char *h)
-{
-    size_t n = strlen(h);
-    if (n == 0 || n > 253 || h[0] == '.' || h[0] == '-')
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = h[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.'))
-            return 0;
-    }
-    return 1;
-}
-
 /* The distinct failing MX hosts, in report order, with what was reported. */
 static void tr_collect(struct mxs_tlsrpt *t)
 {
@@ -94,7 +80,9 @@ static void tr_collect(struct mxs_tlsrpt *t)
             size_t l = strlen(mx);
             if (l && mx[l - 1] == '.')
                 mx[l - 1] = 0;
-            if (!tr_host_ok(mx))
+            /* a name a sender could have connected to: the same judge as
+             * the MX targets of RESOLVE (control bytes, labels, literals) */
+            if (dns_host_check(mx, NULL, 0) != DNS_HOST_OK)
                 continue;
             struct tlsrpt_now *n = NULL;
             for (int k = 0; k < t->n_now; k++)

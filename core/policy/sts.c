@@ -10,6 +10,7 @@
  * ignored, as §3.2 says.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "policy/policy.h"
 #include "policy/policy_int.h"
@@ -284,18 +285,6 @@ int sts_policy_parse(const char *body, size_t len, struct sts_policy *p)
 
 /* ---- MX patterns (§4.1) ------------------------------------------------ */
 
-static int sts_ieq(const char *a, const char *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = (char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = (char)(y - 'A' + 'a');
-        if (x != y)
-            return 0;
-    }
-    return 1;
-}
-
 int sts_mx_match(const char *pattern, const char *host)
 {
     size_t hl = strlen(host), pl = strlen(pattern);
@@ -309,9 +298,9 @@ int sts_mx_match(const char *pattern, const char *host)
         if (!dot || dot == host)
             return 0;
         size_t rest = hl - (size_t)(dot + 1 - host);
-        return rest == pl - 2 && rest > 0 && sts_ieq(dot + 1, pattern + 2, rest);
+        return rest == pl - 2 && rest > 0 && strncasecmp(dot + 1, pattern + 2, rest) == 0;
     }
-    return hl == pl && hl > 0 && sts_ieq(host, pattern, hl);
+    return hl == pl && hl > 0 && strncasecmp(host, pattern, hl) == 0;
 }
 
 int sts_policy_match(const struct sts_policy *p, const char *host)

@@ -8,6 +8,7 @@
  * since a sender skips it.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "policy/policy.h"
 #include "policy/policy_int.h"
@@ -15,20 +16,6 @@
 const char *tlsrpt_uri_kind_name(enum tlsrpt_uri_kind k)
 {
     return k == TLSRPT_URI_MAILTO ? "mailto" : k == TLSRPT_URI_HTTPS ? "https" : "other";
-}
-
-static int tlsrpt_prefix_ci(const char *s, size_t len, const char *pfx)
-{
-    size_t n = strlen(pfx);
-    if (len < n)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-        if (c != pfx[i])
-            return 0;
-    }
-    return 1;
 }
 
 static void tlsrpt_add_uri(struct tlsrpt_txt *t, const char *u, size_t len)
@@ -39,11 +26,11 @@ static void tlsrpt_add_uri(struct tlsrpt_txt *t, const char *u, size_t len)
     int i = t->n_rua++;
     enum tlsrpt_uri_kind k = TLSRPT_URI_OTHER;
     int ok = 0;
-    if (tlsrpt_prefix_ci(u, len, "mailto:")) {
+    if (len >= 7 && strncasecmp(u, "mailto:", 7) == 0) {
         k = TLSRPT_URI_MAILTO;
         const char *at = memchr(u + 7, '@', len - 7);
         ok = at && at > u + 7 && at < u + len - 1;
-    } else if (tlsrpt_prefix_ci(u, len, "https://")) {
+    } else if (len >= 8 && strncasecmp(u, "https://", 8) == 0) {
         k = TLSRPT_URI_HTTPS;
         ok = len > 8 && u[8] != '/';
     }

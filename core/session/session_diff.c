@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "core.h"
+#include "session/session_int.h"
 
 struct diff_ctx {
     struct buf *out;
@@ -23,15 +24,12 @@ struct diff_ctx {
 static void diff_when(struct buf *out, const struct engine *e)
 {
     int64_t t = engine_chain(e)->checked_at;
+    char ts[32];
     if (!t) {
         buf_puts(out, "not judged");
         return;
     }
-    char ts[32];
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    session_iso_time((time_t)t, ts, sizeof ts);
     buf_puts(out, ts);
 }
 
@@ -73,11 +71,8 @@ static void diff_steps(struct diff_ctx *d, const struct engine *a, const struct 
 
 static void diff_cert_line(struct buf *out, const char *tag, const struct mxs_cert *c)
 {
-    char when[32] = "?", days[40];
-    time_t tt = (time_t)c->not_after;
-    struct tm tm;
-    if (gmtime_r(&tt, &tm))
-        strftime(when, sizeof when, "%Y-%m-%d", &tm);
+    char when[32], days[40];
+    session_iso_time((time_t)c->not_after, when, sizeof when);
     mxs_days_text(c->days_left, days, sizeof days);
     buf_printf(out, "    %s ", tag);
     buf_puts_escaped(out, c->subject);
