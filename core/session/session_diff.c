@@ -107,7 +107,10 @@ static void diff_chain(struct diff_ctx *d, const struct engine *a, const struct 
         if (q)
             diff_cert_line(d->out, "B", q);
         if (p && q) {
-            long long moved = (long long)(q->not_after - p->not_after) / 86400;
+            /* Rounded to the nearest day: two certificates issued a second
+             * apart for 59 days are "59 days", not 58. */
+            long long secs = (long long)(q->not_after - p->not_after);
+            long long moved = (secs + (secs >= 0 ? 43200 : -43200)) / 86400;
             if (moved)
                 buf_printf(d->out, "      expiry moved %+lld %s\n", moved, mxs_plural(moved, "day", "days"));
             if (strcmp(p->key_type, q->key_type) || p->key_bits != q->key_bits)
