@@ -460,7 +460,8 @@ static void console_key(struct ui *ui, int ch)
         enum km_action a = keymap_lookup(KM_OVERLAY, ch);
         if (a == KA_CLOSE_CANCEL)
             console_cancel(ui);
-        overlay_key(ui, a);
+        for (int i = 0; i < (mouse ? 3 : 1); i++) /* a wheel notch: 3 lines */
+            overlay_key(ui, a);
         return;
     }
     if (ch != ERR)
