@@ -902,7 +902,7 @@ struct cmd_result {
     int arg;                 /* SHOW_CERT: depth                              */
     int engine_changed;      /* open/load replaced ctx->engine: reset views   */
     int cancelled;           /* engine_cancel was called                      */
-    char path[1024];         /* DUMP: file                                    */
+    char path[1024];         /* DUMP: file; YANK: the file written, or ""   */
     char confirm[CMD_MAX_LINE]; /* CONFIRM: the command line to run on "yes" */
     struct buf msg;          /* escaped text for the operator; may be empty  */
     struct buf data;         /* YANK: the text copied (a thumbprint, a PEM)   */

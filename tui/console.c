@@ -216,14 +216,14 @@ void console_exec(struct ui *ui, const char *line)
         msg = ui->msg;
         break;
     case CMD_ACT_YANK:
-        /* The clipboard only when asked for (--osc52): a terminal that
-         * does not know OSC 52 ignores it, but it is the operator's. */
+        /* The clipboard only when asked for (--osc52): the words first,
+         * the value after (the status bar may cut it; the file has it). */
         if (!ui->osc52)
-            ui_message(ui, 0, "%s (clipboard: start with --osc52)", msg);
+            ui_message(ui, 0, "%s%s", r.path[0] ? "" : "not copied (start with --osc52): ", msg);
         else if (screen_osc52(buf_str(&r.data), r.data.len))
-            ui_message(ui, 1, "%s (clipboard: cannot write to the terminal)", msg);
+            ui_message(ui, 1, "not copied (cannot write to the terminal): %s", msg);
         else
-            ui_message(ui, 0, "%s (copied: OSC 52)", msg);
+            ui_message(ui, 0, "copied (OSC 52): %s", msg);
         msg = ui->msg;
         break;
     default:

@@ -700,16 +700,17 @@ static void cmd_yank(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
             cmd_fail(r, "yank: %s not written: %s", argv[2], err);
             return;
         }
+        snprintf(r->path, sizeof r->path, "%s", argv[2]);
     }
     buf_printf(&r->msg, "%s of certificate %d", what, d);
-    if (strcmp(what, "PEM"))
-        buf_printf(&r->msg, ": %s", buf_str(&r->data));
-    else
-        buf_printf(&r->msg, " (%zu bytes)", r->data.len);
     if (argc == 3) {
         buf_puts(&r->msg, ", written to ");
         buf_puts_escaped(&r->msg, argv[2]);
     }
+    if (strcmp(what, "PEM"))
+        buf_printf(&r->msg, ": %s", buf_str(&r->data));
+    else
+        buf_printf(&r->msg, " (%zu bytes)", r->data.len);
     r->action = CMD_ACT_YANK;
 }
 
