@@ -1,12 +1,14 @@
 /*
- * timeline.c - the timeline (key t): every step with its start offset from
- * the session's start, how long it took, and a bar on one scale for the
+ * timeline.c - the timeline (key t): every step with its start offset,
+ * how long it took, and a bar on one scale for the
  * whole run, so a slow banner or a handshake that waits shows as a long
  * bar and the idle time between steps as a gap.  The running step shows its
  * elapsed time and the time left to its deadline.
  *
  * Made from the engine's own timing: the start is the time of the step's
- * last "started" record (a re-run counts from its new start), the duration
+ * last "started" record (a re-run counts from its new start), counted from
+ * the first step's (the wait for the operator's first key is no part of
+ * the run), the duration
  * engine_step_elapsed_ms() (running: so far).  The overlay shows it as a
  * live view (overlay_open_live), made again at every draw.
  * Owner: the console engineer.
@@ -56,11 +58,19 @@ void timeline_render(struct ui *ui, struct buf *out, int width)
         buf_puts(out, "Nothing is open: no step has run.\n");
         return;
     }
-    int64_t start[MXS_STEP_COUNT], dur[MXS_STEP_COUNT], total = 0, busy = 0;
+    int64_t start[MXS_STEP_COUNT], dur[MXS_STEP_COUNT], total = 0, busy = 0, t0 = -1;
     for (int s = 0; s < MXS_STEP_COUNT; s++) {
         enum mxs_step_state st = engine_step_state(e, (enum mxs_step)s);
         start[s] = st == MXS_ST_PENDING || st == MXS_ST_SKIPPED ? -1
                    : timeline_start_ms(e, (enum mxs_step)s);
+        if (start[s] >= 0 && (t0 < 0 || start[s] < t0))
+            t0 = start[s];
+    }
+    /* From the first step's start: the wait for the first key is no part
+     * of the run. */
+    for (int s = 0; s < MXS_STEP_COUNT; s++) {
+        if (start[s] >= 0)
+            start[s] -= t0;
         dur[s] = start[s] >= 0 ? engine_step_elapsed_ms(e, (enum mxs_step)s) : 0;
         if (dur[s] < 0)
             dur[s] = 0;
@@ -72,8 +82,8 @@ void timeline_render(struct ui *ui, struct buf *out, int width)
     if (bw > 200)
         bw = 200;
     const char *fill = screen_utf8() ? "\xe2\x96\x88" : "#";     /* U+2588 */
-    buf_printf(out, "Each step's start (from the session's start), how long it took, and a bar\n"
-                    "on one scale for the whole run: the gaps are the time between steps.\n\n");
+    buf_printf(out, "Each step's start (from the first step's), how long it took, and a bar on\n"
+                    "one scale for the whole run: the gaps are the time between steps.\n\n");
     if (bw >= 10) {
         char axis[64];
         snprintf(axis, sizeof axis, "%.3f s", (double)total / 1000.0);
@@ -108,6 +118,6 @@ void timeline_render(struct ui *ui, struct buf *out, int width)
         }
         buf_puts(out, "\n");
     }
-    buf_printf(out, "\nThe run so far: %.3f s from the session's start; the steps themselves took %.3f s.\n",
+    buf_printf(out, "\nThe run so far: %.3f s from the first step's start; the steps themselves took %.3f s.\n",
                (double)total / 1000.0, (double)busy / 1000.0);
 }

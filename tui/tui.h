@@ -178,7 +178,7 @@ void overlay_find(struct ui *ui, const char *s);
 
 /* ---- timeline.c ---------------------------------------------------------- */
 
-/* Each step's start offset (from the session's start), its duration, and a
+/* Each step's start offset (from the first step's start), its duration, and a
  * bar scaled to the whole run, at width columns; the running step with its
  * elapsed time and the time left to its deadline. */
 void timeline_render(struct ui *ui, struct buf *out, int width);
