@@ -38,11 +38,10 @@ const struct km_binding km_bindings[] = {
     {'?', KM_PANES, KA_HELP, "this help"},
     {'q', KM_PANES, KA_QUIT, "quit (asks when the session is not saved)"},
     {'t', KM_PANES, KA_TIMELINE, "the timeline: each step's start, duration and a bar (live while a step runs)"},
-    {KM_MOUSE_CLICK, KM_PANES, KA_MOUSE_FOCUS,
-     "focus the pane under the pointer; select a certificate (Chain) or a finding (Findings); a step (Steps) shows its lines in the Exchange"},
+    {KM_MOUSE_CLICK, KM_PANES, KA_MOUSE_FOCUS, "focus the pane under it; select a certificate, a finding, a step (its lines)"},
     {KM_MOUSE_DOUBLE, KM_PANES, KA_MOUSE_OPEN, "open what is under the pointer, as Enter does"},
-    {KM_WHEEL_UP, KM_PANES, KA_MOUSE_UP, "scroll the pane under the pointer (off with --no-mouse; Shift+drag selects text)"},
-    {KM_WHEEL_DOWN, KM_PANES, KA_MOUSE_DOWN, "scroll the pane under the pointer (off with --no-mouse; Shift+drag selects text)"},
+    {KM_WHEEL_UP, KM_PANES, KA_MOUSE_UP, "scroll the pane under the pointer (--no-mouse: off; Shift+drag selects text)"},
+    {KM_WHEEL_DOWN, KM_PANES, KA_MOUSE_DOWN, "scroll the pane under the pointer (--no-mouse: off; Shift+drag selects text)"},
 
     /* The Exchange pane. */
     UP_K(KM_EXCHANGE, "scroll up"),

@@ -13,15 +13,18 @@ need openssl
 
 json_cert() { jq -r ".chain[$1].$2" "$T_DIR/s.json"; }
 buffer() { tmux -L "$T_SOCK" show-buffer 2>/dev/null; }
+# The lab's good server run to the end (tmux passing OSC 52 on), and the
+# session saved as JSON: the values to compare with.
+run_saved() {
+    t_run_lab good "$@"
+    tmux -L "$T_SOCK" set-option -g set-clipboard on
+    t_cmd "save json $T_DIR/s.json"
+    t_until 5 t_status_is ' .* \| saved json to .*' >/dev/null
+}
 
 # 200 columns: the status bar has room for a SHA-256 and the path.
 T_COLS=200 T_ROWS=50
-t_start --lab good
-t_until 10 t_status_is ' .* \[lab:good\] \| .*' >/dev/null
-t_keys r
-t_until 15 t_step_is QUIT '[✓-] QUIT .*' >/dev/null
-t_cmd "save json $T_DIR/s.json"
-t_until 5 t_status_is ' .* \| saved json to .*' >/dev/null
+run_saved
 [ -s "$T_DIR/s.json" ] || fail "the session's JSON" "not saved"
 
 # The intermediate selected in the Chain pane (Tab Tab: Steps, Exchange,
@@ -51,13 +54,7 @@ t_assert "yank with an unknown kind says which there are" 5 t_status_is \
 t_keys q y; t_until 5 t_exited 0 >/dev/null
 
 # --osc52: the leaf's SHA-1 (nothing selected) in tmux's paste buffer.
-t_start --lab good --osc52
-tmux -L "$T_SOCK" set-option -g set-clipboard on
-t_until 10 t_status_is ' .* \[lab:good\] \| .*' >/dev/null
-t_keys r
-t_until 15 t_step_is QUIT '[✓-] QUIT .*' >/dev/null
-t_cmd "save json $T_DIR/s.json"
-t_until 5 t_status_is ' .* \| saved json to .*' >/dev/null
+run_saved --osc52
 t_cmd "yank sha1"
 want=$(json_cert 0 sha1)
 t_assert "--osc52: the status bar says it was copied" 5 t_status_is \
