@@ -22,18 +22,19 @@
 /* Columns before the bar: glyph, name, start, duration. */
 #define TL_LEFT 41
 
-/* When step s last started, in ms since the session's start; -1: never. */
-static int64_t timeline_start_ms(const struct engine *e, enum mxs_step s)
+/* When each step last started, in ms since the session's start (-1:
+ * never): one pass over the transcript. */
+static void timeline_starts(const struct engine *e, int64_t *at)
 {
-    int64_t at = -1;
+    for (int s = 0; s < MXS_STEP_COUNT; s++)
+        at[s] = -1;
     size_t n = engine_record_count(e);
     for (size_t i = 0; i < n; i++) {
         const struct mxs_record *r = engine_record(e, i);
-        if (r && r->kind == MXS_REC_STEP && r->step == s && r->data &&
-            strstr((const char *)r->data, " started"))
-            at = r->t_us / 1000;
+        if (r && r->kind == MXS_REC_STEP && r->step >= 0 && r->step < MXS_STEP_COUNT &&
+            r->data && strstr((const char *)r->data, " started"))
+            at[r->step] = r->t_us / 1000;
     }
-    return at;
 }
 
 static void timeline_took(char *out, size_t outlen, enum mxs_step_state st, int64_t ms,
@@ -59,10 +60,11 @@ void timeline_render(struct ui *ui, struct buf *out, int width)
         return;
     }
     int64_t start[MXS_STEP_COUNT], dur[MXS_STEP_COUNT], total = 0, busy = 0, t0 = -1;
+    timeline_starts(e, start);
     for (int s = 0; s < MXS_STEP_COUNT; s++) {
         enum mxs_step_state st = engine_step_state(e, (enum mxs_step)s);
-        start[s] = st == MXS_ST_PENDING || st == MXS_ST_SKIPPED ? -1
-                   : timeline_start_ms(e, (enum mxs_step)s);
+        if (st == MXS_ST_PENDING || st == MXS_ST_SKIPPED)
+            start[s] = -1;
         if (start[s] >= 0 && (t0 < 0 || start[s] < t0))
             t0 = start[s];
     }

@@ -51,6 +51,12 @@ else ok "without --osc52 nothing reaches the clipboard"; fi
 t_cmd "yank md5"
 t_assert "yank with an unknown kind says which there are" 5 t_status_is \
     " .* \| yank: sha1, sha256 or pem, not 'md5'"
+# The help lists it: its commands come from the command table.
+t_keys '?'
+t_until 3 t_title_is Help '\[Help .*' >/dev/null
+t_keys /; t_type 'yank sha1'; t_keys Enter
+t_assert "? lists yank (from the command table)" 3 t_pane_has Help ' yank sha1\|sha256\|pem \[FILE\]'
+t_keys q
 t_keys q y; t_until 5 t_exited 0 >/dev/null
 
 # --osc52: the leaf's SHA-1 (nothing selected) in tmux's paste buffer.
