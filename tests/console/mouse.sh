@@ -96,14 +96,18 @@ t_assert "a double-click on a certificate opens its detail" 3 \
 t_keys q
 t_keys q; t_until 5 t_exited 0 >/dev/null
 
-# --no-mouse: no mouse reporting, and the same click changes nothing.
-t_start --lab expired --no-mouse
-t_until 10 t_status_is ' .* \[lab:expired\] \| .*' >/dev/null
-t_keys r
-t_assert "--no-mouse: the console runs as before" 15 t_step_is QUIT '[✓-] QUIT .*'
-y=$(row_of Chain '^1 mxscope lab ')
-t_click 6 "$y"
-sleep 1
-focus_is Chain && fail "--no-mouse: a click does not focus" "the Chain took the focus" ||
-    ok "--no-mouse: a click does not focus"
+# --no-mouse (or MXS_NO_MOUSE=1): no mouse reporting, and the same click
+# changes nothing.
+for how in --no-mouse MXS_NO_MOUSE=1; do
+    case $how in --*) T_ENV=""; set -- "$how" ;; *) T_ENV="$how"; set -- ;; esac
+    t_start --lab expired "$@"
+    t_until 10 t_status_is ' .* \[lab:expired\] \| .*' >/dev/null
+    t_keys r
+    t_assert "$how: the console runs as before" 15 t_step_is QUIT '[✓-] QUIT .*'
+    y=$(row_of Chain '^1 mxscope lab ')
+    t_click 6 "$y"
+    sleep 1
+    focus_is Chain && fail "$how: a click does not focus" "the Chain took the focus" ||
+        ok "$how: a click does not focus"
+done
 finish
