@@ -441,6 +441,7 @@ int diag_run(const struct diag_input *in, struct mxs_finding *out, int max,
     }
     diag_ctx_init(&c, in, out, max);
     diag_check_resolve(&c);
+    diag_check_mx_names(&c);
     diag_check_connect(&c);
     diag_check_banner(&c);
     diag_check_ehlo(&c);
