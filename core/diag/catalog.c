@@ -544,7 +544,7 @@ const struct diag_entry diag_rows[D_COUNT] = {
     "<SHA-256 of its SubjectPublicKeyInfo>` (`openssl pkey -in next.key -pubout "
     "-outform DER | openssl dgst -sha256`), wait two TTLs, then install the "
     "renewed certificate and remove the old record; or renew with the same key "
-    "(certbot --reuse-key).",
+    "(certbot: its reuse-key option).",
     "nothing to do today: tell them before the certificate expires; DANE "
     "senders defer their mail if the renewal changes the key unannounced."},
 [D_DANE_FULL_CERT] = {"dane-full-cert", NULL, MXS_STEP_CHAIN, W, 0,
