@@ -333,7 +333,9 @@ static void verdict_dane(struct diag_ctx *c, struct mxs_verdict v[MXS_POL_COUNT]
     }
     const struct mxs_mx *m = &dns->mx[c->mx_i];
     char h[300];
-    diag_esc(h, sizeof h, m->host);
+    /* Records of an alias' CNAME-expanded name are named by it (RFC 7672 2.2.2). */
+    const char *tcp = m->tlsa_expanded ? strstr(m->tlsa_name, "._tcp.") : NULL;
+    diag_esc(h, sizeof h, tcp ? tcp + 6 : m->host);
     unsigned port = c->set->tlsa_port ? c->set->tlsa_port : c->set->port ? c->set->port : 25;
     if (m->tlsa.dnssec == MXS_DNSSEC_BOGUS) {
         verdict_set(d, MXS_OUT_NOT_DELIVERED, MXS_STEP_RESOLVE, "dnssec-bogus");

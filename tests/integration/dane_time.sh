@@ -66,6 +66,15 @@ expect full100 "$(f dane-days)[0].evidence | test(\"TLSA 3 0 1 [0-9A-F]{64}: fai
 dane full30 GOOD dane-full.example.test --days 30
 expect full30 "$(f dane-days) | length == 1 and .[0].severity == \"info\" and (.[0].message | test(\"2 records hold\"))"
 
+# DANE-TA over time: mx2's 2 0 1 names the intermediate (999 days left); the
+# leaf (89 days) renewed by the same CA keeps it, the CA's own expiry ends it
+dane ta100 GOOD example.test --mx 1 --days 100
+expect ta100 "$(f dane-days) | length == 1 and .[0].severity == \"info\""
+expect ta100 "$(f dane-days)[0].evidence | test(\"TLSA 2 0 1 [0-9A-F]{64}: holds if the renewed leaf \\\\(this one expires [-0-9T:Z]+\\\\) comes from the same CA\")"
+dane ta1000 GOOD example.test --mx 1 --days 1000
+expect ta1000 "$(f dane-days) | length == 1 and .[0].severity == \"warning\""
+expect ta1000 "$(f dane-days)[0].evidence | test(\"TLSA 2 0 1 [0-9A-F]{64}: fails: certificate 1 \\\\(a CA\\\\) expires [-0-9T:Z]+, and it is the trust anchor this record names\")"
+
 # --- a 2 0 1 naming a CA that issued nothing served ---------------------------
 dane ta GOOD dane-ta.example.test
 expect ta "$dane_ok"
@@ -80,6 +89,7 @@ dane cname GOOD dane-cname.example.test
 expect cname '.dns.mx[0].tlsa | .name == "_25._tcp.mx1.example.test" and .expanded == true and .dnssec == "secure"'
 expect cname ".verification.dane.match == true and .dns.mx[0].tlsa.records[0].data == \"$MXS_DNS_TLSA_HASH\""
 expect cname "$dane_ok"
+expect cname '[.verdict[] | select(.policy == "dane")][0].words | test("TLSA 3 1 1 for _25\\._tcp\\.mx1\\.example\\.test matches certificate 0")'
 # dx5 is an alias of mx3, which has no TLSA: the alias's own record applies
 dane cname2 GOOD dane-cname2.example.test
 expect cname2 '.dns.mx[0].tlsa | .name == "_25._tcp.dx5.example.test" and .expanded == false and (.records | length == 1)'
