@@ -30,6 +30,14 @@ expect() {
 }
 # the findings of id ID in NAME's document
 f() { echo "[.findings[] | select(.id == \"$1\")]"; }
+# days NAME PORTVAR DOMAIN N SEVERITY REGEX [args...]: --days N files one
+# dane-days of SEVERITY whose evidence matches REGEX
+days() {
+    dn=$1 dp=$2 dd=$3 dN=$4 dsev=$5 dre=$6; shift 6
+    dane "$dn" "$dp" "$dd" --days "$dN" "$@"
+    expect "$dn" "$(f dane-days) | length == 1 and .[0].severity == \"$dsev\""
+    expect "$dn" "$(f dane-days)[0].evidence | test(\"$dre\")"
+}
 dane_ok='([.verdict[] | select(.policy == "dane")][0].outcome == "delivered-encrypted")'
 
 # --- only a 3 1 1, the leaf 10 days from expiry ------------------------------
@@ -46,11 +54,9 @@ expect exp "$(f dane-days) | length == 0"
 dane exp5 EXPIRING dane-exp.example.test --expiry-warn 5
 expect exp5 "$(f dane-next-key-missing) | length == 0"
 # --days: 20 days on, the leaf has been renewed: holds only if the key stays
-dane exp20 EXPIRING dane-exp.example.test --days 20
-expect exp20 "$(f dane-days) | length == 1 and .[0].severity == \"warning\""
-expect exp20 "$(f dane-days)[0].evidence | test(\"TLSA 3 1 1 $spki_exp: holds only if the renewal keeps the key\")"
-dane exp5d EXPIRING dane-exp.example.test --days 5
-expect exp5d "$(f dane-days) | length == 1 and .[0].severity == \"info\" and (.[0].message | test(\"still satisfied: 1 record holds\"))"
+days exp20 EXPIRING dane-exp.example.test 20 warning "TLSA 3 1 1 $spki_exp: holds only if the renewal keeps the key"
+days exp5d EXPIRING dane-exp.example.test 5 info "TLSA 3 1 1 $spki_exp: holds: the certificate is valid until"
+expect exp5d "$(f dane-days)[0].message | test(\"still satisfied: 1 record holds\")"
 expect exp5d '.settings.days == "5"'
 
 # --- a 3 0 1 beside the 3 1 1 ---------------------------------------------------
@@ -60,20 +66,14 @@ expect full '[.verification.dane.records[] | .match_depth] == [0, 0] and ([.dns.
 expect full "$(f dane-full-cert) | length == 1 and .[0].severity == \"warning\" and (.[0].message | test(\"3 0 1 \"))"
 expect full "$(f dane-next-key-missing) | length == 0"
 # 100 days on (good.crt ends in 89): the 3 0 1 fails, the 3 1 1 is at risk
-dane full100 GOOD dane-full.example.test --days 100
-expect full100 "$(f dane-days) | length == 1 and .[0].severity == \"warning\""
-expect full100 "$(f dane-days)[0].evidence | test(\"TLSA 3 0 1 [0-9A-F]{64}: fails: the certificate expires\")"
-dane full30 GOOD dane-full.example.test --days 30
-expect full30 "$(f dane-days) | length == 1 and .[0].severity == \"info\" and (.[0].message | test(\"2 records hold\"))"
+days full100 GOOD dane-full.example.test 100 warning "TLSA 3 0 1 [0-9A-F]{64}: fails: the certificate expires"
+days full30 GOOD dane-full.example.test 30 info "TLSA 3 0 1 [0-9A-F]{64}: holds"
+expect full30 "$(f dane-days)[0].message | test(\"2 records hold\")"
 
 # DANE-TA over time: mx2's 2 0 1 names the intermediate (999 days left); the
 # leaf (89 days) renewed by the same CA keeps it, the CA's own expiry ends it
-dane ta100 GOOD example.test --mx 1 --days 100
-expect ta100 "$(f dane-days) | length == 1 and .[0].severity == \"info\""
-expect ta100 "$(f dane-days)[0].evidence | test(\"TLSA 2 0 1 [0-9A-F]{64}: holds if the renewed leaf \\\\(this one expires [-0-9T:Z]+\\\\) comes from the same CA\")"
-dane ta1000 GOOD example.test --mx 1 --days 1000
-expect ta1000 "$(f dane-days) | length == 1 and .[0].severity == \"warning\""
-expect ta1000 "$(f dane-days)[0].evidence | test(\"TLSA 2 0 1 [0-9A-F]{64}: fails: certificate 1 \\\\(a CA\\\\) expires [-0-9T:Z]+, and it is the trust anchor this record names\")"
+days ta100 GOOD example.test 100 info "TLSA 2 0 1 [0-9A-F]{64}: holds if the renewed leaf \\\\(this one expires [-0-9T:Z]+\\\\) comes from the same CA" --mx 1
+days ta1000 GOOD example.test 1000 warning "TLSA 2 0 1 [0-9A-F]{64}: fails: certificate 1 \\\\(a CA\\\\) expires [-0-9T:Z]+, and it is the trust anchor this record names" --mx 1
 
 # --- a 2 0 1 naming a CA that issued nothing served ---------------------------
 dane ta GOOD dane-ta.example.test
