@@ -179,7 +179,8 @@ mx3      IN A   127.0.0.1
 _25._tcp.mx1 IN TLSA 3 1 1 $tlsa
 _25._tcp.mx2 IN TLSA 2 0 1 $ta
 ; DANE over time (issue 12, tests/integration/dane_time.sh): one MX each.
-; dane-exp: only a 3 1 1, of expiring.crt's key (10 days left); dane-full: a
+; dane-exp: only a 3 1 1, of expiring.crt's key (10 days left); dane-exp2:
+; the same and the next key's 3 1 1 published beside it (good's); dane-full: a
 ; 3 0 1 of good.crt beside its 3 1 1; dane-ta: a 2 0 1 of other-ca.crt (it
 ; issued nothing served) beside good's 3 1 1; dane-cname: the MX an alias of
 ; mx1, a wrong 3 1 1 at the alias (mx1's own, at the expanded name, applies);
@@ -188,6 +189,10 @@ _25._tcp.mx2 IN TLSA 2 0 1 $ta
 dane-exp IN MX  10 dx1.example.test.
 dx1      IN A   127.0.0.1
 _25._tcp.dx1 IN TLSA 3 1 1 $(dane_hash expiring spki)
+dane-exp2 IN MX 10 dx6.example.test.
+dx6      IN A   127.0.0.1
+_25._tcp.dx6 IN TLSA 3 1 1 $(dane_hash expiring spki)
+_25._tcp.dx6 IN TLSA 3 1 1 $tlsa
 dane-full IN MX 10 dx2.example.test.
 dx2      IN A   127.0.0.1
 _25._tcp.dx2 IN TLSA 3 0 1 $(dane_hash good cert)

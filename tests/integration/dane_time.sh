@@ -53,6 +53,11 @@ expect exp "$(f dane-days) | length == 0"
 # the same leaf with more than 10 days of warning window left is no finding
 dane exp5 EXPIRING dane-exp.example.test --expiry-warn 5
 expect exp5 "$(f dane-next-key-missing) | length == 0"
+# the next key's 3 1 1 published beside it: the renewal is prepared
+dane exp2 EXPIRING dane-exp2.example.test
+expect exp2 "$dane_ok"
+expect exp2 '[.verification.dane.records[] | .authenticates] == [true, false]'
+expect exp2 "$(f dane-next-key-missing) | length == 0"
 # --days: 20 days on, the leaf has been renewed: holds only if the key stays
 days exp20 EXPIRING dane-exp.example.test 20 warning "TLSA 3 1 1 $spki_exp: holds only if the renewal keeps the key"
 days exp5d EXPIRING dane-exp.example.test 5 info "TLSA 3 1 1 $spki_exp: holds: the certificate is valid until"
