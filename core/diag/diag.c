@@ -344,6 +344,11 @@ static void verdict_dane(struct diag_ctx *c, struct mxs_verdict v[MXS_POL_COUNT]
         return;
     }
     int mx_secure = c->set->target_is_host || dns->mx_answer.dnssec == MXS_DNSSEC_SECURE;
+    if (m->literal) {          /* no name, no _25._tcp.NAME: DANE cannot apply */
+        APP(d->words, "no DANE policy: the MX target is an IP address, which has no TLSA "
+            "records (RFC 7672 looks them up by host name; mx-target-literal)");
+        return;
+    }
     if (m->tlsa.dnssec != MXS_DNSSEC_SECURE || m->n_tlsa <= 0) {
         APP(d->words, "no DANE policy (no secure TLSA records)");
         return;

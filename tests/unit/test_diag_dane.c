@@ -170,6 +170,15 @@ static void t_mx_underscore(void **st)
     run(x);
     assert_null(find_d(x, "mx-target-underscore", -2));
     x->set.target_is_host = 0;
+    /* an IP address as MX target: named (mx-target-literal), and no DANE */
+    snprintf(x->dns.mx[0].host, sizeof x->dns.mx[0].host, "192.0.2.25");
+    x->dns.mx[0].literal = 1;
+    x->dns.mx_answer.dnssec = MXS_DNSSEC_SECURE;
+    run(x);
+    assert_null(find_d(x, "mx-target-underscore", -2));
+    must(x, "mx-target-literal", MXS_SEV_WARNING, MXS_STEP_RESOLVE);
+    has(x->v[MXS_POL_DANE].words, "the MX target is an IP address, which has no TLSA records");
+    x->dns.mx[0].literal = 0;
     snprintf(x->dns.mx[0].host, sizeof x->dns.mx[0].host, "mx.example.test");
     run(x);
     assert_null(find_d(x, "mx-target-underscore", -2));
