@@ -185,6 +185,7 @@ _25._tcp.mx2 IN TLSA 2 0 1 $ta
 ; issued nothing served) beside good's 3 1 1; dane-cname: the MX an alias of
 ; mx1, a wrong 3 1 1 at the alias (mx1's own, at the expanded name, applies);
 ; dane-cname2: an alias of mx3 (no TLSA), good's 3 1 1 at the alias applies;
+; dane-cname3: an alias of mx2 (its 2 0 1): the leaf names mx2, not dx7;
 ; under: an MX target with an underscore.
 dane-exp IN MX  10 dx1.example.test.
 dx1      IN A   127.0.0.1
@@ -207,6 +208,8 @@ _25._tcp.dx4 IN TLSA 3 1 1 00000000000000000000000000000000000000000000000000000
 dane-cname2 IN MX 10 dx5.example.test.
 dx5      IN CNAME mx3.example.test.
 _25._tcp.dx5 IN TLSA 3 1 1 $tlsa
+dane-cname3 IN MX 10 dx7.example.test.
+dx7      IN CNAME mx2.example.test.
 under    IN MX  10 mx_u.example.test.
 mx_u     IN A   127.0.0.1
 implicit IN A   127.0.0.1

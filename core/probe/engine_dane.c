@@ -16,8 +16,9 @@
 #include "probe/engine_int.h"
 #include "probe/x509view.h"
 
-/* One record against the chain: match_depth, ok and why filled. */
-static void dane_one(struct mxs_chain_facts *ch, const struct mxs_tlsa *t,
+/* One record against the chain: match_depth, ok and why filled.  name_ok:
+ * the leaf carries a reference identifier (DANE-TA). */
+static void dane_one(int name_ok, const struct mxs_tlsa *t,
                      struct mxs_dane_rr *r, const unsigned char *const *der,
                      const size_t *len, int n)
 {
@@ -69,7 +70,7 @@ static void dane_one(struct mxs_chain_facts *ch, const struct mxs_tlsa *t,
         mxs_verify_flags_text(vf, ft, sizeof ft);
         snprintf(r->why, sizeof r->why, "matches certificate %d, but the chain does not verify "
                  "up to it: %s", d, ft);
-    } else if (!ch->name_matches_mx) {
+    } else if (!name_ok) {
         snprintf(r->why, sizeof r->why, "matches certificate %d, but the leaf does not carry "
                  "the MX name", d);
     } else {
@@ -88,12 +89,17 @@ void engine_dane_check(struct engine *e, const unsigned char *const *der, const 
     if (m->n_tlsa <= 0 || n <= 0)
         return;
     ch->dane_checked = 1;
+    /* DANE-TA's name check: the MX host, or the TLSA base domain when the
+     * records came from its CNAME-expanded name (RFC 7672 3.2.2). */
+    const char *tcp = m->tlsa_expanded ? strstr(m->tlsa_name, "._tcp.") : NULL;
+    int name_ok = ch->name_matches_mx ||
+                  (tcp && ch->n > 0 && x509view_matches_name(&ch->cert[0], tcp + 6));
     ch->n_dane_rr = m->n_tlsa < MXS_MAX_TLSA ? m->n_tlsa : MXS_MAX_TLSA;
     for (int i = 0; i < ch->n_dane_rr; i++) {
         const struct mxs_tlsa *t = &m->tlsa_rr[i];
         struct mxs_dane_rr *r = &ch->dane_rr[i];
         memset(r, 0, sizeof *r);
-        dane_one(ch, t, r, der, len, n);
+        dane_one(name_ok, t, r, der, len, n);
         ch->dane_usable += r->usable;
         if (r->ok && !ch->dane_match) {
             ch->dane_match = 1;

@@ -99,6 +99,12 @@ expect cname '[.verdict[] | select(.policy == "dane")][0].words | test("TLSA 3 1
 dane cname2 GOOD dane-cname2.example.test
 expect cname2 '.dns.mx[0].tlsa | .name == "_25._tcp.dx5.example.test" and .expanded == false and (.records | length == 1)'
 expect cname2 "$dane_ok"
+# dx7 is an alias of mx2 (DANE-TA 2 0 1): the leaf names mx2, the TLSA base
+# domain, not dx7: a reference identifier all the same (RFC 7672 3.2.2)
+dane cname3 GOOD dane-cname3.example.test
+expect cname3 '.dns.mx[0].tlsa.name == "_25._tcp.mx2.example.test" and .verification.name_matches_mx == false'
+expect cname3 '.verification.dane.records[0] | .match_depth == 1 and .authenticates == true'
+expect cname3 "$dane_ok"
 if grep -q 'TLSA of dx4.example.test: the records at its CNAME-expanded name _25._tcp.mx1.example.test apply (RFC 7672 2.2.2)' "$tmp/cname.txt" &&
    grep -q 'TLSA of dx5.example.test: none at its CNAME-expanded name _25._tcp.mx3.example.test, so those at _25._tcp.dx5.example.test apply' "$tmp/cname2.txt"; then
     ok "transcript: which TLSA name applies, and why"
