@@ -30,6 +30,8 @@ expect() {
 }
 # the findings of id ID in NAME's document
 f() { echo "[.findings[] | select(.id == \"$1\")]"; }
+# delivered NAME PORTVAR DOMAIN [args...]: as dane, and a DANE sender delivers
+delivered() { dane "$@"; expect "$1" "$dane_ok"; }
 # days NAME PORTVAR DOMAIN N SEVERITY REGEX [args...]: --days N files one
 # dane-days of SEVERITY whose evidence matches REGEX
 days() {
@@ -43,8 +45,7 @@ dane_ok='([.verdict[] | select(.policy == "dane")][0].outcome == "delivered-encr
 # --- only a 3 1 1, the leaf 10 days from expiry ------------------------------
 spki_exp=$(openssl x509 -in "$MXS_CERTDIR/expiring.crt" -noout -pubkey | openssl pkey -pubin -outform DER |
            openssl dgst -sha256 -r | cut -c1-64 | tr a-f A-F)
-dane exp EXPIRING dane-exp.example.test
-expect exp "$dane_ok"
+delivered exp EXPIRING dane-exp.example.test
 expect exp '.verification.dane.records == [{"record": 0, "usable": true, "match_depth": 0, "authenticates": true, "why": null}]'
 expect exp "$(f dane-next-key-missing) | length == 1 and .[0].severity == \"warning\" and .[0].step == \"CHAIN\""
 expect exp "$(f dane-next-key-missing)[0].evidence | contains(\"keep: 3 1 1 $spki_exp\")"
@@ -54,8 +55,7 @@ expect exp "$(f dane-days) | length == 0"
 dane exp5 EXPIRING dane-exp.example.test --expiry-warn 5
 expect exp5 "$(f dane-next-key-missing) | length == 0"
 # the next key's 3 1 1 published beside it: the renewal is prepared
-dane exp2 EXPIRING dane-exp2.example.test
-expect exp2 "$dane_ok"
+delivered exp2 EXPIRING dane-exp2.example.test
 expect exp2 '[.verification.dane.records[] | .authenticates] == [true, false]'
 expect exp2 "$(f dane-next-key-missing) | length == 0"
 # --days: 20 days on, the leaf has been renewed: holds only if the key stays
@@ -65,8 +65,7 @@ expect exp5d "$(f dane-days)[0].message | test(\"still satisfied: 1 record holds
 expect exp5d '.settings.days == "5"'
 
 # --- a 3 0 1 beside the 3 1 1 ---------------------------------------------------
-dane full GOOD dane-full.example.test
-expect full "$dane_ok"
+delivered full GOOD dane-full.example.test
 expect full '[.verification.dane.records[] | .match_depth] == [0, 0] and ([.dns.mx[0].tlsa.records[] | .selector] == [0, 1])'
 expect full "$(f dane-full-cert) | length == 1 and .[0].severity == \"warning\" and (.[0].message | test(\"3 0 1 \"))"
 expect full "$(f dane-next-key-missing) | length == 0"
@@ -81,8 +80,7 @@ days ta100 GOOD example.test 100 info "TLSA 2 0 1 [0-9A-F]{64}: holds if the ren
 days ta1000 GOOD example.test 1000 warning "TLSA 2 0 1 [0-9A-F]{64}: fails: certificate 1 \\\\(a CA\\\\) expires [-0-9T:Z]+, and it is the trust anchor this record names" --mx 1
 
 # --- a 2 0 1 naming a CA that issued nothing served ---------------------------
-dane ta GOOD dane-ta.example.test
-expect ta "$dane_ok"
+delivered ta GOOD dane-ta.example.test
 expect ta '.verification.dane.records[0] | .usable == true and .match_depth == null and .authenticates == false and (.why | test("names a CA that did not issue this chain"))'
 expect ta '.verification.dane.records[1].authenticates == true and .verification.dane.match_record == 1'
 expect ta "$(f dane-ta-not-issuer) | length == 1 and .[0].severity == \"warning\" and (.[0].message | test(\"stale record\"))"

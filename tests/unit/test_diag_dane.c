@@ -118,6 +118,25 @@ static void t_full_cert_and_foreign_ta(void **st)
     DONE;
 }
 
+/* The dane-days finding of --days N: a warning (no record sure to hold). */
+static const struct mxs_finding *days_warn(struct fx *x, int n)
+{
+    x->set.dane_days = n;
+    run(x);
+    return must(x, "dane-days", MXS_SEV_WARNING, MXS_STEP_CHAIN);
+}
+
+/* The dane-days finding of --days N, filed as information (a record holds). */
+static const struct mxs_finding *days_info(struct fx *x, int n)
+{
+    x->set.dane_days = n;
+    run(x);
+    const struct mxs_finding *f = find_d(x, "dane-days", -2);
+    assert_non_null(f);
+    assert_int_equal(f->severity, MXS_SEV_INFO);
+    return f;
+}
+
 static void t_days(void **st)
 {
     (void)st;
@@ -126,31 +145,20 @@ static void t_days(void **st)
     leaf_days(x, 60);
     run(x);
     assert_null(find_d(x, "dane-days", -2));        /* not asked */
-    x->set.dane_days = 30;
-    run(x);
-    const struct mxs_finding *f = find_d(x, "dane-days", -2);
-    assert_non_null(f);
-    assert_int_equal(f->severity, MXS_SEV_INFO);
+    const struct mxs_finding *f = days_info(x, 30);
     has(f->message, "2 records hold");
-    x->set.dane_days = 90;
-    run(x);
-    f = must(x, "dane-days", MXS_SEV_WARNING, MXS_STEP_CHAIN);
+    f = days_warn(x, 90);
     has(f->evidence, "TLSA 3 0 1 10");
     has(f->evidence, ": fails: the certificate expires");
     has(f->evidence, ": holds only if the renewal keeps the key");
     has(f->evidence, "reference time 2023-11-14T22:13:20Z + 90 days = 2024-02-12T22:13:20Z");
     /* DANE-TA: the CA's expiry (1000 days) decides, not the leaf's */
     dane_fx(x, (const struct rr[]){ { 2, 1, 1, 1, 1 }, { 3, 1, 1, -1, 0 } }, 2);
-    run(x);
-    f = find_d(x, "dane-days", -2);
-    assert_non_null(f);
-    assert_int_equal(f->severity, MXS_SEV_INFO);
+    f = days_info(x, 90);
     has(f->evidence, "holds if the renewed leaf");
     has(f->evidence, "TLSA 3 1 1 1100");
     has(f->evidence, "00: fails already today (matches none of the certificates sent)");
-    x->set.dane_days = 1200;
-    run(x);
-    f = must(x, "dane-days", MXS_SEV_WARNING, MXS_STEP_CHAIN);
+    f = days_warn(x, 1200);
     has(f->evidence, "holds only if the CA renews with the same key: certificate 1 (a CA) expires");
     has(f->message, "unless the renewal keeps the key");
     DONE;
