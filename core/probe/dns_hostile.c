@@ -215,7 +215,9 @@ void dns_tlsa_expand(struct dns_ctx *d)
             continue;
         }
         memset(&x->mx, 0, sizeof x->mx);
-        snprintf(x->name, sizeof x->name, "_%u._tcp.%s", (unsigned)d->port, d->walk[i].end);
+        char name[sizeof x->name];         /* built apart: both live in d */
+        snprintf(name, sizeof name, "_%u._tcp.%s", (unsigned)d->port, d->walk[i].end);
+        memcpy(x->name, name, sizeof name);
         if (dns_send(d, Q_TLSA_EXP, i, x->name) != 0)
             x->merged = 1;
     }
