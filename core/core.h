@@ -96,6 +96,8 @@ struct mxs_settings {
     int stop_after;          /* run no step after this one (-1: to the end)  */
     int port_given;          /* set by --port, HOST:PORT, ADDR:PORT: then
                                 --tls-on-connect keeps the port            */
+    int dane_days;           /* --days N: are the TLSA records still
+                                satisfied N days from now? (0: not asked)  */
 };
 
 /* Defaults: port 25, timeouts (RESOLVE 10 s, CONNECT 10 s, BANNER 60 s, EHLO
@@ -217,6 +219,12 @@ struct mxs_mx {
     struct mxs_dns_answer a, aaaa, tlsa;
     struct mxs_tlsa tlsa_rr[MXS_MAX_TLSA];
     int n_tlsa;
+    /* Where the TLSA records were asked (RFC 7672 2.2.2): at the MX host's
+     * CNAME-expanded name first when its address lookup went through an
+     * alias DNSSEC-securely, else (or when that has none) at the host. */
+    char tlsa_name[300];         /* "_25._tcp.HOST" the records came from ("" */
+                                 /* when none was asked: a literal, a load)  */
+    int tlsa_expanded;           /* they came from the expanded name         */
 };
 
 /* Whether our own resolver path validates DNSSEC, asked only when an answer
@@ -452,6 +460,16 @@ struct mxs_chain_facts {
     int dane_match_depth;        /* the certificate it matched, -1           */
     int dane_match_rr;           /* the TLSA record (index), -1              */
     char dane_detail[256];       /* why not, in words                        */
+    /* Each TLSA record of the probed MX (index as its tlsa_rr[]) on its own:
+     * which certificate it matched, and whether it authenticates the chain
+     * (RFC 7671 8.1: the lifecycle is judged record by record). */
+    int n_dane_rr;
+    struct mxs_dane_rr {
+        int usable;              /* DANE-TA(2)/DANE-EE(3), parameters we can compare */
+        int match_depth;         /* the certificate whose data it matches, -1 none */
+        int ok;                  /* it authenticates the chain               */
+        char why[160];           /* not ok: why, in words                    */
+    } dane_rr[MXS_MAX_TLSA];
     /* Dual certificates: a second handshake on a fresh connection offering
      * only RSA signatures (ours offers ECDSA first).  A server with an RSA
      * and an ECDSA certificate shows the other one there. */
