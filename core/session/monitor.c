@@ -575,6 +575,14 @@ static void prom_labels(struct buf *out, const char *metric, const struct mon_do
     buf_puts(out, "\"");
 }
 
+/* One more label: ,key="value" (value quoted). */
+static void prom_label(struct buf *out, const char *key, const char *value)
+{
+    buf_printf(out, ",%s=\"", key);
+    prom_value(out, value);
+    buf_puts(out, "\"");
+}
+
 static void prom_head(struct buf *out, const char *metric, const char *help)
 {
     buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", metric, help, metric);
@@ -617,40 +625,35 @@ static void prom_sample(struct buf *out, enum prom_family f, const struct mon_do
         if (!p->fail_step)
             break;
         prom_labels(out, metric, d, p);
-        buf_puts(out, ",step=\"");
-        prom_value(out, p->fail_step);
-        buf_puts(out, "\",finding=\"");
-        prom_value(out, p->fail_id);
-        buf_puts(out, "\"} 1\n");
+        prom_label(out, "step", p->fail_step);
+        prom_label(out, "finding", p->fail_id);
+        buf_puts(out, "} 1\n");
         break;
     case PF_EXPIRY:
-        if (!p->not_after)
+    case PF_LEFT: {
+        /* Seconds left as CHAIN judged them (the probe's start if unknown). */
+        long long at = p->checked_at ? p->checked_at : p->started;
+        if (!p->not_after || (f == PF_LEFT && !at))
             break;
         prom_labels(out, metric, d, p);
-        buf_printf(out, "} %lld\n", p->not_after);
+        buf_printf(out, "} %lld\n", f == PF_EXPIRY ? p->not_after : p->not_after - at);
         break;
-    case PF_LEFT:
-        if (!p->not_after || !(p->checked_at ? p->checked_at : p->started))
-            break;
-        prom_labels(out, metric, d, p);
-        buf_printf(out, "} %lld\n", p->not_after - (p->checked_at ? p->checked_at : p->started));
-        break;
+    }
     case PF_TLS:
         if (!p->tls)
             break;
         prom_labels(out, metric, d, p);
-        buf_puts(out, ",version=\"");
-        prom_value(out, p->tls);
-        buf_puts(out, "\"} 1\n");
+        prom_label(out, "version", p->tls);
+        buf_puts(out, "} 1\n");
         break;
     case PF_VERDICT:
         for (int pol = 0; pol < MXS_POL_COUNT; pol++) {
             if (p->verdict[pol] < 0)
                 continue;
             prom_labels(out, metric, d, p);
-            buf_printf(out, ",policy=\"%s\",outcome=\"%s\"} %d\n",
-                       mxs_policy_name((enum mxs_policy)pol),
-                       mxs_outcome_name((enum mxs_outcome)p->verdict[pol]),
+            prom_label(out, "policy", mxs_policy_name((enum mxs_policy)pol));
+            prom_label(out, "outcome", mxs_outcome_name((enum mxs_outcome)p->verdict[pol]));
+            buf_printf(out, "} %d\n",
                        p->verdict[pol] == MXS_OUT_ENCRYPTED || p->verdict[pol] == MXS_OUT_CLEAR);
         }
         break;
