@@ -320,7 +320,11 @@ int monitor_add_json(struct mxs_monitor *m, const json_t *doc, char *err, size_t
     const json_t *probes = json_object_get(doc, "probes");
     int survey = json_is_true(json_object_get(doc, "survey"));
     const json_t *named = survey ? json_object_get(doc, "dns") : doc;
-    const char *name = jstr_at(json_object_get(named, "target"), "input");
+    /* A --domains document names its domain (the A-label) in "domain";
+     * else the probe's (or the survey's RESOLVE probe's) target. */
+    const char *name = jstr_at(json_object_get(doc, "domain"), "name");
+    if (!name)
+        name = jstr_at(json_object_get(named, "target"), "input");
     if (!json_is_object(doc) || !name || (survey && !json_is_array(probes))) {
         char label[32];
         snprintf(label, sizeof label, "document %zu", m->nd + 1);

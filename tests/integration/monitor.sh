@@ -123,6 +123,39 @@ addrs=$(grep -c '^mxscope_probe_success{domain="example.test",' "$tmp/p.prom")
     fail "prometheus survey addresses" "$addrs"
 check "prometheus: the run's timestamp" grep -q '^mxscope_last_run_timestamp_seconds 1764000000$' "$tmp/p.prom"
 
+# The --domains front end's JSON Lines (one survey document a domain, with
+# "domain"), when this binary has it; then --format, when it has that.
+if "$MXS_BIN" --help 2>/dev/null | grep -q -- '--domains'; then
+    printf 'example.test --port %s\ninsecure.test --port %s\n' "$MXS_PORT_GOOD" "$MXS_PORT_NOSTARTTLS" > "$tmp/list"
+    # shellcheck disable=SC2086
+    "$MXS_BIN" --batch --domains "$tmp/list" -4 --json $dns --timeout 10 > "$tmp/list.jsonl" 2> "$tmp/list.err"
+    "$cat" nagios -l "$tmp/list.jsonl" > "$tmp/n-list.out"; rc=$?
+    f=$(jq -r 'select(.domain.name == "insecure.test") | .probes[0] | "\(.result.failed_step) \([.findings[] | select(.severity == "error") | .id][0])"' "$tmp/list.jsonl")
+    if [ $rc = 2 ] && grep -q "^MXSCOPE CRITICAL - 1 of 2 domains fail: insecure.test ($f) | " "$tmp/n-list.out"; then
+        ok "nagios over --domains --json: insecure.test fails ($f), example.test passes"
+    else
+        fail "nagios over --domains --json" "exit $rc: $(head -c 300 "$tmp/n-list.out") $(head -c 200 "$tmp/list.err")"
+    fi
+    "$cat" prometheus -l "$tmp/list.jsonl" | promtool check metrics > "$tmp/promtool-list.out" 2>&1 &&
+        ok "promtool accepts the exposition of --domains --json" ||
+        fail "promtool on --domains --json" "$(head -c 300 "$tmp/promtool-list.out")"
+    if "$MXS_BIN" --help 2>/dev/null | grep -q -- '--format'; then
+        # shellcheck disable=SC2086
+        "$MXS_BIN" --batch --domains "$tmp/list" -4 --format nagios $dns --timeout 10 > "$tmp/fmt-n.out" 2>/dev/null; rc=$?
+        [ $rc = 2 ] && grep -q '^MXSCOPE CRITICAL - 1 of 2 domains fail: insecure.test (' "$tmp/fmt-n.out" &&
+            ok "--format nagios: exit 2 and the status line" || fail "--format nagios" "exit $rc: $(head -c 300 "$tmp/fmt-n.out")"
+        # shellcheck disable=SC2086
+        "$MXS_BIN" --batch --domains "$tmp/list" -4 --format prometheus $dns --timeout 10 > "$tmp/fmt-p.out" 2>/dev/null
+        promtool check metrics < "$tmp/fmt-p.out" > "$tmp/promtool-fmt.out" 2>&1 &&
+            grep -q '^mxscope_probe_success{domain="example.test",' "$tmp/fmt-p.out" &&
+            ok "--format prometheus: promtool accepts it" || fail "--format prometheus" "$(head -c 300 "$tmp/promtool-fmt.out")"
+    else
+        echo "# this mxscope has --domains but no --format: the renderer was checked through monitorcat only"
+    fi
+else
+    echo "# this mxscope has no --domains: its JSON Lines were not checked (monitorcat -l was, above)"
+fi
+
 # A hostile name in a forged document (a quote, a backslash, a newline, ESC,
 # '|', a bidi override): escaped once by mxs_escape (\\ \x0A \x1B <U+202E>),
 # then quoted for the exposition (\ and " escaped again); promtool accepts it.

@@ -359,22 +359,31 @@ static void test_survey_document(void **state)
     json_object_set_new(json_object_get(second, "connect"), "address", json_string("::1"));
     json_array_append_new(probes, second);
     json_object_set_new(sv, "probes", probes);
+    char *plain = json_dumps(sv, JSON_COMPACT);
+    /* As --domains writes it: the list's name for the domain wins. */
+    json_object_set_new(sv, "domain", json_pack("{s:s, s:i}", "name", "xn--mnchen-3ya.example", "line", 3));
     char *text = json_dumps(sv, JSON_COMPACT);
     json_decref(sv);
     struct buf b;
     buf_init(&b, 0);
     const char *docs[1] = {text};
     assert_int_equal(mxs_monitor_render(MXS_MONITOR_NAGIOS, docs, 1, NULL, &b), 2);
-    has(&b, 1, "MXSCOPE CRITICAL - 1 of 1 domain fail: good.example (%s cert-expired)",
+    has(&b, 1, "MXSCOPE CRITICAL - 1 of 1 domain fail: xn--mnchen-3ya.example (%s cert-expired)",
         failed_step(D_EXPIRED));
     /* The domain's days: the fewest of its MX addresses. */
-    has(&b, 0, "'good.example_days'=%d;", days_of(D_EXPIRED));
+    has(&b, 0, "'xn--mnchen-3ya.example_days'=%d;", days_of(D_EXPIRED));
     buf_free(&b);
     buf_init(&b, 0);
     assert_int_equal(mxs_monitor_render(MXS_MONITOR_PROMETHEUS, docs, 1, NULL, &b), 0);
-    assert_string_equal(sample(buf_str(&b), "mxscope_probe_success{domain=\"good.example\",mx=\"mx.lab.mxscope.test\",address=\"127.0.0.1\"} "), "1");
-    assert_string_equal(sample(buf_str(&b), "mxscope_probe_success{domain=\"good.example\",mx=\"mx.lab.mxscope.test\",address=\"::1\"} "), "0");
+    assert_string_equal(sample(buf_str(&b), "mxscope_probe_success{domain=\"xn--mnchen-3ya.example\",mx=\"mx.lab.mxscope.test\",address=\"127.0.0.1\"} "), "1");
+    assert_string_equal(sample(buf_str(&b), "mxscope_probe_success{domain=\"xn--mnchen-3ya.example\",mx=\"mx.lab.mxscope.test\",address=\"::1\"} "), "0");
     buf_free(&b);
+    buf_init(&b, 0);
+    docs[0] = plain;
+    assert_int_equal(mxs_monitor_render(MXS_MONITOR_NAGIOS, docs, 1, NULL, &b), 2);
+    has(&b, 1, "MXSCOPE CRITICAL - 1 of 1 domain fail: good.example (");
+    buf_free(&b);
+    free(plain);
     free(text);
 }
 
