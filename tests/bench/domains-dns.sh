@@ -99,6 +99,13 @@ server:
 remote-control:
     control-enable: no
 EOF
+# A server left on the address (another run's, say) would answer in our
+# place with its own ports: refuse to start beside it.
+if ss -Hlnu "src $addr:53" 2> /dev/null | grep -q .; then
+    echo "domains-dns: $addr port 53 is taken already: $(ss -Hlnup "src $addr:53" | head -n 1)" >&2
+    echo "domains-dns: start the world with another MXS_HTTPS_ADDR, or stop that server" >&2
+    exit 1
+fi
 unbound-checkconf "$dir/unbound.conf" > /dev/null
 unbound -d -c "$dir/unbound.conf" > "$dir/unbound.stderr" 2>&1 &
 echo $! > "$dir/unbound.pid"
