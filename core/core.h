@@ -848,6 +848,58 @@ struct engine *engine_load_buffer(const char *text, size_t len, const char *path
 struct engine *engine_load_text(const char *text, size_t len, const char *path, char *err,
                                 size_t errlen);
 
+/* ---- Monitoring (session/monitor.c): Nagios and Prometheus ------------- */
+/*
+ * Session documents (docs/json.md: one per domain, a single probe's or the
+ * --all survey's) as a Nagios plugin's output or a Prometheus textfile
+ * collector's exposition.  Only the facts monitoring needs are kept from each
+ * document (a few hundred bytes per MX address), so a 100,000-domain list is
+ * rendered without holding its documents.  Every string taken from a document
+ * goes through mxs_escape() (after mxs_unescape(): the document's own escaping
+ * is kept, not doubled), then through the output format's quoting.
+ *
+ * Nagios (monitoring-plugins guidelines): exit 0 OK, 1 WARNING, 2 CRITICAL,
+ * 3 UNKNOWN; one status line "MXSCOPE CRITICAL - 2 of 40 domains fail:
+ * a.example (CHAIN cert-expired), ... | perfdata", perfdata days left of the
+ * served leaf per domain ('a.example_days'=12;30:;7:, U without a
+ * certificate), then one line per domain that is not OK.  A domain is
+ * CRITICAL when a probe failed a step or a leaf has fewer than crit_days
+ * left; WARNING with fewer than warn_days or a warning finding; UNKNOWN when
+ * its document is unreadable or a verdict could not be evaluated on our side
+ * (a LOCAL finding); the worst state wins (CRITICAL > WARNING > UNKNOWN > OK).
+ *
+ * Ownership: struct mxs_monitor owns copies of what it keeps; out is the
+ * caller's buffer (appended to).
+ */
+enum mxs_monitor_format { MXS_MONITOR_NAGIOS = 0, MXS_MONITOR_PROMETHEUS };
+
+struct mxs_monitor_opts {
+    int warn_days;           /* WARNING below this many days left (30)      */
+    int crit_days;           /* CRITICAL below this many (7)                */
+    time_t now;              /* the run's time (mxscope_last_run gauge); 0:
+                                time(NULL) when rendered                    */
+    int max_listed;          /* domains named in the status line (10)       */
+};
+void mxs_monitor_opts_init(struct mxs_monitor_opts *o);
+/* "nagios" / "prometheus" -> the format; -1 if unknown. */
+int mxs_monitor_format_from_name(const char *name);
+
+struct mxs_monitor;
+/* NULL on allocation failure; o NULL: the defaults. */
+struct mxs_monitor *mxs_monitor_new(const struct mxs_monitor_opts *o);
+void mxs_monitor_free(struct mxs_monitor *m);
+/* One document (JSON text, len bytes).  0, or -1 with err when it is not a
+ * session or survey document: it still counts, as an UNKNOWN domain. */
+int mxs_monitor_add(struct mxs_monitor *m, const char *json, size_t len, char *err,
+                    size_t errlen);
+/* Everything added so far, in fmt, appended to out.  Returns the Nagios exit
+ * code (0 for Prometheus; 3 when out could not hold it). */
+int mxs_monitor_write(const struct mxs_monitor *m, enum mxs_monitor_format fmt,
+                      struct buf *out);
+/* The same for n documents at once (new, add each, write, free). */
+int mxs_monitor_render(enum mxs_monitor_format fmt, const char *const *docs, size_t n,
+                       const struct mxs_monitor_opts *o, struct buf *out);
+
 /* ---- Lab interface: how the command table reaches a lab ---------------- */
 /*
  * `open lab:NAME` needs a lab, but the client library never calls one: the
