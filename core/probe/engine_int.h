@@ -96,6 +96,12 @@ struct engine {
     size_t step_in;             /* bytes the running step received           */
     /* raw command typed by the operator */
     int cmd_active, cmd_phase;
+    /* engine_raw.c: what the reply in flight answers, DATA mode or closed
+     * by the operator's QUIT (raw_words say how), a session kept open
+     * before QUIT (hold_quit asked for it, held: it is) */
+    int raw_expect, hold_quit, held;
+    enum engine_raw_mode raw_mode;
+    char raw_words[128];
     /* side handshakes of the HANDSHAKE step (engine_side.c, probe/side.h) */
     struct side_probe *side[3];
     int n_side;
@@ -159,6 +165,17 @@ void engine_record_partial(struct engine *e, enum mxs_step s);
  * caller re-runs it (e->io_words say what happened). */
 int engine_exchange(struct engine *e, enum mxs_step s, const char *cmd, struct mxs_reply *r,
                     const char *what);
+
+/* ---- the operator's raw commands (engine_raw.c) ---- */
+enum mxs_progress engine_raw_progress(struct engine *e);
+/* The next step is QUIT: 1 when the session is to stay open (the run
+ * stops here; a note says so once), 0 to run QUIT. */
+int engine_raw_hold(struct engine *e);
+/* A session kept open is closed (re-run, engine_free): QUIT written once,
+ * not awaited; a note says why. */
+void engine_raw_close_held(struct engine *e, const char *why);
+/* Why the QUIT step has nothing to do (the operator's QUIT), or NULL. */
+const char *engine_raw_quit_skip(const struct engine *e);
 
 /* ---- side handshakes (engine_side.c) ---- */
 /* Start one (real sockets only: a scripted transport in tests speaks for
