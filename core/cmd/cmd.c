@@ -795,11 +795,11 @@ static void cmd_send(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     if (!c->blocking) {
         r->action = CMD_ACT_WAIT;
         if (body && !strcmp(cmdline, "."))
-            buf_puts(&r->msg, "sent: . (end of the message; waiting for the final reply)");
+            buf_puts(&r->msg, "sent: . (the end: waiting for the final reply)");
         else if (body && cmdline[0] == '.')
-            buf_puts(&r->msg, "body line sent dot-stuffed (a leading . doubled, RFC 5321 4.5.2)");
+            buf_puts(&r->msg, "body line sent dot-stuffed (RFC 5321 4.5.2)");
         else if (body)
-            buf_puts(&r->msg, "body line sent, no reply awaited (send . ends the message)");
+            buf_puts(&r->msg, "body line sent; `send .` ends the message");
         else {
             buf_puts(&r->msg, "sent: ");
             buf_puts_escaped(&r->msg, cmdline);
