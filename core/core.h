@@ -160,6 +160,10 @@ int mxs_settings_set(struct mxs_settings *s, const char *key, const char *value,
 /* Current value of a setting as text (for `set` without value). */
 int mxs_settings_get(const struct mxs_settings *s, const char *key, char *out,
                      size_t outlen);
+/* Operator words for a value where the value alone is jargon ("mx" of sni:
+ * "SNI: the MX host name"), NULL where the value speaks for itself.  Shown
+ * next to the value (`show settings`, `set`); what is saved stays the value. */
+const char *mxs_setting_value_words(const char *key, const char *value);
 
 /* ---- Facts (probe/: what the engine learnt) ---------------------------- */
 

@@ -213,6 +213,9 @@ int cmdline_init(struct ui *ui)
     rl_callback_handler_install(cl_prompt, cl_on_line);
     /* The bell would go to the terminal behind curses' back. */
     rl_variable_bind("bell-style", "none");
+    /* No partial completion to add: list the choices at once (there is no
+     * bell to hear, so the second Tab readline waits for is never known). */
+    rl_variable_bind("show-all-if-unmodified", "on");
     cl_on = 1;
     return 0;
 }

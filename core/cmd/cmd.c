@@ -535,6 +535,8 @@ static void cmd_set(struct cmd_ctx *c, int argc, char **argv, struct cmd_result 
         }
         buf_printf(&r->msg, "%s = ", argv[1]);
         buf_puts_escaped(&r->msg, val);
+        if (mxs_setting_value_words(argv[1], val))
+            buf_printf(&r->msg, " (%s)", mxs_setting_value_words(argv[1], val));
         return;
     }
     if (engine_is_replay(c->engine)) {
@@ -548,6 +550,8 @@ static void cmd_set(struct cmd_ctx *c, int argc, char **argv, struct cmd_result 
     mxs_settings_get(engine_settings(c->engine), argv[1], val, sizeof val);
     buf_printf(&r->msg, "%s = ", argv[1]);
     buf_puts_escaped(&r->msg, val);
+    if (mxs_setting_value_words(argv[1], val))
+        buf_printf(&r->msg, " (%s)", mxs_setting_value_words(argv[1], val));
 }
 
 /* Every setting, from the setting table: `show settings` (NAME VALUE) and
@@ -562,6 +566,8 @@ static void cmd_list_settings(const struct engine *e, int accepts, struct buf *o
         if (e && mxs_settings_get(engine_settings(e), d->name, val, sizeof val) == 0) {
             buf_puts(out, accepts ? " = " : "");
             buf_puts_escaped(out, val);
+            if (mxs_setting_value_words(d->name, val))
+                buf_printf(out, " (%s)", mxs_setting_value_words(d->name, val));
         }
         buf_printf(out, accepts ? "  (%s)\n" : "\n", d->range);
     }

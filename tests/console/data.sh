@@ -16,8 +16,21 @@ TS='\+ +[0-9]+\.[0-9]{3}s'   # an Exchange row's time offset
 NO='[0-9]+ ms'
 TLS_OUT="$TS -         T> TLS application_data\(23\) TLSv1\.2, [0-9]+ byte.*"
 TLS_IN="$TS -         T< TLS application_data\(23\) TLSv1\.2, [0-9]+ byte.*"
-# send LINE, answering y when it asks (DATA)
 send_cmd() { t_cmd "send $1"; }
+# answers NAME LINE PATTERN...: `send LINE`; the Exchange rows new since
+# then are PATTERN... (shown when not)
+answers() {
+    _an=$1; _al=$2; shift 2
+    t_snap; send_cmd "$_al"
+    if t_until 10 t_new_is Exchange "$@"; then ok "$_an"; else fail "$_an"; t_new Exchange | sed 's/^/# /'; fi
+}
+# envelope RCPT: MAIL FROM:<> then RCPT TO:<RCPT>, each awaited (250)
+envelope() {
+    send_cmd "MAIL FROM:<>"
+    t_until 5 t_pane_has Exchange "$TS -         S: 250 2\.1\.0 Ok" >/dev/null
+    send_cmd "RCPT TO:<$1>"
+    t_until 5 t_pane_has Exchange "$TS -         S: 250 2\.1\.5 Ok" >/dev/null
+}
 
 # ---- the world's Postfix: r, then send at once -----------------------------
 t_start --host mx1.example.test --connect "127.0.0.1:$MXS_PORT_GOOD" --cafile "$MXS_CA" --timeout 10
@@ -36,13 +49,9 @@ if t_until 10 t_new_is Exchange "$TS -         C: NOOP" "$TLS_OUT" "$TLS_IN" "$T
    t_status_is " .* \| QUIT pending \| sent: NOOP"; then
     ok "send NOOP right after r: 250 from Postfix over TLS"
 else fail "send NOOP right after r: 250 from Postfix over TLS"; t_new Exchange | sed 's/^/# /'; fi
-t_snap
-send_cmd "MAIL FROM:<>"
-t_assert "send MAIL FROM:<> is answered 250 2.1.0" 10 t_new_is Exchange "$TS -         C: MAIL FROM:<>" "$TLS_OUT" "$TLS_IN" \
+answers "send MAIL FROM:<> is answered 250 2.1.0" "MAIL FROM:<>" "$TS -         C: MAIL FROM:<>" "$TLS_OUT" "$TLS_IN" \
     "$TS -         S: 250 2\.1\.0 Ok"
-t_snap
-send_cmd "RCPT TO:<postmaster@example.test>"
-t_assert "send RCPT TO: Postfix refuses it (its relay rules: 554 5.7.1)" 10 t_new_is Exchange \
+answers "send RCPT TO: Postfix refuses it (its relay rules: 554 5.7.1)" "RCPT TO:<postmaster@example.test>" \
     "$TS -         C: RCPT TO:<postmaster@example\.test>" "$TLS_OUT" "$TLS_IN" "$TS -         S: 554 5\.7\.1 <postmaster@exa.*"
 t_snap
 send_cmd "DATA"
@@ -71,10 +80,7 @@ t_start --lab
 t_until 10 t_status_is ' .* \[lab:good\] \| RESOLVE pending \| .*' >/dev/null
 t_keys r
 t_until 20 t_step_is EHLO2 "✓ EHLO2 .+" >/dev/null
-send_cmd "MAIL FROM:<>"
-t_until 5 t_pane_has Exchange "$TS -         S: 250 2\.1\.0 Ok" >/dev/null
-send_cmd "RCPT TO:<postmaster@mx.lab.mxscope.test>"
-t_until 5 t_pane_has Exchange "$TS -         S: 250 2\.1\.5 Ok" >/dev/null
+envelope postmaster@mx.lab.mxscope.test
 t_snap
 send_cmd "DATA"
 t_until 3 t_status_is ' .* \| Send DATA \(starts a real message\)\? \(y/N\)' >/dev/null
@@ -93,13 +99,9 @@ if t_until 5 t_status_is ' .* \| body line sent dot-stuffed \(RFC 5321 4\.5\.2\)
    t_new_is Exchange "$TS -         C: \.\.hidden" "$TS -         #  dot-stuffed \(RFC 5321 4\.5\.2\): the line .*" "$TLS_OUT"; then
     ok "a body line starting with . is dot-stuffed, and the pane says so"
 else fail "a body line starting with . is dot-stuffed, and the pane says so"; t_new Exchange | sed 's/^/# /'; fi
-t_snap
-send_cmd "."
-t_assert ". ends the message: the lab's final 250" 10 t_new_is Exchange "$TS -         C: \." "$TLS_OUT" "$TLS_IN" \
+answers ". ends the message: the lab's final 250" "." "$TS -         C: \." "$TLS_OUT" "$TLS_IN" \
     "$TS -         S: 250 2\.0\.0 Ok: queued nowhere \(the lab dis.*"
-t_snap
-send_cmd "NOOP"
-t_assert "after . the session takes commands again" 10 t_new_is Exchange "$TS -         C: NOOP" "$TLS_OUT" "$TLS_IN" "$TS -         S: 250 2\.0\.0 Ok"
+answers "after . the session takes commands again" "NOOP" "$TS -         C: NOOP" "$TLS_OUT" "$TLS_IN" "$TS -         S: 250 2\.0\.0 Ok"
 t_keys n
 if t_until 10 t_step_is QUIT "✓ QUIT      $NO" && t_status_is ' .* \[lab:good\] \| finished \| .*'; then
     ok "n then runs QUIT, the step's own result"
@@ -141,10 +143,7 @@ t_until 10 t_status_is " mx\.hostile\.test:$port \| RESOLVE pending \| .*" >/dev
 t_keys r
 t_until 10 t_step_is QUIT '· QUIT' >/dev/null
 t_until 10 t_pane_has Exchange "$TS -         #  session kept open for the operator: QUIT.*" >/dev/null
-send_cmd "MAIL FROM:<>"
-t_until 5 t_pane_has Exchange "$TS -         S: 250 2\.1\.0 Ok" >/dev/null
-send_cmd "RCPT TO:<a@hostile.test>"
-t_until 5 t_pane_has Exchange "$TS -         S: 250 2\.1\.5 Ok" >/dev/null
+envelope a@hostile.test
 send_cmd "--yes DATA"
 t_until 5 t_pane_has Exchange "$TS -         S: 354 go ahead" >/dev/null
 t_snap
@@ -154,11 +153,7 @@ if t_until 2 t_new_is Exchange "$TS -         C: line one" "$TS -         C: lin
    [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 2500 ]; then
     ok "three body lines go out at once while the server is silent (no reply awaited, no 3 s wait each)"
 else fail "three body lines go out at once while the server is silent (no reply awaited, no 3 s wait each)"; t_new Exchange | sed 's/^/# /'; fi
-t_snap
-send_cmd "."
-if t_until 6 t_new_is Exchange "$TS -         C: \." "$TS -         S: 250 2\.0\.0 Ok: queued as SLOW"; then
-    ok ". waits for the slow final reply (1.5 s) and shows it"
-else fail ". waits for the slow final reply (1.5 s) and shows it"; t_new Exchange | sed 's/^/# /'; fi
+answers ". waits for the slow final reply (1.5 s) and shows it" "." "$TS -         C: \." "$TS -         S: 250 2\.0\.0 Ok: queued as SLOW"
 if grep -q 'mismatch' "$T_DIR/srv.err"; then
     fail "the server got the lines it expected, in order" "$(cat "$T_DIR/srv.err")"
 else ok "the server got the lines it expected, in order"; fi

@@ -10,6 +10,7 @@
 run_lab() { # scenario
     t_start --lab "$1"
     t_until 10 t_status_is " .* \[lab:$1\] \| .*" >/dev/null
+    t_cmd "set keep-open off"   # a whole run, QUIT too (the console keeps the session open)
     t_keys r
     t_until 15 t_step_is QUIT '[✓-] QUIT .*' >/dev/null
 }

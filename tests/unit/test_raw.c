@@ -25,13 +25,16 @@
 
 static struct engine *mk(struct scripted *sc)
 {
+    static const char *const set[][2] = {
+        { "host", "mx.example.test" }, { "connect", "127.0.0.1" },
+        { "ehlo", "probe.example.net" }, { "timeout-ehlo", "2" },
+    };
     struct mxs_settings s;
     char err[128];
     mxs_settings_init(&s);
-    assert_int_equal(mxs_settings_set(&s, "host", "mx.example.test", err, sizeof err), 0);
-    assert_int_equal(mxs_settings_set(&s, "connect", "127.0.0.1", err, sizeof err), 0);
-    assert_int_equal(mxs_settings_set(&s, "ehlo", "probe.example.net", err, sizeof err), 0);
-    assert_int_equal(mxs_settings_set(&s, "timeout-ehlo", "2", err, sizeof err), 0);
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+        if (mxs_settings_set(&s, set[i][0], set[i][1], err, sizeof err))
+            fail_msg("set %s: %s", set[i][0], err);
     struct engine *e = engine_new(&s);
     assert_non_null(e);
     sc->chunk = 1; /* a real server answers after the command, not ahead */
@@ -51,6 +54,20 @@ static void run_held(struct engine *e)
 {
     engine_hold_quit(e, 1);
     engine_run(e);
+}
+
+/* A scripted server playing srv (EOF after it with eof), the engine run up
+ * to the hold before QUIT (hold) or to the end. */
+static struct engine *start(struct scripted *sc, const char *srv, int eof, int hold)
+{
+    scripted_init(sc, srv, strlen(srv));
+    sc->eof_at_end = eof;
+    struct engine *e = mk(sc);
+    if (hold)
+        run_held(e);
+    else
+        engine_run(e);
+    return e;
 }
 
 /* One raw line to the end (what the console's poll loop does). */
@@ -80,11 +97,8 @@ static int has_record(struct engine *e, enum mxs_rec_kind k, const char *text)
 static void test_hold_then_send(void **st)
 {
     (void)st;
-    static const char srv[] = GREET "250 2.0.0 Ok\r\n";
     struct scripted sc;
-    scripted_init(&sc, srv, sizeof srv - 1);
-    struct engine *e = mk(&sc);
-    run_held(e);
+    struct engine *e = start(&sc, GREET "250 2.0.0 Ok\r\n", 0, 1);
     assert_int_equal(engine_step_state(e, MXS_STEP_QUIT), MXS_ST_PENDING);
     assert_false(engine_finished(e));
     assert_true(engine_held_open(e));
@@ -108,12 +122,9 @@ static void test_hold_then_send(void **st)
 static void test_data_mode(void **st)
 {
     (void)st;
-    static const char srv[] = GREET "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data\r\n"
-                              "250 2.0.0 Ok: queued as ABC\r\n221 2.0.0 Bye\r\n";
     struct scripted sc;
-    scripted_init(&sc, srv, sizeof srv - 1);
-    struct engine *e = mk(&sc);
-    run_held(e);
+    struct engine *e = start(&sc, GREET "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data\r\n"
+                              "250 2.0.0 Ok: queued as ABC\r\n221 2.0.0 Bye\r\n", 0, 1);
     send_one(e, "MAIL FROM:<>");
     send_one(e, "RCPT TO:<postmaster@example.test>");
     send_one(e, "DATA");
@@ -160,11 +171,8 @@ static void test_data_mode(void **st)
 static void test_dot_deadline(void **st)
 {
     (void)st;
-    static const char srv[] = GREET "354 go ahead\r\n";
     struct scripted sc;
-    scripted_init(&sc, srv, sizeof srv - 1);
-    struct engine *e = mk(&sc);
-    run_held(e);
+    struct engine *e = start(&sc, GREET "354 go ahead\r\n", 0, 1);
     send_one(e, "DATA");
     assert_int_equal(engine_raw_mode(e), ENGINE_RAW_DATA);
     struct timespec t0;
@@ -180,12 +188,8 @@ static void test_dot_deadline(void **st)
 static void test_quit_eof_and_starttls(void **st)
 {
     (void)st;
-    static const char srv[] = GREET;
     struct scripted sc;
-    scripted_init(&sc, srv, sizeof srv - 1);
-    sc.eof_at_end = 1;
-    struct engine *e = mk(&sc);
-    run_held(e);
+    struct engine *e = start(&sc, GREET, 1, 1);
     char err[200];
     assert_int_equal(engine_send(e, "starttls", err, sizeof err), -1);
     assert_non_null(strstr(err, "STARTTLS is a step"));
@@ -203,11 +207,8 @@ static void test_quit_eof_and_starttls(void **st)
 static void test_rerun_closes_held(void **st)
 {
     (void)st;
-    static const char srv[] = GREET;
     struct scripted sc;
-    scripted_init(&sc, srv, sizeof srv - 1);
-    struct engine *e = mk(&sc);
-    run_held(e);
+    struct engine *e = start(&sc, GREET, 0, 1);
     assert_true(engine_held_open(e));
     assert_int_equal(engine_rerun_from(e, MXS_STEP_EHLO), 0);
     assert_true(has_record(e, MXS_REC_NOTE, "the session kept open was closed (re-run)"));
@@ -222,11 +223,8 @@ static void test_rerun_closes_held(void **st)
 static void test_no_hold_runs_quit(void **st)
 {
     (void)st;
-    static const char srv[] = GREET;
     struct scripted sc;
-    scripted_init(&sc, srv, sizeof srv - 1);
-    struct engine *e = mk(&sc);
-    engine_run(e);
+    struct engine *e = start(&sc, GREET, 0, 0);
     assert_int_equal(engine_step_state(e, MXS_STEP_QUIT), MXS_ST_OK);
     assert_true(engine_finished(e));
     assert_false(has_record(e, MXS_REC_NOTE, "kept open"));
