@@ -556,8 +556,9 @@ static void cmd_set(struct cmd_ctx *c, int argc, char **argv, struct cmd_result 
 
 /* Every setting, from the setting table: `show settings` (NAME VALUE) and
  * `help set` (NAME = VALUE (ACCEPTS), without an engine NAME (ACCEPTS)). */
-static void cmd_list_settings(const struct engine *e, int accepts, struct buf *out)
+static void cmd_list_settings(const struct cmd_ctx *c, int accepts, struct buf *out)
 {
+    const struct engine *e = c->engine;
     char val[1100];
     if (accepts)
         buf_puts(out, e ? "\nsettings: NAME = VALUE NOW (ACCEPTS)\n" : "\nsettings: NAME (ACCEPTS)\n");
@@ -571,6 +572,12 @@ static void cmd_list_settings(const struct engine *e, int accepts, struct buf *o
         }
         buf_printf(out, accepts ? "  (%s)\n" : "\n", d->range);
     }
+    /* The console's own, after the probe's (cmd_set handles it). */
+    const char *ko = c->keep_open ? "on" : "off";
+    if (!c->blocking && accepts)
+        buf_printf(out, "  keep-open = %s  (on or off: r stops before QUIT, the session open)\n", ko);
+    else if (!c->blocking)
+        buf_printf(out, "%-20s %s\n", "keep-open", ko);
 }
 
 static void cmd_show(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
@@ -578,7 +585,7 @@ static void cmd_show(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     if (cmd_need_engine(c, r))
         return;
     if (!strcmp(argv[1], "settings")) {
-        cmd_list_settings(c->engine, 0, &r->msg);
+        cmd_list_settings(c, 0, &r->msg);
         r->action = CMD_ACT_OUTPUT;
         return;
     }
@@ -833,7 +840,7 @@ static void cmd_help(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     }
     cmd_help_text(argc > 1 ? argv[1] : NULL, &r->msg);
     if (argc > 1 && cmd_find(argv[1])->fn == cmd_set)
-        cmd_list_settings(c->engine, 1, &r->msg);
+        cmd_list_settings(c, 1, &r->msg);
     r->action = CMD_ACT_HELP;
 }
 

@@ -548,8 +548,7 @@ void engine_run(struct engine *e)
 void engine_cancel(struct engine *e)
 {
     if (e->cmd_active) {
-        e->cmd_active = 0;
-        engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_NONE, "command cancelled by the operator");
+        engine_raw_cancel(e);
         return;
     }
     if (!e->running)

@@ -168,6 +168,9 @@ int engine_exchange(struct engine *e, enum mxs_step s, const char *cmd, struct m
 
 /* ---- the operator's raw commands (engine_raw.c) ---- */
 enum mxs_progress engine_raw_progress(struct engine *e);
+/* Esc while a raw command waits: a note; DATA mode ends when the "." was
+ * what waited (the message's fate is unknown, the server's state too). */
+void engine_raw_cancel(struct engine *e);
 /* The next step is QUIT: 1 when the session is to stay open (the run
  * stops here; a note says so once), 0 to run QUIT. */
 int engine_raw_hold(struct engine *e);

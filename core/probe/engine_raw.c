@@ -113,6 +113,14 @@ enum mxs_progress engine_raw_progress(struct engine *e)
     return MXS_PROG_STEP_DONE;
 }
 
+void engine_raw_cancel(struct engine *e)
+{
+    e->cmd_active = 0;
+    if (e->raw_expect == RAW_DOT)
+        e->raw_mode = ENGINE_RAW_COMMAND;
+    engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_NONE, "command cancelled by the operator");
+}
+
 int engine_send(struct engine *e, const char *line, char *err, size_t errlen)
 {
     if (e->replay) {
@@ -121,6 +129,11 @@ int engine_send(struct engine *e, const char *line, char *err, size_t errlen)
     }
     if (e->raw_mode == ENGINE_RAW_CLOSED) {
         snprintf(err, errlen, "the session was %s: `restart` connects again", e->raw_words);
+        return -1;
+    }
+    if ((!e->connected || !e->t.ops) && e->st[MXS_STEP_QUIT] == MXS_ST_OK) {
+        snprintf(err, errlen, "the QUIT step closed the session: `restart` connects again "
+                 "(the console's r stops before QUIT)");
         return -1;
     }
     if (!e->connected || !e->t.ops) {

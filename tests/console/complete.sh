@@ -41,6 +41,13 @@ t_assert "set keep<Tab> is keep-open" 3 t_prompt_is 'mxscope> set keep-open ?'
 t_keys C-u; t_type "set keep-open off"; t_keys Enter
 t_assert "set keep-open off says what r will do" 3 t_status_is ' .* \| keep-open = off \(r runs QUIT too\)'
 
+t_cmd "show settings"
+t_until 3 t_pane_has "show settings" ' sni +mx \(SNI: the MX host name\)' >/dev/null && sni_ok=1 || sni_ok=0
+t_keys G   # keep-open is the last row
+if [ $sni_ok = 1 ] && t_until 3 t_pane_has "show settings" ' keep-open +off'; then
+    ok "show settings: keep-open, and sni with its words"
+else fail "show settings: keep-open, and sni with its words"; fi
+t_keys q
 t_cmd "set sni"
 t_assert "set sni shows the value and what it means" 3 t_status_is ' .* \| sni = mx \(SNI: the MX host name\)'
 

@@ -154,6 +154,10 @@ if t_until 2 t_new_is Exchange "$TS -         C: line one" "$TS -         C: lin
     ok "three body lines go out at once while the server is silent (no reply awaited, no 3 s wait each)"
 else fail "three body lines go out at once while the server is silent (no reply awaited, no 3 s wait each)"; t_new Exchange | sed 's/^/# /'; fi
 answers ". waits for the slow final reply (1.5 s) and shows it" "." "$TS -         C: \." "$TS -         S: 250 2\.0\.0 Ok: queued as SLOW"
+t_keys r
+if t_until 5 t_step_is QUIT "✓ QUIT      $NO" && t_status_is " mx\.hostile\.test:$port \| finished \| .*"; then
+    ok "r again runs QUIT on the session kept open"
+else fail "r again runs QUIT on the session kept open"; fi
 if grep -q 'mismatch' "$T_DIR/srv.err"; then
     fail "the server got the lines it expected, in order" "$(cat "$T_DIR/srv.err")"
 else ok "the server got the lines it expected, in order"; fi
