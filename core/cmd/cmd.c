@@ -365,6 +365,15 @@ static void cmd_open(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     }
 }
 
+/* QUIT inside DATA would be a line of the message: the message ends first. */
+static int cmd_in_data(struct cmd_ctx *c, struct cmd_result *r)
+{
+    if (engine_raw_mode(c->engine) != ENGINE_RAW_DATA)
+        return 0;
+    cmd_fail(r, "in DATA: `send .` ends the message first");
+    return -1;
+}
+
 static void cmd_step(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
 {
     (void)argc; (void)argv;
@@ -378,6 +387,8 @@ static void cmd_step(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
         cmd_fail(r, "nothing left to run: `restart` (R) starts again");
         return;
     }
+    if (cmd_in_data(c, r))
+        return;
     enum mxs_step s = engine_current_step(c->engine);
     engine_hold_quit(c->engine, 0); /* n runs QUIT too, kept open or not */
     enum mxs_progress p = engine_step(c->engine);
@@ -403,6 +414,8 @@ static void cmd_run(struct cmd_ctx *c, int argc, char **argv, struct cmd_result 
         cmd_fail(r, "nothing left to run: `restart` (R) starts again");
         return;
     }
+    if (cmd_in_data(c, r))
+        return;
     /* Kept open before QUIT: `r` again runs QUIT; else the run stops
      * there again when keep-open is on. */
     engine_hold_quit(c->engine, c->keep_open && !c->blocking && !engine_held_open(c->engine));

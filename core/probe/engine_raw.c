@@ -229,14 +229,21 @@ void engine_raw_close_held(struct engine *e, const char *why)
     if (!e->held || !e->connected || e->replay)
         return;
     e->held = 0;
-    /* Politely, without waiting: one write of QUIT, then the close. */
-    engine_send_line(e, "QUIT");
-    engine_flush_out(e);
+    /* Politely, without waiting: one write of QUIT, then the close.  Inside
+     * DATA a QUIT would be a line of the message: just close (the server
+     * drops an unfinished message). */
+    int in_data = e->raw_mode == ENGINE_RAW_DATA;
+    if (!in_data) {
+        engine_send_line(e, "QUIT");
+        engine_flush_out(e);
+    }
     if (e->tls_active && e->tlc)
         tls_client_close_notify(e->tlc);
     engine_conn_close(e);
-    engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_NONE, "the session kept open was closed (%s): "
-                      "QUIT sent, its reply not awaited", why);
+    e->raw_mode = ENGINE_RAW_COMMAND;
+    engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_NONE, "the session kept open was closed (%s): %s",
+                      why, in_data ? "in the middle of DATA, without QUIT: the message is abandoned"
+                                   : "QUIT sent, its reply not awaited");
 }
 
 const char *engine_raw_quit_skip(const struct engine *e)

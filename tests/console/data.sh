@@ -88,6 +88,11 @@ t_keys y
 t_assert "354: the Exchange says DATA mode and how it ends" 10 t_new_is Exchange "$TS -         C: DATA" "$TLS_OUT" "$TLS_IN" \
     "$TS -         S: 354 End data with <CR><LF>\.<CR><LF>" "$TS -         #  DATA mode: body lines go out as typed.*"
 t_snap
+t_keys n
+if t_until 3 t_status_is ' .* \| QUIT pending \| in DATA: `send \.` ends the message first' &&
+   t_new_is Exchange; then
+    ok "n in DATA mode is refused: QUIT would be a line of the message"
+else fail "n in DATA mode is refused: QUIT would be a line of the message"; fi
 send_cmd "Subject: mxscope"
 if t_until 5 t_status_is ' .* \| QUIT pending \| body line sent; `send \.` ends the message' &&
    t_new_is Exchange "$TS -         C: Subject: mxscope" "$TLS_OUT"; then

@@ -219,6 +219,23 @@ static void test_rerun_closes_held(void **st)
     engine_free(e);
 }
 
+/* Inside DATA a QUIT would be a line of the message: a re-run closes
+ * without one, and says the message was abandoned. */
+static void test_rerun_in_data(void **st)
+{
+    (void)st;
+    struct scripted sc;
+    struct engine *e = start(&sc, GREET "354 go ahead\r\n", 0, 1);
+    send_one(e, "DATA");
+    send_one(e, "half a message");
+    assert_int_equal(engine_rerun_from(e, MXS_STEP_EHLO), 0);
+    assert_true(has_record(e, MXS_REC_NOTE, "in the middle of DATA, without QUIT: the message is abandoned"));
+    sc.written[sc.wlen] = 0;
+    assert_null(strstr((char *)sc.written, "QUIT"));
+    assert_int_equal(engine_raw_mode(e), ENGINE_RAW_COMMAND);
+    engine_free(e);
+}
+
 /* Without the hold (batch) the run goes through QUIT as before. */
 static void test_no_hold_runs_quit(void **st)
 {
@@ -239,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_dot_deadline),
         cmocka_unit_test(test_quit_eof_and_starttls),
         cmocka_unit_test(test_rerun_closes_held),
+        cmocka_unit_test(test_rerun_in_data),
         cmocka_unit_test(test_no_hold_runs_quit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
