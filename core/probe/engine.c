@@ -387,17 +387,24 @@ void engine_free(struct engine *e)
     free(e);
 }
 
+void engine_log_findings(struct engine *e)
+{
+    for (int i = 0; i < e->n_findings; i++) {
+        const struct mxs_finding *f = &e->findings[i];
+        engine_rec_printf(e, MXS_REC_FINDING, f->step, "%s %s: %s", mxs_severity_name(f->severity), f->id,
+                          f->message);
+    }
+    e->findings_logged = 1;
+}
+
 static void finish(struct engine *e)
 {
     if (e->finished)
         return;
     e->finished = 1;
     engine_run_diag(e);
-    for (int i = 0; i < e->n_findings; i++) {
-        const struct mxs_finding *f = &e->findings[i];
-        engine_rec_printf(e, MXS_REC_FINDING, f->step, "%s %s: %s", mxs_severity_name(f->severity), f->id,
-                          f->message);
-    }
+    if (!e->findings_logged) /* a hold before QUIT logged them: no finding is QUIT's */
+        engine_log_findings(e);
     engine_event(e, MXS_EV_FINISHED, MXS_STEP_NONE, MXS_ST_PENDING, 0);
 }
 
@@ -577,6 +584,7 @@ int engine_rerun_from(struct engine *e, enum mxs_step s)
     e->cmd_active = 0;
     engine_raw_close_held(e, "re-run");
     e->raw_mode = ENGINE_RAW_COMMAND;
+    e->findings_logged = 0;
     engine_conn_close(e);
     int from = order_index(e, s);
     /* A clean connection: everything from CONNECT on is re-run. */

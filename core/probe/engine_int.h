@@ -100,6 +100,7 @@ struct engine {
      * by the operator's QUIT (raw_words say how), a session kept open
      * before QUIT (hold_quit asked for it, held: it is) */
     int raw_expect, hold_quit, held;
+    int findings_logged;        /* FINDING records written (finish or hold) */
     enum engine_raw_mode raw_mode;
     char raw_words[128];
     /* side handshakes of the HANDSHAKE step (engine_side.c, probe/side.h) */
@@ -130,6 +131,9 @@ void engine_step_end(struct engine *e, enum mxs_step s, enum mxs_step_state st,
                      const char *fmt, ...);
 void engine_step_skip(struct engine *e, enum mxs_step s, const char *why);
 void engine_run_diag(struct engine *e);
+/* The findings as FINDING records (the run's end, or a hold before QUIT:
+ * a transcript saved then has them); sets findings_logged. */
+void engine_log_findings(struct engine *e);
 /* Advance step s (engine_steps.c): 1 done, -1 failed (step ended), 0 waiting. */
 int engine_step_run(struct engine *e, enum mxs_step s);
 

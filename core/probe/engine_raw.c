@@ -220,6 +220,7 @@ int engine_raw_hold(struct engine *e)
         engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_NONE, "session kept open for the operator: "
                           "QUIT not sent yet (`send` talks to the server; n or r runs QUIT)");
         engine_run_diag(e);
+        engine_log_findings(e); /* what a save now shows; finish() will not repeat them */
     }
     return 1;
 }

@@ -40,9 +40,11 @@ t_until 20 t_step_is EHLO2 "✓ EHLO2 .+" >/dev/null
 if t_until 5 t_pane_is Steps '- RESOLVE   skipped' "✓ CONNECT   $NO" "✓ BANNER    $NO" "✓ EHLO      $NO" \
        "✓ STARTTLS  $NO" "✓ HANDSHAKE $NO" "✓ CHAIN     $NO" "✓ EHLO2     $NO" '· QUIT' &&
    t_status_is " mx1\.example\.test:$MXS_PORT_GOOD \| QUIT pending \| .*" &&
-   t_pane Exchange | tail -1 | grep -qxE "$TS -         #  session kept open for the operator: QUIT.*"; then
-    ok "r stops before QUIT with the session kept open, and the Exchange says so"
-else fail "r stops before QUIT with the session kept open, and the Exchange says so"; t_screen | sed 's/^/# /'; fi
+   t_pane Exchange | tail -1 | grep -qxE "$TS -         #  session kept open for the operator: QUIT.*" &&
+   t_pane_is Findings 'Verdict:  opportunistic: encrypted  required: encrypted  verified: encrypted  dane: -' \
+       '\(no findings: nothing wrong was seen\)'; then
+    ok "r stops before QUIT with the session kept open, the Exchange says so, the findings are final"
+else fail "r stops before QUIT with the session kept open, the Exchange says so, the findings are final"; t_screen | sed 's/^/# /'; fi
 t_snap
 send_cmd "NOOP"
 if t_until 10 t_new_is Exchange "$TS -         C: NOOP" "$TLS_OUT" "$TLS_IN" "$TS -         S: 250 2\.0\.0 Ok" &&
@@ -148,6 +150,12 @@ t_until 10 t_status_is " mx\.hostile\.test:$port \| RESOLVE pending \| .*" >/dev
 t_keys r
 t_until 10 t_step_is QUIT '· QUIT' >/dev/null
 t_until 10 t_pane_has Exchange "$TS -         #  session kept open for the operator: QUIT.*" >/dev/null
+t_cmd "save $T_DIR/held.txt"
+t_until 5 t_status_is " .* \| saved text to $T_DIR/held\.txt" >/dev/null
+if grep -qE '^\+ +[0-9.]+s STARTTLS  \*\* error ' "$T_DIR/held.txt" &&
+   [ "$("$MXS_BIN" --batch --load "$T_DIR/held.txt" --json | jq '.findings | length')" -gt 0 ]; then
+    ok "a transcript saved while the session is kept open has the findings (and loads with them)"
+else fail "a transcript saved while the session is kept open has the findings (and loads with them)"; grep -F '**' "$T_DIR/held.txt" | sed 's/^/# /'; fi
 envelope a@hostile.test
 send_cmd "--yes DATA"
 t_until 5 t_pane_has Exchange "$TS -         S: 354 go ahead" >/dev/null

@@ -94,6 +94,14 @@ static int has_record(struct engine *e, enum mxs_rec_kind k, const char *text)
     return 0;
 }
 
+static int count_kind(struct engine *e, enum mxs_rec_kind k)
+{
+    int n = 0;
+    for (size_t i = 0; i < engine_record_count(e); i++)
+        n += engine_record(e, i)->kind == k;
+    return n;
+}
+
 static void test_hold_then_send(void **st)
 {
     (void)st;
@@ -104,6 +112,9 @@ static void test_hold_then_send(void **st)
     assert_true(engine_held_open(e));
     assert_true(engine_connected(e));
     assert_true(has_record(e, MXS_REC_NOTE, "session kept open for the operator"));
+    /* the findings are in the transcript already (a save now has them) */
+    int nf = count_kind(e, MXS_REC_FINDING);
+    assert_true(nf > 0);
     send_one(e, "NOOP");
     assert_true(has_record(e, MXS_REC_SMTP_IN, "250 2.0.0 Ok"));
     /* n: QUIT runs, as the step it always was */
@@ -111,6 +122,7 @@ static void test_hold_then_send(void **st)
     engine_run(e);
     assert_int_equal(engine_step_state(e, MXS_STEP_QUIT), MXS_ST_OK);
     assert_true(engine_finished(e));
+    assert_int_equal(count_kind(e, MXS_REC_FINDING), nf); /* not twice */
     sc.written[sc.wlen] = 0;
     assert_non_null(strstr((char *)sc.written, "NOOP\r\nQUIT\r\n"));
     engine_free(e);
