@@ -787,7 +787,7 @@ static void cmd_send(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
         return;
     }
     char cmdline[1024];
-    if (len > (body ? 998u : 510u)) {
+    if (len > (body ? 998u : sizeof cmdline - 1)) {
         cmd_fail(r, body ? "send: body line too long (SMTP allows 998 bytes)"
                          : "send: command too long (SMTP allows 512 bytes)");
         return;
