@@ -260,6 +260,45 @@ static void test_no_hold_runs_quit(void **st)
     engine_free(e);
 }
 
+/* The completions of `line` (the word being completed starts at start),
+ * joined by '|' in the order given. */
+static const char *completions(const struct cmd_ctx *c, const char *line, size_t start)
+{
+    static char joined[2048];
+    char out[64][CMD_CPL_LEN];
+    int want_files = 0;
+    int n = cmd_complete(c, line, start, out, 64, &want_files);
+    joined[0] = 0;
+    for (int i = 0; i < n; i++)
+        snprintf(joined + strlen(joined), sizeof joined - strlen(joined), "%s%s", i ? "|" : "", out[i]);
+    return joined;
+}
+
+/* After `send`: SMTP verbs with the start of their argument, in any case;
+ * no STARTTLS; inside DATA only "."; `set keep-open`. */
+static void test_send_completion(void **st)
+{
+    (void)st;
+    struct scripted sc;
+    struct engine *e = start(&sc, GREET "354 go ahead\r\n", 0, 1);
+    struct cmd_ctx c;
+    cmd_ctx_init(&c, e, NULL, NULL, 0);
+    assert_string_equal(completions(&c, "send MA", 5), "MAIL FROM:<");
+    assert_string_equal(completions(&c, "send rc", 5), "RCPT TO:<");
+    assert_string_equal(completions(&c, "send EH", 5), "EHLO probe.example.net");
+    assert_string_equal(completions(&c, "send ", 5), "EHLO probe.example.net|HELO probe.example.net|"
+                        "MAIL FROM:<|RCPT TO:<|DATA|NOOP|RSET|VRFY|EXPN|HELP|QUIT");
+    assert_string_equal(completions(&c, "send ST", 5), "");
+    assert_string_equal(completions(&c, "send MAIL ", 10), "FROM:<>|FROM:<");
+    assert_string_equal(completions(&c, "send RCPT ", 10), "TO:<");  /* a host: no domain */
+    assert_string_equal(completions(&c, "send VRFY ", 10), "postmaster");
+    assert_string_equal(completions(&c, "set keep", 4), "keep-open");
+    assert_string_equal(completions(&c, "set keep-open ", 14), "on|off");
+    send_one(e, "DATA");
+    assert_string_equal(completions(&c, "send ", 5), ".");
+    engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_rerun_closes_held),
         cmocka_unit_test(test_rerun_in_data),
         cmocka_unit_test(test_no_hold_runs_quit),
+        cmocka_unit_test(test_send_completion),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
