@@ -7,6 +7,7 @@
 . tests/console/tmux.inc
 
 T_COLS=160; export T_COLS   # room in the status bar for the whole list of verbs
+T_ENV="NO_COLOR=1 TERM=vt100"   # plain terminals complete the same way
 t_start --lab
 t_until 10 t_status_is ' .* \[lab:good\] \| RESOLVE pending \| .*' >/dev/null
 # type TEXT at a fresh prompt, then Tab

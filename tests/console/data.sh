@@ -33,6 +33,7 @@ envelope() {
 }
 
 # ---- the world's Postfix: r, then send at once -----------------------------
+T_COLS=120 T_ROWS=40 T_ENV="NO_COLOR=1 TERM=vt100"   # a plain terminal, another size
 t_start --host mx1.example.test --connect "127.0.0.1:$MXS_PORT_GOOD" --cafile "$MXS_CA" --timeout 10
 t_until 10 t_status_is " mx1\.example\.test:$MXS_PORT_GOOD \| RESOLVE pending \| .*" >/dev/null
 t_keys r
@@ -78,6 +79,7 @@ t_keys q y
 t_until 5 t_exited 0 >/dev/null
 
 # ---- the lab: a whole message in DATA mode -----------------------------------
+T_COLS=100 T_ROWS=30 T_ENV=
 t_start --lab
 t_until 10 t_status_is ' .* \[lab:good\] \| RESOLVE pending \| .*' >/dev/null
 t_keys r
