@@ -368,10 +368,10 @@ static void cmd_open(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
 /* QUIT inside DATA would be a line of the message: the message ends first. */
 static int cmd_in_data(struct cmd_ctx *c, struct cmd_result *r)
 {
-    if (engine_raw_mode(c->engine) != ENGINE_RAW_DATA)
-        return 0;
-    cmd_fail(r, "in DATA: `send .` ends the message first");
-    return -1;
+    int in = engine_raw_mode(c->engine) == ENGINE_RAW_DATA;
+    if (in)
+        cmd_fail(r, "in DATA: `send .` ends the message first");
+    return in;
 }
 
 static void cmd_step(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
@@ -524,6 +524,15 @@ static void cmd_use(struct cmd_ctx *c, int argc, char **argv, struct cmd_result 
                mxs_step_name(engine_current_step(c->engine)));
 }
 
+/* A setting's value, escaped, with its words when it is jargon ("mx"). */
+static void cmd_put_value(struct buf *out, const char *name, const char *val)
+{
+    const char *w = mxs_setting_value_words(name, val);
+    buf_puts_escaped(out, val);
+    if (w)
+        buf_printf(out, " (%s)", w);
+}
+
 static void cmd_set(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
 {
     char err[256], val[1100];
@@ -547,9 +556,7 @@ static void cmd_set(struct cmd_ctx *c, int argc, char **argv, struct cmd_result 
             return;
         }
         buf_printf(&r->msg, "%s = ", argv[1]);
-        buf_puts_escaped(&r->msg, val);
-        if (mxs_setting_value_words(argv[1], val))
-            buf_printf(&r->msg, " (%s)", mxs_setting_value_words(argv[1], val));
+        cmd_put_value(&r->msg, argv[1], val);
         return;
     }
     if (engine_is_replay(c->engine)) {
@@ -562,9 +569,7 @@ static void cmd_set(struct cmd_ctx *c, int argc, char **argv, struct cmd_result 
     }
     mxs_settings_get(engine_settings(c->engine), argv[1], val, sizeof val);
     buf_printf(&r->msg, "%s = ", argv[1]);
-    buf_puts_escaped(&r->msg, val);
-    if (mxs_setting_value_words(argv[1], val))
-        buf_printf(&r->msg, " (%s)", mxs_setting_value_words(argv[1], val));
+    cmd_put_value(&r->msg, argv[1], val);
 }
 
 /* Every setting, from the setting table: `show settings` (NAME VALUE) and
@@ -579,9 +584,7 @@ static void cmd_list_settings(const struct cmd_ctx *c, int accepts, struct buf *
         buf_printf(out, accepts ? "  %s" : "%-20s ", d->name);
         if (e && mxs_settings_get(engine_settings(e), d->name, val, sizeof val) == 0) {
             buf_puts(out, accepts ? " = " : "");
-            buf_puts_escaped(out, val);
-            if (mxs_setting_value_words(d->name, val))
-                buf_printf(out, " (%s)", mxs_setting_value_words(d->name, val));
+            cmd_put_value(out, d->name, val);
         }
         buf_printf(out, accepts ? "  (%s)\n" : "\n", d->range);
     }
@@ -820,16 +823,11 @@ static void cmd_send(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     }
     if (!c->blocking) {
         r->action = CMD_ACT_WAIT;
-        if (body && !strcmp(cmdline, "."))
-            buf_puts(&r->msg, "sent: . (the end: waiting for the final reply)");
-        else if (body && cmdline[0] == '.')
-            buf_puts(&r->msg, "body line sent dot-stuffed (RFC 5321 4.5.2)");
-        else if (body)
-            buf_puts(&r->msg, "body line sent; `send .` ends the message");
-        else {
-            buf_puts(&r->msg, "sent: ");
+        buf_puts(&r->msg, !body ? "sent: " : !strcmp(cmdline, ".") ? "sent: . (the end: waiting for the final reply)"
+                 : cmdline[0] == '.' ? "body line sent dot-stuffed (RFC 5321 4.5.2)"
+                                     : "body line sent; `send .` ends the message");
+        if (!body)
             buf_puts_escaped(&r->msg, cmdline);
-        }
         return;
     }
     cmd_drive(c->engine);
