@@ -162,6 +162,10 @@ int mxs_settings_set(struct mxs_settings *s, const char *key, const char *value,
 /* Current value of a setting as text (for `set` without value). */
 int mxs_settings_get(const struct mxs_settings *s, const char *key, char *out,
                      size_t outlen);
+/* Operator words for a value where the value alone is jargon ("mx" of sni:
+ * "SNI: the MX host name"), NULL where the value speaks for itself.  Shown
+ * next to the value (`show settings`, `set`); what is saved stays the value. */
+const char *mxs_setting_value_words(const char *key, const char *value);
 
 /* ---- Facts (probe/: what the engine learnt) ---------------------------- */
 
@@ -637,8 +641,25 @@ time_t engine_started_at(const struct engine *e); /* wall clock, for saves */
 int engine_next_event(struct engine *e, struct mxs_event *ev);
 
 /* Send a raw SMTP command over the live session (plaintext or TLS) and wait
- * for its reply through engine_step(); returns -1 with err when no session. */
+ * for its reply through engine_step(); returns -1 with err when no session
+ * (or STARTTLS: that is a step).  After a 354 to DATA the engine is in DATA
+ * mode: each line is a body line (dot-stuffed, RFC 5321 4.5.2), written
+ * without waiting for a reply; "." ends it and waits for the final reply.
+ * A QUIT answered 221 (or EOF) closes the session: engine_send refuses
+ * more, and the QUIT step is skipped, saying so. */
 int engine_send(struct engine *e, const char *line, char *err, size_t errlen);
+enum engine_raw_mode {
+    ENGINE_RAW_COMMAND = 0,  /* one command, one reply                       */
+    ENGINE_RAW_DATA,         /* inside DATA: body lines, "." ends            */
+    ENGINE_RAW_CLOSED        /* the operator's QUIT closed the session       */
+};
+enum engine_raw_mode engine_raw_mode(const struct engine *e);
+/* on: a run stops before QUIT while the session is open (engine_step
+ * returns MXS_PROG_FINISHED there, QUIT pending) so raw commands can
+ * follow; off: QUIT runs on the next engine_step.  Batch never holds. */
+void engine_hold_quit(struct engine *e, int on);
+/* 1 while the run stands before QUIT with the session kept open. */
+int engine_held_open(const struct engine *e);
 
 /* Append a NOTE record (front ends log commands the operator typed). */
 void engine_note(struct engine *e, enum mxs_rec_kind kind, const char *text);
@@ -985,6 +1006,7 @@ struct cmd_ctx {
     int blocking;            /* 1: batch, drive the engine here               */
     int cert_sel;            /* the certificate the front end has selected
                                 (the console's Chain pane; 0: the leaf)      */
+    int keep_open;           /* run stops before QUIT (console default: on)   */
     /* private */
     struct engine *caller_engine; /* never freed here                         */
     int own_lab;

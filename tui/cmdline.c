@@ -116,6 +116,12 @@ static char **cl_complete(const char *text, int start, int end)
     rl_attempted_completion_over = 1;
     if (cl_ncands == 0)
         return NULL;
+    /* "MAIL FROM:<" wants the address next, not a space. */
+    if (cl_ncands == 1) {
+        size_t l = strlen(cl_cands[0]);
+        if (l && (cl_cands[0][l - 1] == '<' || cl_cands[0][l - 1] == ':'))
+            rl_completion_append_character = '\0';
+    }
     return rl_completion_matches(text, cl_generator);
 }
 
@@ -181,6 +187,9 @@ int cmdline_init(struct ui *ui)
     rl_input_available_hook = cl_input_available;
     rl_redisplay_function = cl_redisplay;
     rl_attempted_completion_function = cl_complete;
+    /* Words break at blanks only: "MAIL FROM:<" and "TO:<a@b>" are one
+     * word each for completion (readline's default breaks at < : = @). */
+    rl_completer_word_break_characters = (char *)" \t\n";
     rl_completion_display_matches_hook = cl_display_matches;
     rl_readline_name = "mxscope";
     if (cl_null) {
@@ -204,6 +213,9 @@ int cmdline_init(struct ui *ui)
     rl_callback_handler_install(cl_prompt, cl_on_line);
     /* The bell would go to the terminal behind curses' back. */
     rl_variable_bind("bell-style", "none");
+    /* No partial completion to add: list the choices at once (there is no
+     * bell to hear, so the second Tab readline waits for is never known). */
+    rl_variable_bind("show-all-if-unmodified", "on");
     cl_on = 1;
     return 0;
 }

@@ -149,7 +149,7 @@ static int findings_lines(struct ui *ui, struct buf *b, int pw, int *verdict_row
     }
     fs.first[fs.nf] = lines;
     if (n == 0) {
-        buf_puts(b, engine_finished(e) ? "(no findings: nothing wrong was seen)\n" : "(no findings yet)\n");
+        buf_puts(b, engine_finished(e) || engine_held_open(e) ? "(no findings: nothing wrong was seen)\n" : "(no findings yet)\n");
         lines++;
     }
     return lines;

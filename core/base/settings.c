@@ -518,6 +518,21 @@ int mxs_settings_set(struct mxs_settings *s, const char *key, const char *v,
     return d->set(s, d, v ? v : "", err, errlen);
 }
 
+const char *mxs_setting_value_words(const char *key, const char *value)
+{
+    static const struct { const char *key, *value, *words; } w[] = {
+        { "sni", "mx", "SNI: the MX host name" },
+        { "sni", "none", "no SNI sent" },
+        { "mx", "any", "the first MX that answers" },
+        { "addr", "any", "each address in order" },
+        { "connect", "none", "the addresses DNS gives" },
+    };
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+        if (!strcasecmp(w[i].key, key) && !strcmp(w[i].value, value))
+            return w[i].words;
+    return NULL;
+}
+
 int mxs_settings_get(const struct mxs_settings *s, const char *key, char *out, size_t len)
 {
     const struct mxs_setting_def *d = mxs_setting_find(key);

@@ -85,6 +85,9 @@ void cmd_ctx_init(struct cmd_ctx *c, struct engine *e, struct lab *lab,
     c->caller_engine = e;
     c->lab = lab;
     c->blocking = blocking;
+    /* The console keeps the session open after a run, for `send`; batch
+     * output stays that of a whole run. */
+    c->keep_open = !blocking;
     if (lab_scenario)
         snprintf(c->lab_scenario, sizeof c->lab_scenario, "%s", lab_scenario);
 }
@@ -365,6 +368,15 @@ static void cmd_open(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     }
 }
 
+/* QUIT inside DATA would be a line of the message: the message ends first. */
+static int cmd_in_data(struct cmd_ctx *c, struct cmd_result *r)
+{
+    int in = engine_raw_mode(c->engine) == ENGINE_RAW_DATA;
+    if (in)
+        cmd_fail(r, "in DATA: `send .` ends the message first");
+    return in;
+}
+
 static void cmd_step(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
 {
     (void)argc; (void)argv;
@@ -378,7 +390,10 @@ static void cmd_step(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
         cmd_fail(r, "nothing left to run: `restart` (R) starts again");
         return;
     }
+    if (cmd_in_data(c, r))
+        return;
     enum mxs_step s = engine_current_step(c->engine);
+    engine_hold_quit(c->engine, 0); /* n runs QUIT too, kept open or not */
     enum mxs_progress p = engine_step(c->engine);
     if (p == MXS_PROG_FINISHED) {
         buf_puts(&r->msg, "nothing left to run");
@@ -402,6 +417,11 @@ static void cmd_run(struct cmd_ctx *c, int argc, char **argv, struct cmd_result 
         cmd_fail(r, "nothing left to run: `restart` (R) starts again");
         return;
     }
+    if (cmd_in_data(c, r))
+        return;
+    /* Kept open before QUIT: `r` again runs QUIT; else the run stops
+     * there again when keep-open is on. */
+    engine_hold_quit(c->engine, c->keep_open && !c->blocking && !engine_held_open(c->engine));
     if (c->blocking) {
         cmd_drive(c->engine);
         engine_run(c->engine);
@@ -507,9 +527,30 @@ static void cmd_use(struct cmd_ctx *c, int argc, char **argv, struct cmd_result 
                mxs_step_name(engine_current_step(c->engine)));
 }
 
+/* A setting's value, escaped, with its words when it is jargon ("mx"). */
+static void cmd_put_value(struct buf *out, const char *name, const char *val)
+{
+    const char *w = mxs_setting_value_words(name, val);
+    buf_puts_escaped(out, val);
+    if (w)
+        buf_printf(out, " (%s)", w);
+}
+
 static void cmd_set(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
 {
     char err[256], val[1100];
+    if (!strcmp(argv[1], "keep-open")) {
+        /* The console's, not the probe's: nothing of it is saved. */
+        if (argc > 2 && strcmp(argv[2], "on") && strcmp(argv[2], "off")) {
+            cmd_fail(r, "set: keep-open is on or off");
+            return;
+        }
+        if (argc > 2)
+            c->keep_open = !strcmp(argv[2], "on");
+        buf_printf(&r->msg, "keep-open = %s (%s)", c->keep_open ? "on" : "off", c->keep_open
+                   ? "r stops before QUIT with the session open" : "r runs QUIT too");
+        return;
+    }
     if (cmd_need_engine(c, r))
         return;
     if (argc == 2) {
@@ -518,7 +559,7 @@ static void cmd_set(struct cmd_ctx *c, int argc, char **argv, struct cmd_result 
             return;
         }
         buf_printf(&r->msg, "%s = ", argv[1]);
-        buf_puts_escaped(&r->msg, val);
+        cmd_put_value(&r->msg, argv[1], val);
         return;
     }
     if (engine_is_replay(c->engine)) {
@@ -531,13 +572,14 @@ static void cmd_set(struct cmd_ctx *c, int argc, char **argv, struct cmd_result 
     }
     mxs_settings_get(engine_settings(c->engine), argv[1], val, sizeof val);
     buf_printf(&r->msg, "%s = ", argv[1]);
-    buf_puts_escaped(&r->msg, val);
+    cmd_put_value(&r->msg, argv[1], val);
 }
 
 /* Every setting, from the setting table: `show settings` (NAME VALUE) and
  * `help set` (NAME = VALUE (ACCEPTS), without an engine NAME (ACCEPTS)). */
-static void cmd_list_settings(const struct engine *e, int accepts, struct buf *out)
+static void cmd_list_settings(const struct cmd_ctx *c, int accepts, struct buf *out)
 {
+    const struct engine *e = c->engine;
     char val[1100];
     if (accepts)
         buf_puts(out, e ? "\nsettings: NAME = VALUE NOW (ACCEPTS)\n" : "\nsettings: NAME (ACCEPTS)\n");
@@ -545,10 +587,16 @@ static void cmd_list_settings(const struct engine *e, int accepts, struct buf *o
         buf_printf(out, accepts ? "  %s" : "%-20s ", d->name);
         if (e && mxs_settings_get(engine_settings(e), d->name, val, sizeof val) == 0) {
             buf_puts(out, accepts ? " = " : "");
-            buf_puts_escaped(out, val);
+            cmd_put_value(out, d->name, val);
         }
         buf_printf(out, accepts ? "  (%s)\n" : "\n", d->range);
     }
+    /* The console's own, after the probe's (cmd_set handles it). */
+    const char *ko = c->keep_open ? "on" : "off";
+    if (!c->blocking && accepts)
+        buf_printf(out, "  keep-open = %s  (on or off: r stops before QUIT, the session open)\n", ko);
+    else if (!c->blocking)
+        buf_printf(out, "%-20s %s\n", "keep-open", ko);
 }
 
 static void cmd_show(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
@@ -556,7 +604,7 @@ static void cmd_show(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     if (cmd_need_engine(c, r))
         return;
     if (!strcmp(argv[1], "settings")) {
-        cmd_list_settings(c->engine, 0, &r->msg);
+        cmd_list_settings(c, 0, &r->msg);
         r->action = CMD_ACT_OUTPUT;
         return;
     }
@@ -786,25 +834,31 @@ static void cmd_send(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     (void)argc; (void)argv;
     if (cmd_need_live(c, r))
         return;
-    while (*line == ' ' || *line == '\t')
+    /* Inside DATA every line is the message's, as typed: no --yes, no
+     * trimming, an empty line is a line (RFC 5322 header/body break). */
+    int body = engine_raw_mode(c->engine) == ENGINE_RAW_DATA;
+    if (body && *line == ' ')
+        line++; /* the one space after the word `send` */
+    while (!body && (*line == ' ' || *line == '\t'))
         line++;
-    if (!strncmp(line, "--yes", 5) && (line[5] == ' ' || line[5] == '\t' || !line[5])) {
+    if (!body && !strncmp(line, "--yes", 5) && (line[5] == ' ' || line[5] == '\t' || !line[5])) {
         yes = 1;
         line += 5;
         while (*line == ' ' || *line == '\t')
             line++;
     }
     size_t len = strlen(line);
-    while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' ||
-                   line[len - 1] == '\r' || line[len - 1] == '\n'))
+    while (len && (line[len - 1] == '\r' || line[len - 1] == '\n' ||
+                   (!body && (line[len - 1] == ' ' || line[len - 1] == '\t'))))
         len--;
-    if (!len) {
+    if (!len && !body) {
         cmd_fail(r, "usage: send SMTP-COMMAND");
         return;
     }
     char cmdline[1024];
-    if (len >= sizeof cmdline) {
-        cmd_fail(r, "send: command too long (SMTP allows 512 bytes)");
+    if (len > (body ? 998u : sizeof cmdline - 1)) {
+        cmd_fail(r, body ? "send: body line too long (SMTP allows 998 bytes)"
+                         : "send: command too long (SMTP allows 512 bytes)");
         return;
     }
     memcpy(cmdline, line, len);
@@ -816,8 +870,8 @@ static void cmd_send(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
         }
     /* DATA (and BDAT) start a real message: ask before doing that. */
     size_t vlen = strcspn(cmdline, " ");
-    if (!yes && ((vlen == 4 && !strncasecmp(cmdline, "DATA", 4)) ||
-                 (vlen == 4 && !strncasecmp(cmdline, "BDAT", 4)))) {
+    if (!yes && !body && ((vlen == 4 && !strncasecmp(cmdline, "DATA", 4)) ||
+                          (vlen == 4 && !strncasecmp(cmdline, "BDAT", 4)))) {
         r->status = CMD_NEEDS_CONFIRM;
         r->action = CMD_ACT_CONFIRM;
         snprintf(r->confirm, sizeof r->confirm, "send --yes %s", cmdline);
@@ -835,8 +889,11 @@ static void cmd_send(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     }
     if (!c->blocking) {
         r->action = CMD_ACT_WAIT;
-        buf_puts(&r->msg, "sent: ");
-        buf_puts_escaped(&r->msg, cmdline);
+        buf_puts(&r->msg, !body ? "sent: " : !strcmp(cmdline, ".") ? "sent: . (the end: waiting for the final reply)"
+                 : cmdline[0] == '.' ? "body line sent dot-stuffed (RFC 5321 4.5.2)"
+                                     : "body line sent; `send .` ends the message");
+        if (!body)
+            buf_puts_escaped(&r->msg, cmdline);
         return;
     }
     cmd_drive(c->engine);
@@ -849,7 +906,7 @@ static void cmd_send(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
         }
     }
     if (!r->msg.len)
-        buf_puts(&r->msg, "sent; no reply");
+        buf_puts(&r->msg, body ? "body line sent (no reply awaited)" : "sent; no reply");
 }
 
 static void cmd_help(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
@@ -860,7 +917,7 @@ static void cmd_help(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     }
     cmd_help_text(argc > 1 ? argv[1] : NULL, &r->msg);
     if (argc > 1 && cmd_find(argv[1])->fn == cmd_set)
-        cmd_list_settings(c->engine, 1, &r->msg);
+        cmd_list_settings(c, 1, &r->msg);
     r->action = CMD_ACT_HELP;
 }
 
@@ -890,7 +947,8 @@ const struct cmd_entry cmd_table[] = {
      "probe a new target (a port or an address means one host, no MX lookup); resolves at once",
      1, 2, cmd_open, CMD_CPL_OPEN, NULL},
     {"step", "n", "", "run the next step", 0, 0, cmd_step, CMD_CPL_NONE, NULL},
-    {"run", "r", "", "run every remaining step", 0, 0, cmd_run, CMD_CPL_NONE, NULL},
+    {"run", "r", "", "run every remaining step (console: stops before QUIT with the session open for "
+     "`send`; r again runs QUIT; `set keep-open off`: to the end)", 0, 0, cmd_run, CMD_CPL_NONE, NULL},
     {"restart", NULL, "[STEP]", "start again from RESOLVE, or re-run from STEP on a new connection",
      0, 1, cmd_restart, CMD_CPL_WORDS,
      "RESOLVE CONNECT BANNER EHLO STARTTLS HANDSHAKE CHAIN EHLO2 QUIT"},
@@ -915,8 +973,10 @@ const struct cmd_entry cmd_table[] = {
      1, 2, cmd_diff, CMD_CPL_FILE, NULL},
     {"load-report", NULL, "FILE", "read a sender's TLS-RPT report (RFC 8460 JSON, .gz): its policies and failures",
      1, 1, cmd_load_report, CMD_CPL_FILE, NULL},
-    {"send", NULL, "[--yes] SMTP-COMMAND", "send a raw command on the live session (DATA asks first)",
-     1, CMD_MAX_ARGS - 1, cmd_send, CMD_CPL_WORDS, "NOOP RSET HELP EHLO HELO MAIL RCPT VRFY DATA QUIT"},
+    {"send", NULL, "[--yes] SMTP-COMMAND | BODY-LINE",
+     "send a raw command on the live session (DATA asks first; after its 354 each send is a body line, "
+     "`send .` ends the message; QUIT closes the session)",
+     1, CMD_MAX_ARGS - 1, cmd_send, CMD_CPL_WORDS, NULL},
     {"dump", NULL, "FILE", "write the screen as text (console only; for tests)", 1, 1, cmd_dump, CMD_CPL_FILE, NULL},
     {"help", "h", "[CMD]", "list the commands, or explain one", 0, 1, cmd_help, CMD_CPL_COMMAND, NULL},
     {"quit", "q", "", "leave mxscope", 0, 0, cmd_quit, CMD_CPL_NONE, NULL},

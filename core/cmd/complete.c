@@ -18,12 +18,14 @@ struct cpl {
     int n, max;
     const char *word;
     size_t wlen;
+    int icase;              /* SMTP verbs: "ma" completes to "MAIL FROM:<" */
 };
 
 static void cpl_add(struct cpl *k, const char *cand)
 {
     size_t n = strlen(cand);
-    if (k->n >= k->max || n >= CMD_CPL_LEN || strncmp(cand, k->word, k->wlen))
+    if (k->n >= k->max || n >= CMD_CPL_LEN ||
+        (k->icase ? strncasecmp(cand, k->word, k->wlen) : strncmp(cand, k->word, k->wlen)))
         return;
     /* Only offer text that is safe to show and to type back verbatim. */
     if (!mxs_is_safe(cand, n, 0))
@@ -68,6 +70,44 @@ static void cpl_mxhosts(struct cpl *k, const struct engine *e)
         cpl_add(k, d->mx[i].host);
 }
 
+/* send: SMTP verbs with the start of their argument (MAIL FROM:<, RCPT
+ * TO:<, EHLO with our EHLO name), then the arguments; inside DATA only
+ * the line that ends the message.  No STARTTLS: engine_send refuses it
+ * (a raw 220 would leave the server expecting a TLS handshake). */
+static void cpl_send(struct cpl *k, const struct engine *en, int arg, char **argv)
+{
+    const char *ehlo = en ? engine_settings(en)->ehlo_name : "";
+    const char *dom = en && !engine_settings(en)->target_is_host ? engine_settings(en)->target : "";
+    char w[CMD_CPL_LEN + 300]; /* cpl_add drops what is too long to offer */
+    k->icase = 1;
+    if (en && engine_raw_mode(en) == ENGINE_RAW_DATA) {
+        if (arg == 0)
+            cpl_add(k, ".");
+        return;
+    }
+    if (arg == 0) {
+        snprintf(w, sizeof w, "EHLO %s", ehlo);
+        cpl_add(k, w);
+        snprintf(w, sizeof w, "HELO %s", ehlo);
+        cpl_add(k, w);
+        cpl_add(k, "MAIL FROM:<");
+        cpl_add(k, "RCPT TO:<");
+        cpl_words(k, "DATA NOOP RSET VRFY EXPN HELP QUIT");
+    } else if (arg == 1 && !strcasecmp(argv[1], "MAIL")) {
+        cpl_words(k, "FROM:<> FROM:<");
+    } else if (arg == 1 && !strcasecmp(argv[1], "RCPT")) {
+        if (dom[0]) {
+            snprintf(w, sizeof w, "TO:<postmaster@%s>", dom);
+            cpl_add(k, w);
+        }
+        cpl_add(k, "TO:<");
+    } else if (arg == 1 && (!strcasecmp(argv[1], "EHLO") || !strcasecmp(argv[1], "HELO"))) {
+        cpl_add(k, ehlo);
+    } else if (arg == 1 && (!strcasecmp(argv[1], "VRFY") || !strcasecmp(argv[1], "EXPN"))) {
+        cpl_add(k, "postmaster");
+    }
+}
+
 int cmd_complete(const struct cmd_ctx *c, const char *line, size_t start,
                  char out[][CMD_CPL_LEN], int max, int *want_files)
 {
@@ -104,6 +144,9 @@ int cmd_complete(const struct cmd_ctx *c, const char *line, size_t start,
         if (arg == 0) {
             for (const struct mxs_setting_def *d = mxs_setting_table; d->name; d++)
                 cpl_add(&k, d->name);
+            cpl_add(&k, "keep-open"); /* the console's (cmd_set), not the probe's */
+        } else if (arg == 1 && !strcmp(argv[1], "keep-open")) {
+            cpl_words(&k, "on off");
         } else if (arg == 1) {
             const struct mxs_setting_def *d = mxs_setting_find(argv[1]);
             if (!d)
@@ -124,7 +167,9 @@ int cmd_complete(const struct cmd_ctx *c, const char *line, size_t start,
             *want_files = 1;
         break;
     case CMD_CPL_WORDS:
-        if (arg == 0) {
+        if (!strcmp(e->name, "send")) {
+            cpl_send(&k, en, arg, argv);
+        } else if (arg == 0) {
             cpl_words(&k, e->words);
         } else if (arg == 1 && !strcmp(e->name, "use") && en) {
             const struct mxs_dns_facts *d = engine_dns(en);

@@ -299,7 +299,7 @@ static const char *cannot_run(struct engine *e, enum mxs_step s)
         if (e->set.tls_on_connect) return "implicit TLS: the EHLO ran over TLS already";
         return e->tls_active && e->connected ? NULL : "no TLS session";
     case MXS_STEP_QUIT:
-        return NULL;
+        return engine_raw_quit_skip(e);
     default:
         return "unknown step";
     }
@@ -376,6 +376,7 @@ void engine_free(struct engine *e)
 {
     if (!e)
         return;
+    engine_raw_close_held(e, "mxscope left it");
     engine_conn_close(e);
     engine_side_free(e);
     dns_free(e->dns_ctx);
@@ -386,64 +387,42 @@ void engine_free(struct engine *e)
     free(e);
 }
 
+void engine_log_findings(struct engine *e)
+{
+    for (int i = 0; i < e->n_findings; i++) {
+        const struct mxs_finding *f = &e->findings[i];
+        engine_rec_printf(e, MXS_REC_FINDING, f->step, "%s %s: %s", mxs_severity_name(f->severity), f->id,
+                          f->message);
+    }
+    e->findings_logged = 1;
+}
+
 static void finish(struct engine *e)
 {
     if (e->finished)
         return;
     e->finished = 1;
     engine_run_diag(e);
-    for (int i = 0; i < e->n_findings; i++) {
-        const struct mxs_finding *f = &e->findings[i];
-        engine_rec_printf(e, MXS_REC_FINDING, f->step, "%s %s: %s", mxs_severity_name(f->severity), f->id,
-                          f->message);
-    }
+    if (!e->findings_logged) /* a hold before QUIT logged them: no finding is QUIT's */
+        engine_log_findings(e);
     engine_event(e, MXS_EV_FINISHED, MXS_STEP_NONE, MXS_ST_PENDING, 0);
-}
-
-/* Progress of a raw command typed by the operator (engine_send). */
-static enum mxs_progress cmd_progress(struct engine *e)
-{
-    struct mxs_reply r;
-    int64_t now = engine_now_ms();
-    if (now >= e->deadline) {
-        e->cmd_active = 0;
-        engine_rec_printf(e, MXS_REC_ERROR, MXS_STEP_NONE, "no reply within %.0f s",
-                          e->set.timeout_ms[MXS_STEP_EHLO] / 1000.0);
-        return MXS_PROG_STEP_DONE;
-    }
-    if (e->cmd_phase == 0) {
-        int f = engine_flush_out(e);
-        if (f == 0)
-            return MXS_PROG_WAITING;
-        if (f < 0) {
-            e->cmd_active = 0;
-            engine_conn_close(e);
-            char w[sizeof e->io_words + 40];
-            engine_rec_printf(e, MXS_REC_ERROR, MXS_STEP_NONE, "send failed: %s",
-                              engine_io_words(e, w, sizeof w));
-            return MXS_PROG_STEP_DONE;
-        }
-        e->cmd_phase = 1;
-    }
-    engine_io_clear(e);
-    int rr = engine_read_reply(e, &r);
-    if (rr == 0)
-        return MXS_PROG_WAITING;
-    e->cmd_active = 0;
-    if (rr < 0) {
-        engine_rec_printf(e, MXS_REC_ERROR, MXS_STEP_NONE, "%s",
-                          e->io_eof ? "the server closed the connection" : "no valid reply");
-        engine_conn_close(e);
-    }
-    return MXS_PROG_STEP_DONE;
 }
 
 enum mxs_progress engine_step(struct engine *e)
 {
     if (e->replay)
         return MXS_PROG_FINISHED;
-    if (e->cmd_active)
-        return cmd_progress(e);
+    if (e->cmd_active) {
+        enum mxs_progress p = engine_raw_progress(e);
+        /* The operator's QUIT closed the session before the QUIT step. */
+        if (!e->cmd_active && !e->running && engine_raw_quit_skip(e) &&
+            e->next_idx < MXS_STEP_COUNT && step_at(e, e->next_idx) == MXS_STEP_QUIT) {
+            engine_step_skip(e, MXS_STEP_QUIT, engine_raw_quit_skip(e));
+            e->next_idx++;
+            finish(e);
+        }
+        return p;
+    }
     for (;;) {
         if (!e->running) {
             if (e->finished)
@@ -458,6 +437,8 @@ enum mxs_progress engine_step(struct engine *e)
                 return MXS_PROG_FINISHED;
             }
             enum mxs_step s = step_at(e, e->next_idx);
+            if (s == MXS_STEP_QUIT && engine_raw_hold(e))
+                return MXS_PROG_FINISHED; /* kept open for the operator */
             const char *why = cannot_run(e, s);
             if (why) {
                 engine_step_skip(e, s, why);
@@ -574,8 +555,7 @@ void engine_run(struct engine *e)
 void engine_cancel(struct engine *e)
 {
     if (e->cmd_active) {
-        e->cmd_active = 0;
-        engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_NONE, "command cancelled by the operator");
+        engine_raw_cancel(e);
         return;
     }
     if (!e->running)
@@ -602,6 +582,9 @@ int engine_rerun_from(struct engine *e, enum mxs_step s)
     if (e->running)
         engine_cancel(e);
     e->cmd_active = 0;
+    engine_raw_close_held(e, "re-run");
+    e->raw_mode = ENGINE_RAW_COMMAND;
+    e->findings_logged = 0;
     engine_conn_close(e);
     int from = order_index(e, s);
     /* A clean connection: everything from CONNECT on is re-run. */
@@ -716,37 +699,3 @@ const struct mxs_record *engine_record(const struct engine *e, size_t i)
 }
 
 time_t engine_started_at(const struct engine *e) { return e->started_wall; }
-
-int engine_send(struct engine *e, const char *line, char *err, size_t errlen)
-{
-    if (e->replay) {
-        snprintf(err, errlen, "a loaded session is read-only");
-        return -1;
-    }
-    if (!e->connected || !e->t.ops) {
-        snprintf(err, errlen, "no live session: run the steps up to EHLO first");
-        return -1;
-    }
-    if (e->running || e->cmd_active) {
-        snprintf(err, errlen, "a step is running; wait or cancel it");
-        return -1;
-    }
-    if (strpbrk(line, "\r\n")) {
-        snprintf(err, errlen, "one command per line");
-        return -1;
-    }
-    if (strlen(line) > 998) {
-        snprintf(err, errlen, "command longer than 998 bytes (RFC 5321)");
-        return -1;
-    }
-    /* Bytes from an earlier, unexpected reply would be taken for this one. */
-    e->inlen = 0;
-    smtp_parser_reset(&e->parser);
-    e->parser.line_cb = engine_smtp_line_cb;
-    e->parser.line_arg = e;
-    engine_send_line(e, line);
-    e->cmd_active = 1;
-    e->cmd_phase = 0;
-    e->deadline = engine_now_ms() + e->set.timeout_ms[MXS_STEP_EHLO];
-    return 0;
-}

@@ -96,6 +96,13 @@ struct engine {
     size_t step_in;             /* bytes the running step received           */
     /* raw command typed by the operator */
     int cmd_active, cmd_phase;
+    /* engine_raw.c: what the reply in flight answers, DATA mode or closed
+     * by the operator's QUIT (raw_words say how), a session kept open
+     * before QUIT (hold_quit asked for it, held: it is) */
+    int raw_expect, hold_quit, held;
+    int findings_logged;        /* FINDING records written (finish or hold) */
+    enum engine_raw_mode raw_mode;
+    char raw_words[128];
     /* side handshakes of the HANDSHAKE step (engine_side.c, probe/side.h) */
     struct side_probe *side[3];
     int n_side;
@@ -124,6 +131,9 @@ void engine_step_end(struct engine *e, enum mxs_step s, enum mxs_step_state st,
                      const char *fmt, ...);
 void engine_step_skip(struct engine *e, enum mxs_step s, const char *why);
 void engine_run_diag(struct engine *e);
+/* The findings as FINDING records (the run's end, or a hold before QUIT:
+ * a transcript saved then has them); sets findings_logged. */
+void engine_log_findings(struct engine *e);
 /* Advance step s (engine_steps.c): 1 done, -1 failed (step ended), 0 waiting. */
 int engine_step_run(struct engine *e, enum mxs_step s);
 /* CHAIN's DANE part (engine_dane.c): every TLSA record of the MX probed
@@ -163,6 +173,20 @@ void engine_record_partial(struct engine *e, enum mxs_step s);
  * caller re-runs it (e->io_words say what happened). */
 int engine_exchange(struct engine *e, enum mxs_step s, const char *cmd, struct mxs_reply *r,
                     const char *what);
+
+/* ---- the operator's raw commands (engine_raw.c) ---- */
+enum mxs_progress engine_raw_progress(struct engine *e);
+/* Esc while a raw command waits: a note; DATA mode ends when the "." was
+ * what waited (the message's fate is unknown, the server's state too). */
+void engine_raw_cancel(struct engine *e);
+/* The next step is QUIT: 1 when the session is to stay open (the run
+ * stops here; a note says so once), 0 to run QUIT. */
+int engine_raw_hold(struct engine *e);
+/* A session kept open is closed (re-run, engine_free): QUIT written once,
+ * not awaited; a note says why. */
+void engine_raw_close_held(struct engine *e, const char *why);
+/* Why the QUIT step has nothing to do (the operator's QUIT), or NULL. */
+const char *engine_raw_quit_skip(const struct engine *e);
 
 /* ---- side handshakes (engine_side.c) ---- */
 /* Start one (real sockets only: a scripted transport in tests speaks for

@@ -21,6 +21,7 @@ serve() {
     t_start --host mx.hostile.test --connect "127.0.0.1:$(cat "$T_DIR/port.$2")" \
         --cafile "$T_DIR/ca.$2.pem" --dual-cert off
     t_until 10 t_status_is " mx\.hostile\.test:[0-9]+ \| RESOLVE pending \| .*" >/dev/null
+    t_cmd "set keep-open off"   # a whole run, QUIT too (the console keeps the session open)
     t_keys r
 }
 

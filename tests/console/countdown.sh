@@ -40,6 +40,7 @@ t_keys R
 t_assert "R restarts: every step pending again" 3 t_pane_is Steps \
     '· RESOLVE' '· CONNECT' '· BANNER' '· EHLO' '· STARTTLS' '· HANDSHAKE' '· CHAIN' '· EHLO2' '· QUIT'
 t_assert "R says so on the status bar" 2 t_status_is ' .* \| RESOLVE pending \| restarted: next step RESOLVE'
+t_cmd "set keep-open off"   # a whole run, QUIT too (the console keeps the session open)
 t_keys r
 if t_until 20 t_status_is ' .* \[lab:slow-banner\] \| finished \| .*' &&
    t_pane_is Steps '- RESOLVE   skipped' '✓ CONNECT   [0-9]+ ms' '! BANNER    [0-9]+ ms' \

@@ -8,12 +8,14 @@
 
 t_start --lab
 t_until 10 t_status_is ' .* \[lab:good\] \| RESOLVE pending \| .*' >/dev/null
+t_cmd "set keep-open off"   # a whole run, QUIT too (the console keeps the session open)
 t_keys r
 t_until 15 t_step_is QUIT '[✓-] QUIT .*' >/dev/null
 t_cmd "save json good.json"
 t_until 5 t_status_is ' .* \| saved json to good\.json' >/dev/null
 t_cmd "open lab:expired"
 t_until 10 t_status_is ' .* \[lab:expired\] \| .*' >/dev/null
+t_cmd "set keep-open off"   # a whole run, QUIT too (the console keeps the session open)
 t_keys r
 t_until 15 t_step_is QUIT '[✓-] QUIT .*' >/dev/null
 t_cmd "diff good.json"

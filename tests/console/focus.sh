@@ -19,6 +19,7 @@ t_assert "':' opens the command line" 3 t_prompt_is 'mxscope> ?'
 t_keys Escape
 t_assert "Esc leaves it, the pane focused before keeps the focus" 3 focus_is Findings
 # g/G and Home/End in the Chain pane: the last certificate sent, the leaf.
+t_cmd "set keep-open off"   # a whole run, QUIT too (the console keeps the session open)
 t_keys r
 t_until 15 t_step_is QUIT '[✓-] QUIT .*' >/dev/null
 t_keys Tab Tab Tab          # Findings -> Steps -> Exchange -> Chain

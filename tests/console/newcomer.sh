@@ -27,6 +27,7 @@ t_keys n n n n n n
 t_assert "n steps through to the handshake, CHAIN fails" 8 t_pane_is Steps '- RESOLVE   skipped' '✓ CONNECT   [0-9]+ ms' \
     '✓ BANNER    [0-9]+ ms' '✓ EHLO      [0-9]+ ms' '✓ STARTTLS  [0-9]+ ms' '✓ HANDSHAKE [0-9]+ ms' '✗ CHAIN     [0-9]+ ms' \
     '· EHLO2' '· QUIT'
+t_cmd "set keep-open off"   # a whole run, QUIT too (the console keeps the session open)
 t_keys r
 t_assert "r runs the rest" 15 t_status_is ' .* \[lab:expired\] \| finished \| .*'
 if t_title_is Chain 'Chain: expired' && t_pane_is Chain '0 mx\.lab\.mxscope\.test +-[0-9]+d ✗' '  SHA-1 [0-9A-F]+…?' '1 mxscope lab intermedia +[0-9]+d ✓' '  SHA-1 [0-9A-F]+…?'; then

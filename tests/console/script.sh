@@ -64,7 +64,8 @@ if LC_ALL=C grep -q "$(printf '\033')" "$d/out"; then fail "batch: no escape byt
 
 # The same script in the console (tmux), ending with a dump.
 . tests/console/tmux.inc
-printf 'open lab:expired\nrun\ndump %s\n' "$T_DIR/console.txt" > "$T_DIR/c.txt"
+# a whole run, QUIT too (the console keeps the session open by default)
+printf 'open lab:expired\nset keep-open off\nrun\ndump %s\n' "$T_DIR/console.txt" > "$T_DIR/c.txt"
 t_start --script "$T_DIR/c.txt"
 t_until 20 t_status_is " .* \| screen written to $T_DIR/console\.txt" >/dev/null
 if [ -f "$T_DIR/console.txt" ] &&

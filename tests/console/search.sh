@@ -18,6 +18,7 @@ one_size() { # cols rows env
     tag="${1}x$2${3:+ $3}"
     t_start --lab
     t_until 10 t_status_is ' .* \[lab:good\] \| RESOLVE pending \| .*' >/dev/null
+    t_cmd "set keep-open off"   # a whole run, QUIT too (the console keeps the session open)
     t_keys r
     t_until 15 t_step_is QUIT '[✓-] QUIT .*' >/dev/null
     t_keys Tab     # Steps -> Exchange
@@ -60,6 +61,7 @@ one_size() { # cols rows env
         t_status_is ' .*\| search hit TOP, continuin.*'
     t_keys q
     # A report overlay: a SHA-256 whole on one row, whatever the width.
+    t_cmd "set keep-open off"   # a whole run, QUIT too (the console keeps the session open)
     t_keys r
     t_until 15 t_step_is QUIT '[✓-] QUIT .*' >/dev/null
     t_cmd "show cert 0"

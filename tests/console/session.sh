@@ -60,7 +60,7 @@ else fail "a replay cannot be stepped"; fi
 
 # History: the second run recalls the first run's commands with Up.
 t_keys ':'; t_type "help send"; t_keys Enter
-t_until 3 t_pane_has Help ' send \[--yes\] SMTP-COMMAND' >/dev/null; t_keys q
+t_until 3 t_pane_has Help ' send \[--yes\] SMTP-COMMAND \| BODY-LINE' >/dev/null; t_keys q
 t_keys ':'; t_type "set nope 1"; t_keys Enter
 t_keys q
 t_until 5 t_exited '[0-9]+' >/dev/null
