@@ -35,6 +35,7 @@ range() { t_title Exchange | sed -n 's/.*Exchange \([0-9]*\)-\([0-9]*\)\/\([0-9]
 T_COLS=100 T_ROWS=30
 t_start --lab expired
 t_until 10 t_status_is ' .* \[lab:expired\] \| .*' >/dev/null
+t_cmd "set keep-open off"   # a whole run, QUIT too
 t_keys r
 t_until 15 t_step_is QUIT '[✓-] QUIT .*' >/dev/null
 t_until 3 focus_is Steps >/dev/null
@@ -102,6 +103,7 @@ for how in --no-mouse MXS_NO_MOUSE=1; do
     case $how in --*) T_ENV=""; set -- "$how" ;; *) T_ENV="$how"; set -- ;; esac
     t_start --lab expired "$@"
     t_until 10 t_status_is ' .* \[lab:expired\] \| .*' >/dev/null
+    t_cmd "set keep-open off"
     t_keys r
     t_assert "$how: the console runs as before" 15 t_step_is QUIT '[✓-] QUIT .*'
     y=$(row_of Chain '^1 mxscope lab ')

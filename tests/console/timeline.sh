@@ -25,6 +25,7 @@ for variant in "100 30" "80 24 NO_COLOR=1 TERM=vt100"; do
     tag="${T_COLS}x$T_ROWS${T_ENV:+ $T_ENV}"
     t_start --lab slow-banner
     t_until 10 t_status_is ' .* \[lab:slow-banner\] \| .*' >/dev/null
+    t_cmd "set keep-open off"   # r below runs QUIT too
     t_keys n; t_until 5 t_step_is RESOLVE '- RESOLVE .*' >/dev/null
     t_keys n; t_until 5 t_step_is CONNECT '✓ CONNECT .*' >/dev/null
     t_keys n; t_until 5 t_step_is BANNER '▶ BANNER .*' >/dev/null
