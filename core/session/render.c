@@ -62,7 +62,8 @@ static const char rec_marks[MXS_REC_KIND_COUNT][3] = {
     [MXS_REC_STEP] = "==", [MXS_REC_DNS] = "D:", [MXS_REC_SMTP_IN] = "S:",
     [MXS_REC_SMTP_OUT] = "C:", [MXS_REC_TLS_IN] = "T<", [MXS_REC_TLS_OUT] = "T>",
     [MXS_REC_TLS_INFO] = "T:", [MXS_REC_CERT] = "X:", [MXS_REC_FINDING] = "**",
-    [MXS_REC_NOTE] = "# ", [MXS_REC_ERROR] = "!!",
+    [MXS_REC_NOTE] = "# ", [MXS_REC_ERROR] = "!!", [MXS_REC_HTTP_OUT] = "H>",
+    [MXS_REC_HTTP_IN] = "H<",
 };
 
 static const char *rec_mark(enum mxs_rec_kind k)
@@ -609,7 +610,7 @@ void render_transcript_text(const struct engine *e, struct buf *out)
     buf_puts(out, "# target: ");
     buf_puts_escaped(out, set->target);
     buf_printf(out, " port %u\n", set->port);
-    buf_puts(out, "# marks: C: client  S: server  D: DNS  T: TLS  X: certificate  !! error  # note  ** finding\n");
+    buf_puts(out, "# marks: C: client  S: server  D: DNS  T: TLS  X: certificate  !! error  # note  ** finding  H: HTTP\n");
     for (size_t i = 0; i < engine_record_count(e); i++) {
         render_record_line(engine_record(e, i), out);
         buf_puts(out, "\n");
