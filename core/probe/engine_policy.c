@@ -312,7 +312,16 @@ static int pol_end(struct engine *e)
     engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_POLICY, "policy: mode %s, %d mx pattern%s, max_age %ld%s",
                       modes[p->mode & 3], p->n_mx, p->n_mx == 1 ? "" : "s", p->max_age,
                       p->policy_valid ? "" : " (invalid)");
-    engine_step_end(e, MXS_STEP_POLICY, p->policy_valid && !rpt_bad && p->n_problems == 0
+    /* An MX the policy does not list: refused under enforce, reported under
+     * testing (check_policy.c names each). */
+    int uncovered = 0;
+    for (int i = 0; i < e->dns.n_mx && i < MXS_MAX_MX && p->mode != STS_MODE_NONE; i++) {
+        int hit = 0;
+        for (int k = 0; k < p->n_mx && !hit; k++)
+            hit = sts_mx_match(p->mx[k], e->dns.mx[i].host);
+        uncovered += !hit;
+    }
+    engine_step_end(e, MXS_STEP_POLICY, p->policy_valid && !rpt_bad && p->n_problems == 0 && !uncovered
                     ? MXS_ST_OK : MXS_ST_WARN, "MTA-STS %s%s, id %s, %s",
                     p->policy_valid ? "mode " : "policy invalid", p->policy_valid ? modes[p->mode & 3] : "",
                     p->sts_id, rpt);

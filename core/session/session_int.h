@@ -25,5 +25,7 @@ int session_mark_kind(const char *p, size_t n);
  * writing them and reading them back). */
 struct engine;
 void session_text_facts(const struct engine *e, struct buf *out);
+/* The POLICY step's facts in the batch report (render_policy.c). */
+void render_policy_facts(const struct engine *e, struct buf *out);
 
 #endif
