@@ -444,6 +444,8 @@ json_t *render_json_tree(const struct engine *e)
                                      "detail", jstr_or_null(ch->dane_detail))
                          : json_null());
 
+    json_object_set_new(root, "policy", session_json_policy(e));
+
     json_t *fs_a = json_array();
     int n_findings;
     const struct mxs_finding *findings = engine_findings(e, &n_findings);
