@@ -32,7 +32,9 @@ static void steps_draw(struct ui *ui, int focused)
     if (!e)
         return;
     enum mxs_step cur = engine_current_step(e);
-    for (int s = 0; s < MXS_STEP_COUNT && s < r.h - 2; s++) {
+    /* In run order (POLICY right after RESOLVE): row k is mxs_step_order(k). */
+    for (int k = 0; k < MXS_STEP_COUNT && k < r.h - 2; k++) {
+        int s = (int)mxs_step_order(k);
         enum mxs_step_state st = engine_step_state(e, (enum mxs_step)s);
         enum role role = st == MXS_ST_OK ? ROLE_OK : st == MXS_ST_WARN ? ROLE_WARN :
                          st == MXS_ST_FAIL ? ROLE_ERROR : st == MXS_ST_RUNNING ? ROLE_RUNNING :
@@ -63,7 +65,7 @@ static void steps_draw(struct ui *ui, int focused)
         attr_t a = screen_attr(role);
         if (s == (int)cur && st == MXS_ST_PENDING && !engine_finished(e))
             a = screen_attr(ROLE_TITLE);
-        screen_text(r.y + 1 + s, r.x + 1, r.w - 2, line, a);
+        screen_text(r.y + 1 + k, r.x + 1, r.w - 2, line, a);
     }
 }
 
