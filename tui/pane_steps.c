@@ -32,10 +32,14 @@ static void steps_draw(struct ui *ui, int focused)
     if (!e)
         return;
     enum mxs_step cur = engine_current_step(e);
-    /* In run order (POLICY right after RESOLVE): row k is mxs_step_order(k). */
-    for (int k = 0; k < MXS_STEP_COUNT && k < r.h - 2; k++) {
+    /* In run order (POLICY right after RESOLVE); a skipped POLICY takes no
+     * row (panes_step_rows). */
+    int row = 0;
+    for (int k = 0; k < MXS_STEP_COUNT && row < r.h - 2; k++) {
         int s = (int)mxs_step_order(k);
         enum mxs_step_state st = engine_step_state(e, (enum mxs_step)s);
+        if (s == MXS_STEP_POLICY && st == MXS_ST_SKIPPED)
+            continue;
         enum role role = st == MXS_ST_OK ? ROLE_OK : st == MXS_ST_WARN ? ROLE_WARN :
                          st == MXS_ST_FAIL ? ROLE_ERROR : st == MXS_ST_RUNNING ? ROLE_RUNNING :
                          st == MXS_ST_CANCELLED ? ROLE_WARN : ROLE_DIM;
@@ -65,7 +69,8 @@ static void steps_draw(struct ui *ui, int focused)
         attr_t a = screen_attr(role);
         if (s == (int)cur && st == MXS_ST_PENDING && !engine_finished(e))
             a = screen_attr(ROLE_TITLE);
-        screen_text(r.y + 1 + k, r.x + 1, r.w - 2, line, a);
+        screen_text(r.y + 1 + row, r.x + 1, r.w - 2, line, a);
+        row++;
     }
 }
 

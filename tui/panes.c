@@ -56,6 +56,18 @@ int panes_key(struct ui *ui, int pane, enum km_action a)
 
 /* ---- layout --------------------------------------------------------------- */
 
+/* Rows the Steps pane needs: every step, but a skipped POLICY (a host or an
+ * address: no policy to read) takes no row, so 80x24 keeps the Chain pane's
+ * two certificates.  The layout follows when it changes (panes_draw). */
+static int laid_step_rows;
+
+static int panes_step_rows(const struct ui *ui)
+{
+    const struct engine *e = ui->cmd.engine;
+    return MXS_STEP_COUNT -
+           (e && engine_step_state(e, MXS_STEP_POLICY) == MXS_ST_SKIPPED ? 1 : 0);
+}
+
 void panes_layout(struct ui *ui)
 {
     getmaxyx(stdscr, ui->rows, ui->cols);
@@ -71,7 +83,8 @@ void panes_layout(struct ui *ui)
         lw = 26;
     if (lw > 44)
         lw = 44;
-    int sh = MXS_STEP_COUNT + 2;
+    laid_step_rows = panes_step_rows(ui);
+    int sh = laid_step_rows + 2;
     if (sh > th - 4)
         sh = th - 4;
     if (sh < 4)
@@ -245,6 +258,8 @@ static void status_draw(struct ui *ui)
 
 void panes_draw(struct ui *ui)
 {
+    if (panes_step_rows(ui) != laid_step_rows)
+        panes_layout(ui);
     for (int i = 0; i < PANE_COUNT; i++)
         panes[i]->draw(ui, ui->focus == i);
     status_draw(ui);

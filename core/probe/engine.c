@@ -523,6 +523,13 @@ enum mxs_progress engine_step(struct engine *e)
         if (e->st[s] == MXS_ST_FAIL && s == MXS_STEP_STARTTLS && e->smtp.starttls.code == 0)
             engine_conn_close(e);
         e->next_idx = order_index(e, s) + 1;
+        /* POLICY for a host or an address is known not to run as soon as
+         * RESOLVE ends: say so now, so the next step shown is CONNECT. */
+        if (e->next_idx < MXS_STEP_COUNT && step_at(e, e->next_idx) == MXS_STEP_POLICY &&
+            cannot_run(e, MXS_STEP_POLICY)) {
+            engine_step_skip(e, MXS_STEP_POLICY, cannot_run(e, MXS_STEP_POLICY));
+            e->next_idx++;
+        }
         if (e->auto_until >= 0 && order_index(e, s) < order_index(e, e->auto_until))
             continue; /* replaying earlier steps for a re-run */
         e->auto_until = -1;
