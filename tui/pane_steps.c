@@ -32,13 +32,14 @@ static void steps_draw(struct ui *ui, int focused)
     if (!e)
         return;
     enum mxs_step cur = engine_current_step(e);
-    /* In run order (POLICY right after RESOLVE); a skipped POLICY takes no
-     * row (panes_step_rows). */
+    /* In run order (POLICY right after RESOLVE); POLICY takes no row when
+     * it is (or will be) skipped (panes_policy_hidden). */
+    int hide_policy = panes_policy_hidden(e);
     int row = 0;
     for (int k = 0; k < MXS_STEP_COUNT && row < r.h - 2; k++) {
         int s = (int)mxs_step_order(k);
         enum mxs_step_state st = engine_step_state(e, (enum mxs_step)s);
-        if (s == MXS_STEP_POLICY && st == MXS_ST_SKIPPED)
+        if (s == MXS_STEP_POLICY && hide_policy)
             continue;
         enum role role = st == MXS_ST_OK ? ROLE_OK : st == MXS_ST_WARN ? ROLE_WARN :
                          st == MXS_ST_FAIL ? ROLE_ERROR : st == MXS_ST_RUNNING ? ROLE_RUNNING :

@@ -56,16 +56,25 @@ int panes_key(struct ui *ui, int pane, enum km_action a)
 
 /* ---- layout --------------------------------------------------------------- */
 
-/* Rows the Steps pane needs: every step, but a skipped POLICY (a host or an
- * address: no policy to read) takes no row, so 80x24 keeps the Chain pane's
- * two certificates.  The layout follows when it changes (panes_draw). */
+/* Rows the Steps pane needs: every step, but POLICY takes no row when it is
+ * skipped or will be (a host or an address: no mail domain, no policy to
+ * read), so 80x24 keeps the Chain pane's two certificates.  The layout
+ * follows when it changes (panes_draw). */
 static int laid_step_rows;
+
+int panes_policy_hidden(const struct engine *e)
+{
+    if (!e)
+        return 0;
+    const struct mxs_settings *s = engine_settings(e);
+    return engine_step_state(e, MXS_STEP_POLICY) == MXS_ST_SKIPPED ||
+           (engine_step_state(e, MXS_STEP_POLICY) == MXS_ST_PENDING &&
+            (s->target_is_host || s->connect_addr[0]));
+}
 
 static int panes_step_rows(const struct ui *ui)
 {
-    const struct engine *e = ui->cmd.engine;
-    return MXS_STEP_COUNT -
-           (e && engine_step_state(e, MXS_STEP_POLICY) == MXS_ST_SKIPPED ? 1 : 0);
+    return MXS_STEP_COUNT - panes_policy_hidden(ui->cmd.engine);
 }
 
 void panes_layout(struct ui *ui)

@@ -22,6 +22,7 @@
  */
 #include "diag/diag_int.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -102,91 +103,84 @@ static void fetch_evidence(char *dst, size_t cap, const struct mxs_policy_facts 
     char t[700];
     diag_app(dst, cap, "GET %s (address %s): %s", diag_esc(t, sizeof t, p->url),
              p->host_addr[0] ? p->host_addr : "none", mxs_fetch_name(p->fetch));
-    if (p->status_line[0])
-        diag_app(dst, cap, "\nstatus: %s", diag_esc(t, sizeof t, p->status_line));
-    if (p->content_type[0])
-        diag_app(dst, cap, "\ncontent type: %s", diag_esc(t, sizeof t, p->content_type));
-    if (p->location[0])
-        diag_app(dst, cap, "\nLocation: %s", diag_esc(t, sizeof t, p->location));
-    if (p->fetch_error[0])
-        diag_app(dst, cap, "\nerror: %s", diag_esc(t, sizeof t, p->fetch_error));
+    /* What came back, each fact on its line when there is one (raw: escaped). */
+    const struct { const char *label, *val; } fact[] = {
+        { "\nstatus: ", p->status_line }, { "\ncontent type: ", p->content_type },
+        { "\nLocation: ", p->location }, { "\nerror: ", p->fetch_error },
+        { "\npolicy host certificate: ", p->cert_subject }, { "; issuer ", p->cert_issuer },
+        { "; not after ", p->cert_not_after },
+    };
+    for (size_t i = 0; i < sizeof fact / sizeof fact[0]; i++)
+        if (fact[i].val[0])
+            diag_app(dst, cap, "%s%s", fact[i].label, diag_esc(t, sizeof t, fact[i].val));
     if (p->verify_result)
         diag_app(dst, cap, "\ncertificate verify result %ld (OpenSSL X509_V_ERR)", p->verify_result);
-    if (p->cert_subject[0])
-        diag_app(dst, cap, "\npolicy host certificate: %s", diag_esc(t, sizeof t, p->cert_subject));
-    if (p->cert_issuer[0])
-        diag_app(dst, cap, "; issuer %s", diag_esc(t, sizeof t, p->cert_issuer));
-    if (p->cert_not_after[0])
-        diag_app(dst, cap, "; not after %s", diag_esc(t, sizeof t, p->cert_not_after));
     if (p->body_seen)
         diag_app(dst, cap, "\nbody: %zu bytes", p->body_seen);
     if (p->body_head_len)
         diag_app(dst, cap, ", first bytes: \"%s\"", esc_n(t, 200, p->body_head, p->body_head_len));
 }
 
-static void check_sts_txt(struct diag_ctx *c, const struct mxs_policy_facts *p)
+/* File one finding of row r at severity sev (-1: the row's), its message
+ * from fmt, its evidence the TXT records of t or, when t is NULL, the fetch. */
+__attribute__((format(printf, 6, 7)))
+static void file_one(struct diag_ctx *c, enum diag_row r, int sev, const struct mxs_policy_txt *t,
+                     const struct mxs_policy_facts *p, const char *fmt, ...)
 {
     struct mxs_finding f;
+    va_list ap;
+    diag_start(&f, r, -1);
+    if (sev >= 0)
+        f.severity = (enum mxs_severity)sev;
+    va_start(ap, fmt);
+    vsnprintf(f.message, sizeof f.message, fmt, ap);
+    va_end(ap);
+    if (t)
+        txt_evidence(f.evidence, sizeof f.evidence, t);
+    else
+        fetch_evidence(f.evidence, sizeof f.evidence, p);
+    diag_file(c, &f, r, NULL);
+}
+
+static void check_sts_txt(struct diag_ctx *c, const struct mxs_policy_facts *p)
+{
     const struct mxs_policy_txt *t = &p->sts;
-    if (t->n_versioned == 0) {
-        diag_start(&f, D_STS_TXT_MISSING, -1);
-        f.severity = MXS_SEV_INFO;
-        if (t->answer.rcode != MXS_DNS_OK && t->answer.rcode != MXS_DNS_NODATA &&
-            t->answer.rcode != MXS_DNS_NXDOMAIN)
-            APP(f.message, "The MTA-STS record of %s could not be read (%s): senders "
-                "apply no MTA-STS policy they have not cached.", c->dom,
-                mxs_dns_rcode_name(t->answer.rcode));
-        else
-            APP(f.message, "%s publishes no MTA-STS record: MTA-STS senders apply no "
-                "policy (mail goes with their own TLS policy).", c->dom);
-        txt_evidence(f.evidence, sizeof f.evidence, t);
-        diag_file(c, &f, D_STS_TXT_MISSING, NULL);
-        return;
-    }
-    if (t->picked < 0) {
-        diag_start(&f, D_STS_TXT_MULTIPLE, -1);
-        APP(f.message, "%s has %d records starting with v=STSv1: senders treat that as "
-            "no MTA-STS policy (RFC 8461 3.1).", c->dom, t->n_versioned);
-        txt_evidence(f.evidence, sizeof f.evidence, t);
-        diag_file(c, &f, D_STS_TXT_MULTIPLE, NULL);
-        return;
-    }
-    if (!t->valid) {
-        char e[200];
-        diag_start(&f, D_STS_TXT_INVALID, -1);
-        APP(f.message, "The MTA-STS record of %s is invalid (%s): senders apply no "
-            "MTA-STS policy.", c->dom, diag_esc(e, sizeof e, t->error));
-        txt_evidence(f.evidence, sizeof f.evidence, t);
-        diag_file(c, &f, D_STS_TXT_INVALID, NULL);
-    }
+    char e[200];
+    if (t->n_versioned == 0 && t->answer.rcode != MXS_DNS_OK && t->answer.rcode != MXS_DNS_NODATA &&
+        t->answer.rcode != MXS_DNS_NXDOMAIN)
+        file_one(c, D_STS_TXT_MISSING, MXS_SEV_INFO, t, p, "The MTA-STS record of %s could not "
+                 "be read (%s): senders apply no MTA-STS policy they have not cached.", c->dom,
+                 mxs_dns_rcode_name(t->answer.rcode));
+    else if (t->n_versioned == 0)
+        file_one(c, D_STS_TXT_MISSING, MXS_SEV_INFO, t, p, "%s publishes no MTA-STS record: "
+                 "MTA-STS senders apply no policy (mail goes with their own TLS policy).", c->dom);
+    else if (t->picked < 0)
+        file_one(c, D_STS_TXT_MULTIPLE, -1, t, p, "%s has %d records starting with v=STSv1: "
+                 "senders treat that as no MTA-STS policy (RFC 8461 3.1).", c->dom, t->n_versioned);
+    else if (!t->valid)
+        file_one(c, D_STS_TXT_INVALID, -1, t, p, "The MTA-STS record of %s is invalid (%s): "
+                 "senders apply no MTA-STS policy.", c->dom, diag_esc(e, sizeof e, t->error));
 }
 
 static void check_fetch(struct diag_ctx *c, const struct mxs_policy_facts *p)
 {
-    struct mxs_finding f;
+    char w[300];
     if (p->fetch == MXS_FETCH_NONE)
         return;
     if (p->fetch == MXS_FETCH_HTTP && p->http_status >= 300 && p->http_status < 400) {
-        char l[300];
-        diag_start(&f, D_STS_POLICY_REDIRECT, -1);
-        APP(f.message, "The MTA-STS policy URL of %s answers %ld with a redirect%s%s: "
-            "senders never follow it, so they have no policy.", c->dom, p->http_status,
-            p->location[0] ? " to " : "", diag_esc(l, sizeof l, p->location));
-        fetch_evidence(f.evidence, sizeof f.evidence, p);
-        diag_file(c, &f, D_STS_POLICY_REDIRECT, NULL);
+        file_one(c, D_STS_POLICY_REDIRECT, -1, NULL, p, "The MTA-STS policy URL of %s answers "
+                 "%ld with a redirect%s%s: senders never follow it, so they have no policy.",
+                 c->dom, p->http_status, p->location[0] ? " to " : "",
+                 diag_esc(w, sizeof w, p->location));
         return;
     }
     if (p->fetch == MXS_FETCH_CERT) {
-        diag_start(&f, D_STS_WEBPKI_INVALID, -1);
-        APP(f.message, "The certificate of mta-sts.%s does not validate (PKIX, name "
-            "mta-sts.%s): senders cannot trust the policy.", c->dom, c->dom);
-        fetch_evidence(f.evidence, sizeof f.evidence, p);
-        diag_file(c, &f, D_STS_WEBPKI_INVALID, NULL);
+        file_one(c, D_STS_WEBPKI_INVALID, -1, NULL, p, "The certificate of mta-sts.%s does not "
+                 "validate (PKIX, name mta-sts.%s): senders cannot trust the policy.", c->dom,
+                 c->dom);
         return;
     }
     if (p->fetch != MXS_FETCH_OK || !type_plain(p->content_type)) {
-        char w[200];
-        diag_start(&f, D_STS_POLICY_FETCH, -1);
         if (p->fetch == MXS_FETCH_OK)
             snprintf(w, sizeof w, "the content type is not text/plain");
         else if (p->fetch == MXS_FETCH_HTTP)
@@ -195,16 +189,16 @@ static void check_fetch(struct diag_ctx *c, const struct mxs_policy_facts *p)
             snprintf(w, sizeof w, "the body is over 64 KiB");
         else
             snprintf(w, sizeof w, "%s", mxs_fetch_name(p->fetch));
-        APP(f.message, "The MTA-STS policy of %s cannot be fetched as senders fetch it "
-            "(%s): without a cached policy they deliver as if there were none.", c->dom, w);
-        fetch_evidence(f.evidence, sizeof f.evidence, p);
-        diag_file(c, &f, D_STS_POLICY_FETCH, NULL);
+        file_one(c, D_STS_POLICY_FETCH, -1, NULL, p, "The MTA-STS policy of %s cannot be "
+                 "fetched as senders fetch it (%s): without a cached policy they deliver as if "
+                 "there were none.", c->dom, w);
         return;
     }
     if (!p->parsed)
         return;
     int fatal = !p->policy_valid;
     if (fatal || p->n_problems_total > 0) {
+        struct mxs_finding f;
         char r[200];
         diag_start(&f, D_STS_POLICY_INVALID, -1);
         if (!fatal)
@@ -213,11 +207,10 @@ static void check_fetch(struct diag_ctx *c, const struct mxs_policy_facts *p)
             fatal ? "is invalid, senders ignore it" : "has lines senders skip",
             p->n_problems_total, p->n_problems_total == 1 ? "" : "s");
         for (int i = 0; i < p->n_problems && i < MXS_PPROB_MAX; i++) {
-            const char *ln = p->problem[i].line ? "line" : "file";
             if (p->problem[i].line)
-                APP(f.evidence, "%s%s %d: ", i ? "\n" : "", ln, p->problem[i].line);
+                APP(f.evidence, "%sline %d: ", i ? "\n" : "", p->problem[i].line);
             else
-                APP(f.evidence, "%s%s: ", i ? "\n" : "", ln);
+                APP(f.evidence, "%sfile: ", i ? "\n" : "");
             APP(f.evidence, "%s%s", diag_esc(r, sizeof r, p->problem[i].what),
                 p->problem[i].fatal ? " (fatal)" : "");
             if (p->problem[i].raw_len)
@@ -273,33 +266,21 @@ static void check_mx(struct diag_ctx *c, const struct mxs_policy_facts *p)
 
 static void check_tlsrpt(struct diag_ctx *c, const struct mxs_policy_facts *p)
 {
-    struct mxs_finding f;
     const struct mxs_policy_txt *t = &p->rpt;
+    char e[200];
+    int sts = p->sts.picked >= 0 && p->sts.valid, dane = dane_present(c);
     if (!t->asked)
         return;
-    if (t->n_versioned > 1 || (t->picked >= 0 && !t->valid)) {
-        char e[200];
-        diag_start(&f, D_TLSRPT_INVALID, -1);
-        if (t->picked < 0)
-            APP(f.message, "%s has %d TLS-RPT records: senders send no reports.", c->dom,
-                t->n_versioned);
-        else
-            APP(f.message, "The TLS-RPT record of %s is invalid (%s): senders send no "
-                "reports.", c->dom, diag_esc(e, sizeof e, t->error));
-        txt_evidence(f.evidence, sizeof f.evidence, t);
-        diag_file(c, &f, D_TLSRPT_INVALID, NULL);
-        return;
-    }
-    int sts = p->sts.picked >= 0 && p->sts.valid;
-    if (t->n_versioned == 0 && (sts || dane_present(c))) {
-        diag_start(&f, D_TLSRPT_MISSING, -1);
-        f.severity = MXS_SEV_INFO;
-        APP(f.message, "%s publishes %s but no TLS-RPT record: senders that fail to "
-            "deliver over TLS have nowhere to report it.", c->dom,
-            sts && dane_present(c) ? "MTA-STS and DANE" : sts ? "MTA-STS" : "DANE (TLSA)");
-        txt_evidence(f.evidence, sizeof f.evidence, t);
-        diag_file(c, &f, D_TLSRPT_MISSING, NULL);
-    }
+    if (t->n_versioned > 1)
+        file_one(c, D_TLSRPT_INVALID, -1, t, p, "%s has %d TLS-RPT records: senders send no "
+                 "reports.", c->dom, t->n_versioned);
+    else if (t->picked >= 0 && !t->valid)
+        file_one(c, D_TLSRPT_INVALID, -1, t, p, "The TLS-RPT record of %s is invalid (%s): "
+                 "senders send no reports.", c->dom, diag_esc(e, sizeof e, t->error));
+    else if (t->n_versioned == 0 && (sts || dane))
+        file_one(c, D_TLSRPT_MISSING, MXS_SEV_INFO, t, p, "%s publishes %s but no TLS-RPT "
+                 "record: senders that fail to deliver over TLS have nowhere to report it.",
+                 c->dom, sts && dane ? "MTA-STS and DANE" : sts ? "MTA-STS" : "DANE (TLSA)");
 }
 
 void diag_check_policy(struct diag_ctx *c)

@@ -38,7 +38,7 @@ t_assert "commands work after a cancel" 3 t_status_is ' .* \[lab:slow-banner\] \
 t_keys Escape
 t_keys R
 t_assert "R restarts: every step pending again" 3 t_pane_is Steps \
-    '· RESOLVE' '· POLICY' '· CONNECT' '· BANNER' '· EHLO' '· STARTTLS' '· HANDSHAKE' '· CHAIN' '· EHLO2' '· QUIT'
+    '· RESOLVE' '· CONNECT' '· BANNER' '· EHLO' '· STARTTLS' '· HANDSHAKE' '· CHAIN' '· EHLO2' '· QUIT'
 t_assert "R says so on the status bar" 2 t_status_is ' .* \| RESOLVE pending \| restarted: next step RESOLVE'
 t_keys r
 if t_until 20 t_status_is ' .* \[lab:slow-banner\] \| finished \| .*' &&
