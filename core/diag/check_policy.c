@@ -8,6 +8,7 @@
  * opportunistic, required, verifying or DANE sender does.  The MTA-STS
  * verdict (what Gmail and Exchange Online do) is computed here from the
  * policy and the other verdicts:
+ *   - a problem on our side (LOCAL): not evaluated, as the others;
  *   - POLICY not run: not evaluated; skipped (a host or address was given):
  *     not evaluated, with the reason;
  *   - DANE policy present (secure TLSA): DANE takes precedence (RFC 8461
@@ -345,6 +346,11 @@ void diag_verdict_mtasts(struct diag_ctx *c, struct mxs_verdict v[MXS_POL_COUNT]
     m->policy = MXS_POL_MTASTS;
     m->outcome = MXS_OUT_NOT_EVALUATED;
     m->step = MXS_STEP_POLICY;
+    if (c->local.set) {
+        from(m, opp);
+        APP(m->words, "%s", opp->words);
+        return;
+    }
     if (st == MXS_ST_SKIPPED) {
         char w[300];
         APP(m->words, "not evaluated: POLICY was skipped (%s)",
@@ -354,11 +360,6 @@ void diag_verdict_mtasts(struct diag_ctx *c, struct mxs_verdict v[MXS_POL_COUNT]
     if (!diag_is_final(st) || !p->done) {
         APP(m->words, "not evaluated: POLICY %s", st == MXS_ST_RUNNING ? "is still running" :
             st == MXS_ST_CANCELLED ? "was cancelled" : "has not run yet");
-        return;
-    }
-    if (c->local.set) {
-        from(m, opp);
-        APP(m->words, "%s", opp->words);
         return;
     }
     if (dane_present(c)) {

@@ -155,7 +155,7 @@ static void pl_txt(json_t *o, struct mxs_policy_txt *t)
         pl_strv(r, t->rr[i], MXS_PTXT_LEN, &t->rr_len[i]);
         t->n_kept = (int)i + 1;
     }
-    if (t->picked >= t->n_kept)
+    if (t->picked < -1 || t->picked > 64)   /* an index into the answer (8 kept at most) */
         t->picked = -1;
 }
 
