@@ -31,9 +31,7 @@
 #include "base/esc.h"
 #include "policy/policy.h"
 
-static const char *const mode_words[] = { "(unset)", "enforce", "testing", "none" };
-
-static const char *mode_name(int m) { return mode_words[m & 3]; }
+static const char *mode_name(int m) { return sts_mode_name((enum sts_mode)m); }
 
 /* Escaped raw bytes (len known) into tmp. */
 static const char *esc_n(char *tmp, size_t n, const void *p, size_t len)
@@ -284,6 +282,35 @@ static void check_tlsrpt(struct diag_ctx *c, const struct mxs_policy_facts *p)
                  c->dom, sts && dane ? "MTA-STS and DANE" : sts ? "MTA-STS" : "DANE (TLSA)");
 }
 
+/* Mode testing: delivered; says what enforce would refuse, from the blocks
+ * filed so far by the other steps (the verifying sender's first failure). */
+static void check_testing(struct diag_ctx *c, const struct mxs_policy_facts *p)
+{
+    struct mxs_finding f;
+    struct mxs_verdict ver;
+    memset(&ver, 0, sizeof ver);
+    for (int s = 0; s < MXS_STEP_COUNT && !ver.finding[0]; s++)
+        for (int k = 0; k < DIAG_CLS_COUNT && !ver.finding[0]; k++)
+            if (c->blk[s][k].set) {
+                ver.outcome = MXS_OUT_NOT_DELIVERED;
+                ver.step = (enum mxs_step)s;
+                snprintf(ver.finding, sizeof ver.finding, "%s", c->blk[s][k].id);
+            }
+    enum mxs_step st = MXS_STEP_NONE;
+    const char *id = enforce_refusal(c, p, &ver, &st);
+    diag_start(&f, D_STS_TESTING, -1);
+    if (id)
+        APP(f.message, "MTA-STS mode testing: mail is delivered, but would be refused under "
+            "enforce at %s (%s); reported only.", mxs_step_name(st), id);
+    else {
+        f.severity = MXS_SEV_INFO;
+        APP(f.message, "MTA-STS mode testing: nothing seen here would be refused under enforce.");
+    }
+    APP(f.evidence, "policy mode testing, max_age %ld, mx patterns: ", p->max_age);
+    pattern_list(f.evidence, sizeof f.evidence, p);
+    diag_file(c, &f, D_STS_TESTING, NULL);
+}
+
 void diag_check_policy(struct diag_ctx *c)
 {
     const struct mxs_policy_facts *p = c->policy;
@@ -294,33 +321,8 @@ void diag_check_policy(struct diag_ctx *c)
         check_fetch(c, p);
         if (usable(p)) {
             check_mx(c, p);
-            if (p->mode == STS_MODE_TESTING) {
-                struct mxs_finding f;
-                struct mxs_verdict ver;
-                memset(&ver, 0, sizeof ver);
-                /* The verifying sender's verdict so far: the blocks filed. */
-                for (int s = 0; s < MXS_STEP_COUNT && !ver.finding[0]; s++)
-                    for (int k = 0; k < DIAG_CLS_COUNT; k++)
-                        if (c->blk[s][k].set && !ver.finding[0]) {
-                            ver.outcome = MXS_OUT_NOT_DELIVERED;
-                            ver.step = (enum mxs_step)s;
-                            snprintf(ver.finding, sizeof ver.finding, "%s", c->blk[s][k].id);
-                        }
-                enum mxs_step st = MXS_STEP_NONE;
-                const char *id = enforce_refusal(c, p, &ver, &st);
-                diag_start(&f, D_STS_TESTING, -1);
-                if (!id)
-                    f.severity = MXS_SEV_INFO;
-                if (id)
-                    APP(f.message, "MTA-STS mode testing: mail is delivered, but would be "
-                        "refused under enforce at %s (%s); reported only.", mxs_step_name(st), id);
-                else
-                    APP(f.message, "MTA-STS mode testing: nothing seen here would be refused "
-                        "under enforce.");
-                APP(f.evidence, "policy mode testing, max_age %ld, mx patterns: ", p->max_age);
-                pattern_list(f.evidence, sizeof f.evidence, p);
-                diag_file(c, &f, D_STS_TESTING, NULL);
-            }
+            if (p->mode == STS_MODE_TESTING)
+                check_testing(c, p);
         }
     }
     check_tlsrpt(c, p);

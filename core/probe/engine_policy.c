@@ -33,6 +33,10 @@
 
 #define POL_URL_PATH "/.well-known/mta-sts.txt"
 
+/* core.h keeps the mode as an int with these values (no policy.h there). */
+_Static_assert(STS_MODE_UNSET == 0 && STS_MODE_ENFORCE == 1 && STS_MODE_TESTING == 2 &&
+               STS_MODE_NONE == 3, "struct mxs_policy_facts.mode follows enum sts_mode");
+
 static void pol_dns_line(void *arg, const char *line)
 {
     struct engine *e = arg;
@@ -290,8 +294,8 @@ static int pol_end(struct engine *e)
     const struct mxs_policy_txt *s = &p->sts;
     p->done = 1;
     engine_event(e, MXS_EV_FACTS, MXS_STEP_POLICY, MXS_ST_OK, 0);
-    int rpt_bad = p->rpt.picked >= 0 && !p->rpt.valid;
-    const char *rpt = p->rpt.picked < 0 ? "no TLS-RPT" : p->rpt.valid ? "TLS-RPT" : "TLS-RPT invalid";
+    int rpt_bad = (p->rpt.picked >= 0 && !p->rpt.valid) || p->rpt.n_versioned > 1;
+    const char *rpt = rpt_bad ? "TLS-RPT invalid" : p->rpt.picked < 0 ? "no TLS-RPT" : "TLS-RPT";
     if (s->n_versioned == 0) {
         engine_step_end(e, MXS_STEP_POLICY, rpt_bad ? MXS_ST_WARN : MXS_ST_OK,
                         "no MTA-STS record, %s", rpt);
@@ -308,9 +312,9 @@ static int pol_end(struct engine *e)
                         p->fetch == MXS_FETCH_OK ? p->content_type : "", rpt);
         return 1;
     }
-    static const char *const modes[] = { "(unset)", "enforce", "testing", "none" };
+    const char *mode = sts_mode_name((enum sts_mode)p->mode);
     engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_POLICY, "policy: mode %s, %d mx pattern%s, max_age %ld%s",
-                      modes[p->mode & 3], p->n_mx, p->n_mx == 1 ? "" : "s", p->max_age,
+                      mode, p->n_mx, p->n_mx == 1 ? "" : "s", p->max_age,
                       p->policy_valid ? "" : " (invalid)");
     /* An MX the policy does not list: refused under enforce, reported under
      * testing (check_policy.c names each). */
@@ -323,7 +327,7 @@ static int pol_end(struct engine *e)
     }
     engine_step_end(e, MXS_STEP_POLICY, p->policy_valid && !rpt_bad && p->n_problems == 0 && !uncovered
                     ? MXS_ST_OK : MXS_ST_WARN, "MTA-STS %s%s, id %s, %s",
-                    p->policy_valid ? "mode " : "policy invalid", p->policy_valid ? modes[p->mode & 3] : "",
+                    p->policy_valid ? "mode " : "policy invalid", p->policy_valid ? mode : "",
                     p->sts_id, rpt);
     return 1;
 }

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "core.h"
+#include "policy/policy.h"
 #include "session/session_int.h"
 
-static const char *const modes[] = { "(unset)", "enforce", "testing", "none" };
 
 static void txt_lines(struct buf *out, const char *what, const struct mxs_policy_txt *t)
 {
@@ -61,7 +61,7 @@ void render_policy_facts(const struct engine *e, struct buf *out)
         }
     }
     if (p->parsed) {
-        buf_printf(out, "         policy: mode %s, max_age %ld, mx:", modes[p->mode & 3], p->max_age);
+        buf_printf(out, "         policy: mode %s, max_age %ld, mx:", sts_mode_name((enum sts_mode)p->mode), p->max_age);
         for (int i = 0; i < p->n_mx && i < MXS_PMX_MAX; i++) {
             buf_puts(out, " ");
             buf_puts_escaped(out, p->mx[i]);
