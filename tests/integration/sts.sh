@@ -215,6 +215,15 @@ expect host '.policy == null and ([.findings[] | select(.step == "POLICY")] | le
 mtasts host not-evaluated POLICY -
 words host "POLICY was skipped"
 
+# --- the survey (--all): the policy read once, every node judged by it --------
+eval "port=\${MXS_PORT_GOOD}"
+"$MXS_BIN" --batch --json --all -4 --resolver "$MXS_DNS_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" \
+    --unbound-conf "$MXS_UNBOUND_CONF" --cafile "$MXS_CA" --port "$port" notcovered.sts.example.test \
+    > "$tmp/all.json" 2> "$tmp/all.err"
+expect all '[.dns.steps[] | select(.step == "POLICY") | .status] == ["warn"]'
+expect all '[.probes[] | [.verdict[] | select(.policy == "mta-sts") | .outcome, .step, .finding]] == [["not-delivered", "POLICY", "sts-mx-not-covered"]]'
+expect all '[.probes[] | .policy.policy.mx] == [["other.example.net"]]'
+
 # --- saved and loaded back: JSON and the text transcript -------------------------
 "$MXS_BIN" --batch --load "$tmp/malformed.json" --json > "$tmp/reload.json" 2> "$tmp/reload.err"
 expect reload '.policy.policy.problems | length == 3'
