@@ -89,10 +89,12 @@ static int covered(const struct mxs_policy_facts *p, const char *host)
 
 static void pattern_list(char *dst, size_t cap, const struct mxs_policy_facts *p)
 {
+    char t[300];
     if (!p->n_mx)
         diag_app(dst, cap, "(no mx line)");
+    /* Validated ASCII when parsed here; escaped all the same (a loaded file). */
     for (int i = 0; i < p->n_mx && i < MXS_PMX_MAX; i++)
-        diag_app(dst, cap, "%s%s", i ? ", " : "", p->mx[i]);
+        diag_app(dst, cap, "%s%s", i ? ", " : "", diag_esc(t, sizeof t, p->mx[i]));
     if (p->n_mx_total > p->n_mx)
         diag_app(dst, cap, " (+%d more)", p->n_mx_total - p->n_mx);
 }
@@ -100,8 +102,10 @@ static void pattern_list(char *dst, size_t cap, const struct mxs_policy_facts *p
 static void fetch_evidence(char *dst, size_t cap, const struct mxs_policy_facts *p)
 {
     char t[700];
+    char a[100];
     diag_app(dst, cap, "GET %s (address %s): %s", diag_esc(t, sizeof t, p->url),
-             p->host_addr[0] ? p->host_addr : "none", mxs_fetch_name(p->fetch));
+             diag_esc(a, sizeof a, p->host_addr[0] ? p->host_addr : "none"),
+             mxs_fetch_name(p->fetch));
     /* What came back, each fact on its line when there is one (raw: escaped). */
     const struct { const char *label, *val; } fact[] = {
         { "\nstatus: ", p->status_line }, { "\ncontent type: ", p->content_type },

@@ -43,8 +43,9 @@ void render_policy_facts(const struct engine *e, struct buf *out)
     if (p->fetch != MXS_FETCH_NONE) {
         buf_puts(out, "         GET ");
         buf_puts_escaped(out, p->url);
-        buf_printf(out, " (address %s): %s", p->host_addr[0] ? p->host_addr : "none",
-                   mxs_fetch_name(p->fetch));
+        buf_puts(out, " (address ");
+        buf_puts_escaped(out, p->host_addr[0] ? p->host_addr : "none");
+        buf_printf(out, "): %s", mxs_fetch_name(p->fetch));
         if (p->status_line[0]) {
             buf_puts(out, ", ");
             buf_puts_escaped(out, p->status_line);

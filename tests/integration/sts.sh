@@ -230,6 +230,13 @@ expect reload '.policy.policy.problems | length == 3'
 expect reload '[.steps[] | select(.step == "POLICY") | .status] == ["warn"]'
 expect reload '[.verdict[] | select(.policy == "mta-sts") | .outcome] == ["delivered-encrypted"]'
 expect reload '[.findings[] | select(.id == "sts-policy-invalid")] | length == 1'
+# a hostile saved file: control bytes in the policy facts never reach the output raw
+jq '.policy.policy.mx[0] = "\u001b[31mevil" | .policy.fetch.address = "\u001b]0;x\u0007" |
+    .policy.mta_sts.records[0] = "v=STSv1; \u001b[2J"' "$tmp/malformed.json" > "$tmp/evil.json"
+"$MXS_BIN" --batch --load "$tmp/evil.json" > "$tmp/evil.txt" 2>&1
+if ! grep -q "$(printf '\033')" "$tmp/evil.txt" && grep -q 'mx: \\x1B\[31mevil' "$tmp/evil.txt"; then
+    ok "hostile saved policy: escaped in the report"
+else fail "hostile saved policy: escaped in the report" "$(grep -a 'mx:\|GET' "$tmp/evil.txt" | head -3)"; fi
 eval "port=\${MXS_PORT_GOOD}"
 "$MXS_BIN" --batch --resolver "$MXS_DNS_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" \
     --unbound-conf "$MXS_UNBOUND_CONF" --cafile "$MXS_CA" --port "$port" -4 \
