@@ -42,6 +42,10 @@ enum mxs_step {
     MXS_STEP_CHAIN,
     MXS_STEP_EHLO2,
     MXS_STEP_QUIT,
+    /* Appended last so the indices (and the JSON) of the others stay; it
+     * RUNS right after RESOLVE: the order tables of engine.c and
+     * mxs_step_order() below say where each step runs and is shown. */
+    MXS_STEP_POLICY,           /* MTA-STS and TLS-RPT: the domain's policy  */
     MXS_STEP_COUNT,
     MXS_STEP_NONE = -1 /* records not tied to a step (notes, commands) */
 };
@@ -61,6 +65,11 @@ const char *mxs_step_state_name(enum mxs_step_state s); /* "pending", "ok" ... *
 int mxs_step_state_from_name(const char *name);          /* exact; -1 if unknown */
 /* Parse a step name, case-insensitive ("ehlo2"); -1 if unknown. */
 int mxs_step_from_name(const char *name);
+/* The step at position i (0 .. MXS_STEP_COUNT-1) of the plain run order
+ * (RESOLVE, POLICY, CONNECT ... QUIT): reports and panes list steps so. */
+enum mxs_step mxs_step_order(int i);
+/* Its position in that order (sorting findings by step). */
+int mxs_step_rank(enum mxs_step s);
 
 /* ---- Settings (base/settings.c) ---------------------------------------- */
 
@@ -487,6 +496,86 @@ struct mxs_chain_facts {
     int64_t checked_at;          /* wall clock when CHAIN judged it (0: never) */
 };
 
+/* ---- MTA-STS and TLS-RPT facts (probe/engine_policy.c) ---------------
+ * The POLICY step (issue 12): the domain's _mta-sts and _smtp._tls TXT
+ * records, the policy fetched from https://mta-sts.DOMAIN/.well-known/
+ * mta-sts.txt as a sender fetches it, and the parse (core/policy).  Every
+ * char field below that came from the network is RAW: escape at output. */
+#define MXS_PTXT_KEEP 4          /* TXT records kept per name               */
+#define MXS_PTXT_LEN 512         /* bytes kept per record                   */
+#define MXS_PMX_MAX 16           /* policy mx patterns kept                 */
+#define MXS_PPROB_MAX 8          /* policy problems kept                    */
+#define MXS_PRUA_MAX 8           /* TLS-RPT rua URIs kept                   */
+
+struct mxs_policy_txt {          /* one TXT lookup and its pick            */
+    int asked;                   /* the query was sent                      */
+    char name[256];              /* "_mta-sts.example.com"                  */
+    struct mxs_dns_answer answer;
+    int n_rr;                    /* records in the answer                   */
+    int n_kept;                  /* in rr[]                                 */
+    char rr[MXS_PTXT_KEEP][MXS_PTXT_LEN]; /* RAW text, NUL-terminated prefix */
+    size_t rr_len[MXS_PTXT_KEEP];/* bytes kept                              */
+    int n_versioned;             /* records that begin with the version tag */
+    int picked;                  /* index in rr[] of the one record, -1     */
+    int valid;                   /* that record parses                      */
+    char error[160];             /* why not: our words                      */
+};
+
+/* How the policy fetch ended (the https_outcome of probe/https.h). */
+enum mxs_fetch { MXS_FETCH_NONE = 0, MXS_FETCH_OK, MXS_FETCH_DNS, MXS_FETCH_CONNECT,
+                 MXS_FETCH_TLS, MXS_FETCH_CERT, MXS_FETCH_HTTP, MXS_FETCH_TOO_BIG,
+                 MXS_FETCH_TIMEOUT, MXS_FETCH_OTHER };
+const char *mxs_fetch_name(enum mxs_fetch f);     /* "ok", "dns", "tls" ... */
+int mxs_fetch_from_name(const char *name);        /* exact; -1 if unknown  */
+
+struct mxs_policy_facts {
+    int done;                    /* POLICY ran to its end                   */
+    char domain[256];            /* the mail domain the policy is for       */
+    struct mxs_policy_txt sts;   /* _mta-sts.DOMAIN (v=STSv1)               */
+    char sts_id[33];             /* its id, when valid                      */
+    struct mxs_policy_txt rpt;   /* _smtp._tls.DOMAIN (v=TLSRPTv1)          */
+    int n_rua, n_rua_total;      /* TLS-RPT report URIs kept / in the record*/
+    struct {
+        int kind;                /* 1 mailto, 2 https, 0 other              */
+        int ok;                  /* well formed for its scheme              */
+        char uri[256];           /* RAW                                     */
+    } rua[MXS_PRUA_MAX];
+    /* the policy fetch (only with one valid v=STSv1 record) */
+    enum mxs_fetch fetch;        /* NONE: not tried                         */
+    char url[300];
+    char host_addr[64];          /* mta-sts.DOMAIN's address (our resolver) */
+    long http_status;            /* 0: none came                            */
+    char status_line[256];       /* RAW                                     */
+    char content_type[128];      /* RAW                                     */
+    char location[256];          /* RAW: a redirect's target                */
+    char fetch_error[256];       /* RAW: the HTTP library's words           */
+    long verify_result;          /* OpenSSL X509_V_* of the policy host     */
+    char cert_subject[256];      /* RAW: the policy host's leaf             */
+    char cert_issuer[256];
+    char cert_not_after[64];
+    size_t body_len;             /* bytes kept (<= 64 KiB)                  */
+    size_t body_seen;            /* bytes that came, also past the cap      */
+    unsigned char body_head[96]; /* RAW: the first bytes of the body        */
+    size_t body_head_len;
+    int64_t fetch_ms;
+    /* the policy file, parsed (only after a 200 text/plain body) */
+    int parsed;
+    int policy_valid;            /* usable by a sender                      */
+    int mode;                    /* 0 unset, 1 enforce, 2 testing, 3 none   */
+    long max_age;                /* -1 absent or bad                        */
+    int n_mx, n_mx_total;
+    char mx[MXS_PMX_MAX][256];   /* the patterns (ASCII: validated)         */
+    int lines, crlf, lf;
+    int n_problems, n_problems_total;
+    struct {
+        int line;                /* 1-based; 0 the whole file               */
+        int fatal;
+        char what[120];          /* our words                               */
+        char raw[64];            /* RAW start of the line                   */
+        size_t raw_len;
+    } problem[MXS_PPROB_MAX];
+};
+
 /* ---- Diagnosis (diag/diag.c) ------------------------------------------- */
 
 enum mxs_severity { MXS_SEV_INFO = 0, MXS_SEV_WARNING, MXS_SEV_ERROR };
@@ -510,8 +599,10 @@ struct mxs_finding {
  * core/diag/tlsrpt_map.c, listed in docs/findings.md. */
 const char *mxs_tlsrpt_result_type(const struct mxs_finding *f);
 
+/* MTASTS: what an MTA-STS sender (Gmail, Exchange Online) does with the
+ * domain's policy (RFC 8461), after DANE where both exist (§2). */
 enum mxs_policy { MXS_POL_OPPORTUNISTIC = 0, MXS_POL_REQUIRED, MXS_POL_VERIFIED,
-                  MXS_POL_DANE, MXS_POL_COUNT };
+                  MXS_POL_DANE, MXS_POL_MTASTS, MXS_POL_COUNT };
 enum mxs_outcome { MXS_OUT_ENCRYPTED = 0, MXS_OUT_CLEAR, MXS_OUT_NOT_DELIVERED,
                    MXS_OUT_NOT_EVALUATED };
 const char *mxs_policy_name(enum mxs_policy p);   /* "opportunistic" ...   */
@@ -543,6 +634,8 @@ enum mxs_rec_kind {
     MXS_REC_FINDING,   /* "severity id: message"                             */
     MXS_REC_NOTE,
     MXS_REC_ERROR,
+    MXS_REC_HTTP_OUT,  /* POLICY: one line of the HTTP request head as sent  */
+    MXS_REC_HTTP_IN,   /* POLICY: one line of the response head, raw         */
     MXS_REC_KIND_COUNT
 };
 const char *mxs_rec_kind_name(enum mxs_rec_kind k); /* "smtp-in" ...        */
@@ -627,6 +720,7 @@ const struct mxs_connect_facts *engine_connection(const struct engine *e);
 const struct mxs_smtp_facts *engine_smtp(const struct engine *e);
 const struct mxs_tls_facts *engine_tls(const struct engine *e);
 const struct mxs_chain_facts *engine_chain(const struct engine *e);
+const struct mxs_policy_facts *engine_policy(const struct engine *e);
 const struct mxs_finding *engine_findings(const struct engine *e, int *n);
 const struct mxs_verdict *engine_verdicts(const struct engine *e); /* [MXS_POL_COUNT] */
 /* The outcome the exit code reports: the step that failed, NONE if all ok. */

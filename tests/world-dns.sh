@@ -20,6 +20,8 @@
 #                       cname/loop/numeric/ctl.insecure.test: an MX at an
 #                       alias, a CNAME loop, an IP address as MX target, an
 #                       ESC in a target beside a good MX
+#   CASE.sts.example.test  MTA-STS / TLS-RPT cases inside example.test: see
+#                       sts_zone below
 # Everything else gets SERVFAIL quickly: the root hints point at loopback and
 # the server may not query loopback, so it never goes to the internet.
 #
@@ -126,6 +128,41 @@ dane_hash() { # NAME cert|spki
     echo FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210
 }
 
+# MTA-STS / TLS-RPT (issue 12, tests/integration/sts.sh): CASE.sts.example.test
+# inside the signed example.test, one per policy host of tests/world-https.sh
+# (nginx on $MXS_HTTPS_ADDR, 127.0.3.43 by default): MX 10 mx1.example.test
+# (the Postfix listeners' certificate names it; the probe's --port picks the
+# listener, so the TLSA of _25._tcp.mx1 applies only with --tlsa-port 25: the
+# DANE+MTA-STS case), _mta-sts TXT v=STSv1, mta-sts.CASE A -> nginx, and
+# _smtp._tls TXT: both URI kinds (enforce), mailto (testing), https (the
+# rest), none (crlf: tlsrpt-missing).  DNS-only cases: nosts (no record),
+# twotxt (two v=STSv1 records), badtxt (an invalid id beside an unrelated
+# TXT), nohost (a valid record, no mta-sts host: the fetch fails at DNS),
+# badrpt (no MTA-STS, a TLS-RPT record with an ftp: URI).
+sts_zone() {
+    a=${MXS_HTTPS_ADDR:-127.0.3.43}
+    for k in enforce testing none notcovered malformed crlf notfound redirect html big slow \
+             expired wrongname untrusted; do
+        echo "$k.sts IN MX 10 mx1.example.test."
+        echo "_mta-sts.$k.sts IN TXT \"v=STSv1; id=20261203T1\""
+        echo "mta-sts.$k.sts IN A $a"
+        case $k in
+        enforce) echo "_smtp._tls.$k.sts IN TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@example.test,https://tlsrpt.example.test/v1\"" ;;
+        testing) echo "_smtp._tls.$k.sts IN TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@example.test\"" ;;
+        crlf) ;;
+        *) echo "_smtp._tls.$k.sts IN TXT \"v=TLSRPTv1; rua=https://tlsrpt.example.test/v1\"" ;;
+        esac
+    done
+    for k in nosts twotxt badtxt nohost badrpt; do echo "$k.sts IN MX 10 mx1.example.test."; done
+    echo "_mta-sts.twotxt.sts IN TXT \"v=STSv1; id=first1\""
+    echo "_mta-sts.twotxt.sts IN TXT \"v=STSv1; id=second2\""
+    echo "_mta-sts.badtxt.sts IN TXT \"v=STSv1; id=not-valid!\""
+    echo "_mta-sts.badtxt.sts IN TXT \"google-site-verification=abc\""
+    echo "_mta-sts.nohost.sts IN TXT \"v=STSv1; id=20261203T1\""
+    echo "_smtp._tls.nohost.sts IN TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@example.test\""
+    echo "_smtp._tls.badrpt.sts IN TXT \"v=TLSRPTv1; rua=ftp://tlsrpt.example.test/\""
+}
+
 up() {
     for t in unbound ldns-keygen ldns-signzone openssl ss drill; do
         command -v "$t" >/dev/null 2>&1 || { log "needs $t (apt-get install unbound ldnsutils openssl iproute2)"; exit 1; }
@@ -217,6 +254,7 @@ nullmx   IN MX  0 .
 mx-wrong IN A   127.0.0.1
 bogus    IN NS  ns1.example.test.
 EOF
+        sts_zone
         cat "$dir/keys/$kb.ds"
     } > "$dir/example.test.zone"
     ldns-signzone -i "$(date -u -d '-1 day' +%Y%m%d%H%M%S)" -e "$(date -u -d '+30 days' +%Y%m%d%H%M%S)" \

@@ -30,10 +30,21 @@ static void steps_reset(void)
 static void steps_click(struct ui *ui, int row, int col)
 {
     (void)col;
-    if (row < 0 || row >= MXS_STEP_COUNT || !ui->cmd.engine)
+    struct engine *e = ui->cmd.engine;
+    if (row < 0 || !e)
         return;
-    steps.sel = row;
-    exchange_goto_step(ui, (enum mxs_step)row);
+    /* Rows are in run order, a hidden POLICY taking none (steps_draw). */
+    int hide_policy = panes_policy_hidden(e);
+    for (int k = 0; k < MXS_STEP_COUNT; k++) {
+        enum mxs_step s = mxs_step_order(k);
+        if (s == MXS_STEP_POLICY && hide_policy)
+            continue;
+        if (row-- == 0) {
+            steps.sel = (int)s;
+            exchange_goto_step(ui, s);
+            return;
+        }
+    }
 }
 
 static void steps_resize(struct rect r)
@@ -49,8 +60,15 @@ static void steps_draw(struct ui *ui, int focused)
     if (!e)
         return;
     enum mxs_step cur = engine_current_step(e);
-    for (int s = 0; s < MXS_STEP_COUNT && s < r.h - 2; s++) {
+    /* In run order (POLICY right after RESOLVE); POLICY takes no row when
+     * it is (or will be) skipped (panes_policy_hidden). */
+    int hide_policy = panes_policy_hidden(e);
+    int row = 0;
+    for (int k = 0; k < MXS_STEP_COUNT && row < r.h - 2; k++) {
+        int s = (int)mxs_step_order(k);
         enum mxs_step_state st = engine_step_state(e, (enum mxs_step)s);
+        if (s == MXS_STEP_POLICY && hide_policy)
+            continue;
         enum role role = st == MXS_ST_OK ? ROLE_OK : st == MXS_ST_WARN ? ROLE_WARN :
                          st == MXS_ST_FAIL ? ROLE_ERROR : st == MXS_ST_RUNNING ? ROLE_RUNNING :
                          st == MXS_ST_CANCELLED ? ROLE_WARN : ROLE_DIM;
@@ -82,9 +100,10 @@ static void steps_draw(struct ui *ui, int focused)
             a = screen_attr(ROLE_TITLE);
         if (focused && s == steps.sel) {
             a = screen_attr(ROLE_SELECT);
-            mvhline(r.y + 1 + s, r.x + 1, ' ' | a, r.w - 2);
+            mvhline(r.y + 1 + row, r.x + 1, ' ' | a, r.w - 2);
         }
-        screen_text(r.y + 1 + s, r.x + 1, r.w - 2, line, a);
+        screen_text(r.y + 1 + row, r.x + 1, r.w - 2, line, a);
+        row++;
     }
 }
 

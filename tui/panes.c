@@ -56,6 +56,24 @@ int panes_key(struct ui *ui, int pane, enum km_action a)
 
 /* ---- layout --------------------------------------------------------------- */
 
+/* Rows the Steps pane needs: every step, but POLICY takes no row when it is
+ * skipped or will be (a host or an address: no mail domain, no policy to
+ * read), so 80x24 keeps the Chain pane's two certificates. */
+int panes_policy_hidden(const struct engine *e)
+{
+    if (!e)
+        return 0;
+    const struct mxs_settings *s = engine_settings(e);
+    return engine_step_state(e, MXS_STEP_POLICY) == MXS_ST_SKIPPED ||
+           (engine_step_state(e, MXS_STEP_POLICY) == MXS_ST_PENDING &&
+            (s->target_is_host || s->connect_addr[0]));
+}
+
+static int panes_step_rows(const struct ui *ui)
+{
+    return MXS_STEP_COUNT - panes_policy_hidden(ui->cmd.engine);
+}
+
 static struct rect pane_rect[PANE_COUNT];
 
 /* Sized by content, at every draw (the content grows as steps run): the
@@ -75,7 +93,7 @@ static void panes_place(struct ui *ui)
         lw = 26;
     if (lw > 44)
         lw = 44;
-    int sh = MXS_STEP_COUNT + 2;
+    int sh = panes_step_rows(ui) + 2;
     int must = 0;
     int cw = 2 + panes[FOCUS_CHAIN]->want(ui, lw - 2, &must);
     must = 0;

@@ -140,6 +140,8 @@ void panes_create(void);
 void panes_destroy(void);
 void panes_reset(void);                      /* the engine was replaced */
 void panes_layout(struct ui *ui);            /* sets ui->rows/cols too */
+/* 1 when the Steps pane shows no POLICY row (skipped, or will be: a host). */
+int panes_policy_hidden(const struct engine *e);
 void panes_draw(struct ui *ui);              /* every pane, the status bar */
 enum km_ctx panes_keys(int pane);            /* the pane's own context */
 int panes_key(struct ui *ui, int pane, enum km_action a); /* 1: handled */

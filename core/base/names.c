@@ -16,8 +16,27 @@
 
 static const char *const step_names[MXS_STEP_COUNT] = {
     "RESOLVE", "CONNECT", "BANNER", "EHLO", "STARTTLS",
-    "HANDSHAKE", "CHAIN", "EHLO2", "QUIT"
+    "HANDSHAKE", "CHAIN", "EHLO2", "QUIT", "POLICY"
 };
+
+/* The plain run order (engine.c's order_plain): POLICY right after RESOLVE. */
+static const enum mxs_step step_order[MXS_STEP_COUNT] = {
+    MXS_STEP_RESOLVE, MXS_STEP_POLICY, MXS_STEP_CONNECT, MXS_STEP_BANNER, MXS_STEP_EHLO,
+    MXS_STEP_STARTTLS, MXS_STEP_HANDSHAKE, MXS_STEP_CHAIN, MXS_STEP_EHLO2, MXS_STEP_QUIT
+};
+
+enum mxs_step mxs_step_order(int i)
+{
+    return i >= 0 && i < MXS_STEP_COUNT ? step_order[i] : MXS_STEP_NONE;
+}
+
+int mxs_step_rank(enum mxs_step s)
+{
+    for (int i = 0; i < MXS_STEP_COUNT; i++)
+        if (step_order[i] == s)
+            return i;
+    return MXS_STEP_COUNT;   /* NONE and unknown after every step */
+}
 
 const char *mxs_step_name(enum mxs_step s)
 {
@@ -61,7 +80,7 @@ int mxs_step_state_from_name(const char *name)
 
 static const char *const kind_names[MXS_REC_KIND_COUNT] = {
     "step", "dns", "smtp-in", "smtp-out", "tls-in", "tls-out", "tls-info",
-    "cert", "finding", "note", "error"
+    "cert", "finding", "note", "error", "http-out", "http-in"
 };
 
 const char *mxs_rec_kind_name(enum mxs_rec_kind k)
@@ -103,6 +122,26 @@ const char *mxs_dns_rcode_name(enum mxs_dns_rcode r)
     return "?";
 }
 
+/* ---- the MTA-STS policy fetch ------------------------------------------ */
+
+static const char *const fetch_names[] = {
+    [MXS_FETCH_NONE] = "none", [MXS_FETCH_OK] = "ok", [MXS_FETCH_DNS] = "dns",
+    [MXS_FETCH_CONNECT] = "connect", [MXS_FETCH_TLS] = "tls", [MXS_FETCH_CERT] = "certificate",
+    [MXS_FETCH_HTTP] = "http-status", [MXS_FETCH_TOO_BIG] = "too-big",
+    [MXS_FETCH_TIMEOUT] = "timeout", [MXS_FETCH_OTHER] = "other"
+};
+#define N_FETCH ((int)(sizeof fetch_names / sizeof fetch_names[0]))
+
+const char *mxs_fetch_name(enum mxs_fetch f)
+{
+    return (unsigned)f < (unsigned)N_FETCH ? fetch_names[f] : "?";
+}
+
+int mxs_fetch_from_name(const char *name)
+{
+    return name_index(fetch_names, N_FETCH, name);
+}
+
 /* ---- connect ------------------------------------------------------------ */
 
 const char *mxs_conn_error_name(enum mxs_conn_error c)
@@ -136,7 +175,7 @@ int mxs_severity_from_name(const char *name)
 
 static const char *const policy_names[MXS_POL_COUNT] = {
     [MXS_POL_OPPORTUNISTIC] = "opportunistic", [MXS_POL_REQUIRED] = "required",
-    [MXS_POL_VERIFIED] = "verified", [MXS_POL_DANE] = "dane"
+    [MXS_POL_VERIFIED] = "verified", [MXS_POL_DANE] = "dane", [MXS_POL_MTASTS] = "mta-sts"
 };
 
 const char *mxs_policy_name(enum mxs_policy p)

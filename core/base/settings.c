@@ -25,7 +25,8 @@
  * operator at a console will not, but greet-pause and tar-pits are real, so
  * the banner gets a minute. */
 static const int default_timeout_ms[MXS_STEP_COUNT] = {
-    10000, 10000, 60000, 30000, 30000, 30000, 5000, 30000, 5000
+    10000, 10000, 60000, 30000, 30000, 30000, 5000, 30000, 5000,
+    10000 /* POLICY: three DNS answers and one HTTPS fetch, as a sender waits */
 };
 
 static void default_ehlo_name(char *out, size_t len)
@@ -442,16 +443,16 @@ const struct mxs_setting_def mxs_setting_table[] = {
 
     { .name = "stop-after", .arg = "STEP", .range = "a step name or none",
       .group = "steps and deadlines (seconds, per whole stage)",
-      .words = "none RESOLVE CONNECT BANNER EHLO STARTTLS HANDSHAKE CHAIN EHLO2 QUIT",
+      .words = "none RESOLVE POLICY CONNECT BANNER EHLO STARTTLS HANDSHAKE CHAIN EHLO2 QUIT",
       .help = "run no step after STEP", .set = set_step, .get = get_step, AT(stop_after) },
     { .name = "timeout", .arg = "S", .range = "seconds > 0", .help = "every stage",
       .set = set_seconds, .get = get_seconds, .lo = -1 },
     { .name = "timeout-resolve", .arg = "S", .range = "seconds > 0", .synopsis = "--timeout-STAGE S",
-      .help = "one stage: resolve connect banner ehlo starttls handshake chain ehlo2 quit",
+      .help = "one stage: resolve policy connect banner ehlo starttls handshake chain ehlo2 quit",
       .set = set_seconds, .get = get_seconds, .lo = MXS_STEP_RESOLVE },
     TIMEOUT(CONNECT, "connect"), TIMEOUT(BANNER, "banner"), TIMEOUT(EHLO, "ehlo"),
     TIMEOUT(STARTTLS, "starttls"), TIMEOUT(HANDSHAKE, "handshake"), TIMEOUT(CHAIN, "chain"),
-    TIMEOUT(EHLO2, "ehlo2"), TIMEOUT(QUIT, "quit"),
+    TIMEOUT(EHLO2, "ehlo2"), TIMEOUT(QUIT, "quit"), TIMEOUT(POLICY, "policy"),
 
     { .name = "ehlo", .arg = "NAME", .range = "a name without spaces", .group = "SMTP and TLS",
       .help = "EHLO name (default: this machine's FQDN)", .json = "target.ehlo_name",

@@ -37,7 +37,9 @@ struct survey *survey_new(const struct mxs_settings *s, char *err, size_t errlen
         return NULL;
     }
     struct mxs_settings rs = *s;
-    rs.stop_after = MXS_STEP_RESOLVE;
+    /* RESOLVE and the domain's MTA-STS policy (POLICY runs right after it),
+     * read once for every node: engine_new_resolved() copies both. */
+    rs.stop_after = MXS_STEP_POLICY;
     v->resolver = engine_new(&rs);
     if (!v->resolver) {
         free(v);

@@ -525,6 +525,82 @@ const struct diag_entry diag_rows[D_COUNT] = {
     "nothing to do: the limit is on the side that runs mxscope (Mbed-TLS "
     "issue #10881); your sender (OpenSSL/Postfix, Exchange) carries on."},
 
+/* ---- POLICY: MTA-STS (RFC 8461) and TLS-RPT (RFC 8460), check_policy.c --
+ * None blocks the four classes: what the domain publishes changes only the
+ * MTA-STS verdict (diag_verdict_mtasts), never opportunistic, required,
+ * verified or DANE senders. */
+[D_STS_TXT_MISSING] = {"sts-txt-missing", NULL, MXS_STEP_POLICY, W, 0,
+    "no MTA-STS record (_mta-sts TXT v=STSv1): senders apply no MTA-STS policy",
+    "nothing is broken; to have Gmail, Exchange Online and other MTA-STS senders "
+    "require verified TLS to {domain}, publish a policy at "
+    "https://mta-sts.{domain}/.well-known/mta-sts.txt (mode testing first) and the "
+    "TXT record _mta-sts.{domain} \"v=STSv1; id=YYYYMMDDN\".",
+    "nothing to do: mail goes with the sender's own TLS policy."},
+[D_STS_TXT_MULTIPLE] = {"sts-txt-multiple", NULL, MXS_STEP_POLICY, W, 0,
+    "more than one v=STSv1 record: senders apply no MTA-STS policy",
+    "keep exactly one TXT record starting with v=STSv1 at _mta-sts.{domain} "
+    "(RFC 8461 3.1: with several, senders act as if there were none).",
+    "nothing to do: senders treat the domain as without MTA-STS; tell their "
+    "postmaster."},
+[D_STS_TXT_INVALID] = {"sts-txt-invalid", NULL, MXS_STEP_POLICY, W, 0,
+    "the v=STSv1 record is malformed (id missing or invalid): no MTA-STS policy",
+    "publish _mta-sts.{domain} as \"v=STSv1; id=ID\" with an id of 1 to 32 "
+    "letters and digits, changed whenever the policy changes.",
+    "nothing to do: senders treat the domain as without MTA-STS; tell their "
+    "postmaster."},
+[D_STS_POLICY_FETCH] = {"sts-policy-fetch", NULL, MXS_STEP_POLICY, E, 0,
+    "the MTA-STS policy cannot be fetched as senders fetch it",
+    "serve https://mta-sts.{domain}/.well-known/mta-sts.txt with status 200, "
+    "Content-Type text/plain, at most 64 KiB, quickly, from a host named "
+    "mta-sts.{domain} with A/AAAA records and a publicly trusted certificate; "
+    "until it works senders without a cached policy deliver as if there were no "
+    "policy, and those with one keep applying the old one.",
+    "nothing to do on your side: your MTA retries the fetch; tell their "
+    "postmaster (the evidence shows what came back)."},
+[D_STS_POLICY_REDIRECT] = {"sts-policy-redirect", NULL, MXS_STEP_POLICY, E, 0,
+    "the policy URL answers with a redirect, which senders never follow",
+    "serve the policy directly at https://mta-sts.{domain}/.well-known/mta-sts.txt "
+    "(RFC 8461 3.3: HTTP redirects must not be followed); a web server's "
+    "catch-all redirect to www or HTTPS is the usual cause.",
+    "nothing to do: tell their postmaster."},
+[D_STS_POLICY_INVALID] = {"sts-policy-invalid", NULL, MXS_STEP_POLICY, E, 0,
+    "the MTA-STS policy file is invalid (lines named with their number)",
+    "fix the lines named: \"version: STSv1\", \"mode: enforce|testing|none\", "
+    "one \"mx: HOST\" line per MX (\"*.\" covers one label), \"max_age: "
+    "SECONDS\" (at most 31557600); one field per line, CRLF or LF; then change "
+    "the id of _mta-sts.{domain}.",
+    "nothing to do: senders ignore an invalid policy; tell their postmaster."},
+[D_STS_WEBPKI_INVALID] = {"sts-webpki-invalid", NULL, MXS_STEP_POLICY, E, 0,
+    "the policy host's certificate does not validate (PKIX) for mta-sts.DOMAIN",
+    "install a certificate from a public CA whose names include "
+    "mta-sts.{domain}, valid now, sent with its intermediates, on the policy "
+    "host.",
+    "nothing to do: senders cannot trust the policy; tell their postmaster."},
+[D_STS_MX_NOT_COVERED] = {"sts-mx-not-covered", NULL, MXS_STEP_POLICY, E, 0,
+    "an MX host matches no mx pattern of the MTA-STS policy",
+    "add an \"mx: {name}\" line (or a \"*.\" pattern covering it) to the policy "
+    "and change the id of _mta-sts.{domain}: in mode enforce MTA-STS senders "
+    "refuse to deliver to an MX the policy does not list.",
+    "mail from MTA-STS senders to that MX is refused (enforce) or reported "
+    "(testing); tell their postmaster."},
+[D_STS_TESTING] = {"sts-testing", NULL, MXS_STEP_POLICY, W, 0,
+    "MTA-STS mode testing: failures are reported (TLS-RPT), not enforced",
+    "read the TLS-RPT reports; when they show no failure, switch the policy to "
+    "\"mode: enforce\" and change the id of _mta-sts.{domain}.",
+    "nothing to do: mail is delivered; the failures named are reported to the "
+    "domain."},
+[D_TLSRPT_MISSING] = {"tlsrpt-missing", NULL, MXS_STEP_POLICY, W, 0,
+    "MTA-STS or DANE is published but no TLS-RPT record: nobody hears of failures",
+    "publish _smtp._tls.{domain} TXT \"v=TLSRPTv1; rua=mailto:ADDRESS\" (or an "
+    "https: URI) so senders report TLS failures to you (RFC 8460).",
+    "nothing to do."},
+[D_TLSRPT_INVALID] = {"tlsrpt-invalid", NULL, MXS_STEP_POLICY, W, 0,
+    "the TLS-RPT record is malformed or not unique: senders send no reports",
+    "keep exactly one TXT record at _smtp._tls.{domain}, starting with "
+    "v=TLSRPTv1, with rua= one or more mailto: or https: URIs separated by "
+    "commas.",
+    "nothing to do."},
+
 /* ---- several probes (compare.c) --------------------------------------- */
 /* Filed under the step of the aspect that differs. */
 [D_MX_HOSTS_DISAGREE] = {"mx-hosts-disagree", NULL, MXS_STEP_NONE, W, 0,

@@ -638,11 +638,11 @@ void diag_check_fallback(struct diag_ctx *c)
     static const int fail_row[MXS_STEP_COUNT] = {
         D_DNS_FAILED, D_CONNECT_FAILED_FB, D_BANNER_FAILED_FB, D_EHLO_FAILED,
         D_STARTTLS_FAILED, D_TLS_HANDSHAKE_FAILED_FB, D_CHAIN_FAILED,
-        D_EHLO2_FAILED, -1};
+        D_EHLO2_FAILED, -1, -1};
     static const int timeout_row[MXS_STEP_COUNT] = {
         D_DNS_TIMEOUT_FB, D_CONNECT_TIMEOUT_FB, D_BANNER_TIMEOUT_FB,
         D_EHLO_TIMEOUT, D_STARTTLS_TIMEOUT, D_TLS_HANDSHAKE_FAILED_FB,
-        D_CHAIN_FAILED, D_EHLO2_TIMEOUT, -1};
+        D_CHAIN_FAILED, D_EHLO2_TIMEOUT, -1, -1};
     for (int s = 0; s < MXS_STEP_COUNT; s++) {
         const struct diag_input *in = c->in;
         if (fail_row[s] < 0 || in->state[s] != MXS_ST_FAIL || c->per_step[s] > 0)

@@ -30,6 +30,7 @@ static const struct mxs_connect_facts zero_conn;
 static const struct mxs_smtp_facts zero_smtp;
 static const struct mxs_tls_facts zero_tls;
 static const struct mxs_chain_facts zero_chain;
+static const struct mxs_policy_facts zero_policy;
 
 /* ---- small text helpers -------------------------------------------------- */
 
@@ -130,8 +131,8 @@ void diag_start(struct mxs_finding *f, enum diag_row r, int depth)
  * order of generation (which puts the most telling finding first). */
 static int fkey_after(const struct mxs_finding *a, const struct mxs_finding *b)
 {
-    if (a->step != b->step)
-        return a->step > b->step;
+    if (a->step != b->step)   /* in run order: POLICY right after RESOLVE */
+        return mxs_step_rank(a->step) > mxs_step_rank(b->step);
     return a->severity < b->severity;
 }
 
@@ -410,6 +411,7 @@ void diag_ctx_init(struct diag_ctx *c, const struct diag_input *in,
     c->smtp = in->smtp ? in->smtp : &zero_smtp;
     c->tls = in->tls ? in->tls : &zero_tls;
     c->chain = in->chain ? in->chain : &zero_chain;
+    c->policy = in->policy ? in->policy : &zero_policy;
     c->out = out;
     c->max = max;
     c->warn_days = c->set->expiry_warn_days > 0 ? c->set->expiry_warn_days
@@ -456,14 +458,16 @@ int diag_run(const struct diag_input *in, struct mxs_finding *out, int max,
     diag_check_handshake(&c);
     diag_check_chain(&c);
     diag_check_ehlo2(&c);
+    diag_check_policy(&c);   /* after the others: mode testing names their failures */
     diag_check_fallback(&c);
     if (v) {
-        for (int p = 0; p < MXS_POL_DANE; p++) {
+        for (int p = 0; p < MXS_POL_DANE; p++) {   /* the four before DANE */
             memset(&v[p], 0, sizeof v[p]);
             verdict_policy(&c, (enum mxs_policy)p, &v[p]);
         }
         memset(&v[MXS_POL_DANE], 0, sizeof v[MXS_POL_DANE]);
         verdict_dane(&c, v);
+        diag_verdict_mtasts(&c, v);
     }
     return c.n;
 }

@@ -78,6 +78,7 @@ struct diag_input {
     const struct mxs_smtp_facts *smtp;
     const struct mxs_tls_facts *tls;
     const struct mxs_chain_facts *chain;
+    const struct mxs_policy_facts *policy; /* POLICY (MTA-STS, TLS-RPT)     */
     const char *mx_host;                 /* the MX host probed (for names)  */
     const char *domain;                  /* the mail domain, "" if --host   */
     time_t now;                          /* reference time for cert dates   */

@@ -40,6 +40,10 @@ enum diag_row {
     D_CHAIN_FAILED, D_DANE_MISMATCH, D_CERT_DUAL_DIFFERS, D_CERT_DUAL_DIFFERS_W,
     D_EHLO2_REJECTED, D_EHLO2_CAPS_CHANGED, D_EHLO2_TIMEOUT, D_EHLO2_FAILED,
     D_TLS_KEY_UPDATE,
+    /* POLICY: MTA-STS and TLS-RPT (check_policy.c) */
+    D_STS_TXT_MISSING, D_STS_TXT_MULTIPLE, D_STS_TXT_INVALID, D_STS_POLICY_FETCH,
+    D_STS_POLICY_REDIRECT, D_STS_POLICY_INVALID, D_STS_WEBPKI_INVALID,
+    D_STS_MX_NOT_COVERED, D_STS_TESTING, D_TLSRPT_MISSING, D_TLSRPT_INVALID,
     D_MX_HOSTS_DISAGREE,
     /* DANE over time and MX names (check_dane.c) */
     D_DANE_NEXT_KEY, D_DANE_FULL_CERT, D_DANE_TA_NOT_ISSUER, D_DANE_DAYS,
@@ -77,6 +81,7 @@ struct diag_ctx {
     const struct mxs_smtp_facts *smtp;
     const struct mxs_tls_facts *tls;
     const struct mxs_chain_facts *chain;
+    const struct mxs_policy_facts *policy;
     struct mxs_finding *out;
     int max, n, dropped;
     int per_step[MXS_STEP_COUNT];       /* findings filed, dropped included */
@@ -129,5 +134,8 @@ void diag_check_ehlo2(struct diag_ctx *c);     /* check_net.c */
 void diag_check_fallback(struct diag_ctx *c);
 void diag_check_dane(struct diag_ctx *c);      /* check_dane.c, from CHAIN's */
 void diag_check_mx_names(struct diag_ctx *c);  /* check_dane.c, after RESOLVE's */
+void diag_check_policy(struct diag_ctx *c);    /* check_policy.c */
+/* The MTA-STS verdict (check_policy.c), after the other four. */
+void diag_verdict_mtasts(struct diag_ctx *c, struct mxs_verdict v[MXS_POL_COUNT]);
 
 #endif

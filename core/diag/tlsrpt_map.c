@@ -44,6 +44,13 @@ static const struct { const char *id, *type; } tlsrpt_map[] = {
     /* DANE policy failures */
     { "dane-mismatch", "tlsa-invalid" },
     { "dnssec-bogus", "dnssec-invalid" },
+    /* MTA-STS policy failures (RFC 8460 4.3.2.2) */
+    { "sts-policy-fetch", "sts-policy-fetch-error" },
+    { "sts-policy-redirect", "sts-policy-fetch-error" },
+    { "sts-policy-invalid", "sts-policy-invalid" },
+    { "sts-webpki-invalid", "sts-webpki-invalid" },
+    /* no MX pattern matches: the general type (4.3.2.3) */
+    { "sts-mx-not-covered", "validation-failure" },
 };
 
 /* Findings no sender reports over TLS-RPT: DNS and connection failures
@@ -63,6 +70,10 @@ static const char *const tlsrpt_none[] = {
      * today is dane-mismatch (tlsa-invalid) */
     "dane-next-key-missing", "dane-full-cert", "dane-ta-not-issuer", "dane-days",
     "mx-target-underscore",
+    /* no policy is no failure; TXT problems leave senders without a policy;
+     * testing mode and TLS-RPT are advice */
+    "sts-txt-missing", "sts-txt-multiple", "sts-txt-invalid", "sts-testing",
+    "tlsrpt-missing", "tlsrpt-invalid",
 };
 
 const char *diag_tlsrpt_type(const char *id, int *classified)

@@ -150,6 +150,7 @@ void engine_diag_input(const struct engine *e, struct diag_input *in)
     in->smtp = &e->smtp;
     in->tls = &e->tls;
     in->chain = &e->chain;
+    in->policy = &e->pol;
     in->mx_host = engine_mx_host(e);
     in->domain = e->set.target_is_host ? "" : e->set.target;
     /* Dates are judged as of the CHAIN step (a loaded session keeps it). */
@@ -236,9 +237,12 @@ void engine_step_skip(struct engine *e, enum mxs_step s, const char *why)
 }
 
 /* The order of steps: implicit TLS (port 465) shakes hands right after
- * CONNECT and then greets over TLS; STARTTLS and EHLO2 have no place. */
-static int order_plain[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8 };
-static int order_implicit[] = { 0, 1, 5, 6, 2, 3, 4, 7, 8 };
+ * CONNECT and then greets over TLS; STARTTLS and EHLO2 have no place.
+ * POLICY (9, appended to the enum) runs right after RESOLVE: what the
+ * domain publishes is known before the first MX is tried, as a sender
+ * knows it (mxs_step_order() in base/names.c lists the plain order too). */
+static const int order_plain[MXS_STEP_COUNT] = { 0, 9, 1, 2, 3, 4, 5, 6, 7, 8 };
+static const int order_implicit[MXS_STEP_COUNT] = { 0, 9, 1, 5, 6, 2, 3, 4, 7, 8 };
 
 static int order_index(const struct engine *e, enum mxs_step s)
 {
@@ -300,6 +304,8 @@ static const char *cannot_run(struct engine *e, enum mxs_step s)
         return e->tls_active && e->connected ? NULL : "no TLS session";
     case MXS_STEP_QUIT:
         return engine_raw_quit_skip(e);
+    case MXS_STEP_POLICY:
+        return engine_policy_cannot_run(e);
     default:
         return "unknown step";
     }
@@ -350,9 +356,16 @@ struct engine *engine_new_resolved(const struct engine *src, int mx, int addr)
     engine_step_set(e, MXS_STEP_RESOLVE, src->st[MXS_STEP_RESOLVE], src->elapsed_ms[MXS_STEP_RESOLVE],
                     src->step_err[MXS_STEP_RESOLVE]);
     for (size_t i = 0; i < src->n_rec; i++)
-        if (src->rec[i].step == MXS_STEP_RESOLVE)
-            engine_rec_add(e, src->rec[i].kind, MXS_STEP_RESOLVE, src->rec[i].data, src->rec[i].len);
-    e->next_idx = order_index(e, MXS_STEP_RESOLVE) + 1;
+        if (src->rec[i].step == MXS_STEP_RESOLVE || src->rec[i].step == MXS_STEP_POLICY)
+            engine_rec_add(e, src->rec[i].kind, src->rec[i].step, src->rec[i].data, src->rec[i].len);
+    /* The domain's policy is the same for every node: read once. */
+    e->pol = src->pol;
+    if (src->st[MXS_STEP_POLICY] != MXS_ST_PENDING && src->st[MXS_STEP_POLICY] != MXS_ST_RUNNING)
+        engine_step_set(e, MXS_STEP_POLICY, src->st[MXS_STEP_POLICY], src->elapsed_ms[MXS_STEP_POLICY],
+                        src->step_err[MXS_STEP_POLICY]);
+    else
+        engine_step_set(e, MXS_STEP_POLICY, MXS_ST_SKIPPED, 0, "not read for this node");
+    e->next_idx = order_index(e, MXS_STEP_CONNECT);
     engine_run_diag(e);
     return e;
 }
@@ -379,6 +392,7 @@ void engine_free(struct engine *e)
     engine_raw_close_held(e, "mxscope left it");
     engine_conn_close(e);
     engine_side_free(e);
+    engine_policy_clear(e);
     dns_free(e->dns_ctx);
     engine_chain_clear(e);
     for (size_t i = 0; i < e->n_rec; i++)
@@ -454,13 +468,18 @@ enum mxs_progress engine_step(struct engine *e)
                 char tw[300];
                 e->timed_out[s] = 1;
                 engine_timeout_words(e, s, tw, sizeof tw);
-                if (s != MXS_STEP_RESOLVE && s != MXS_STEP_CONNECT && !e->parse_err)
+                if (s != MXS_STEP_RESOLVE && s != MXS_STEP_CONNECT && s != MXS_STEP_POLICY &&
+                    !e->parse_err)
                     engine_record_partial(e, s);
-                if (s == MXS_STEP_RESOLVE && e->dns_ctx)
+                if ((s == MXS_STEP_RESOLVE || s == MXS_STEP_POLICY) && e->dns_ctx)
                     dns_cancel(e->dns_ctx);
-                if (s != MXS_STEP_RESOLVE && s != MXS_STEP_QUIT)
+                if (s == MXS_STEP_POLICY)
+                    engine_policy_stop(e);
+                else if (s != MXS_STEP_RESOLVE && s != MXS_STEP_QUIT)
                     engine_conn_close(e);
-                engine_step_end(e, s, MXS_ST_FAIL, "%s", tw);
+                /* POLICY never stops delivery for the other policies: its
+                 * deadline is a warning (the MTA-STS verdict says more). */
+                engine_step_end(e, s, s == MXS_STEP_POLICY ? MXS_ST_WARN : MXS_ST_FAIL, "%s", tw);
             } else {
                 return MXS_PROG_WAITING;
             }
@@ -468,7 +487,7 @@ enum mxs_progress engine_step(struct engine *e)
         /* a failed step after CONNECT leaves a connection we cannot trust;
          * a failed handshake keeps its client for the certificates it saw */
         if (e->st[s] == MXS_ST_FAIL && s >= MXS_STEP_BANNER && s != MXS_STEP_CHAIN &&
-            s != MXS_STEP_STARTTLS && s != MXS_STEP_EHLO) {
+            s != MXS_STEP_STARTTLS && s != MXS_STEP_EHLO && s != MXS_STEP_POLICY) {
             struct tls_client *keep = NULL;
             if (s == MXS_STEP_HANDSHAKE) {
                 keep = e->tlc ? e->tlc : e->tlc_failed;
@@ -485,6 +504,13 @@ enum mxs_progress engine_step(struct engine *e)
         if (e->st[s] == MXS_ST_FAIL && s == MXS_STEP_STARTTLS && e->smtp.starttls.code == 0)
             engine_conn_close(e);
         e->next_idx = order_index(e, s) + 1;
+        /* POLICY for a host or an address is known not to run as soon as
+         * RESOLVE ends: say so now, so the next step shown is CONNECT. */
+        if (e->next_idx < MXS_STEP_COUNT && step_at(e, e->next_idx) == MXS_STEP_POLICY &&
+            cannot_run(e, MXS_STEP_POLICY)) {
+            engine_step_skip(e, MXS_STEP_POLICY, cannot_run(e, MXS_STEP_POLICY));
+            e->next_idx++;
+        }
         if (e->auto_until >= 0 && order_index(e, s) < order_index(e, e->auto_until))
             continue; /* replaying earlier steps for a re-run */
         e->auto_until = -1;
@@ -508,6 +534,8 @@ int engine_pollfds(struct engine *e, struct pollfd *fds, int max)
         }
         return n;
     }
+    if (e->running && e->cur == MXS_STEP_POLICY)
+        return engine_policy_pollfds(e, fds, max);
     if (e->t.ops && e->t.ops->fd(e->t.ctx) >= 0) {
         fds[n].fd = e->t.ops->fd(e->t.ctx);
         fds[n].events = (short)(e->want ? e->want : POLLIN);
@@ -526,6 +554,10 @@ int engine_timeout_ms(const struct engine *e)
     int64_t left = e->deadline - engine_now_ms();
     if (e->running && e->cur == MXS_STEP_CONNECT && e->attempt_deadline < e->deadline)
         left = e->attempt_deadline - engine_now_ms();
+    if (e->running && e->cur == MXS_STEP_POLICY) {
+        int p = engine_policy_timeout_ms((struct engine *)e);
+        return p >= 0 && p < left ? p : left < 0 ? 0 : (int)left;
+    }
     /* TLS may hold decrypted bytes the fd will not announce again. */
     if (e->tls_active && e->tlc && tls_client_pending(e->tlc))
         return 0;
@@ -561,9 +593,12 @@ void engine_cancel(struct engine *e)
     if (!e->running)
         return;
     enum mxs_step s = e->cur;
-    if (s == MXS_STEP_RESOLVE && e->dns_ctx)
+    if ((s == MXS_STEP_RESOLVE || s == MXS_STEP_POLICY) && e->dns_ctx)
         dns_cancel(e->dns_ctx);
-    engine_conn_close(e);
+    if (s == MXS_STEP_POLICY)
+        engine_policy_stop(e);
+    else
+        engine_conn_close(e);
     engine_step_end(e, s, MXS_ST_CANCELLED, "cancelled by the operator");
     e->next_idx = order_index(e, s) + 1;
 }
@@ -600,6 +635,8 @@ int engine_rerun_from(struct engine *e, enum mxs_step s)
     }
     if (start == 0)
         memset(&e->dns, 0, sizeof e->dns);
+    if (start <= order_index(e, MXS_STEP_POLICY))
+        engine_policy_clear(e);
     memset(&e->conn, 0, sizeof e->conn);
     memset(&e->smtp, 0, sizeof e->smtp);
     memset(&e->tlc, 0, sizeof e->tlc);
@@ -670,6 +707,7 @@ const struct mxs_connect_facts *engine_connection(const struct engine *e) { retu
 const struct mxs_smtp_facts *engine_smtp(const struct engine *e) { return &e->smtp; }
 const struct mxs_tls_facts *engine_tls(const struct engine *e) { return &e->tls; }
 const struct mxs_chain_facts *engine_chain(const struct engine *e) { return &e->chain; }
+const struct mxs_policy_facts *engine_policy(const struct engine *e) { return &e->pol; }
 
 const struct mxs_finding *engine_findings(const struct engine *e, int *n)
 {
@@ -683,8 +721,8 @@ enum mxs_step engine_failed_step(const struct engine *e)
 {
     for (int i = 0; i < MXS_STEP_COUNT; i++) {
         enum mxs_step s = step_at(e, i);
-        if (s == MXS_STEP_QUIT)
-            continue;
+        if (s == MXS_STEP_QUIT || s == MXS_STEP_POLICY)
+            continue; /* POLICY never stops delivery: the MTA-STS verdict says */
         if (e->st[s] == MXS_ST_FAIL || e->st[s] == MXS_ST_CANCELLED)
             return s;
     }

@@ -21,6 +21,8 @@
 #define ENGINE_EVQ 4096
 
 struct dns_ctx;
+struct dns_txt;
+struct https_fetch;
 struct tls_client;
 
 struct engine {
@@ -54,6 +56,7 @@ struct engine {
     struct mxs_smtp_facts smtp;
     struct mxs_tls_facts tls;
     struct mxs_chain_facts chain;
+    struct mxs_policy_facts pol;
     struct mxs_finding findings[MXS_MAX_FINDINGS];
     int n_findings;
     struct mxs_verdict verdicts[MXS_POL_COUNT];
@@ -107,6 +110,11 @@ struct engine {
     struct side_probe *side[3];
     int n_side;
     char hs_extra[200];         /* HANDSHAKE failure: what else we saw      */
+    /* the POLICY step (engine_policy.c): the TXT answer being read, the
+     * policy host's addresses, the HTTPS fetch */
+    struct dns_txt *pol_txt;
+    struct mxs_dns_facts *pol_host;
+    struct https_fetch *pol_fetch;
 };
 
 int64_t engine_now_us(void);
@@ -209,6 +217,18 @@ int engine_side_key_update(struct engine *e);
 /* The engine's TLS record callback (transcript), for an adopted session. */
 void engine_side_tls_record(void *arg, int from_server, int type, int version,
                             const unsigned char *body, size_t len);
+
+/* ---- the POLICY step (engine_policy.c) ---- */
+int engine_step_policy(struct engine *e);
+/* Why POLICY cannot run for this target (a host or an address was given,
+ * RESOLVE failed), or NULL. */
+const char *engine_policy_cannot_run(const struct engine *e);
+int engine_policy_pollfds(struct engine *e, struct pollfd *fds, int max);
+int engine_policy_timeout_ms(struct engine *e);
+/* Stop a running fetch (cancel, deadline); the facts stay. */
+void engine_policy_stop(struct engine *e);
+/* That, and forget the facts (re-run, free). */
+void engine_policy_clear(struct engine *e);
 
 void engine_chain_clear(struct engine *e);
 /* A new engine for MX mx, address addr of src's RESOLVE (the survey):

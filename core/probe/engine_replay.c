@@ -56,6 +56,8 @@ void engine_replay_facts(struct engine *e, struct engine_replay_facts *f)
         e->chain = *f->chain;
         memset(f->chain, 0, sizeof *f->chain);
     }
+    if (f->policy)
+        e->pol = *f->policy;
 }
 
 void engine_replay_diagnosis(struct engine *e, const struct mxs_finding *f, int n,

@@ -56,6 +56,7 @@ struct engine_replay_facts {
     const struct mxs_smtp_facts *smtp;
     const struct mxs_tls_facts *tls;
     struct mxs_chain_facts *chain;  /* moved in: *chain is emptied */
+    const struct mxs_policy_facts *policy;
 };
 void engine_replay_facts(struct engine *e, struct engine_replay_facts *f);
 /* Findings and verdicts as they were saved (verdicts: [MXS_POL_COUNT]). */

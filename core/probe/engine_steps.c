@@ -964,7 +964,7 @@ static int step_quit(struct engine *e)
 typedef int (*step_fn)(struct engine *);
 static const step_fn step_fns[MXS_STEP_COUNT] = {
     step_resolve, step_connect, step_banner, step_ehlo, step_starttls,
-    step_handshake, step_chain, step_ehlo2, step_quit
+    step_handshake, step_chain, step_ehlo2, step_quit, engine_step_policy
 };
 
 int engine_step_run(struct engine *e, enum mxs_step s)

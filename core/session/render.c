@@ -45,7 +45,10 @@ int render_exit_code(const struct engine *e)
         int n;
         const struct mxs_finding *f = engine_findings(e, &n);
         for (int i = 0; i < n && !engine_settings(e)->warn_ok; i++)
-            if (f[i].severity == MXS_SEV_WARNING)
+            if (f[i].severity == MXS_SEV_WARNING ||
+                /* POLICY never fails a step (other senders deliver): its
+                 * errors (a broken MTA-STS policy) count as warnings here */
+                (f[i].severity == MXS_SEV_ERROR && f[i].step == MXS_STEP_POLICY))
                 return 4;
         return 0;
     }
@@ -62,7 +65,8 @@ static const char rec_marks[MXS_REC_KIND_COUNT][3] = {
     [MXS_REC_STEP] = "==", [MXS_REC_DNS] = "D:", [MXS_REC_SMTP_IN] = "S:",
     [MXS_REC_SMTP_OUT] = "C:", [MXS_REC_TLS_IN] = "T<", [MXS_REC_TLS_OUT] = "T>",
     [MXS_REC_TLS_INFO] = "T:", [MXS_REC_CERT] = "X:", [MXS_REC_FINDING] = "**",
-    [MXS_REC_NOTE] = "# ", [MXS_REC_ERROR] = "!!",
+    [MXS_REC_NOTE] = "# ", [MXS_REC_ERROR] = "!!", [MXS_REC_HTTP_OUT] = "H>",
+    [MXS_REC_HTTP_IN] = "H<",
 };
 
 static const char *rec_mark(enum mxs_rec_kind k)
@@ -336,8 +340,9 @@ void render_report_text(const struct engine *e, struct buf *out)
             buf_printf(out, "         %d MX records: %d kept, %d more not kept\n", d->mx_records, d->n_mx,
                        d->mx_not_kept);
     }
-    for (int i = 1; i < MXS_STEP_COUNT; i++) {
-        engine_step_info(e, (enum mxs_step)i, &si);
+    for (int k = 1; k < MXS_STEP_COUNT; k++) {   /* in run order: POLICY second */
+        enum mxs_step i = mxs_step_order(k);
+        engine_step_info(e, i, &si);
         buf_printf(out, "%s %-9s %5lld ms  ", state_glyph(si.state), mxs_step_name(i), (long long)si.elapsed_ms);
         buf_puts_escaped(out, si.detail);
         buf_puts(out, "\n");
@@ -406,6 +411,11 @@ void render_report_text(const struct engine *e, struct buf *out)
             break;
         case MXS_STEP_EHLO2:
             if (m->ehlo2.code) reply_lines(out, "         S: ", &m->ehlo2);
+            break;
+        case MXS_STEP_POLICY:
+            render_policy_facts(e, out);
+            break;
+        default:
             break;
         }
     }
@@ -637,7 +647,7 @@ void render_transcript_text(const struct engine *e, struct buf *out)
     buf_puts(out, "# target: ");
     buf_puts_escaped(out, set->target);
     buf_printf(out, " port %u\n", set->port);
-    buf_puts(out, "# marks: C: client  S: server  D: DNS  T: TLS  X: certificate  !! error  # note  ** finding\n");
+    buf_puts(out, "# marks: C: client  S: server  D: DNS  T: TLS  X: certificate  !! error  # note  ** finding  H: HTTP\n");
     for (size_t i = 0; i < engine_record_count(e); i++) {
         render_record_line(engine_record(e, i), out);
         buf_puts(out, "\n");

@@ -25,5 +25,13 @@ int session_mark_kind(const char *p, size_t n);
  * writing them and reading them back). */
 struct engine;
 void session_text_facts(const struct engine *e, struct buf *out);
+/* The JSON "policy" object (session_json_policy.c): written (null when
+ * POLICY asked nothing) and read back into p (zeroed when absent). */
+struct json_t;
+struct mxs_policy_facts;
+struct json_t *session_json_policy(const struct engine *e);
+void session_json_policy_load(struct json_t *o, struct mxs_policy_facts *p);
+/* The POLICY step's facts in the batch report (render_policy.c). */
+void render_policy_facts(const struct engine *e, struct buf *out);
 
 #endif

@@ -459,6 +459,8 @@ json_t *render_json_tree(const struct engine *e)
                             "records", rr);
     }
 
+    json_object_set_new(root, "policy", session_json_policy(e));
+
     json_t *fs_a = json_array();
     int n_findings;
     const struct mxs_finding *findings = engine_findings(e, &n_findings);

@@ -759,11 +759,15 @@ struct engine *engine_load_buffer(const char *text, size_t len, const char *path
     load_dns(json_object_get(root, "dns"), dns);
     load_conn(json_object_get(root, "connect"), &conn);
     load_smtp(json_object_get(root, "smtp"), smtp);
+    struct mxs_policy_facts *pol = calloc(1, sizeof *pol);
+    if (pol)
+        session_json_policy_load(json_object_get(root, "policy"), pol);
     struct engine_replay_facts facts = { .set = &s, .dns = dns, .conn = &conn, .smtp = smtp,
-                                         .tls = &tls, .chain = ch };
+                                         .tls = &tls, .chain = ch, .policy = pol };
     engine_replay_facts(e, &facts);
     free(dns);
     free(smtp);
+    free(pol);
     int nf = load_findings(json_object_get(root, "findings"), fs);
     struct mxs_verdict vd[MXS_POL_COUNT];
     memcpy(vd, engine_verdicts(e), sizeof vd);

@@ -880,7 +880,7 @@ static int lt_pass2(struct lt_state *st, const char *text, size_t len)
         int kind = session_mark_kind(p, (size_t)(end - p));
         if (kind < 0) {
             lt_quote(p, (size_t)(end - p), q, sizeof q);
-            return lt_fail(st, l.no, "unknown mark at \"%s\" (== D: S: C: T< T> T: X: ** # !!)", q);
+            return lt_fail(st, l.no, "unknown mark at \"%s\" (== D: S: C: T< T> T: X: ** # !! H> H<)", q);
         }
         int is_x = kind == MXS_REC_CERT;
         p += 2;

@@ -13,7 +13,7 @@ t_start --lab
 if t_until 10 t_status_is ' mx\.lab\.mxscope\.test:[0-9]+ \[lab:good\] \| RESOLVE pending \| n step  r run .*' &&
    t_pane_is Steps '· RESOLVE' '· CONNECT' '· BANNER' '· EHLO' '· STARTTLS' '· HANDSHAKE' '· CHAIN' '· EHLO2' '· QUIT' &&
    t_title_is Exchange 'Exchange' && t_pane_is Chain ' \(no certificates yet\)' &&
-   t_pane_is Findings 'Verdict:  opportunistic: -  required: -  verified: -  dane: -' '\(no findings yet\)'; then
+   t_pane_is Findings 'Verdict:  opportunistic: -  required: -  verified: -  dane: -  mta-sts: -' '\(no findings yet\)'; then
     ok "console opens on the lab with its panes, every step pending"
 else fail "console opens on the lab with its panes, every step pending"; fi
 
@@ -50,7 +50,7 @@ if t_title_is Chain 'Chain: trusted' &&
     ok "chain pane: depth, CN, days left, one row per certificate"
 else fail "chain pane: depth, CN, days left, one row per certificate"; t_screen | sed 's/^/# /'; fi
 t_assert "findings pane: every policy encrypted, no findings" 2 t_pane_is Findings \
-    'Verdict:  opportunistic: encrypted  required: encrypted  verified: encrypted  dane: -' \
+    'Verdict:  opportunistic: encrypted  required: encrypted  verified: encrypted  dane: -  mta-sts: -' \
     '\(no findings: nothing wrong was seen\)'
 
 # Focus the chain (Steps -> Exchange -> Chain) and open the leaf.

@@ -21,7 +21,7 @@ if t_title_is Chain 'Chain: trusted' && t_pane_is Chain '0 mx1\.example\.test +[
     ok "Postfix: chain trusted with the world CA"
 else fail "Postfix: chain trusted with the world CA"; t_screen | sed 's/^/# /'; fi
 t_assert "Postfix: every sender policy delivers encrypted" 2 t_pane_has Findings \
-    'Verdict:  opportunistic: encrypted  required: encrypted  verified: encrypted  dane: -'
+    'Verdict:  opportunistic: encrypted  required: encrypted  verified: encrypted  dane: -  mta-sts: -'
 t_snap
 t_cmd "send NOOP"
 if t_until 10 t_new_is Exchange "$TS -         C: NOOP" "$TS -         T> TLS application_data\(23\) TLSv1\.2, [0-9]+ byte.*" \

@@ -41,6 +41,7 @@ check_is() { name=$1; shift; if is "$@"; then ok "$name"; else fail "$name" "$(o
 check_is "batch: open lab:SCENARIO (RESOLVE runs at once)" 1 '> open lab:good' \
     "$TS RESOLVE   == RESOLVE started \(deadline 10\.0 s\)" "$TS RESOLVE   D: no DNS lookup: the address 127\.0\.0\.1 was given" \
     "$TS RESOLVE   == RESOLVE skipped: address given, no lookup" \
+    "$TS POLICY    == POLICY skipped: a host was given, not a mail domain: no MTA-STS policy to read" \
     'opened lab scenario good: mx\.lab\.mxscope\.test port [0-9]+; RESOLVE skipped [0-9]+ ms'
 check_is "batch: step prints the new transcript lines of one step" 3 '> step' \
     "$TS BANNER    == BANNER started \(deadline 60\.0 s\)" "$TS BANNER    S: 220 mx\.lab\.mxscope\.test ESMTP mxscope lab \(good\)" \

@@ -339,7 +339,7 @@ expect pf-ccert "finding tls-client-cert-required (error)" \
     '[.findings[] | select(.id == "tls-client-cert-required" and .severity == "error")] | length >= 1'
 evidence pf-ccert tls-client-cert-required "No client certificate presented"
 expect pf-ccert "verdicts: not delivered because of tls-client-cert-required" \
-    '[.verdict[] | select(.policy != "dane") | .outcome == "not-delivered" and .finding == "tls-client-cert-required"] | all'
+    '[.verdict[] | select(.policy != "dane" and .policy != "mta-sts") | .outcome == "not-delivered" and .finding == "tls-client-cert-required"] | all'
 verdict pf-ccert dane not-evaluated - -; coherent pf-ccert
 # The rejection after TLS itself really is ehlo2-rejected: filed at EHLO2.
 finding pf-ccert ehlo2-rejected EHLO2 error
@@ -368,7 +368,11 @@ v_blocked pf-slowbanner-2s BANNER banner-timeout; coherent pf-slowbanner-2s
 # 3. DNS (the world's unbound) and CONNECT
 # ======================================================================
 dnsq dns-good example.test
-rc_is dns-good 0; no_findings dns-good; coherent dns-good
+# A domain probe reads the MTA-STS policy too (POLICY): example.test has none,
+# an info finding, nothing else (tests/integration/sts.sh has the cases).
+rc_is dns-good 0; coherent dns-good
+expect dns-good "only sts-txt-missing (info)" '[.findings[] | [.id, .severity]] == [["sts-txt-missing", "info"]]'
+verdict dns-good mta-sts delivered-encrypted - -
 # Secure TLSA records exist for mx1, but matching is not implemented: DANE
 # is not evaluated (core/diag.h), never "delivered".
 v_all_encrypted dns-good

@@ -32,7 +32,7 @@ rc_is() {
 probe good GOOD
 rc_is good 0
 expect good '.result | has("failed_step") and .failed_step == null and .exit_code == 0'
-expect good '[.steps[].status] == ["skipped","ok","ok","ok","ok","ok","ok","ok","ok"]'
+expect good '[.steps[].status] == ["skipped","ok","ok","ok","ok","ok","ok","ok","ok","skipped"]'
 expect good '.smtp.banner.code == 220 and (.smtp.banner.lines[0] | test("ESMTP"))'
 expect good '.smtp.ehlo.code == 250 and (.smtp.capabilities | index("STARTTLS") != null) and .smtp.starttls_offered == true'
 expect good '.smtp.starttls.code == 220 and .smtp.starttls.leftover_bytes == 0'

@@ -19,7 +19,7 @@ vg() { # NAME ARGS...: run mxscope under memcheck
     r=$?
     if [ $r = 99 ] || grep -q 'Invalid\|uninitialised\|definitely lost' "$tmp/$n.vg"; then
         fail "valgrind $n" "$(head -c 600 "$tmp/$n.vg")"
-    elif ! jq -e '.steps | length == 9' "$tmp/$n.json" > /dev/null 2>&1; then
+    elif ! jq -e '.steps | length == 10' "$tmp/$n.json" > /dev/null 2>&1; then
         fail "valgrind $n" "no JSON (exit $r): $(head -c 300 "$tmp/$n.err")"
     else
         ok "valgrind $n: memcheck clean (exit $r)"
@@ -32,4 +32,10 @@ vg postfix-good --host mx1.example.test --connect "127.0.0.1:$MXS_PORT_GOOD" --c
 vg postfix-nostarttls --host mx1.example.test --connect "127.0.0.1:$MXS_PORT_NOSTARTTLS" --cafile "$MXS_CA"
 vg dns-example --resolver "$MXS_DNS_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" \
     --unbound-conf "$MXS_UNBOUND_CONF" --cafile "$MXS_CA" --port "$MXS_PORT_GOOD" example.test
+# POLICY: the TXT lookups and the HTTPS policy fetch (libcurl, OpenSSL)
+vg sts-enforce --resolver "$MXS_DNS_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" \
+    --unbound-conf "$MXS_UNBOUND_CONF" --cafile "$MXS_CA" --port "$MXS_PORT_GOOD" -4 enforce.sts.example.test
+vg sts-slow --resolver "$MXS_DNS_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" \
+    --unbound-conf "$MXS_UNBOUND_CONF" --cafile "$MXS_CA" --port "$MXS_PORT_GOOD" -4 \
+    --timeout-policy 2 slow.sts.example.test
 finish

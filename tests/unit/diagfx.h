@@ -277,11 +277,12 @@ static inline void findings_printable(const struct fx *x)
         all_printable(x->v[p].words, sizeof x->v[p].words);
 }
 
-/* Findings come by step, most severe first within a step. */
+/* Findings come by step (in run order: POLICY right after RESOLVE), most
+ * severe first within a step. */
 static inline void ordered(const struct fx *x)
 {
     for (int i = 1; i < x->n; i++) {
-        assert_true(x->f[i - 1].step <= x->f[i].step);
+        assert_true(mxs_step_rank(x->f[i - 1].step) <= mxs_step_rank(x->f[i].step));
         if (x->f[i - 1].step == x->f[i].step)
             assert_true(x->f[i - 1].severity >= x->f[i].severity);
     }

@@ -82,7 +82,7 @@ static void test_json_schema(void **st)
     json_t *steps = get(j, "steps");
     assert_int_equal(json_array_size(steps), MXS_STEP_COUNT);
     static const char *const want[] = { "skipped", "ok", "ok", "ok", "fail", "skipped", "skipped",
-                                        "skipped", "ok" };
+                                        "skipped", "ok", "skipped" /* POLICY: a host */ };
     for (size_t i = 0; i < MXS_STEP_COUNT; i++) {
         json_t *x = json_array_get(steps, i);
         assert_string_equal(json_string_value(json_object_get(x, "step")), mxs_step_name((enum mxs_step)i));
@@ -102,7 +102,8 @@ static void test_json_schema(void **st)
     assert_non_null(f);
     assert_string_equal(json_string_value(json_object_get(f, "id")), "starttls-refused");
     json_t *v = get(j, "verdict");
-    assert_int_equal(json_array_size(v), 4);
+    assert_int_equal(json_array_size(v), 5);   /* the four, then mta-sts */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(v, 4), "policy")), "mta-sts");
     assert_string_equal(json_string_value(json_object_get(json_array_get(v, 0), "outcome")), "delivered-clear");
     assert_string_equal(json_string_value(json_object_get(json_array_get(v, 1), "outcome")), "not-delivered");
     /* transcript: kinds and directions in order */
@@ -175,7 +176,8 @@ static void test_names_round_trip(void **st)
     assert_int_equal(mxs_step_state_from_name("OK"), -1); /* exact, like the writer */
     assert_int_equal(mxs_step_state_from_name(NULL), -1);
     assert_int_equal(mxs_severity_from_name("fatal"), -1);
-    assert_int_equal(mxs_policy_from_name("mta-sts"), -1);
+    assert_int_equal(mxs_policy_from_name("mta-sts"), MXS_POL_MTASTS);
+    assert_int_equal(mxs_policy_from_name("MTA-STS"), -1);
     assert_int_equal(mxs_outcome_from_name("delivered"), -1);
     assert_int_equal(mxs_rec_kind_from_name("smtp"), -1);
     assert_int_equal(mxs_verify_flag_from_name("expire", 6), 0);

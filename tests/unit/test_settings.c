@@ -61,6 +61,7 @@ static const struct example {
     { "timeout-chain", "7", "7.0", "0" },
     { "timeout-ehlo2", "8", "8.0", "0" },
     { "timeout-quit", "9", "9.0", "0" },
+    { "timeout-policy", "4", "4.0", "0" },
 };
 #define N_EXAMPLES (sizeof examples / sizeof examples[0])
 
