@@ -118,6 +118,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "mxscope: --recheck goes with --tlsrpt FILE\n");
         return EXIT_USAGE;
     }
+    if (!o.domains && (o.parallel || o.per_host || o.domain_timeout || o.save_dir)) {
+        fprintf(stderr, "mxscope: --parallel, --per-host, --domain-timeout and --save-dir go with --domains\n");
+        return EXIT_USAGE;
+    }
+    if (o.domains && !o.batch) {
+        fprintf(stderr, "mxscope: --domains goes with --batch (the console does not open lists yet)\n");
+        return EXIT_USAGE;
+    }
     if (o.lab && o.list) {
         for (const struct lab_scenario *s = lab_scenarios; s->name; s++)
             printf("%-26s %s\n", s->name, s->story);
