@@ -26,6 +26,8 @@
 
 #define EXIT_INTERRUPTED 3
 #define EXIT_WARNINGS 4
+#define REJECTED_SHOWN 50        /* the summary lists the first ones; stderr all */
+#define CHUNK (64 * 1024)        /* the summary goes out in pieces this big */
 
 /* One summary row (kept for every domain: small on purpose). */
 struct row {
@@ -48,6 +50,7 @@ struct run {
     int progress;                /* stderr is a terminal                    */
     int progress_shown;
     int local_error;             /* a file not saved, stdout failed         */
+    size_t rejected_kept;        /* rejected lines seen (rows: the first few) */
     struct timespec t0;
 };
 
@@ -139,6 +142,8 @@ static void save_transcript(struct run *u, const struct mxs_domain *r)
 
 static void add_row(struct run *u, const struct mxs_domain *r)
 {
+    if (r->kind == MXS_DOMAIN_REJECTED && u->rejected_kept++ >= REJECTED_SHOWN)
+        return;
     if (u->n_rows == u->cap_rows) {
         size_t nc = u->cap_rows ? u->cap_rows * 2 : 256;
         struct row *nr = realloc(u->rows, nc * sizeof *nr);
@@ -154,7 +159,11 @@ static void add_row(struct run *u, const struct mxs_domain *r)
     w->line = r->line;
     w->kind = (unsigned char)r->kind;
     if (r->kind == MXS_DOMAIN_REJECTED) {
-        w->name = escape_dup(r->input, strlen(r->input));
+        char shown[88];
+        size_t need = mxs_escape(r->input, strlen(r->input), shown, 81, 0);
+        if (need > 80 || r->input_len > strlen(r->input))
+            strcat(shown, "...");
+        w->name = strdup(shown);
         w->why = escape_dup(r->why, strlen(r->why));
     } else {
         struct buf b;
@@ -249,6 +258,17 @@ static const char *const outcome_cell[] = {
 };
 static const char *const class_cell[] = { "FAIL", "WARN", "ok" };
 
+/* Out with what the summary holds so far: a 100,000-line list is not one
+ * buffer. */
+static void chunk(struct run *u, struct buf *b, int force)
+{
+    if (!force && b->len < CHUNK)
+        return;
+    if (batch_print_buf(b))
+        u->local_error = 1;
+    buf_init(b, 0);
+}
+
 static void summary(struct run *u, const struct mxs_domains *d, struct buf *b)
 {
     struct mxs_domains_stats st;
@@ -280,6 +300,7 @@ static void summary(struct run *u, const struct mxs_domains *d, struct buf *b)
                        outcome_cell[w->out[MXS_POL_OPPORTUNISTIC]], outcome_cell[w->out[MXS_POL_REQUIRED]],
                        outcome_cell[w->out[MXS_POL_VERIFIED]], outcome_cell[w->out[MXS_POL_DANE]],
                        w->has_leaf ? days : "-", w->has_leaf ? w->sha1 : "-");
+            chunk(u, b, 0);
         }
     }
     /* the expiry watch: the ten served leaves that expire first */
@@ -307,9 +328,11 @@ static void summary(struct run *u, const struct mxs_domains *d, struct buf *b)
         for (size_t i = 0; i < u->n_rows; i++) {
             const struct row *w = &u->rows[i];
             if (w->kind == MXS_DOMAIN_REJECTED)
-                buf_printf(b, "  line %-6lu %.80s%s: %s\n", w->line, w->name ? w->name : "?",
-                           w->name && strlen(w->name) > 80 ? "..." : "", w->why ? w->why : "?");
+                buf_printf(b, "  line %-6lu %s: %s\n", w->line, w->name ? w->name : "?", w->why ? w->why : "?");
         }
+        if (st.rejected > REJECTED_SHOWN)
+            buf_printf(b, "  ... and %lu more (each on stderr with its line number)\n",
+                       st.rejected - REJECTED_SHOWN);
     }
 }
 
@@ -441,8 +464,13 @@ int batch_domains(const struct front_opts *o)
         if (interrupted)
             interrupted_note(d, &b);
         buf_printf(&b, "\nResult: exit %d (%s)\n", rc, exit_words(rc));
-        if (batch_print_buf(&b) && rc != EXIT_INTERRUPTED && rc != MXS_EXIT_DOMAINS_FAILED)
+        int was = u.local_error;
+        u.local_error = 0;
+        chunk(&u, &b, 1);
+        buf_free(&b);
+        if (u.local_error && rc != EXIT_INTERRUPTED && rc != MXS_EXIT_DOMAINS_FAILED)
             rc = EXIT_LOCAL;
+        u.local_error |= was;
     } else if (interrupted) {
         interrupted_note(d, &b);
         fputs(buf_str(&b) + 1, stderr); /* JSON Lines on stdout: the note on stderr */

@@ -30,10 +30,15 @@
 #include "probe/dns.h"
 
 #define LINE_MAX_BYTES 4096     /* a longer line is rejected whole          */
-#define QUEUE_MAX 256           /* results waiting: stop reading beyond     */
+#define QUEUE_MAX 16            /* results waiting: stop reading beyond     */
 #define INFLIGHT_FACTOR 4       /* domains in flight: parallel x this, so a
                                    domain waiting for a busy MX host does not
                                    keep the engines of others idle          */
+/* RESOLVE engines at once: a quarter of parallel (at least 1).  Each lookup
+ * has its own libunbound context (about 6 MB of heap while it lives, freed
+ * when RESOLVE ends: survey_expand), and a local resolver answers in
+ * milliseconds, so the probes are what needs the slots. */
+#define MAX_RESOLVING(par) ((par) < 4 ? 1 : (par) / 4)
 
 enum { P_WAITING = 0, P_RUNNING, P_DONE };
 
@@ -78,6 +83,8 @@ struct mxs_domains {
     struct dom **act;           /* in flight, in the order started          */
     int n_act, cap_act;
     int working;                /* engines working: resolvers and probes    */
+    int resolving;              /* of them, RESOLVE engines                 */
+    int waiting;                /* probes made, not started (a busy host)   */
     struct dest *dest;
     int n_dest, cap_dest;
     struct mxs_domain **q;      /* finished, a ring                         */
@@ -596,11 +603,14 @@ static void dom_drop(struct mxs_domains *d, struct dom *m)
     struct survey *v = m->r->survey;
     if (!m->expanded) {
         d->working--;
+        d->resolving--;
     } else {
         for (int i = 0; i < m->n; i++)
             if (m->st[i] == P_RUNNING) {
                 dest_take(d, survey_engine(v, i), -1);
                 d->working--;
+            } else if (m->st[i] == P_WAITING) {
+                d->waiting--;
             }
     }
     mxs_domain_free(m->r);
@@ -654,7 +664,7 @@ void mxs_domains_stats(const struct mxs_domains *d, struct mxs_domains_stats *st
 static void fill(struct mxs_domains *d)
 {
     while (!d->input_done && !d->cancelled && d->n_act < d->cap_act && d->working < d->o.parallel &&
-           d->q_n < QUEUE_MAX) {
+           d->resolving < MAX_RESOLVING(d->o.parallel) && d->waiting < d->o.parallel && d->q_n < QUEUE_MAX) {
         int k = reader_next(&d->rd);
         if (k < 0)
             return;
@@ -685,6 +695,7 @@ static void fill(struct mxs_domains *d)
                 m->deadline_ms = m->start_ms + (int64_t)d->o.domain_timeout_s * 1000;
                 d->act[d->n_act++] = m;
                 d->working++;
+                d->resolving++;
                 continue;
             }
             free(m);
@@ -733,9 +744,11 @@ static int advance(struct mxs_domains *d, struct dom *m, int64_t now)
         if (!drive(e))
             return 0;
         d->working--;
+        d->resolving--;
         survey_expand(v);
         m->expanded = 1;
         m->n = survey_count(v);
+        d->waiting += m->n;
     }
     int left = 0;
     for (int i = 0; i < m->n; i++) {
@@ -749,6 +762,7 @@ static int advance(struct mxs_domains *d, struct dom *m, int64_t now)
                 engine_cancel(e);
                 drive(e);
                 m->st[i] = P_DONE;
+                d->waiting--;
                 continue;
             }
             if (d->working >= d->o.parallel || !dest_free_for(d, e)) {
@@ -757,6 +771,7 @@ static int advance(struct mxs_domains *d, struct dom *m, int64_t now)
             }
             dest_take(d, e, 1);
             d->working++;
+            d->waiting--;
             m->st[i] = P_RUNNING;
         }
         if (m->st[i] == P_RUNNING) {
@@ -826,7 +841,8 @@ int mxs_domains_run(struct mxs_domains *d, int max_wait_ms)
         }
     }
     if (!d->input_done && !d->cancelled && !d->rd.regular && d->n_act < d->cap_act &&
-        d->working < d->o.parallel && nf < d->cap_fds) {
+        d->working < d->o.parallel && d->resolving < MAX_RESOLVING(d->o.parallel) &&
+        d->waiting < d->o.parallel && nf < d->cap_fds) {
         d->fds[nf].fd = d->rd.fd;
         d->fds[nf].events = POLLIN;
         d->fds[nf].revents = 0;

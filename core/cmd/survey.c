@@ -11,6 +11,7 @@
 
 #include "base/buf.h"
 #include "diag/diag.h"
+#include "probe/dns.h"
 #include "probe/engine_int.h"
 #include "base/esc.h"
 #include "session/render.h"
@@ -52,6 +53,11 @@ struct survey *survey_start(const struct mxs_settings *s, char *err, size_t errl
 /* After RESOLVE: one engine per (MX, address) the settings allow. */
 void survey_expand(struct survey *v)
 {
+    /* The lookup is over and the probes copy its answers: its libunbound
+     * context (a thread, caches: megabytes) goes now, not when the survey
+     * is freed (a list keeps dozens of surveys in flight). */
+    dns_free(v->resolver->dns_ctx);
+    v->resolver->dns_ctx = NULL;
     const struct mxs_settings *s = engine_settings(v->resolver);
     const struct mxs_dns_facts *d = engine_dns(v->resolver);
     for (int m = 0; m < d->n_mx; m++) {
