@@ -63,6 +63,16 @@ expect l.json '.[] | select(.domain.line == 6) | .domain.class == "fail" and .dn
 expect l.json ".[] | select(.domain.line == 10) | all(.probes[]; .connect.port == $MXS_PORT_EXPIRED and .chain[0].sha1 != \"$MXS_GOOD_SHA1\" and .result.failed_step == \"CHAIN\")" -s
 expect l.json ".[] | select(.domain.line == 3) | (.probes | length) == 3 and all(.probes[]; .connect.port == $MXS_PORT_GOOD and .chain[0].sha1 == \"$MXS_GOOD_SHA1\") and .domain.class == \"ok\" and .domain.options == \"-4 --port $MXS_PORT_GOOD\"" -s
 
+# docs/json.md's partner-list section names every key of .domain
+top=$(cd "$(dirname "$0")/../.." && pwd)
+sed -n '/^## Partner lists/,/^## The TLS-RPT/p' "$top/docs/json.md" > "$tmp/doc"
+missing=""
+for k in $(jq -r '.domain | keys[]' "$tmp/l.json" | sort -u); do
+    grep -q "\"$k\":" "$tmp/doc" || missing="$missing $k"
+done
+[ -n "$(jq -r '.domain | keys[]' "$tmp/l.json" | head -1)" ] && [ -z "$missing" ] && ok "docs/json.md names every key of .domain" \
+    || fail "docs/json.md names every key of .domain" "missing:$missing"
+
 # ---- --save-dir: whole files, 0600, one per domain ----------------------------------
 for f in example.test.line3 insecure.test.line4 nothere.insecure.test xn--bcher-kva.insecure.test \
          example.test.line10 implicit.example.test.line11 nullmx.example.test; do
