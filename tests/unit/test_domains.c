@@ -164,11 +164,9 @@ static void test_lines(void **st)
     unlink(path);
 }
 
-/* A pipe: lines arrive in pieces, the loop never waits on them. */
-static void test_pipe(void **st)
+/* A runner reading the pipe p (p[1]: the caller writes the list). */
+static struct mxs_domains *pipe_runner(int p[2])
 {
-    (void)st;
-    int p[2];
     assert_int_equal(pipe(p), 0);
     struct mxs_settings s;
     base_settings(&s);
@@ -177,6 +175,15 @@ static void test_pipe(void **st)
     char err[256];
     struct mxs_domains *d = mxs_domains_new(p[0], &s, &o, err, sizeof err);
     assert_non_null(d);
+    return d;
+}
+
+/* A pipe: lines arrive in pieces, the loop never waits on them. */
+static void test_pipe(void **st)
+{
+    (void)st;
+    int p[2];
+    struct mxs_domains *d = pipe_runner(p);
     struct mxs_domains_stats ds;
     mxs_domains_stats(d, &ds);
     assert_int_equal(ds.total, (unsigned long)-1); /* not known before its end */
@@ -214,14 +221,7 @@ static void test_cancel(void **st)
 {
     (void)st;
     int p[2];
-    assert_int_equal(pipe(p), 0);
-    struct mxs_settings s;
-    base_settings(&s);
-    struct mxs_domains_opts o;
-    mxs_domains_opts_init(&o);
-    char err[256];
-    struct mxs_domains *d = mxs_domains_new(p[0], &s, &o, err, sizeof err);
-    assert_non_null(d);
+    struct mxs_domains *d = pipe_runner(p);
     assert_int_equal(write(p[1], "a.example\nb.example\n", 20), 20);
     mxs_domains_run(d, 0);
     struct mxs_domains_stats ds;
