@@ -203,8 +203,10 @@ static void handle(struct run *u, struct mxs_domain *r)
         fprintf(stderr, "mxscope: line %lu: %s%s: rejected: %s\n", r->line, shown,
                 r->input_len > strlen(r->input) ? "..." : "", r->why);
     } else if (r->kind == MXS_DOMAIN_DUPLICATE) {
+        char shown[1100];
+        mxs_escape_str(r->name, shown, sizeof shown, 0);
         progress_clear(u);
-        fprintf(stderr, "mxscope: line %lu: %s: also on line %lu, probed once\n", r->line, r->name,
+        fprintf(stderr, "mxscope: line %lu: %s: also on line %lu, probed once\n", r->line, shown,
                 r->first_line);
         return; /* no row: it is the row of its first line */
     } else {
@@ -212,9 +214,10 @@ static void handle(struct run *u, struct mxs_domain *r)
             char *js = mxs_domain_json(r);
             if (!js) {
                 progress_clear(u);
-                fprintf(stderr, "mxscope: line %lu: %s: JSON: out of memory\n", r->line, r->name);
+                fprintf(stderr, "mxscope: line %lu: JSON: out of memory\n", r->line);
                 u->local_error = 1;
             } else {
+                progress_clear(u); /* stdout may be the same terminal */
                 fputs(js, stdout);
                 fputs("\n", stdout);
                 free(js);

@@ -203,12 +203,17 @@ if [ -x /usr/bin/time ]; then
     [ "$(grep -c ': rejected: the name is 2[0-9][0-9] octets long' "$tmp/big.err")" = 99990 ] && ok "100,000 lines: 99,990 rejected, each said" \
         || fail "99,990 rejected" "$(grep -c rejected "$tmp/big.err")"
     check "100,000 lines: the last rejected line has its number" grep -q '^mxscope: line 99999: ' "$tmp/big.err"
-    [ "$rss" -lt 32768 ] && [ "$size" -gt 25000000 ] && ok "100,000 lines (${size} bytes) streamed: peak RSS ${rss} KiB" \
-        || fail "100,000 lines streamed" "peak RSS ${rss} KiB for a file of $size bytes"
+    # (ASan's quarantine keeps 256 MiB of freed memory: the plain suite measures)
+    if [ "${MXS_TAG:-}" = asan ]; then
+        echo "# asan: peak RSS not measured (the plain suite holds it under 32 MiB)"
+    elif [ "$rss" -lt 32768 ] && [ "$size" -gt 25000000 ]; then ok "100,000 lines (${size} bytes) streamed: peak RSS ${rss} KiB"
+    else fail "100,000 lines streamed" "peak RSS ${rss} KiB for a file of $size bytes"; fi
     # shellcheck disable=SC2086
     /usr/bin/time -f '%M' -o "$tmp/big2.rss" "$MXS_BIN" --batch --domains - $dns < "$tmp/big" > "$tmp/big.txt" 2>/dev/null
     rss=$(tail -1 "$tmp/big2.rss")
-    [ "$rss" -lt 32768 ] && ok "100,000 lines from stdin, summary: peak RSS ${rss} KiB" || fail "100,000 lines summary RSS" "$rss KiB"
+    if [ "${MXS_TAG:-}" = asan ]; then :
+    elif [ "$rss" -lt 32768 ]; then ok "100,000 lines from stdin, summary: peak RSS ${rss} KiB"
+    else fail "100,000 lines summary RSS" "$rss KiB"; fi
     check "the summary lists the first 50 rejected lines, then counts" grep -q '^  ... and 99940 more (each on stderr with its line number)' "$tmp/big.txt"
 else
     fail "needs /usr/bin/time" "apt-get install time"
