@@ -120,8 +120,9 @@ static unsigned long count_names(int fd)
     unsigned long names = 0;
     int at_start = 1, counted = 0;
     ssize_t k;
-    while ((k = read(fd, b, sizeof b)) > 0 || (k < 0 && errno == EINTR)) {
-        for (ssize_t i = 0; i < k; i++) {
+    for (int first = 1; (k = read(fd, b, sizeof b)) > 0 || (k < 0 && errno == EINTR); first = 0) {
+        ssize_t i = first && k >= 3 && !memcmp(b, "\xEF\xBB\xBF", 3) ? 3 : 0; /* as parse_line */
+        for (; i < k; i++) {
             unsigned char c = (unsigned char)b[i];
             if (c == '\n') {
                 at_start = 1;
@@ -361,6 +362,11 @@ static int parse_line(struct mxs_domains *d, struct mxs_domain *r, struct mxs_se
     char *line = rd->line;
     size_t n = rd->n;
     r->line = rd->lineno;
+    /* a list saved by a Windows tool starts with a UTF-8 byte order mark */
+    if (rd->lineno == 1 && n >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3)) {
+        line += 3;
+        n -= 3;
+    }
     if (rd->too_long) {
         keep_input(r, line, n);
         return reject(r, "the line is longer than %d bytes", LINE_MAX_BYTES);

@@ -63,14 +63,14 @@ static void test_lines(void **st)
     strcpy(longname + 255, ".test"); /* 260 octets */
     FILE *f = fdopen(dup(fd), "w");
     assert_non_null(f);
-    fprintf(f, "# partners\n"                             /* 1 */
+    fprintf(f, "\xEF\xBB\xBF# partners\n"                 /* 1 a BOM, a comment */
                "   \n"                                    /* 2 */
                "Example.COM.  --port 2525   # note\n"     /* 3 probed */
                "example.com --port 2525\n"                /* 4 duplicate of 3 */
                "example.com\n"                            /* 5 probed: other settings */
                "b\001ad.example\n"                        /* 6 control byte */
                "%s\n"                                     /* 7 over 253 octets */
-               "b\xc3\xbc" "cher.example\n"               /* 8 IDN */
+               "B\xc3\x9c" "cher.example\n"               /* 8 IDN (upper case) */
                "XN--BCHER-KVA.example\n"                  /* 9 its A-label: duplicate of 8 */
                "192.0.2.1\n"                              /* 10 an address */
                "a..b.example\n"                           /* 11 not a host name */
