@@ -725,12 +725,15 @@ static int drive(struct engine *e)
     return p == MXS_PROG_FINISHED;
 }
 
-static void deadline_note(const struct mxs_domains *d, struct engine *e)
+/* The deadline cancels what e runs (or was to run): said in its transcript. */
+static void deadline_cancel(const struct mxs_domains *d, struct dom *m, struct engine *e)
 {
     char note[160];
+    m->cancelled = 1;
     snprintf(note, sizeof note, "the whole-domain deadline (%d s, --domain-timeout) passed: cancelled",
              d->o.domain_timeout_s);
     engine_note(e, MXS_REC_NOTE, note);
+    engine_cancel(e);
 }
 
 /* Advance one domain; 1 when it has finished. */
@@ -738,14 +741,11 @@ static int advance(struct mxs_domains *d, struct dom *m, int64_t now)
 {
     struct survey *v = m->r->survey;
     int late = now >= m->deadline_ms;
-    if (late && !m->cancelled)
-        m->cancelled = 1;
     if (!m->expanded) {
         struct engine *e = survey_engine(v, -1);
         if (late && engine_current_step(e) == MXS_STEP_RESOLVE &&
             engine_step_state(e, MXS_STEP_RESOLVE) == MXS_ST_RUNNING) {
-            deadline_note(d, e);
-            engine_cancel(e);
+            deadline_cancel(d, m, e);
         }
         if (!drive(e))
             return 0;
@@ -763,9 +763,8 @@ static int advance(struct mxs_domains *d, struct dom *m, int64_t now)
             if (late) {
                 /* never started: started and cancelled at once, so its
                  * CONNECT says "cancelled" (with the note) */
-                deadline_note(d, e);
                 engine_step(e);
-                engine_cancel(e);
+                deadline_cancel(d, m, e);
                 drive(e);
                 m->st[i] = P_DONE;
                 d->waiting--;
@@ -781,10 +780,8 @@ static int advance(struct mxs_domains *d, struct dom *m, int64_t now)
             m->st[i] = P_RUNNING;
         }
         if (m->st[i] == P_RUNNING) {
-            if (late && engine_step_state(e, engine_current_step(e)) == MXS_ST_RUNNING) {
-                deadline_note(d, e);
-                engine_cancel(e);
-            }
+            if (late && engine_step_state(e, engine_current_step(e)) == MXS_ST_RUNNING)
+                deadline_cancel(d, m, e);
             if (drive(e)) {
                 dest_take(d, e, -1);
                 d->working--;
