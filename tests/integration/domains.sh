@@ -119,9 +119,9 @@ done
 rc=$?
 [ $rc = 6 ] && ok "summary run exits 6" || fail "summary exit" "$rc"
 check "the table's first row is a failure" sh -c "grep -A1 '^urgency' '$tmp/t.txt' | tail -1 | grep -q '^FAIL '"
-check "the last row is the one that passed (line 3)" sh -c "awk '/^urgency/{t=1;next} t&&/^\$/{exit} t{l=\$0} END{print l}' '$tmp/t.txt' | grep -q '^ok  *3  *example.test  *3  *-  *encrypted  *encrypted  *encrypted .*$MXS_GOOD_SHA1'"
+check "the last row is the one that passed (line 3)" sh -c "awk '/^urgency/{t=1;next} t&&/^\$/{exit} t{l=\$0} END{print l}' '$tmp/t.txt' | grep -q '^ok  *3  *-  *encrypted  *encrypted  *encrypted  *-  *88  *$MXS_GOOD_SHA1  *3  *example.test \\[-4 --port $MXS_PORT_GOOD\\]\$'"
 check "the IDN row shows both forms" grep -q 'xn--bcher-kva.insecure.test (bücher.insecure.test)' "$tmp/t.txt"
-check "what expires first: the expired leaf, a warning" sh -c "grep -A1 '^Expires first' '$tmp/t.txt' | tail -1 | grep -q 'days left.*example.test (line 10)  <- warning'"
+check "what expires first: the expired leaf, a warning" sh -c "grep -A1 '^Expires first' '$tmp/t.txt' | tail -1 | grep -q 'days left.*example.test \\[-4 --port $MXS_PORT_EXPIRED\\] (line 10)  <- warning'"
 check "rejected lines listed with their numbers" sh -c "grep -q '^  line 8  *bad\\\\x1Bname.test: the name has a control byte' '$tmp/t.txt' && grep -q '^  line 9  *aaaa' '$tmp/t.txt'"
 check "Result line" grep -q '^Result: exit 6 (a domain failed)' "$tmp/t.txt"
 if grep -q "$(printf '\r')" "$tmp/t.err"; then fail "no progress line when stderr is not a terminal"; else ok "no progress line when stderr is not a terminal"; fi
@@ -136,7 +136,7 @@ expect g.json '.domain.line == 1 and .exit_code == 0'
 "$MXS_BIN" --batch --domains "$tmp/good" --expiry-warn 365 $dns > "$tmp/w.txt" 2>/dev/null
 rc=$?
 [ $rc = 4 ] && ok "--expiry-warn 365: the 88-day leaf is a warning, exit 4" || fail "expiry-warn exit 4" "$rc"
-check "--expiry-warn: the row is WARN" grep -q '^WARN  *1  *example.test' "$tmp/w.txt"
+check "--expiry-warn: the row is WARN" grep -q '^WARN  *1  *- .* 88 .* example.test \[' "$tmp/w.txt"
 
 # ---- the per-host limit and the whole-domain deadline -------------------------------------------
 # Four probes, all to 127.0.0.1 at the slow-banner port (greeting after
@@ -183,7 +183,7 @@ done
 expect i.json '[.[] | .domain.line] == [1]' -s
 check "Ctrl-C (--json): the partial run is said on stderr" grep -q '^INTERRUPTED: a partial run. 1 line finished and written; 1 domain still running were dropped' "$tmp/i.json.err"
 [ "$(cat "$tmp/i.text.rc")" = 3 ] && ok "Ctrl-C: exit 3 (summary)" || fail "Ctrl-C exit 3 (summary)" "$(cat "$tmp/i.text.rc")"
-check "Ctrl-C: the summary has the finished domain" grep -q '^FAIL  *1  *insecure.test' "$tmp/i.text"
+check "Ctrl-C: the summary has the finished domain" grep -q '^FAIL  *1  *CHAIN .* insecure.test \[--port' "$tmp/i.text"
 check "Ctrl-C: the summary says the run is partial" grep -q '^INTERRUPTED: a partial run' "$tmp/i.text"
 check "Ctrl-C: Result exit 3" grep -q '^Result: exit 3 (interrupted' "$tmp/i.text"
 
