@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -400,14 +401,35 @@ static int check_usage(const struct front_opts *o)
     return 0;
 }
 
+/* Enough file descriptors for --parallel: each engine at work holds up to
+ * four (a probe and its side handshakes), a lookup's resolver context
+ * several.  Running out would look like the partner's failed connect: the
+ * soft limit is raised, or the run refused up front.  0 or EXIT_LOCAL. */
+static int fd_room(int parallel)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)parallel * 6 + 64;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return 0;
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+        rl.rlim_cur = need;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+            return 0;
+    }
+    fprintf(stderr, "mxscope: --parallel %d needs about %llu file descriptors; the limit is %llu (ulimit -n)\n",
+            parallel, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+    return EXIT_LOCAL;
+}
+
 int batch_domains(const struct front_opts *o)
 {
     struct mxs_domains_opts dopt;
     mxs_domains_opts_init(&dopt);
     int rc = check_usage(o);
-    if (rc || (rc = int_opt("parallel", o->parallel, 1, 1024, &dopt.parallel)) ||
+    if (rc || (rc = int_opt("parallel", o->parallel, 1, 512, &dopt.parallel)) ||
         (rc = int_opt("per-host", o->per_host, 1, 64, &dopt.per_host)) ||
-        (rc = int_opt("domain-timeout", o->domain_timeout, 1, 86400, &dopt.domain_timeout_s)))
+        (rc = int_opt("domain-timeout", o->domain_timeout, 1, 86400, &dopt.domain_timeout_s)) ||
+        (rc = fd_room(dopt.parallel)))
         return rc;
     int fd = strcmp(o->domains, "-") ? open(o->domains, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
     char err[512], shown[600];
