@@ -224,6 +224,7 @@ fi
 [ $rc = 1 ] && ok "--domains with a DOMAIN: usage, exit 1" || fail "--domains + DOMAIN" "$rc"
 "$MXS_BIN" --batch --domains "$tmp/good" --parallel 0 > /dev/null 2>&1; rc=$?
 [ $rc = 1 ] && ok "--parallel 0: usage, exit 1" || fail "--parallel 0" "$rc"
+# shellcheck disable=SC3045  # dash and bash have ulimit -n
 (ulimit -n 200; "$MXS_BIN" --batch --domains "$tmp/good" --parallel 512 > /dev/null 2> "$tmp/fd.err"); rc=$?
 [ $rc = 2 ] && grep -q 'needs about 3136 file descriptors; the limit is 200' "$tmp/fd.err" \
     && ok "--parallel beyond the open-file limit: refused, exit 2" || fail "--parallel beyond ulimit -n" "$rc: $(cat "$tmp/fd.err")"
