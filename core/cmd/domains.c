@@ -34,11 +34,13 @@
 #define INFLIGHT_FACTOR 4       /* domains in flight: parallel x this, so a
                                    domain waiting for a busy MX host does not
                                    keep the engines of others idle          */
-/* RESOLVE engines at once: a quarter of parallel (at least 1).  Each lookup
+/* RESOLVE engines at once: a quarter of parallel, from 1 to 4.  Each lookup
  * has its own libunbound context (about 6 MB of heap while it lives, freed
- * when RESOLVE ends: survey_expand), and a local resolver answers in
- * milliseconds, so the probes are what needs the slots. */
-#define MAX_RESOLVING(par) ((par) < 4 ? 1 : (par) / 4)
+ * when RESOLVE ends: survey_expand; making one costs more than a local
+ * answer), and 4 lookups at a time outrun what 64 probes finish: the
+ * probes are what needs the slots.  (At --parallel 64, 16 contexts made
+ * the run slower and twice as large.) */
+#define MAX_RESOLVING(par) ((par) < 4 ? 1 : (par) / 4 < 4 ? (par) / 4 : 4)
 
 enum { P_WAITING = 0, P_RUNNING, P_DONE };
 
