@@ -1047,13 +1047,14 @@ char *survey_render_json(const struct survey *v);
  *     with the list);
  *   - "NAME [--SETTING VALUE ...]  # comment": blank lines and comments are
  *     skipped; the words after the name are settings of the table
- *     (--port 465, --expect-fingerprint HEX, --tls-on-connect on, -4, -6;
- *     not --host or --target) for that line only;
+ *     (--port 465, --expect-fingerprint HEX, --tls-on-connect, -4, -6;
+ *     not --host or --target) for that line only; a UTF-8 BOM is skipped;
  *   - NAME is lower-cased, an IDN name becomes its A-label (libidn2; both
  *     forms kept); a name with a control byte, over 253 octets, not a host
  *     name, or bad options is rejected with its line number, and the rest
  *     is still probed;
- *   - at most `parallel` engines work at once (RESOLVE engines and probes);
+ *   - at most `parallel` engines work at once (RESOLVE engines, at most 4
+ *     of them: each has a libunbound context of its own; and probes);
  *     at most `per_host` probes at once against one MX host name and one
  *     address:port (partners share MX hosts); every domain has a deadline
  *     for all of its probes, counted from its first query: what still runs
