@@ -892,7 +892,8 @@ enum cmd_action {
     CMD_ACT_OUTPUT,     /* a multi-line message worth a scrollable view      */
     CMD_ACT_QUIT,
     CMD_ACT_CONFIRM,    /* ask; if yes, run `confirm` (status NEEDS_CONFIRM) */
-    CMD_ACT_DUMP        /* write the screen as text to `path`                */
+    CMD_ACT_DUMP,       /* write the screen as text to `path`                */
+    CMD_ACT_YANK        /* `data` for the clipboard (the front end's choice) */
 };
 
 struct cmd_result {
@@ -901,9 +902,10 @@ struct cmd_result {
     int arg;                 /* SHOW_CERT: depth                              */
     int engine_changed;      /* open/load replaced ctx->engine: reset views   */
     int cancelled;           /* engine_cancel was called                      */
-    char path[1024];         /* DUMP: file                                    */
+    char path[1024];         /* DUMP: file; YANK: the file written, or ""   */
     char confirm[CMD_MAX_LINE]; /* CONFIRM: the command line to run on "yes" */
     struct buf msg;          /* escaped text for the operator; may be empty  */
+    struct buf data;         /* YANK: the text copied (a thumbprint, a PEM)   */
 };
 
 struct cmd_ctx {
@@ -911,6 +913,8 @@ struct cmd_ctx {
     struct lab *lab;         /* lab in use (caller's or owned)                */
     char lab_scenario[64];   /* "" when the target is not the lab             */
     int blocking;            /* 1: batch, drive the engine here               */
+    int cert_sel;            /* the certificate the front end has selected
+                                (the console's Chain pane; 0: the leaf)      */
     /* private */
     struct engine *caller_engine; /* never freed here                         */
     int own_lab;

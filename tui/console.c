@@ -162,6 +162,7 @@ void console_exec(struct ui *ui, const char *line)
     struct cmd_result r;
     cmd_result_init(&r);
     ui->msg[0] = 0;
+    ui->cmd.cert_sel = chain_selected(); /* what `yank` copies */
     cmd_exec(&ui->cmd, line, &r);
     const char *msg = r.msg.data ? r.msg.data : "";
     if (r.engine_changed) {
@@ -212,6 +213,17 @@ void console_exec(struct ui *ui, const char *line)
         break;
     case CMD_ACT_DUMP:
         console_dump(ui, r.path);
+        msg = ui->msg;
+        break;
+    case CMD_ACT_YANK:
+        /* The clipboard only when asked for (--osc52): the words first,
+         * the value after (the status bar may cut it; the file has it). */
+        if (!ui->osc52)
+            ui_message(ui, 0, "%s%s", r.path[0] ? "" : "not copied (start with --osc52): ", msg);
+        else if (screen_osc52(buf_str(&r.data), r.data.len))
+            ui_message(ui, 1, "not copied (cannot write to the terminal): %s", msg);
+        else
+            ui_message(ui, 0, "copied (OSC 52): %s", msg);
         msg = ui->msg;
         break;
     default:
@@ -356,9 +368,61 @@ static void console_pane_action(struct ui *ui, enum km_action a, int ch)
         console_focus(ui, FOCUS_CMDLINE);
         cmdline_key(ch);
         break;
+    case KA_TIMELINE:
+        overlay_open_live(ui, "Timeline", timeline_render);
+        break;
     default:
         break;
     }
+}
+
+/* A mouse event as a key of the table (KM_MOUSE_CLICK ...), at (*y, *x);
+ * 0 for events the console does not use (a release, a drag). */
+static int console_mouse_key(int *y, int *x)
+{
+    MEVENT me;
+    if (getmouse(&me) != OK)
+        return 0;
+    *y = me.y;
+    *x = me.x;
+    if (me.bstate & BUTTON1_DOUBLE_CLICKED)
+        return KM_MOUSE_DOUBLE;
+    if (me.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED))
+        return KM_MOUSE_CLICK;
+    if (me.bstate & BUTTON4_PRESSED)
+        return KM_WHEEL_UP;
+#ifdef BUTTON5_PRESSED
+    if (me.bstate & BUTTON5_PRESSED)
+        return KM_WHEEL_DOWN;
+#endif
+    return 0;
+}
+
+/* The mouse on the panes: it acts on the pane under the pointer, whatever
+ * has the focus (the command line included: a click leaves it). */
+static void console_mouse(struct ui *ui, int key, int y, int x)
+{
+    int pane = panes_at(y, x);
+    enum km_action a = keymap_bound(KM_PANES, key);
+    if (pane < 0 || a == KA_NONE)
+        return;
+    ui->msg[0] = 0;
+    switch (a) {
+    case KA_MOUSE_FOCUS:
+        panes_click(ui, pane, y, x);
+        break;
+    case KA_MOUSE_OPEN:
+        panes_click(ui, pane, y, x);
+        panes_key(ui, pane, KA_OPEN);
+        break;
+    case KA_MOUSE_UP: case KA_MOUSE_DOWN:
+        for (int i = 0; i < 3; i++)
+            panes_key(ui, pane, a == KA_MOUSE_UP ? KA_UP : KA_DOWN);
+        break;
+    default:
+        break;
+    }
+    ui->dirty = 1;
 }
 
 /* One key.  Order: confirmation, overlay, prompt, command line, the
@@ -368,6 +432,18 @@ static void console_key(struct ui *ui, int ch)
     if (ch == KEY_RESIZE) { /* not a key: the terminal changed size */
         panes_layout(ui);
         ui->dirty = 1;
+        return;
+    }
+    int my = 0, mx = 0;
+    if (ch == KEY_MOUSE && !(ch = console_mouse_key(&my, &mx)))
+        return;
+    /* A question or a typed search waits for keys: the mouse is not an
+     * answer.  Over an overlay the wheel scrolls it (its table). */
+    int mouse = ch >= KM_MOUSE_CLICK && ch <= KM_WHEEL_DOWN;
+    if (mouse && (ui->confirm || prompt_active()))
+        return;
+    if (mouse && !overlay_is_open()) {
+        console_mouse(ui, ch, my, mx);
         return;
     }
     if (ui->confirm) {
@@ -384,7 +460,8 @@ static void console_key(struct ui *ui, int ch)
         enum km_action a = keymap_lookup(KM_OVERLAY, ch);
         if (a == KA_CLOSE_CANCEL)
             console_cancel(ui);
-        overlay_key(ui, a);
+        for (int i = 0; i < (mouse ? 3 : 1); i++) /* a wheel notch: 3 lines */
+            overlay_key(ui, a);
         return;
     }
     if (ch != ERR)
@@ -507,6 +584,11 @@ int console_run(struct console_opts *o)
     panes_create();
     panes_layout(&ui);
     cmdline_init(&ui);
+    const char *nm = getenv("MXS_NO_MOUSE");
+    if (!o->no_mouse && !(nm && *nm && strcmp(nm, "0")))
+        screen_mouse(1);
+    const char *osc = getenv("MXS_OSC52");
+    ui.osc52 = o->osc52 || (osc && *osc && strcmp(osc, "0"));
     if (o->stop_after_resolve && ui.cmd.engine && !o->load &&
         !engine_is_replay(ui.cmd.engine))
         engine_step(ui.cmd.engine); /* RESOLVE, then wait for the operator */

@@ -19,6 +19,8 @@ struct console_opts {
     const char *script;           /* --script FILE: commands fed at start    */
     const char *load;             /* --load FILE: replay read-only           */
     const char *notice;           /* shown on the status bar at start, or NULL */
+    int no_mouse;                 /* --no-mouse: no clicks, no wheel         */
+    int osc52;                    /* --osc52: yank sets the clipboard too    */
 };
 
 /* Returns the process exit code. */

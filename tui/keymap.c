@@ -37,6 +37,11 @@ const struct km_binding km_bindings[] = {
     {':', KM_PANES, KA_COMMAND, "type a command"},
     {'?', KM_PANES, KA_HELP, "this help"},
     {'q', KM_PANES, KA_QUIT, "quit (asks when the session is not saved)"},
+    {'t', KM_PANES, KA_TIMELINE, "the timeline: each step's start, duration and a bar (live while a step runs)"},
+    {KM_MOUSE_CLICK, KM_PANES, KA_MOUSE_FOCUS, "focus the pane under it; select a certificate, a finding, a step (its lines)"},
+    {KM_MOUSE_DOUBLE, KM_PANES, KA_MOUSE_OPEN, "open what is under the pointer, as Enter does"},
+    {KM_WHEEL_UP, KM_PANES, KA_MOUSE_UP, "scroll the pane under the pointer (--no-mouse: off; Shift+drag selects text)"},
+    {KM_WHEEL_DOWN, KM_PANES, KA_MOUSE_DOWN, "scroll the pane under the pointer (--no-mouse: off; Shift+drag selects text)"},
 
     /* The Exchange pane. */
     UP_K(KM_EXCHANGE, "scroll up"),
@@ -92,8 +97,10 @@ const struct km_binding km_bindings[] = {
     ENTER(KM_OVERLAY, KA_CLOSE, "close"),
     {KM_CTRL('C'), KM_OVERLAY, KA_CLOSE_CANCEL, "close, and cancel a running step"},
     UP_K(KM_OVERLAY, "scroll up"),
+    {KM_WHEEL_UP, KM_OVERLAY, KA_UP, "scroll up"},
     DOWN_J(KM_OVERLAY, "scroll down"),
     {' ', KM_OVERLAY, KA_DOWN, "scroll down"},
+    {KM_WHEEL_DOWN, KM_OVERLAY, KA_DOWN, "scroll down"},
     {KEY_PPAGE, KM_OVERLAY, KA_PAGE_UP, "page up"},
     {'b', KM_OVERLAY, KA_PAGE_UP, "page up"},
     {KEY_NPAGE, KM_OVERLAY, KA_PAGE_DOWN, "page down"},
@@ -166,6 +173,10 @@ const char *keymap_key_name(int key, char *out, size_t outlen)
     case KEY_END: n = "End"; break;
     case KEY_DC: n = "Delete"; break;
     case KEY_BACKSPACE: case KM_KEY_DEL: n = "Backspace"; break;
+    case KM_MOUSE_CLICK: n = "Click"; break;
+    case KM_MOUSE_DOUBLE: n = "Double-click"; break;
+    case KM_WHEEL_UP: n = "Wheel up"; break;
+    case KM_WHEEL_DOWN: n = "Wheel down"; break;
     default: break;
     }
     if (n)

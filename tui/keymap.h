@@ -24,6 +24,13 @@ struct buf;
 #define KM_KEY_ESC 27
 #define KM_KEY_DEL 127
 #define KM_CTRL(c) ((c) & 0x1f)
+/* The mouse as keys (codes above curses' own): console.c turns each
+ * KEY_MOUSE event into one of these, so the mouse is in the table, and in
+ * the help, like any key.  Where it happened is in the event (mouse.c). */
+#define KM_MOUSE_CLICK (KEY_MAX + 1)
+#define KM_MOUSE_DOUBLE (KEY_MAX + 2)
+#define KM_WHEEL_UP (KEY_MAX + 3)
+#define KM_WHEEL_DOWN (KEY_MAX + 4)
 
 /* Where a key is pressed, in the order of the help screen.  The console
  * looks in this order: confirmation, overlay, prompt, command line, the
@@ -44,7 +51,9 @@ enum km_action {
     KA_NONE = 0,       /* not bound: the context's fallback applies */
     /* console (KM_PANES) */
     KA_STEP, KA_RUN, KA_RESTART, KA_CANCEL, KA_FOCUS_NEXT, KA_FOCUS_PREV,
-    KA_COMMAND, KA_HELP, KA_QUIT, KA_TYPE_COMMAND,
+    KA_COMMAND, KA_HELP, KA_QUIT, KA_TYPE_COMMAND, KA_TIMELINE,
+    /* the mouse, on the pane under the pointer */
+    KA_MOUSE_FOCUS, KA_MOUSE_OPEN, KA_MOUSE_UP, KA_MOUSE_DOWN,
     /* panes and the overlay: movement */
     KA_UP, KA_DOWN, KA_PAGE_UP, KA_PAGE_DOWN, KA_TOP, KA_BOTTOM,
     KA_SEARCH, KA_MATCH_NEXT, KA_MATCH_PREV, KA_SEARCH_CLEAR, KA_OPEN,

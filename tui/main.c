@@ -74,6 +74,7 @@ static int run_console(const struct front_opts *o, struct lab *lb, const char *s
         .engine = e, .lab = lb, .lab_scenario = scenario,
         .stop_after_resolve = o->positional != NULL && !o->lab, .script = o->script, .load = o->load,
         .notice = lab_notice[0] ? "--cafile not used: the lab's own CA is" : NULL,
+        .no_mouse = o->no_mouse, .osc52 = o->osc52,
     };
     int rc = console_run(&co);
     engine_free(co.engine);

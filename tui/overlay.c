@@ -21,6 +21,8 @@ static struct overlay_state {
     int n, top;
     char search[128];            /* / in the overlay: case-insensitive     */
     int hit;                     /* line of the current match, -1          */
+    /* a live view (the timeline): its text made again at every draw */
+    void (*render)(struct ui *ui, struct buf *out, int width);
 } tv;
 
 /* Continuation rows of a wrapped line start under its text (its leading
@@ -49,20 +51,27 @@ static int overlay_rows(const char *s, int w)
     return rows;
 }
 
-void overlay_close(struct ui *ui)
+static void overlay_free_lines(void)
 {
     for (int i = 0; i < tv.n; i++)
         free(tv.lines[i]);
     free(tv.lines);
+    tv.lines = NULL;
+    tv.n = 0;
+}
+
+void overlay_close(struct ui *ui)
+{
+    overlay_free_lines();
     memset(&tv, 0, sizeof tv);
     tv.hit = -1;
     ui->dirty = 1;
 }
 
-void overlay_open(struct ui *ui, const char *title, const char *text)
+/* The view's lines from text (a copy each). */
+static void overlay_set_text(const char *text)
 {
-    overlay_close(ui);
-    snprintf(tv.title, sizeof tv.title, "%s", title);
+    overlay_free_lines();
     int cap = 16;
     tv.lines = malloc((size_t)cap * sizeof *tv.lines);
     if (!tv.lines)
@@ -90,8 +99,46 @@ void overlay_open(struct ui *ui, const char *title, const char *text)
         tv.lines[tv.n++] = l;
         p = nl ? nl + 1 : p + len;
     }
+}
+
+void overlay_open(struct ui *ui, const char *title, const char *text)
+{
+    overlay_close(ui);
+    snprintf(tv.title, sizeof tv.title, "%s", title);
+    overlay_set_text(text);
     tv.open = 1;
     ui->dirty = 1;
+}
+
+static void overlay_geometry(const struct ui *ui, int *y, int *x, int *h, int *w);
+static void overlay_goto_match(struct ui *ui, int from, int dir);
+
+/* Make a live view's text again, at the width it is drawn at. */
+static void overlay_rerender(struct ui *ui)
+{
+    int y, x, h, w;
+    struct buf b;
+    overlay_geometry(ui, &y, &x, &h, &w);
+    buf_init(&b, 1u << 20);
+    tv.render(ui, &b, w - 4);
+    overlay_set_text(buf_str(&b));
+    buf_free(&b);
+    if (tv.hit >= tv.n)
+        tv.hit = -1;
+}
+
+void overlay_open_live(struct ui *ui, const char *title,
+                       void (*render)(struct ui *ui, struct buf *out, int width))
+{
+    overlay_open(ui, title, "");
+    tv.render = render;
+    overlay_rerender(ui);
+}
+
+void overlay_find(struct ui *ui, const char *s)
+{
+    snprintf(tv.search, sizeof tv.search, "%s", s);
+    overlay_goto_match(ui, 0, 1);
 }
 
 static void overlay_geometry(const struct ui *ui, int *y, int *x, int *h, int *w)
@@ -105,6 +152,8 @@ static void overlay_geometry(const struct ui *ui, int *y, int *x, int *h, int *w
 void overlay_draw(struct ui *ui)
 {
     int y, x, h, w;
+    if (tv.render)
+        overlay_rerender(ui);
     overlay_geometry(ui, &y, &x, &h, &w);
     for (int i = 0; i < h; i++)
         mvhline(y + i, x, ' ', w);

@@ -13,11 +13,17 @@
 static struct chain_state {
     struct rect r;
     int sel;                      /* the selected certificate's depth */
+    int top, rows_per;            /* as last drawn: for a click's row */
 } ch_st;
+
+int chain_selected(void)
+{
+    return ch_st.sel;
+}
 
 static void chain_create(void)
 {
-    ch_st = (struct chain_state){{0, 0, 0, 0}, 0};
+    ch_st = (struct chain_state){{0, 0, 0, 0}, 0, 0, 1};
 }
 
 static void chain_reset(void)
@@ -94,9 +100,11 @@ static void chain_draw(struct ui *ui, int focused)
     /* The thumbprint an Exchange operator looks for first: a row under
      * each certificate when the pane has the rows (SHA-256 too when it is
      * wide enough); cut with an ellipsis when narrow, whole in the detail. */
-    int rows_per = vis >= 2 * (ch->n + (ch->alt_present ? 1 : 0)) ? 2 : 1;
+    int rows_per = vis >= 2 * ch->n + (ch->alt_present ? 1 : 0) ? 2 : 1;
     int certs_vis = vis / rows_per;
     int top = ch_st.sel >= certs_vis ? ch_st.sel - certs_vis + 1 : 0;
+    ch_st.top = top;
+    ch_st.rows_per = rows_per;
     for (int i = 0; i < certs_vis && top + i < ch->n; i++) {
         const struct mxs_cert *c = &ch->cert[top + i];
         if (rows_per == 2) {
@@ -150,6 +158,29 @@ static void chain_draw(struct ui *ui, int focused)
     }
 }
 
+/* Its rows: a name row and a thumbprint row per certificate, and one for a
+ * second certificate's leaf; one for "(no certificates yet)". */
+static int chain_want(struct ui *ui, int w, int *must)
+{
+    (void)w;
+    const struct mxs_chain_facts *ch = ui->cmd.engine ? engine_chain(ui->cmd.engine) : NULL;
+    *must = 1;
+    if (!ch || ch->n == 0)
+        return 1;
+    return 2 * ch->n + (ch->alt_present ? 1 : 0);
+}
+
+/* A click selects the certificate on that row (its name or its
+ * thumbprint row). */
+static void chain_click(struct ui *ui, int row, int col)
+{
+    (void)col;
+    const struct mxs_chain_facts *ch = ui->cmd.engine ? engine_chain(ui->cmd.engine) : NULL;
+    int i = ch_st.top + row / (ch_st.rows_per > 0 ? ch_st.rows_per : 1);
+    if (ch && i >= 0 && i < ch->n)
+        ch_st.sel = i;
+}
+
 static int chain_key(struct ui *ui, enum km_action a)
 {
     struct engine *e = ui->cmd.engine;
@@ -180,4 +211,6 @@ const struct pane_ops pane_chain = {
     .resize = chain_resize,
     .draw = chain_draw,
     .key = chain_key,
+    .want = chain_want,
+    .click = chain_click,
 };

@@ -228,6 +228,28 @@ static void exchange_search_done(struct ui *ui, int accepted)
     }
 }
 
+/* The Exchange from where step s last started (a click on its row in the
+ * Steps pane): the line of its "started" record on top, not following. */
+void exchange_goto_step(struct ui *ui, enum mxs_step s)
+{
+    struct engine *e = ui->cmd.engine;
+    xl_sync(ui);
+    int at = -1;
+    for (size_t i = 0; e && i < ex.n; i++) {
+        const struct mxs_record *rec = engine_record(e, i);
+        if (rec && rec->kind == MXS_REC_STEP && rec->step == s)
+            if (at < 0 || strstr((const char *)rec->data, " started"))
+                at = (int)i;
+    }
+    if (at < 0) {
+        ui_message(ui, 0, "%s has no lines yet", mxs_step_name(s));
+        return;
+    }
+    ex.top = at;
+    ex.follow = 0;
+    ui_message(ui, 0, "Exchange at %s: line %d of %zu", mxs_step_name(s), at + 1, ex.n);
+}
+
 /* ---- keys ----------------------------------------------------------------------- */
 
 static void exchange_open_transcript(struct ui *ui)

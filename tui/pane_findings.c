@@ -13,16 +13,20 @@
 static struct findings_state {
     struct rect r;
     int top;                      /* first line shown */
+    int sel;                      /* the finding a click selected, -1 */
+    int first[MXS_MAX_FINDINGS + 1]; /* its first line, as last drawn */
+    int nf;
 } fs;
 
 static void findings_create(void)
 {
-    fs = (struct findings_state){{0, 0, 0, 0}, 0};
+    fs = (struct findings_state){.sel = -1};
 }
 
 static void findings_reset(void)
 {
     fs.top = 0;
+    fs.sel = -1;
 }
 
 static void findings_resize(struct rect r)
@@ -92,14 +96,14 @@ static void wrap_add(struct buf *b, const char *text, int width, const char *fir
 
 /* The findings pane's lines, escaped: verdict first, then each finding and
  * its advice. */
-static int findings_lines(struct ui *ui, struct buf *b)
+static int findings_lines(struct ui *ui, struct buf *b, int pw, int *verdict_rows)
 {
     struct engine *e = ui->cmd.engine;
     int lines = 0;
+    *verdict_rows = 0;
     if (!e)
         return 0;
     const struct mxs_verdict *v = engine_verdicts(e);
-    int pw = fs.r.w - 2;
     if (v) {
         /* Never cut: a policy's words that do not fit go whole to the next
          * row, under the first (at 80 columns "verified: not delivered
@@ -124,12 +128,18 @@ static int findings_lines(struct ui *ui, struct buf *b)
         }
         buf_puts(b, "\n");
         lines++;
+        *verdict_rows = lines;
     }
     int n = 0;
     const struct mxs_finding *f = engine_findings(e, &n);
-    int width = fs.r.w - 2;
+    int width = pw;
+    fs.nf = 0;
     for (int i = 0; f && i < n; i++) {
         char head[80];
+        if (i < MXS_MAX_FINDINGS) {
+            fs.first[i] = lines;
+            fs.nf = i + 1;
+        }
         snprintf(head, sizeof head, "%c %s: ",
                  f[i].severity == MXS_SEV_ERROR ? 'E' : f[i].severity == MXS_SEV_WARNING ? 'W' : 'i', f[i].id);
         wrap_add(b, f[i].message, width, head, "  ", &lines);
@@ -137,6 +147,7 @@ static int findings_lines(struct ui *ui, struct buf *b)
             wrap_add(b, f[i].advice, width, "    -> ", "       ", &lines);
         }
     }
+    fs.first[fs.nf] = lines;
     if (n == 0) {
         buf_puts(b, engine_finished(e) ? "(no findings: nothing wrong was seen)\n" : "(no findings yet)\n");
         lines++;
@@ -144,18 +155,36 @@ static int findings_lines(struct ui *ui, struct buf *b)
     return lines;
 }
 
+/* The rows the pane's content takes at inner width w (the layout sizes the
+ * pane from it); *must: the verdict's rows, never cut. */
+static int findings_want(struct ui *ui, int w, int *must)
+{
+    struct buf b;
+    buf_init(&b, 1u << 20);
+    int n = findings_lines(ui, &b, w, must);
+    buf_free(&b);
+    return n;
+}
+
 static void findings_draw(struct ui *ui, int focused)
 {
     struct rect r = fs.r;
-    screen_box(r.y, r.x, r.h, r.w, "Findings & verdict", focused);
     struct buf b;
+    int must;
     buf_init(&b, 1u << 20);
-    int n = findings_lines(ui, &b);
+    int n = findings_lines(ui, &b, r.w - 2, &must);
     int vis = r.h - 2;
     if (fs.top > n - vis)
         fs.top = n - vis;
     if (fs.top < 0)
         fs.top = 0;
+    /* What does not fit is never silently missing: the title says which
+     * rows are in view, as the Exchange's does. */
+    char title[80] = "Findings & verdict";
+    if (n > vis && vis > 0)
+        snprintf(title, sizeof title, "Findings & verdict %d-%d/%d", fs.top + 1,
+                 fs.top + vis < n ? fs.top + vis : n, n);
+    screen_box(r.y, r.x, r.h, r.w, title, focused);
     const char *p = b.data ? b.data : "";
     for (int i = 0; *p && i < fs.top + vis; i++) {
         const char *nl = strchr(p, '\n');
@@ -170,11 +199,30 @@ static void findings_draw(struct ui *ui, int focused)
                              line[0] == 'W' && line[1] == ' ' ? ROLE_WARN :
                              !strncmp(line, "Verdict", 7) ? ROLE_TITLE :
                              line[0] == ' ' ? ROLE_DIM : ROLE_NORMAL;
-            screen_text(r.y + 1 + i - fs.top, r.x + 1, r.w - 2, line, screen_attr(role));
+            attr_t a = screen_attr(role);
+            /* The finding a click selected: its rows highlighted. */
+            if (focused && fs.sel >= 0 && fs.sel < fs.nf && i >= fs.first[fs.sel] &&
+                i < fs.first[fs.sel + 1]) {
+                a = screen_attr(ROLE_SELECT);
+                mvhline(r.y + 1 + i - fs.top, r.x + 1, ' ' | a, r.w - 2);
+            }
+            screen_text(r.y + 1 + i - fs.top, r.x + 1, r.w - 2, line, a);
         }
         p = nl ? nl + 1 : p + len;
     }
     buf_free(&b);
+}
+
+/* A click selects the finding on that row (its message or its advice). */
+static void findings_click(struct ui *ui, int row, int col)
+{
+    (void)ui;
+    (void)col;
+    int line = fs.top + row;
+    fs.sel = -1;
+    for (int i = 0; i < fs.nf; i++)
+        if (line >= fs.first[i] && line < fs.first[i + 1])
+            fs.sel = i;
 }
 
 static int findings_key(struct ui *ui, enum km_action a)
@@ -196,6 +244,14 @@ static int findings_key(struct ui *ui, enum km_action a)
         render_report_text(e, &b);
         overlay_open(ui, "Step-by-step report (as --batch prints it)", b.data ? b.data : "");
         buf_free(&b);
+        /* Opened on the finding a click selected. */
+        int nf = 0;
+        const struct mxs_finding *f = engine_findings(e, &nf);
+        if (f && fs.sel >= 0 && fs.sel < nf) {
+            char id[96];
+            snprintf(id, sizeof id, " %s ", f[fs.sel].id);
+            overlay_find(ui, id);
+        }
         break;
     }
     default:
@@ -212,4 +268,6 @@ const struct pane_ops pane_findings = {
     .resize = findings_resize,
     .draw = findings_draw,
     .key = findings_key,
+    .want = findings_want,
+    .click = findings_click,
 };

@@ -3,7 +3,7 @@
  * time, and a live countdown to the running step's deadline.
  *
  * It has no keys of its own (the console's keys work while it has the
- * focus) and nothing to keep but its place on the screen.
+ * focus); a click selects a step and shows its lines in the Exchange.
  * Owner: the console engineer (h6).
  */
 #include <stdio.h>
@@ -12,11 +12,28 @@
 
 static struct steps_state {
     struct rect r;
+    int sel;                      /* the step a click selected, -1 */
 } steps;
 
 static void steps_create(void)
 {
-    steps = (struct steps_state){{0, 0, 0, 0}};
+    steps = (struct steps_state){{0, 0, 0, 0}, -1};
+}
+
+static void steps_reset(void)
+{
+    steps.sel = -1;
+}
+
+/* A click on a step's row selects it and shows its lines in the Exchange
+ * (tig's habit: the list drives the detail view). */
+static void steps_click(struct ui *ui, int row, int col)
+{
+    (void)col;
+    if (row < 0 || row >= MXS_STEP_COUNT || !ui->cmd.engine)
+        return;
+    steps.sel = row;
+    exchange_goto_step(ui, (enum mxs_step)row);
 }
 
 static void steps_resize(struct rect r)
@@ -63,6 +80,10 @@ static void steps_draw(struct ui *ui, int focused)
         attr_t a = screen_attr(role);
         if (s == (int)cur && st == MXS_ST_PENDING && !engine_finished(e))
             a = screen_attr(ROLE_TITLE);
+        if (focused && s == steps.sel) {
+            a = screen_attr(ROLE_SELECT);
+            mvhline(r.y + 1 + s, r.x + 1, ' ' | a, r.w - 2);
+        }
         screen_text(r.y + 1 + s, r.x + 1, r.w - 2, line, a);
     }
 }
@@ -70,6 +91,8 @@ static void steps_draw(struct ui *ui, int focused)
 const struct pane_ops pane_steps = {
     .keys = KM_PANES,
     .create = steps_create,
+    .reset = steps_reset,
     .resize = steps_resize,
     .draw = steps_draw,
+    .click = steps_click,
 };

@@ -56,33 +56,82 @@ int panes_key(struct ui *ui, int pane, enum km_action a)
 
 /* ---- layout --------------------------------------------------------------- */
 
-void panes_layout(struct ui *ui)
+static struct rect pane_rect[PANE_COUNT];
+
+/* Sized by content, at every draw (the content grows as steps run): the
+ * Steps pane has a row per step; the Chain the rows its certificates take
+ * (a thumbprint row under each); Findings the rows its verdict and advice
+ * take, up to all that is left under Steps and Chain, and never fewer than
+ * the verdict's rows plus one: the verdict is never cut.  The Exchange, a
+ * scrolling transcript, takes what neither needs.  When the Findings cannot
+ * have all they need, the Chain keeps only its content (no empty rows). */
+static void panes_place(struct ui *ui)
 {
-    getmaxyx(stdscr, ui->rows, ui->cols);
     int H = ui->rows - 2;          /* status bar and command line below */
     if (H < 10)
         H = 10;
-    int fh = H / 4;
-    if (fh < 5)
-        fh = 5;
-    int th = H - fh;
     int lw = ui->cols * 34 / 100;
     if (lw < 26)
         lw = 26;
     if (lw > 44)
         lw = 44;
     int sh = MXS_STEP_COUNT + 2;
-    if (sh > th - 4)
-        sh = th - 4;
-    if (sh < 4)
-        sh = 4;
-    struct rect r[PANE_COUNT];
-    r[FOCUS_STEPS] = (struct rect){0, 0, sh, lw};
-    r[FOCUS_CHAIN] = (struct rect){sh, 0, th - sh, lw};
-    r[FOCUS_EXCHANGE] = (struct rect){0, lw, th, ui->cols - lw};
-    r[FOCUS_FINDINGS] = (struct rect){th, 0, fh, ui->cols};
+    int must = 0;
+    int cw = 2 + panes[FOCUS_CHAIN]->want(ui, lw - 2, &must);
+    must = 0;
+    int fw = 2 + panes[FOCUS_FINDINGS]->want(ui, ui->cols - 2, &must);
+    int fmin = 2 + must + 1;
+    if (fmin > fw)
+        fmin = fw;
+    if (cw < 3)
+        cw = 3;
+    int fh = fw;
+    if (H - fh < sh + cw) {
+        fh = H - sh - cw;         /* Findings get the rest ...            */
+        if (fh < fmin)
+            fh = fmin;            /* ... and the verdict whole, always    */
+    }
+    if (fh > H - 6)
+        fh = H - 6;
+    int th = H - fh;
+    if (sh > th - 3)
+        sh = th - 3;
+    if (sh < 3)
+        sh = 3;
+    pane_rect[FOCUS_STEPS] = (struct rect){0, 0, sh, lw};
+    pane_rect[FOCUS_CHAIN] = (struct rect){sh, 0, th - sh, lw};
+    pane_rect[FOCUS_EXCHANGE] = (struct rect){0, lw, th, ui->cols - lw};
+    pane_rect[FOCUS_FINDINGS] = (struct rect){th, 0, fh, ui->cols};
     for (int i = 0; i < PANE_COUNT; i++)
-        panes[i]->resize(r[i]);
+        panes[i]->resize(pane_rect[i]);
+}
+
+void panes_layout(struct ui *ui)
+{
+    getmaxyx(stdscr, ui->rows, ui->cols);
+    panes_place(ui);
+}
+
+int panes_at(int y, int x)
+{
+    for (int i = 0; i < PANE_COUNT; i++) {
+        struct rect r = pane_rect[i];
+        if (y >= r.y && y < r.y + r.h && x >= r.x && x < r.x + r.w)
+            return i;
+    }
+    return -1;
+}
+
+void panes_click(struct ui *ui, int pane, int y, int x)
+{
+    if (pane < 0 || pane >= PANE_COUNT)
+        return;
+    ui->focus = ui->prev_focus = pane;
+    ui->dirty = 1;
+    struct rect r = pane_rect[pane];
+    /* On the frame: only the focus. */
+    if (panes[pane]->click && y > r.y && y < r.y + r.h - 1 && x > r.x && x < r.x + r.w - 1)
+        panes[pane]->click(ui, y - r.y - 1, x - r.x - 1);
 }
 
 /* ---- the prompt ------------------------------------------------------------- */
@@ -245,6 +294,7 @@ static void status_draw(struct ui *ui)
 
 void panes_draw(struct ui *ui)
 {
+    panes_place(ui);
     for (int i = 0; i < PANE_COUNT; i++)
         panes[i]->draw(ui, ui->focus == i);
     status_draw(ui);

@@ -40,7 +40,7 @@ static void screen_fatal(int sig)
 {
     /* Only async-signal-safe calls: termios back, leave the alternate
      * screen, show the cursor, then die of the same signal. */
-    static const char reset[] = "\033[?1049l\033[?25h\033[0m\r\n";
+    static const char reset[] = "\033[?1000l\033[?1006l\033[?1049l\033[?25h\033[0m\r\n";
     if (scr_tio_ok)
         tcsetattr(STDIN_FILENO, TCSANOW, &scr_tio);
     if (write(STDOUT_FILENO, reset, sizeof reset - 1) < 0) {
@@ -236,6 +236,7 @@ void screen_end(void)
     if (!scr_on)
         return;
     curs_set(1);
+    mousemask(0, NULL);  /* the terminal's own selection back */
     endwin();
     scr_on = 0;
     screen_stderr_restore();
@@ -408,6 +409,66 @@ const char *screen_state_glyph(enum mxs_step_state s)
     if ((int)s < 0 || s > MXS_ST_CANCELLED)
         return "?";
     return scr_utf8 ? uni[s] : asc[s];
+}
+
+int screen_utf8(void)
+{
+    return scr_utf8;
+}
+
+/* Clicks and the wheel only: no motion reports, so a terminal with Shift
+ * (most of them) still selects text with the pointer. */
+int screen_mouse(int on)
+{
+    mmask_t want = on ? BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_DOUBLE_CLICKED |
+                        BUTTON4_PRESSED
+#ifdef BUTTON5_PRESSED
+                        | BUTTON5_PRESSED
+#endif
+                      : 0;
+    return mousemask(want, NULL) == want || !on ? 0 : -1;
+}
+
+int screen_osc52(const char *data, size_t len)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char head[] = "\033]52;c;";
+    struct buf b;
+    int rc = 0;
+    if (!scr_on)
+        return -1;
+    buf_init(&b, 1u << 20);
+    buf_puts(&b, head);
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned char)data[i] << 16;
+        if (i + 1 < len)
+            v |= (unsigned char)data[i + 1] << 8;
+        if (i + 2 < len)
+            v |= (unsigned char)data[i + 2];
+        char q[4] = {b64[v >> 18 & 63], b64[v >> 12 & 63],
+                     i + 1 < len ? b64[v >> 6 & 63] : '=', i + 2 < len ? b64[v & 63] : '='};
+        buf_add(&b, q, 4);
+    }
+    buf_puts(&b, "\a");
+    /* curses has written everything at the last refresh: the sequence goes
+     * out whole, between two screens, and moves no cursor. */
+    const char *p = buf_str(&b);
+    size_t left = b.failed ? 0 : b.len;
+    if (b.failed)
+        rc = -1;
+    while (left) {
+        ssize_t n = write(STDOUT_FILENO, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = -1;
+            break;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    buf_free(&b);
+    return rc;
 }
 
 /* ---- dump --------------------------------------------------------------- */

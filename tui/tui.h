@@ -9,11 +9,12 @@
  *                 place that puts the screen together (console_draw)
  *   keymap.c      every key: code, context, action, help text (keymap.h);
  *                 the help screen's key list is made from it
- *   panes.c       the list of panes and their layout, the status bar and its
- *                 one-line prompt
+ *   panes.c       the list of panes and their layout (sized by content), the
+ *                 status bar and its one-line prompt, the mouse on the panes
  *   pane_steps.c, pane_exchange.c, pane_chain.c, pane_findings.c
  *                 one pane each: private static state behind struct pane_ops
  *   overlay.c     the modal text view (help, certificate, report, output)
+ *   timeline.c    the timeline's text (each step's start, duration, a bar)
  *   cmdline.c     GNU readline fed by curses, one byte at a time
  *   script.c      --script (console) and --script --batch
  *
@@ -63,6 +64,12 @@ void screen_fit(const char *s, int maxw, char *out, size_t outlen);
 size_t screen_wrap(const char *s, int w, int *cols);
 void screen_box(int y, int x, int h, int w, const char *title, int focused);
 const char *screen_state_glyph(enum mxs_step_state s);
+int screen_utf8(void);                       /* UTF-8 glyphs in use */
+/* Mouse reporting on (the console's clicks and wheel) or off; 0 or -1. */
+int screen_mouse(int on);
+/* data (len bytes) to the terminal's clipboard: OSC 52, written straight
+ * to the terminal between two refreshes (it moves no cursor). 0 or -1. */
+int screen_osc52(const char *data, size_t len);
 /* The whole screen as escaped text into path (savefile, 0600). */
 int screen_dump(const char *path, char *err, size_t errlen);
 
@@ -90,6 +97,7 @@ struct ui {
     /* --script in the console */
     char **script;
     int script_n, script_i;
+    int osc52;                   /* --osc52: yank also sets the clipboard */
 };
 
 /* ---- one pane (pane_*.c) ------------------------------------------------ */
@@ -117,6 +125,11 @@ struct pane_ops {
     void (*resize)(struct rect r);               /* its place on screen */
     void (*draw)(struct ui *ui, int focused);
     int (*key)(struct ui *ui, enum km_action a); /* optional; 1: handled */
+    /* optional: the rows its content takes at inner width w (the layout
+     * sizes the pane from it); *must gets the rows never to cut */
+    int (*want)(struct ui *ui, int w, int *must);
+    /* optional: a click on the inner row/col (0-based) of the pane */
+    void (*click)(struct ui *ui, int row, int col);
 };
 
 extern const struct pane_ops pane_steps, pane_exchange, pane_chain, pane_findings;
@@ -130,6 +143,15 @@ void panes_layout(struct ui *ui);            /* sets ui->rows/cols too */
 void panes_draw(struct ui *ui);              /* every pane, the status bar */
 enum km_ctx panes_keys(int pane);            /* the pane's own context */
 int panes_key(struct ui *ui, int pane, enum km_action a); /* 1: handled */
+/* The pane at screen row y, column x, or -1 (the status bar, the command
+ * line). */
+int panes_at(int y, int x);
+/* A click on the pane at (y, x): focus it, then the pane's own click. */
+void panes_click(struct ui *ui, int pane, int y, int x);
+/* The Exchange from the line where step s last started. */
+void exchange_goto_step(struct ui *ui, enum mxs_step s);
+/* The depth of the certificate selected in the Chain pane (0: the leaf). */
+int chain_selected(void);
 
 /* A one-line prompt in the status bar that edits buf (len bytes, printable
  * ASCII) in place; done(ui, 1) on Enter, done(ui, 0) on Esc. */
@@ -147,6 +169,19 @@ void overlay_close(struct ui *ui);
 void overlay_draw(struct ui *ui);
 void overlay_key(struct ui *ui, enum km_action a);
 void overlay_show_cert(struct ui *ui, int depth);
+/* A live view: render(ui, out, width) makes its text again at every draw
+ * (the timeline while a step runs); scrolling and search as for text. */
+void overlay_open_live(struct ui *ui, const char *title,
+                       void (*render)(struct ui *ui, struct buf *out, int width));
+/* Search the open overlay for s from its top, as / does. */
+void overlay_find(struct ui *ui, const char *s);
+
+/* ---- timeline.c ---------------------------------------------------------- */
+
+/* Each step's start offset (from the first step's start), its duration, and a
+ * bar scaled to the whole run, at width columns; the running step with its
+ * elapsed time and the time left to its deadline. */
+void timeline_render(struct ui *ui, struct buf *out, int width);
 
 /* ---- cmdline.c ---------------------------------------------------------- */
 

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "base/esc.h"
+#include "probe/x509view.h"
 #include "session/render.h"
 
 /* Messages are bounded: a command's output never grows without limit. */
@@ -54,11 +55,13 @@ void cmd_result_init(struct cmd_result *r)
 {
     memset(r, 0, sizeof *r);
     buf_init(&r->msg, CMD_MSG_MAX);
+    buf_init(&r->data, CMD_MSG_MAX);
 }
 
 void cmd_result_free(struct cmd_result *r)
 {
     buf_free(&r->msg);
+    buf_free(&r->data);
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -648,6 +651,69 @@ static void cmd_save(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     buf_puts_escaped(&r->msg, path);
 }
 
+/* `yank sha1|sha256|pem [FILE]`: the selected certificate's thumbprint or
+ * PEM for the clipboard (the front end copies r->data), and with FILE also
+ * saved, whole or not at all (savefile, mode 0600). */
+static void cmd_yank(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    char err[256] = "";
+    if (cmd_need_engine(c, r))
+        return;
+    const struct mxs_chain_facts *ch = engine_chain(c->engine);
+    if (!ch || ch->n == 0) {
+        cmd_fail(r, "yank: no certificates yet: run to the CHAIN step first");
+        return;
+    }
+    int d = c->cert_sel >= 0 && c->cert_sel < ch->n ? c->cert_sel : 0;
+    const struct mxs_cert *cert = &ch->cert[d];
+    const char *what;
+    if (!strcmp(argv[1], "sha1")) {
+        what = "SHA-1";
+        buf_puts(&r->data, cert->sha1);
+    } else if (!strcmp(argv[1], "sha256")) {
+        what = "SHA-256";
+        buf_puts(&r->data, cert->sha256);
+    } else if (!strcmp(argv[1], "pem")) {
+        what = "PEM";
+        size_t need = cert->der_len * 4 / 3 + cert->der_len / 48 + 128;
+        char *pem = malloc(need);
+        if (!pem || x509view_pem(cert->der, cert->der_len, pem, need) < 0) {
+            free(pem);
+            cmd_fail(r, "yank: cannot write certificate %d as PEM", d);
+            return;
+        }
+        buf_puts(&r->data, pem);
+        free(pem);
+    } else {
+        cmd_fail(r, "yank: sha1, sha256 or pem, not '%s'", argv[1]);
+        return;
+    }
+    if (argc == 3) {
+        /* A thumbprint file ends in a newline, as a text file does. */
+        int nl = r->data.len && buf_str(&r->data)[r->data.len - 1] != '\n';
+        if (nl)
+            buf_puts(&r->data, "\n");
+        int rc = savefile_write(argv[2], buf_str(&r->data), r->data.len, err, sizeof err);
+        if (nl)
+            r->data.data[--r->data.len] = 0;
+        if (rc) {
+            cmd_fail(r, "yank: %s not written: %s", argv[2], err);
+            return;
+        }
+        snprintf(r->path, sizeof r->path, "%s", argv[2]);
+    }
+    buf_printf(&r->msg, "%s of certificate %d", what, d);
+    if (argc == 3) {
+        buf_puts(&r->msg, ", written to ");
+        buf_puts_escaped(&r->msg, argv[2]);
+    }
+    if (strcmp(what, "PEM"))
+        buf_printf(&r->msg, ": %s", buf_str(&r->data));
+    else
+        buf_printf(&r->msg, " (%zu bytes)", r->data.len);
+    r->action = CMD_ACT_YANK;
+}
+
 static void cmd_load(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
 {
     char err[256] = "";
@@ -840,6 +906,10 @@ const struct cmd_entry cmd_table[] = {
      0, 2, cmd_save, CMD_CPL_FILE, "json chain report text"},
     {"report", NULL, "[FILE]", "the email-ready problem report for the other side's admins (FILE: save it)",
      0, 1, cmd_report, CMD_CPL_FILE, NULL},
+    {"yank", NULL, "sha1|sha256|pem [FILE]",
+     "the selected certificate's (Chain pane; the leaf in a script) SHA-1 or SHA-256 thumbprint or PEM: "
+     "to the clipboard (--osc52), and to FILE (mode 0600)",
+     1, 2, cmd_yank, CMD_CPL_WORDS, "sha1 sha256 pem"},
     {"load", NULL, "FILE", "open a saved session (JSON or text transcript) read-only", 1, 1, cmd_load, CMD_CPL_FILE, NULL},
     {"diff", NULL, "A [B]", "what changed between two saved sessions (or A and this one): certificates, TLS, findings, verdicts",
      1, 2, cmd_diff, CMD_CPL_FILE, NULL},

@@ -7,12 +7,7 @@
 . tests/lib.sh
 . tests/console/tmux.inc
 
-run_lab() { # scenario
-    t_start --lab "$1"
-    t_until 10 t_status_is " .* \[lab:$1\] \| .*" >/dev/null
-    t_keys r
-    t_until 15 t_step_is QUIT '[✓-] QUIT .*' >/dev/null
-}
+run_lab() { t_run_lab "$1"; }
 T_COLS=80 T_ROWS=24 T_ENV="NO_COLOR=1 TERM=vt100"
 run_lab expired
 both_rows() {
