@@ -1081,6 +1081,13 @@ struct mxs_domains_opts {
     int parallel;            /* engines working at once (16)                 */
     int per_host;            /* probes at once per MX host / address (2)     */
     int domain_timeout_s;    /* whole-domain deadline, seconds (180)         */
+    /* Called for each line to probe, after its own settings, with the name
+     * as probed: a front end may point the settings elsewhere (the built-in
+     * lab: the name is a scenario).  0, or -1 with err: the line is
+     * rejected.  NULL (the default): none. */
+    int (*line_hook)(void *arg, const char *name, struct mxs_settings *s, char *err,
+                     size_t errlen);
+    void *line_arg;
 };
 void mxs_domains_opts_init(struct mxs_domains_opts *o);
 

@@ -382,8 +382,7 @@ static const char *exit_words(int rc)
 
 static int check_usage(const struct front_opts *o)
 {
-    const char *bad = o->positional ? "a DOMAIN" : o->set.target_is_host ? "--host" : o->lab ? "--lab"
-                    : o->load ? "--load" : o->script ? "--script" : o->save ? "--save"
+    const char *bad = o->positional ? "a DOMAIN" : o->set.target_is_host ? "--host" : o->load ? "--load" : o->script ? "--script" : o->save ? "--save"
                     : o->save_json ? "--save-json" : o->save_chain ? "--save-chain"
                     : o->report ? "--report" : NULL;
     if (bad) {
@@ -422,6 +421,12 @@ static int fd_room(int parallel)
     return EXIT_LOCAL;
 }
 
+/* --lab --domains: each line names a lab scenario (lab_apply). */
+static int lab_line(void *arg, const char *name, struct mxs_settings *s, char *err, size_t errlen)
+{
+    return lab_apply(arg, name, s, err, errlen);
+}
+
 int batch_domains(const struct front_opts *o)
 {
     struct mxs_domains_opts dopt;
@@ -439,9 +444,16 @@ int batch_domains(const struct front_opts *o)
         fprintf(stderr, "mxscope: --domains %s: %s\n", shown, strerror(errno));
         return EXIT_LOCAL;
     }
-    struct mxs_domains *d = mxs_domains_new(fd, &o->set, &dopt, err, sizeof err);
+    struct lab *lb = NULL;
+    if (o->lab && !(lb = lab_start(err, sizeof err)))
+        fprintf(stderr, "mxscope: lab: %s\n", err);
+    dopt.line_hook = lb ? lab_line : NULL;
+    dopt.line_arg = lb;
+    struct mxs_domains *d = o->lab && !lb ? NULL : mxs_domains_new(fd, &o->set, &dopt, err, sizeof err);
     if (!d) {
-        fprintf(stderr, "mxscope: --domains: %s\n", err);
+        if (!o->lab || lb)
+            fprintf(stderr, "mxscope: --domains: %s\n", err);
+        lab_stop(lb);
         if (fd != STDIN_FILENO)
             close(fd);
         return EXIT_LOCAL;
@@ -518,6 +530,7 @@ int batch_domains(const struct front_opts *o)
     }
     free(u.rows);
     mxs_domains_free(d);
+    lab_stop(lb);
     if (fd != STDIN_FILENO)
         close(fd);
     return rc;

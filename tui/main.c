@@ -132,7 +132,7 @@ int main(int argc, char **argv)
             printf("%-26s %s\n", s->name, s->story);
         return 0;
     }
-    if (o.lab) {
+    if (o.lab && !o.domains) { /* a list names its scenarios line by line: domains_out.c */
         if ((rc = start_lab(&o, &lb)) != 0)
             return rc;
         scenario = o.positional ? o.positional : "good";

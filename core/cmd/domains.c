@@ -109,6 +109,8 @@ void mxs_domains_opts_init(struct mxs_domains_opts *o)
     o->parallel = 16;
     o->per_host = 2;
     o->domain_timeout_s = 180;
+    o->line_hook = NULL;
+    o->line_arg = NULL;
 }
 
 /* ---- the list, one line at a time ---------------------------------------- */
@@ -391,6 +393,8 @@ static int parse_line(struct mxs_domains *d, struct mxs_domain *r, struct mxs_se
     if (parse_name(r, argv[0]) || parse_options(r, s, argc, argv))
         return 1;
     if (mxs_settings_set(s, "target", r->name, err, sizeof err) != 0)
+        return reject(r, "%s", err);
+    if (d->o.line_hook && d->o.line_hook(d->o.line_arg, r->name, s, err, sizeof err) != 0)
         return reject(r, "%s", err);
     /* the same name with the same options is one probe */
     struct buf key;

@@ -219,6 +219,24 @@ else
     fail "needs /usr/bin/time" "apt-get install time"
 fi
 
+# ---- the built-in lab: each line a scenario --------------------------------------------------------
+printf 'good\nexpired\nno-starttls\nwrong-name\nexpiring-soon\nnosuch\n' > "$tmp/lab"
+"$MXS_BIN" --batch --json --lab --domains "$tmp/lab" --per-host 8 > "$tmp/lab.json" 2> "$tmp/lab.err"
+rc=$?
+[ $rc = 6 ] && ok "--lab --domains: exit 6" || fail "--lab --domains exit 6" "$rc: $(head -c 300 "$tmp/lab.err")"
+expect lab.json '[.[] | .domain.line] | sort == [1, 2, 3, 4, 5]' -s
+check "--lab --domains: an unknown scenario is a rejected line" grep -q '^mxscope: line 6: nosuch: rejected: lab: no scenario' "$tmp/lab.err"
+# the same as a single run of each scenario (the lab's certificates are new in
+# every process: the step and the verdicts, not the thumbprint)
+labsame=0
+for sc in good expired no-starttls wrong-name expiring-soon; do
+    "$MXS_BIN" --batch --json --lab "$sc" > "$tmp/lab1.json" 2>/dev/null
+    want=$(jq -c '{fs: .result.failed_step, v: [.verdict[] | [.policy, .outcome, .step, .finding]], f: [.findings[].id]}' "$tmp/lab1.json")
+    got=$(jq -c --arg s "$sc" 'select(.domain.name == $s) | .probes[0] | {fs: .result.failed_step, v: [.verdict[] | [.policy, .outcome, .step, .finding]], f: [.findings[].id]}' "$tmp/lab.json")
+    if [ -n "$want" ] && [ "$want" = "$got" ]; then labsame=$((labsame + 1)); else fail "lab $sc as a single run" "single $want, list $got"; fi
+done
+[ $labsame = 5 ] && ok "--lab --domains: each scenario as its single run (failed step, verdicts, findings)"
+
 # ---- usage ------------------------------------------------------------------------------------------
 "$MXS_BIN" --batch --domains "$tmp/good" example.test > /dev/null 2>&1; rc=$?
 [ $rc = 1 ] && ok "--domains with a DOMAIN: usage, exit 1" || fail "--domains + DOMAIN" "$rc"
