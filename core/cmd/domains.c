@@ -31,9 +31,12 @@
 
 #define LINE_MAX_BYTES 4096     /* a longer line is rejected whole          */
 #define QUEUE_MAX 16            /* results waiting: stop reading beyond     */
-#define INFLIGHT_FACTOR 4       /* domains in flight: parallel x this, so a
-                                   domain waiting for a busy MX host does not
-                                   keep the engines of others idle          */
+#define INFLIGHT_FACTOR 4       /* domains in flight, and probes made but
+                                   waiting for a busy MX host: parallel x
+                                   this each, so a run of domains on one
+                                   host does not keep the engines of others
+                                   idle (a waiting probe is a mapped engine,
+                                   mostly untouched: cheap)                 */
 /* RESOLVE engines at once: a quarter of parallel, from 1 to 4.  Each lookup
  * has its own libunbound context (about 6 MB of heap while it lives, freed
  * when RESOLVE ends: survey_expand; making one costs more than a local
@@ -676,7 +679,7 @@ void mxs_domains_stats(const struct mxs_domains *d, struct mxs_domains_stats *st
 static void fill(struct mxs_domains *d)
 {
     while (!d->input_done && !d->cancelled && d->n_act < d->cap_act && d->working < d->o.parallel &&
-           d->resolving < MAX_RESOLVING(d->o.parallel) && d->waiting < d->o.parallel && d->q_n < QUEUE_MAX) {
+           d->resolving < MAX_RESOLVING(d->o.parallel) && d->waiting < d->cap_act && d->q_n < QUEUE_MAX) {
         int k = reader_next(&d->rd);
         if (k < 0)
             return;
@@ -851,7 +854,7 @@ int mxs_domains_run(struct mxs_domains *d, int max_wait_ms)
     }
     if (!d->input_done && !d->cancelled && !d->rd.regular && d->n_act < d->cap_act &&
         d->working < d->o.parallel && d->resolving < MAX_RESOLVING(d->o.parallel) &&
-        d->waiting < d->o.parallel && nf < d->cap_fds) {
+        d->waiting < d->cap_act && nf < d->cap_fds) {
         d->fds[nf].fd = d->rd.fd;
         d->fds[nf].events = POLLIN;
         d->fds[nf].revents = 0;
