@@ -226,6 +226,8 @@ fuzz: $(FUZZ_BIN)
 
 bench: $(BIN) $(TEST_STAMP)
 	@sh tests/bench/bench.sh $(BUILD)
+	@echo
+	@sh tests/bench/domains.sh $(BUILD)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

@@ -96,6 +96,8 @@ struct mxs_settings {
     int stop_after;          /* run no step after this one (-1: to the end)  */
     int port_given;          /* set by --port, HOST:PORT, ADDR:PORT: then
                                 --tls-on-connect keeps the port            */
+    int dane_days;           /* --days N: are the TLSA records still
+                                satisfied N days from now? (0: not asked)  */
 };
 
 /* Defaults: port 25, timeouts (RESOLVE 10 s, CONNECT 10 s, BANNER 60 s, EHLO
@@ -217,6 +219,12 @@ struct mxs_mx {
     struct mxs_dns_answer a, aaaa, tlsa;
     struct mxs_tlsa tlsa_rr[MXS_MAX_TLSA];
     int n_tlsa;
+    /* Where the TLSA records were asked (RFC 7672 2.2.2): at the MX host's
+     * CNAME-expanded name first when its address lookup went through an
+     * alias DNSSEC-securely, else (or when that has none) at the host. */
+    char tlsa_name[300];         /* "_25._tcp.HOST" the records came from ("" */
+                                 /* when none was asked: a literal, a load)  */
+    int tlsa_expanded;           /* they came from the expanded name         */
 };
 
 /* Whether our own resolver path validates DNSSEC, asked only when an answer
@@ -452,6 +460,16 @@ struct mxs_chain_facts {
     int dane_match_depth;        /* the certificate it matched, -1           */
     int dane_match_rr;           /* the TLSA record (index), -1              */
     char dane_detail[256];       /* why not, in words                        */
+    /* Each TLSA record of the probed MX (index as its tlsa_rr[]) on its own:
+     * which certificate it matched, and whether it authenticates the chain
+     * (RFC 7671 8.1: the lifecycle is judged record by record). */
+    int n_dane_rr;
+    struct mxs_dane_rr {
+        int usable;              /* DANE-TA(2)/DANE-EE(3), parameters we can compare */
+        int match_depth;         /* the certificate whose data it matches, -1 none */
+        int ok;                  /* it authenticates the chain               */
+        char why[160];           /* not ok: why, in words                    */
+    } dane_rr[MXS_MAX_TLSA];
     /* Dual certificates: a second handshake on a fresh connection offering
      * only RSA signatures (ours offers ECDSA first).  A server with an RSA
      * and an ECDSA certificate shows the other one there. */
@@ -829,6 +847,58 @@ struct engine *engine_load_buffer(const char *text, size_t len, const char *path
  * records, step states, findings, verdicts and the PEM chain (session_text.c). */
 struct engine *engine_load_text(const char *text, size_t len, const char *path, char *err,
                                 size_t errlen);
+
+/* ---- Monitoring (session/monitor.c): Nagios and Prometheus ------------- */
+/*
+ * Session documents (docs/json.md: one per domain, a single probe's or the
+ * --all survey's) as a Nagios plugin's output or a Prometheus textfile
+ * collector's exposition.  Only the facts monitoring needs are kept from each
+ * document (a few hundred bytes per MX address), so a 100,000-domain list is
+ * rendered without holding its documents.  Every string taken from a document
+ * goes through mxs_escape() (after mxs_unescape(): the document's own escaping
+ * is kept, not doubled), then through the output format's quoting.
+ *
+ * Nagios (monitoring-plugins guidelines): exit 0 OK, 1 WARNING, 2 CRITICAL,
+ * 3 UNKNOWN; one status line "MXSCOPE CRITICAL - 2 of 40 domains fail:
+ * a.example (CHAIN cert-expired), ... | perfdata", perfdata days left of the
+ * served leaf per domain ('a.example_days'=12;30:;7:, U without a
+ * certificate), then one line per domain that is not OK.  A domain is
+ * CRITICAL when a probe failed a step or a leaf has fewer than crit_days
+ * left; WARNING with fewer than warn_days or a warning finding; UNKNOWN when
+ * its document is unreadable or a verdict could not be evaluated on our side
+ * (a LOCAL finding); the worst state wins (CRITICAL > WARNING > UNKNOWN > OK).
+ *
+ * Ownership: struct mxs_monitor owns copies of what it keeps; out is the
+ * caller's buffer (appended to).
+ */
+enum mxs_monitor_format { MXS_MONITOR_NAGIOS = 0, MXS_MONITOR_PROMETHEUS };
+
+struct mxs_monitor_opts {
+    int warn_days;           /* WARNING below this many days left (30)      */
+    int crit_days;           /* CRITICAL below this many (7)                */
+    time_t now;              /* the run's time (mxscope_last_run gauge); 0:
+                                time(NULL) when rendered                    */
+    int max_listed;          /* domains named in the status line (10)       */
+};
+void mxs_monitor_opts_init(struct mxs_monitor_opts *o);
+/* "nagios" / "prometheus" -> the format; -1 if unknown. */
+int mxs_monitor_format_from_name(const char *name);
+
+struct mxs_monitor;
+/* NULL on allocation failure; o NULL: the defaults. */
+struct mxs_monitor *mxs_monitor_new(const struct mxs_monitor_opts *o);
+void mxs_monitor_free(struct mxs_monitor *m);
+/* One document (JSON text, len bytes).  0, or -1 with err when it is not a
+ * session or survey document: it still counts, as an UNKNOWN domain. */
+int mxs_monitor_add(struct mxs_monitor *m, const char *json, size_t len, char *err,
+                    size_t errlen);
+/* Everything added so far, in fmt, appended to out.  Returns the Nagios exit
+ * code (0 for Prometheus; 3 when out could not hold it). */
+int mxs_monitor_write(const struct mxs_monitor *m, enum mxs_monitor_format fmt,
+                      struct buf *out);
+/* The same for n documents at once (new, add each, write, free). */
+int mxs_monitor_render(enum mxs_monitor_format fmt, const char *const *docs, size_t n,
+                       const struct mxs_monitor_opts *o, struct buf *out);
 
 /* ---- Lab interface: how the command table reaches a lab ---------------- */
 /*

@@ -36,6 +36,8 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok install
 
 # python3: tests/fixtures/dnssrv.py, the hostile DNS server of dns_hostile.sh
 pkgs_test="$pkgs_test python3"
+# prometheus: its promtool checks the --format prometheus exposition (monitor.sh)
+pkgs_test="$pkgs_test prometheus"
 want=$pkgs_build
 [ "$what" = test ] && want="$want $pkgs_test"
 missing=""

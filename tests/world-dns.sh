@@ -111,6 +111,21 @@ tlsa_hash() {
     echo "fixed 0123456789ABCDEF0123456789ABCDEFFEDCBA9876543210FEDCBA9876543210"
 }
 
+# DANE over time (issue 12): SHA-256 of a world certificate (cert) or of
+# its key (spki), uppercase hex; a fixed value without the certificate world.
+dane_hash() { # NAME cert|spki
+    for c in ${CERTDIR:+"$CERTDIR/$1.crt"} "$dir/../certs/$1.crt" "$dir/certs/$1.crt"; do
+        [ -f "$c" ] || continue
+        if [ "$2" = spki ]; then
+            openssl x509 -in "$c" -noout -pubkey | openssl pkey -pubin -outform DER
+        else
+            openssl x509 -in "$c" -outform DER
+        fi | openssl dgst -sha256 -r | cut -c1-64 | tr a-f A-F
+        return 0
+    done
+    echo FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210
+}
+
 up() {
     for t in unbound ldns-keygen ldns-signzone openssl ss drill; do
         command -v "$t" >/dev/null 2>&1 || { log "needs $t (apt-get install unbound ldnsutils openssl iproute2)"; exit 1; }
@@ -163,6 +178,40 @@ mx2      IN AAAA ::1
 mx3      IN A   127.0.0.1
 _25._tcp.mx1 IN TLSA 3 1 1 $tlsa
 _25._tcp.mx2 IN TLSA 2 0 1 $ta
+; DANE over time (issue 12, tests/integration/dane_time.sh): one MX each.
+; dane-exp: only a 3 1 1, of expiring.crt's key (10 days left); dane-exp2:
+; the same and the next key's 3 1 1 published beside it (good's); dane-full: a
+; 3 0 1 of good.crt beside its 3 1 1; dane-ta: a 2 0 1 of other-ca.crt (it
+; issued nothing served) beside good's 3 1 1; dane-cname: the MX an alias of
+; mx1, a wrong 3 1 1 at the alias (mx1's own, at the expanded name, applies);
+; dane-cname2: an alias of mx3 (no TLSA), good's 3 1 1 at the alias applies;
+; dane-cname3: an alias of mx2 (its 2 0 1): the leaf names mx2, not dx7;
+; under: an MX target with an underscore.
+dane-exp IN MX  10 dx1.example.test.
+dx1      IN A   127.0.0.1
+_25._tcp.dx1 IN TLSA 3 1 1 $(dane_hash expiring spki)
+dane-exp2 IN MX 10 dx6.example.test.
+dx6      IN A   127.0.0.1
+_25._tcp.dx6 IN TLSA 3 1 1 $(dane_hash expiring spki)
+_25._tcp.dx6 IN TLSA 3 1 1 $tlsa
+dane-full IN MX 10 dx2.example.test.
+dx2      IN A   127.0.0.1
+_25._tcp.dx2 IN TLSA 3 0 1 $(dane_hash good cert)
+_25._tcp.dx2 IN TLSA 3 1 1 $tlsa
+dane-ta  IN MX  10 dx3.example.test.
+dx3      IN A   127.0.0.1
+_25._tcp.dx3 IN TLSA 2 0 1 $(dane_hash other-ca cert)
+_25._tcp.dx3 IN TLSA 3 1 1 $tlsa
+dane-cname IN MX 10 dx4.example.test.
+dx4      IN CNAME mx1.example.test.
+_25._tcp.dx4 IN TLSA 3 1 1 0000000000000000000000000000000000000000000000000000000000000000
+dane-cname2 IN MX 10 dx5.example.test.
+dx5      IN CNAME mx3.example.test.
+_25._tcp.dx5 IN TLSA 3 1 1 $tlsa
+dane-cname3 IN MX 10 dx7.example.test.
+dx7      IN CNAME mx2.example.test.
+under    IN MX  10 mx_u.example.test.
+mx_u     IN A   127.0.0.1
 implicit IN A   127.0.0.1
 nullmx   IN MX  0 .
 mx-wrong IN A   127.0.0.1

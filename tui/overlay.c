@@ -278,6 +278,35 @@ int overlay_is_open(void)
     return tv.open;
 }
 
+/* The TLSA records of the MX probed that name this certificate (DANE). */
+static void overlay_cert_tlsa(struct engine *e, const struct mxs_chain_facts *ch, int depth,
+                              struct buf *b)
+{
+    const struct mxs_dns_facts *d = engine_dns(e);
+    const struct mxs_connect_facts *cn = engine_connection(e);
+    if (!ch->dane_checked || cn->mx_index < 0 || cn->mx_index >= d->n_mx)
+        return;
+    const struct mxs_mx *m = &d->mx[cn->mx_index];
+    int shown = 0;
+    for (int k = 0; k < ch->n_dane_rr && k < m->n_tlsa; k++) {
+        const struct mxs_dane_rr *r = &ch->dane_rr[k];
+        const struct mxs_tlsa *t = &m->tlsa_rr[k];
+        if (r->match_depth != depth)
+            continue;
+        buf_printf(b, "%s    record %d: %u %u %u ", shown++ ? "" : "  TLSA:\n", k, t->usage,
+                   t->selector, t->mtype);
+        for (size_t i = 0; i < t->len && i < 32; i++)
+            buf_printf(b, "%02X", t->data[i]);
+        buf_puts(b, r->ok ? " (authenticates the chain)\n" : " (does not authenticate: ");
+        if (!r->ok) {
+            buf_puts_escaped(b, r->why);
+            buf_puts(b, ")\n");
+        }
+    }
+    if (!shown)
+        buf_puts(b, "  TLSA:         no record of the MX names this certificate\n");
+}
+
 void overlay_show_cert(struct ui *ui, int depth)
 {
     struct engine *e = ui->cmd.engine;
@@ -287,6 +316,7 @@ void overlay_show_cert(struct ui *ui, int depth)
     struct buf b;
     buf_init(&b, 1u << 20);
     render_cert_detail(&ch->cert[depth], &b);
+    overlay_cert_tlsa(e, ch, depth, &b);
     char title[64];
     snprintf(title, sizeof title, "Certificate depth %d", depth);
     overlay_open(ui, title, b.data ? b.data : "");

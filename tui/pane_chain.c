@@ -80,6 +80,13 @@ static void chain_draw(struct ui *ui, int focused)
             snprintf(title, sizeof title, "Chain: trusted");
         else
             snprintf(title, sizeof title, "Chain: %s", flags);
+        if (ch->dane_checked) {     /* DANE: how many TLSA records authenticate */
+            int okn = 0;
+            for (int k = 0; k < ch->n_dane_rr; k++)
+                okn += ch->dane_rr[k].ok;
+            size_t tl = strlen(title);
+            snprintf(title + tl, sizeof title - tl, ", DANE %d/%d TLSA", okn, ch->n_dane_rr);
+        }
         if (ch->n_total > ch->n) {  /* more sent than kept: say so */
             size_t tl = strlen(title);
             snprintf(title + tl, sizeof title - tl, " (%d sent, %d shown)", ch->n_total, ch->n);
@@ -125,7 +132,12 @@ static void chain_draw(struct ui *ui, int focused)
         snprintf(days, sizeof days, "%dd", c->days_left);
         /* Depth and name on the left, days and verdict glyph on the right. */
         int inner = r.w - 2;
-        int right = (int)strlen(days) + 3;
+        /* A certificate a TLSA record matched: "T" before its days (the
+         * records themselves: the detail overlay, Enter). */
+        int tlsa = 0;
+        for (int k = 0; k < ch->n_dane_rr && !tlsa; k++)
+            tlsa = ch->dane_rr[k].match_depth == c->depth;
+        int right = (int)strlen(days) + 3 + (tlsa ? 2 : 0);
         int lead = snprintf(line, sizeof line, "%d ", c->depth);
         chain_name(c, inner - right - lead, cn, sizeof cn);
         snprintf(line, sizeof line, "%d %s", c->depth, cn);
@@ -136,7 +148,7 @@ static void chain_draw(struct ui *ui, int focused)
             mvhline(y, r.x + 1, ' ' | a, inner);
         screen_text(y, r.x + 1, inner - right, line, a);
         char tail[48];
-        snprintf(tail, sizeof tail, "%s %s", days, screen_state_glyph(g));
+        snprintf(tail, sizeof tail, "%s%s %s", tlsa ? "T " : "", days, screen_state_glyph(g));
         attr_t ta = sel ? a : screen_attr(g == MXS_ST_OK ? ROLE_OK : g == MXS_ST_FAIL ? ROLE_ERROR : ROLE_WARN);
         screen_text(y, r.x + 1 + inner - right + 1, right - 1, tail, ta);
     }

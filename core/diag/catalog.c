@@ -534,6 +534,42 @@ const struct diag_entry diag_rows[D_COUNT] = {
     "the same smtpd_tls_chain_files and TLS settings on every host behind "
     "the MX or load balancer).",
     "send them this report listing the addresses."},
+
+/* ---- DANE over time, MX names (check_dane.c) --------------------------- */
+/* Warnings about tomorrow: today's DANE verdict is dane-mismatch's. */
+[D_DANE_NEXT_KEY] = {"dane-next-key-missing", NULL, MXS_STEP_CHAIN, W, 0,
+    "the only DANE-EE key record (3 1 1) and the certificate is due for renewal",
+    "before renewing, publish a second record for the next key beside the "
+    "current one (keep `3 1 1 {spki}`): make the next key now, publish `3 1 1 "
+    "<SHA-256 of its SubjectPublicKeyInfo>` (`openssl pkey -in next.key -pubout "
+    "-outform DER | openssl dgst -sha256`), wait two TTLs, then install the "
+    "renewed certificate and remove the old record; or renew with the same key "
+    "(certbot: its reuse-key option).",
+    "nothing to do today: tell them before the certificate expires; DANE "
+    "senders defer their mail if the renewal changes the key unannounced."},
+[D_DANE_FULL_CERT] = {"dane-full-cert", NULL, MXS_STEP_CHAIN, W, 0,
+    "a DANE-EE record of the whole certificate (3 0 x) breaks on every renewal",
+    "publish the key's record instead, `3 1 1 {spki}` (it survives a renewal "
+    "that keeps the key), wait two TTLs, then remove the 3 0 x record.",
+    "nothing to do today: tell them; DANE senders defer their mail after each "
+    "renewal until the record is replaced."},
+[D_DANE_TA_NOT_ISSUER] = {"dane-ta-not-issuer", NULL, MXS_STEP_CHAIN, W, 0,
+    "a DANE-TA record (2 x x) names a CA that did not issue the chain",
+    "remove the stale record, or publish the record of the CA that issues "
+    "your certificate (`2 0 1` of the intermediate's certificate), and send "
+    "that CA's certificate in the chain (RFC 7671 5.2.2).",
+    "nothing to do unless no other record matches (dane-mismatch): tell them."},
+[D_DANE_DAYS] = {"dane-days", NULL, MXS_STEP_CHAIN, W, 0,
+    "--days N: are the TLSA records still satisfied N days from now",
+    "publish the records the renewal needs before it happens (the next key's "
+    "`3 1 1`, the new CA's `2 x x`), keep `3 1 1 {spki}` while it is served, "
+    "and wait two TTLs before switching.",
+    "nothing to do today: tell them before the date."},
+[D_MX_TARGET_UNDERSCORE] = {"mx-target-underscore", NULL, MXS_STEP_RESOLVE, W, 0,
+    "an MX target contains an underscore: not a host name",
+    "point the MX at a host name of letters, digits and hyphens ({name} is "
+    "not one); a public CA cannot issue a certificate for it.",
+    "Postfix delivers to it; if your MTA refuses the name, tell them."},
 };
 
 const struct diag_entry *diag_catalog(int *n)

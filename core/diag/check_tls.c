@@ -1,6 +1,6 @@
 /*
  * check_tls.c - the findings of HANDSHAKE and CHAIN (every problem of every
- * certificate, DANE, the expected fingerprint).
+ * certificate, the expected fingerprint; DANE is check_dane.c's).
  * Owner: diagnosis.
  *
  * As check_net.c: the logic and the evidence here, the constant parts of a
@@ -625,31 +625,7 @@ void diag_check_chain(struct diag_ctx *c)
             diag_file(c, &f, bad_alt || bad_main ? D_CERT_DUAL_DIFFERS : D_CERT_DUAL_DIFFERS_W, NULL);
         }
     }
-    /* DANE: only where the TLSA records are DNSSEC-secure (and the MX was
-     * found securely) do they bind a sender; a mismatch then stops DANE
-     * senders only, so it blocks no other policy. */
-    const struct mxs_mx *dm = c->mx_i >= 0 ? &c->dns->mx[c->mx_i] : NULL;
-    int mx_secure = c->set->target_is_host || c->dns->mx_answer.dnssec == MXS_DNSSEC_SECURE;
-    if (verified_run && dm && ch->dane_checked && ch->dane_usable && !ch->dane_match &&
-        dm->tlsa.dnssec == MXS_DNSSEC_SECURE && mx_secure) {
-        char h[300], hx[140];
-        diag_esc(h, sizeof h, dm->host);
-        diag_start(&f, D_DANE_MISMATCH, -1);
-        APP(f.message, "No TLSA record of %s matches the certificates the server "
-            "sent: DANE senders will not deliver.", h);
-        APP(f.evidence, "%s\n", diag_esc(hx, sizeof hx, ch->dane_detail));
-        for (int i = 0; i < dm->n_tlsa && i < MXS_MAX_TLSA; i++) {
-            const struct mxs_tlsa *t = &dm->tlsa_rr[i];
-            size_t tl = t->len < sizeof t->data ? t->len : sizeof t->data;
-            hx[0] = 0;
-            for (size_t k = 0; k < tl && k < 64; k++)
-                snprintf(hx + 2 * k, 3, "%02X", t->data[k]);
-            APP(f.evidence, "TLSA %u %u %u %s%s\n", t->usage, t->selector, t->mtype, hx,
-                t->truncated ? "..." : "");
-        }
-        APP(f.evidence, "served leaf: SHA-256 of the key (TLSA 3 1 1) %s, "
-            "SHA-256 of the certificate (3 0 1) %s", ch->cert[0].spki_sha256, ch->cert[0].sha256);
-        diag_file(c, &f, D_DANE_MISMATCH, &(struct diag_vars){.spki = ch->cert[0].spki_sha256});
-    }
+    /* DANE: check_dane.c (only DNSSEC-secure TLSA records bind a sender). */
+    diag_check_dane(c);
 }
 

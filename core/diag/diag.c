@@ -333,7 +333,9 @@ static void verdict_dane(struct diag_ctx *c, struct mxs_verdict v[MXS_POL_COUNT]
     }
     const struct mxs_mx *m = &dns->mx[c->mx_i];
     char h[300];
-    diag_esc(h, sizeof h, m->host);
+    /* Records of an alias' CNAME-expanded name are named by it (RFC 7672 2.2.2). */
+    const char *tcp = m->tlsa_expanded ? strstr(m->tlsa_name, "._tcp.") : NULL;
+    diag_esc(h, sizeof h, tcp ? tcp + 6 : m->host);
     unsigned port = c->set->tlsa_port ? c->set->tlsa_port : c->set->port ? c->set->port : 25;
     if (m->tlsa.dnssec == MXS_DNSSEC_BOGUS) {
         verdict_set(d, MXS_OUT_NOT_DELIVERED, MXS_STEP_RESOLVE, "dnssec-bogus");
@@ -342,6 +344,11 @@ static void verdict_dane(struct diag_ctx *c, struct mxs_verdict v[MXS_POL_COUNT]
         return;
     }
     int mx_secure = c->set->target_is_host || dns->mx_answer.dnssec == MXS_DNSSEC_SECURE;
+    if (m->literal) {          /* no name, no _25._tcp.NAME: DANE cannot apply */
+        APP(d->words, "no DANE policy: the MX target is an IP address, which has no TLSA "
+            "records (RFC 7672 looks them up by host name; mx-target-literal)");
+        return;
+    }
     if (m->tlsa.dnssec != MXS_DNSSEC_SECURE || m->n_tlsa <= 0) {
         APP(d->words, "no DANE policy (no secure TLSA records)");
         return;
@@ -441,6 +448,7 @@ int diag_run(const struct diag_input *in, struct mxs_finding *out, int max,
     }
     diag_ctx_init(&c, in, out, max);
     diag_check_resolve(&c);
+    diag_check_mx_names(&c);
     diag_check_connect(&c);
     diag_check_banner(&c);
     diag_check_ehlo(&c);

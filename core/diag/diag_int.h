@@ -3,7 +3,7 @@
  * Owner: diagnosis.
  *
  * diag.c holds the context, the text helpers, filing (diag_start /
- * diag_file) and the verdicts; check_net.c and check_tls.c decide which
+ * diag_file) and the verdicts; check_net.c, check_tls.c and check_dane.c decide which
  * findings hold and write their message and evidence; catalog.c has the
  * rows (enum diag_row indexes diag_rows[]) and fills the advice templates.
  */
@@ -41,6 +41,9 @@ enum diag_row {
     D_EHLO2_REJECTED, D_EHLO2_CAPS_CHANGED, D_EHLO2_TIMEOUT, D_EHLO2_FAILED,
     D_TLS_KEY_UPDATE,
     D_MX_HOSTS_DISAGREE,
+    /* DANE over time and MX names (check_dane.c) */
+    D_DANE_NEXT_KEY, D_DANE_FULL_CERT, D_DANE_TA_NOT_ISSUER, D_DANE_DAYS,
+    D_MX_TARGET_UNDERSCORE,
     D_COUNT
 };
 extern const struct diag_entry diag_rows[D_COUNT];
@@ -124,5 +127,7 @@ void diag_check_handshake(struct diag_ctx *c); /* check_tls.c */
 void diag_check_chain(struct diag_ctx *c);
 void diag_check_ehlo2(struct diag_ctx *c);     /* check_net.c */
 void diag_check_fallback(struct diag_ctx *c);
+void diag_check_dane(struct diag_ctx *c);      /* check_dane.c, from CHAIN's */
+void diag_check_mx_names(struct diag_ctx *c);  /* check_dane.c, after RESOLVE's */
 
 #endif

@@ -59,6 +59,10 @@ static const char *const tlsrpt_none[] = {
     "tls-local-files", "tls-cert-message-local", "cert-san-ip-length", "tls-key-update-unsupported",
     "cert-expiring-soon", "chain-order", "fingerprint-mismatch", "ehlo2-rejected", "ehlo2-timeout",
     "ehlo2-failed", "ehlo2-capabilities-changed", "mx-hosts-disagree",
+    /* DANE over time: warnings about a renewal to come; the failure of
+     * today is dane-mismatch (tlsa-invalid) */
+    "dane-next-key-missing", "dane-full-cert", "dane-ta-not-issuer", "dane-days",
+    "mx-target-underscore",
 };
 
 const char *diag_tlsrpt_type(const char *id, int *classified)

@@ -140,7 +140,7 @@ static void dns_on_anchor(struct dns_ctx *d);
 
 static struct mxs_dns_answer *dns_answer_of(struct dns_ctx *d, struct dns_q *q)
 {
-    struct mxs_mx *m = &d->out->mx[q->mx];
+    struct mxs_mx *m = q->kind == Q_TLSA_EXP ? &d->tlsa_exp[q->mx].mx : &d->out->mx[q->mx];
     switch (q->kind) {
     case Q_MX: return &d->out->mx_answer;
     case Q_ANCHOR: return &d->anchor;
@@ -334,7 +334,7 @@ void dns_rebuild_addrs(struct dns_ctx *d, int mx)
 static void dns_on_host(struct dns_ctx *d, struct dns_q *q, const struct ub_result *r)
 {
     struct mxs_dns_answer *ans = dns_answer_of(d, q);
-    struct mxs_mx *m = &d->out->mx[q->mx];
+    struct mxs_mx *m = q->kind == Q_TLSA_EXP ? &d->tlsa_exp[q->mx].mx : &d->out->mx[q->mx];
     struct dns_addrs *ad = &d->addrs[q->mx];
     struct line l = { .n = 0 };
     int shown = 0, bad = 0, dropped = 0;
@@ -387,7 +387,7 @@ static void dns_on_host(struct dns_ctx *d, struct dns_q *q, const struct ub_resu
                     dns_line_add(&l, "... (%d bytes, first %zu kept)", n - 3, t.len);
             }
         }
-        if (q->kind != Q_TLSA && !bogus)
+        if ((q->kind == Q_A || q->kind == Q_AAAA) && !bogus)
             dns_rebuild_addrs(d, q->mx);
         if (!shown)
             dns_line_add(&l, "no usable record");
@@ -545,7 +545,8 @@ static void dns_anchor_zone(const char *path, char *out, size_t outlen)
 
 int dns_send(struct dns_ctx *d, int kind, int mx, const char *name)
 {
-    static const int types[] = { RR_MX, RR_A, RR_AAAA, RR_TLSA, RR_DNSKEY, RR_CNAME, RR_TXT };
+    static const int types[] = { RR_MX, RR_A, RR_AAAA, RR_TLSA, RR_DNSKEY, RR_CNAME, RR_TXT,
+                                 RR_TLSA };
     struct dns_q *q;
     int r;
 
@@ -596,6 +597,7 @@ static void dns_send_hosts(struct dns_ctx *d)
         if (d->family != 4)
             dns_send(d, Q_AAAA, i, f->mx[i].host);
         snprintf(tname, sizeof tname, "_%u._tcp.%s", (unsigned)d->port, f->mx[i].host);
+        snprintf(f->mx[i].tlsa_name, sizeof f->mx[i].tlsa_name, "%s", tname);
         dns_send(d, Q_TLSA, i, tname);
     }
 }
@@ -803,6 +805,7 @@ void dns_reset(struct dns_ctx *d, struct mxs_dns_facts *out, struct dns_txt *txt
     d->anchor_asked = 0;
     memset(d->addrs, 0, sizeof d->addrs);
     memset(d->walk, 0, sizeof d->walk);
+    memset(d->tlsa_exp, 0, sizeof d->tlsa_exp);
 }
 
 int dns_start(struct dns_ctx *d, const char *target, int is_host, uint16_t port,
@@ -857,7 +860,7 @@ int dns_fd(struct dns_ctx *d)
     return d ? ub_fd(d->ub) : -1;
 }
 
-static int dns_host_pending(const struct dns_ctx *d, int mx)
+int dns_host_pending(const struct dns_ctx *d, int mx)
 {
     for (int i = 0; i < d->n_q; i++)
         if (d->q[i].pending && d->q[i].mx == mx && (d->q[i].kind == Q_A || d->q[i].kind == Q_AAAA))
@@ -902,6 +905,9 @@ int dns_process(struct dns_ctx *d, char *err, size_t errlen)
                 dns_walk_finish(d, i, "no query slot left");
         }
     }
+    dns_tlsa_expand(d);
+    if (d->pending == 0)
+        dns_tlsa_merge(d);
     if (d->pending == 0 && !d->anchor_asked && d->anchor_zone[0] && dns_any_bogus(d->out)) {
         d->anchor_asked = 1;
         dns_send(d, Q_ANCHOR, 0, d->anchor_zone);

@@ -3,7 +3,8 @@
  * dns.h, "Hostile answers"): the hop-by-hop CNAME walk of an MX host's
  * address lookup (the chain, a loop, more than MXS_MAX_CNAME_HOPS), an IP
  * address as MX target used as Postfix uses it, and the bounded TXT lookup
- * for issue 12.  Callbacks run inside dns_process() like dns.c's.
+ * for issue 12, the TLSA lookup at an alias's expanded name (RFC 7672
+ * 2.2.2).  Callbacks run inside dns_process() like dns.c's.
  * Owner: DNS module.
  */
 #include "probe/dns.h"
@@ -191,4 +192,61 @@ int dns_txt_start(struct dns_ctx *d, const char *name, struct dns_txt *out,
     if (d->pending == 0)
         d->scratch.done = 1;
     return 0;
+}
+
+/* ---- TLSA at the CNAME-expanded name (RFC 7672 2.2.2) ------------------- */
+
+/* An MX host that is an alias: a DANE sender asks for the TLSA records at
+ * the fully expanded name first, when the expansion validated (the address
+ * answer came back secure), and uses the host's own only when there are
+ * none there.  Both names are asked (the host's with the addresses, at
+ * once; the expanded one when the addresses are in and named the end of
+ * the chain); the choice is made when every answer is in. */
+void dns_tlsa_expand(struct dns_ctx *d)
+{
+    for (int i = 0; i < d->out->n_mx && i < MXS_MAX_MX; i++) {
+        struct dns_tlsa_exp *x = &d->tlsa_exp[i];
+        const struct mxs_mx *m = &d->out->mx[i];
+        if (x->sent || m->literal || !d->walk[i].end[0] || dns_host_pending(d, i))
+            continue;
+        x->sent = 1;
+        if (m->a.dnssec != MXS_DNSSEC_SECURE && m->aaaa.dnssec != MXS_DNSSEC_SECURE) {
+            x->merged = 1;                 /* an insecure alias: the host's name only */
+            continue;
+        }
+        memset(&x->mx, 0, sizeof x->mx);
+        char name[sizeof x->name];         /* built apart: both live in d */
+        snprintf(name, sizeof name, "_%u._tcp.%s", (unsigned)d->port, d->walk[i].end);
+        memcpy(x->name, name, sizeof name);
+        if (dns_send(d, Q_TLSA_EXP, i, x->name) != 0)
+            x->merged = 1;
+    }
+}
+
+void dns_tlsa_merge(struct dns_ctx *d)
+{
+    for (int i = 0; i < d->out->n_mx && i < MXS_MAX_MX; i++) {
+        struct dns_tlsa_exp *x = &d->tlsa_exp[i];
+        struct mxs_mx *m = &d->out->mx[i];
+        struct line l = { .n = 0 };
+        if (!x->sent || x->merged)
+            continue;
+        x->merged = 1;
+        int bogus = x->mx.tlsa.dnssec == MXS_DNSSEC_BOGUS;
+        if (bogus || (x->mx.tlsa.rcode == MXS_DNS_OK && x->mx.n_tlsa > 0)) {
+            m->tlsa = x->mx.tlsa;
+            memcpy(m->tlsa_rr, x->mx.tlsa_rr, sizeof m->tlsa_rr);
+            m->n_tlsa = x->mx.n_tlsa;
+            snprintf(m->tlsa_name, sizeof m->tlsa_name, "%s", x->name);
+            m->tlsa_expanded = 1;
+            dns_line_add(&l, "TLSA of %s: the records at its CNAME-expanded name %s apply "
+                         "(RFC 7672 2.2.2)%s", m->host, x->name,
+                         bogus ? ": DNSSEC-bogus there, so the MX is not usable by DANE senders"
+                               : "");
+        } else {
+            dns_line_add(&l, "TLSA of %s: none at its CNAME-expanded name %s, so those at "
+                         "%s apply (RFC 7672 2.2.2)", m->host, x->name, m->tlsa_name);
+        }
+        dns_emit(d, &l);
+    }
 }

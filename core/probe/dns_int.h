@@ -13,7 +13,8 @@
 
 #include "probe/dns.h"
 
-enum { Q_MX = 0, Q_A, Q_AAAA, Q_TLSA, Q_ANCHOR, Q_CNAME, Q_TXT };
+/* Q_TLSA_EXP: the TLSA lookup at an MX host's CNAME-expanded name. */
+enum { Q_MX = 0, Q_A, Q_AAAA, Q_TLSA, Q_ANCHOR, Q_CNAME, Q_TXT, Q_TLSA_EXP };
 #define RR_A 1
 #define RR_CNAME 5
 #define RR_MX 15
@@ -23,8 +24,9 @@ enum { Q_MX = 0, Q_A, Q_AAAA, Q_TLSA, Q_ANCHOR, Q_CNAME, Q_TXT };
 #define RR_TLSA 52
 
 /* One MX query + A, AAAA, TLSA per MX host + the anchor check + a CNAME
- * walk of MXS_MAX_CNAME_HOPS + 1 queries per MX host. */
-#define DNS_MAX_Q (2 + 3 * MXS_MAX_MX + MXS_MAX_MX * (MXS_MAX_CNAME_HOPS + 1))
+ * walk of MXS_MAX_CNAME_HOPS + 1 queries per MX host + a TLSA lookup at
+ * the expanded name per MX host. */
+#define DNS_MAX_Q (2 + 4 * MXS_MAX_MX + MXS_MAX_MX * (MXS_MAX_CNAME_HOPS + 1))
 #define DNS_LINE_MAX 4096
 /* An answer slower than this is named in its transcript line and the
  * dns-slow finding. */
@@ -49,6 +51,16 @@ struct dns_walk {
     char seen[MXS_MAX_CNAME_HOPS + 1][256];
     int n_seen;
     char end[256];     /* the resolver's canonical name, when it gave one */
+};
+
+/* RFC 7672 2.2.2: the TLSA lookup at an MX host's CNAME-expanded name,
+ * asked once its address lookup went through an alias securely; its
+ * answer lands here and replaces the host's own when it has records (or is
+ * bogus) once every query is in (dns_hostile.c). */
+struct dns_tlsa_exp {
+    int sent, merged;
+    char name[300];
+    struct mxs_mx mx;  /* its answer and records only */
 };
 
 /* Addresses per family, kept apart so the facts list is deterministic
@@ -83,6 +95,7 @@ struct dns_ctx {
     struct dns_walk walk[MXS_MAX_MX];
     struct mxs_dns_answer walk_ans;   /* the walk's queries' status (not kept) */
     struct dns_txt *txt;              /* dns_txt_start()'s result           */
+    struct dns_tlsa_exp tlsa_exp[MXS_MAX_MX];
 };
 
 /* One transcript line under construction (bounded, "..." when cut). */
@@ -99,6 +112,8 @@ void dns_line_status(struct line *l, const struct mxs_dns_answer *a);
 void dns_line_meta(struct dns_ctx *d, struct line *l, const struct mxs_dns_answer *a);
 void dns_emit(struct dns_ctx *d, struct line *l);
 void dns_rebuild_addrs(struct dns_ctx *d, int mx);
+/* An A or AAAA query of MX host mx is still out. */
+int dns_host_pending(const struct dns_ctx *d, int mx);
 /* Send one query of kind Q_* (for MX host mx); -1 when no slot is left. */
 int dns_send(struct dns_ctx *d, int kind, int mx, const char *name);
 /* Forget the previous lookup (its queries cancelled) and aim at new sinks. */
@@ -110,5 +125,9 @@ void dns_walk_finish(struct dns_ctx *d, int mx, const char *how);
 void dns_on_walk(struct dns_ctx *d, struct dns_q *q, const struct ub_result *r);
 void dns_on_txt(struct dns_ctx *d, const struct ub_result *r);
 void dns_literal(struct dns_ctx *d, int i);
+/* RFC 7672 2.2.2: send the TLSA lookups at the CNAME-expanded names that
+ * are due; once nothing is pending, take their answers where they count. */
+void dns_tlsa_expand(struct dns_ctx *d);
+void dns_tlsa_merge(struct dns_ctx *d);
 
 #endif

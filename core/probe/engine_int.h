@@ -126,6 +126,10 @@ void engine_step_skip(struct engine *e, enum mxs_step s, const char *why);
 void engine_run_diag(struct engine *e);
 /* Advance step s (engine_steps.c): 1 done, -1 failed (step ended), 0 waiting. */
 int engine_step_run(struct engine *e, enum mxs_step s);
+/* CHAIN's DANE part (engine_dane.c): every TLSA record of the MX probed
+ * against the certificates der[0..n) as sent; fills the chain facts' dane_*
+ * and one transcript line per record. */
+void engine_dane_check(struct engine *e, const unsigned char *const *der, const size_t *len, int n);
 
 /* ---- connection and SMTP I/O (engine_io.c) ---- */
 void engine_conn_close(struct engine *e);

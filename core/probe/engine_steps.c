@@ -1,6 +1,6 @@
 /*
  * engine_steps.c - what each step does: RESOLVE, CONNECT, BANNER, EHLO,
- * STARTTLS, HANDSHAKE, CHAIN (with DANE), EHLO2, QUIT.  Owner: the engine.
+ * STARTTLS, HANDSHAKE, CHAIN (its DANE part: engine_dane.c), EHLO2, QUIT.  Owner: the engine.
  *
  * A step function is called again and again by engine_step() (engine.c)
  * until it says it is done (1 ok, -1 failed) or returns 0 (waiting); it never
@@ -712,69 +712,6 @@ static int step_handshake(struct engine *e)
     return handshake_end_fail(e);
 }
 
-/* DANE (RFC 7672): the MX host's TLSA records against the chain as sent.
- * DANE-EE(3) matches the leaf, no name or date check; DANE-TA(2) matches a
- * certificate above the leaf that the chain must verify up to, and the
- * leaf must carry the MX name.  PKIX-TA/EE (0/1) are unusable for SMTP.
- * Whether the records apply (DNSSEC) is the diagnosis' call. */
-static void dane_check(struct engine *e, const unsigned char *const *der, const size_t *len, int n)
-{
-    struct mxs_chain_facts *ch = &e->chain;
-    ch->dane_match_depth = ch->dane_match_rr = -1;
-    if (!e->conn.done || e->conn.mx_index < 0 || e->conn.mx_index >= e->dns.n_mx)
-        return;
-    const struct mxs_mx *m = &e->dns.mx[e->conn.mx_index];
-    if (m->n_tlsa <= 0 || n <= 0)
-        return;
-    ch->dane_checked = 1;
-    for (int i = 0; i < m->n_tlsa && !ch->dane_match; i++) {
-        const struct mxs_tlsa *t = &m->tlsa_rr[i];
-        if (t->usage == 3) {
-            int r = x509view_tlsa_match(der[0], len[0], t);
-            if (r < 0)
-                continue;
-            ch->dane_usable++;
-            if (r == 1) {
-                ch->dane_match = 1;
-                ch->dane_match_depth = 0;
-                ch->dane_match_rr = i;
-            }
-        } else if (t->usage == 2) {
-            /* usable by its parameters, whatever the chain holds */
-            if (t->selector > 1 || t->mtype > 2 || (t->mtype == 0 && t->truncated))
-                continue;
-            ch->dane_usable++;
-            for (int d = 1; d < n && !ch->dane_match; d++) {
-                if (x509view_tlsa_match(der[d], len[d], t) != 1)
-                    continue;
-                unsigned vf = x509view_verify_to_anchor(der, len, d, der[d], len[d]);
-                if (vf) {
-                    char ft[160];
-                    mxs_verify_flags_text(vf, ft, sizeof ft);
-                    snprintf(ch->dane_detail, sizeof ch->dane_detail,
-                             "TLSA 2 %u %u matches certificate %d, but the chain does not verify up to it: %s",
-                             t->selector, t->mtype, d, ft);
-                } else if (!ch->name_matches_mx) {
-                    snprintf(ch->dane_detail, sizeof ch->dane_detail,
-                             "TLSA 2 %u %u matches certificate %d, but the leaf does not carry the MX name",
-                             t->selector, t->mtype, d);
-                } else {
-                    ch->dane_match = 1;
-                    ch->dane_match_depth = d;
-                    ch->dane_match_rr = i;
-                }
-            }
-        }
-    }
-    if (!ch->dane_match && !ch->dane_detail[0])
-        snprintf(ch->dane_detail, sizeof ch->dane_detail, ch->dane_usable
-                 ? "no TLSA record matches the certificates the server sent"
-                 : "no usable TLSA record (only PKIX-TA/PKIX-EE or unknown parameters)");
-    engine_rec_printf(e, MXS_REC_TLS_INFO, MXS_STEP_CHAIN, "DANE: %d TLSA record%s, %d usable: %s", m->n_tlsa,
-                      m->n_tlsa == 1 ? "" : "s", ch->dane_usable,
-                      ch->dane_match ? "a record matches" : ch->dane_detail);
-}
-
 /* "PREFIX<subject>SUFFIX" as a transcript record: the subject's raw bytes
  * (a NUL included: records carry a length and are escaped once at output),
  * the first 300 of them with the whole length when it is longer, never cut
@@ -914,7 +851,7 @@ static int step_chain(struct engine *e)
         const char *have = strlen(e->set.expect_fp) == 40 ? ch->cert[0].sha1 : ch->cert[0].sha256;
         ch->fp_match = strcmp(have, e->set.expect_fp) == 0;
     }
-    dane_check(e, der, len, n);
+    engine_dane_check(e, der, len, n);
     alt_leaf(e, now);
     char ftxt[200];
     mxs_verify_flags_text(vr, ftxt, sizeof ftxt);

@@ -254,6 +254,33 @@ static void put_diag_text(struct buf *out, const char *s, const char *indent)
     }
 }
 
+/* CHAIN's DANE part: each TLSA record of the MX probed and what it matched. */
+static void report_dane(struct buf *out, const struct mxs_dns_facts *d,
+                        const struct mxs_connect_facts *cn, const struct mxs_chain_facts *ch)
+{
+    if (!ch->dane_checked || cn->mx_index < 0 || cn->mx_index >= d->n_mx)
+        return;
+    const struct mxs_mx *m = &d->mx[cn->mx_index];
+    buf_puts(out, "         DANE, TLSA at ");
+    buf_puts_escaped(out, m->tlsa_name[0] ? m->tlsa_name : m->host);
+    buf_printf(out, "%s (%s):\n", m->tlsa_expanded ? ", the CNAME-expanded name" : "",
+               mxs_dnssec_name(m->tlsa.dnssec));
+    for (int i = 0; i < m->n_tlsa && i < MXS_MAX_TLSA; i++) {
+        const struct mxs_tlsa *t = &m->tlsa_rr[i];
+        buf_printf(out, "           %u %u %u ", t->usage, t->selector, t->mtype);
+        for (size_t k = 0; k < t->len && k < 8; k++)
+            buf_printf(out, "%02X", t->data[k]);
+        buf_puts(out, t->len > 8 ? "...: " : ": ");
+        if (i >= ch->n_dane_rr)
+            buf_puts(out, "(not judged)");
+        else if (ch->dane_rr[i].ok)
+            buf_printf(out, "matches certificate %d, authenticates", ch->dane_rr[i].match_depth);
+        else
+            buf_puts_escaped(out, ch->dane_rr[i].why);
+        buf_puts(out, "\n");
+    }
+}
+
 void render_report_text(const struct engine *e, struct buf *out)
 {
     const struct mxs_settings *set = engine_settings(e);
@@ -363,6 +390,7 @@ void render_report_text(const struct engine *e, struct buf *out)
                 buf_printf(out, "         ... and %d more: %d certificates sent in all (the path was built "
                                 "from all of them; the first %d are shown)\n",
                            ch->n_total - ch->n, ch->n_total, ch->n);
+            report_dane(out, d, cn, ch);
             if (ch->alt_present) {
                 /* The second certificate of a dual RSA + ECDSA server. */
                 const struct mxs_cert *ct = &ch->alt_leaf;

@@ -316,6 +316,9 @@ json_t *render_json_tree(const struct engine *e)
                 "truncated", m->tlsa_rr[j].truncated));
         }
         json_object_set_new(tl, "records", recs);
+        /* RFC 7672 2.2.2: where the records came from (the alias' expanded name?) */
+        json_object_set_new(tl, "name", jstr_or_null(m->tlsa_name));
+        json_object_set_new(tl, "expanded", json_boolean(m->tlsa_expanded));
         json_array_append_new(mxs, json_pack("{s:i, s:o, s:o, s:o, s:o, s:o}", "preference", m->preference,
             "host", jstr(m->host), "addresses", addrs, "a", jdnsans(&m->a), "aaaa", jdnsans(&m->aaaa),
             "tlsa", tl));
@@ -443,6 +446,18 @@ json_t *render_json_tree(const struct engine *e)
                                      "match_record", ch->dane_match ? json_integer(ch->dane_match_rr) : json_null(),
                                      "detail", jstr_or_null(ch->dane_detail))
                          : json_null());
+    if (ch->dane_checked) {
+        /* Each TLSA record on its own: the certificate it matched. */
+        json_t *rr = json_array();
+        for (int i = 0; i < ch->n_dane_rr && i < MXS_MAX_TLSA; i++) {
+            const struct mxs_dane_rr *r = &ch->dane_rr[i];
+            json_array_append_new(rr, json_pack("{s:i, s:b, s:o, s:b, s:o}", "record", i,
+                "usable", r->usable, "match_depth", r->match_depth >= 0 ? json_integer(r->match_depth)
+                : json_null(), "authenticates", r->ok, "why", jstr_or_null(r->why)));
+        }
+        json_object_set_new(json_object_get(json_object_get(root, "verification"), "dane"),
+                            "records", rr);
+    }
 
     json_t *fs_a = json_array();
     int n_findings;

@@ -181,6 +181,8 @@ static void load_dns(json_t *d, struct mxs_dns_facts *f)
         load_answer(json_object_get(m, "aaaa"), &x->aaaa);
         json_t *tl = json_object_get(m, "tlsa");
         load_answer(tl, &x->tlsa);
+        jraw(tl, "name", x->tlsa_name, sizeof x->tlsa_name);
+        x->tlsa_expanded = jbool(tl, "expanded");
         json_array_foreach(json_object_get(tl, "records"), j, v) {
             if (x->n_tlsa >= MXS_MAX_TLSA)
                 break;
@@ -472,6 +474,17 @@ static void load_verification(json_t *root, struct mxs_chain_facts *ch)
         ch->dane_match_depth = (int)jint(dn, "match_depth", -1);
         ch->dane_match_rr = (int)jint(dn, "match_record", -1);
         jraw(dn, "detail", ch->dane_detail, sizeof ch->dane_detail);
+        size_t ri;
+        json_t *rv;
+        json_array_foreach(json_object_get(dn, "records"), ri, rv) {
+            if (ch->n_dane_rr >= MXS_MAX_TLSA)
+                break;
+            struct mxs_dane_rr *r = &ch->dane_rr[ch->n_dane_rr++];
+            r->usable = jbool(rv, "usable");
+            r->match_depth = (int)jint(rv, "match_depth", -1);
+            r->ok = jbool(rv, "authenticates");
+            jraw(rv, "why", r->why, sizeof r->why);
+        }
     }
     json_t *alt = json_object_get(root, "second_certificate");
     if (json_is_object(alt)) {

@@ -44,6 +44,7 @@ static const struct example {
     { "expect-fingerprint", "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01",
       "ABCDEF0123456789ABCDEF0123456789ABCDEF01", "abc" },
     { "expiry-warn", "14", "14", "3651" },
+    { "days", "45", "45", "3651" },
     { "dual-cert", "off", "off", "maybe" },
     { "warn-ok", "on", "on", "sometimes" },
     { "resolver", "127.0.0.1@5353", "127.0.0.1@5353", NULL },
