@@ -53,6 +53,7 @@ struct run {
     int progress_shown;
     int local_error;             /* a file not saved, stdout failed         */
     size_t rejected_kept;        /* rejected lines seen (rows: the first few) */
+    struct mxs_monitor *mon;     /* --format: each document as it comes    */
     struct timespec t0;
 };
 
@@ -217,23 +218,30 @@ static void handle(struct run *u, struct mxs_domain *r)
                 r->first_line);
         return; /* no row: it is the row of its first line */
     } else {
-        if (o->json) {
+        if (o->json || u->mon) {
             char *js = mxs_domain_json(r);
+            char err[300];
             if (!js) {
                 progress_clear(u);
                 fprintf(stderr, "mxscope: line %lu: JSON: out of memory\n", r->line);
                 u->local_error = 1;
+            } else if (u->mon) {
+                /* the monitor keeps a few facts of it, never the document */
+                if (mxs_monitor_add(u->mon, js, strlen(js), err, sizeof err) != 0) {
+                    progress_clear(u);
+                    fprintf(stderr, "mxscope: line %lu: monitoring: %s\n", r->line, err);
+                }
             } else {
                 progress_clear(u); /* stdout may be the same terminal */
                 fputs(js, stdout);
                 fputs("\n", stdout);
-                free(js);
             }
+            free(js);
         }
         if (o->save_dir)
             save_transcript(u, r);
     }
-    if (!o->json)
+    if (!o->json && !u->mon)
         add_row(u, r);
 }
 
@@ -389,6 +397,16 @@ static int check_usage(const struct front_opts *o)
         fprintf(stderr, "mxscope: --domains takes no %s (a list line takes settings: NAME --port N)\n", bad);
         return EXIT_USAGE;
     }
+    if (o->format && o->json) {
+        fprintf(stderr, "mxscope: --format and --json are two outputs: one at a time\n");
+        return EXIT_USAGE;
+    }
+    if (o->format && mxs_monitor_format_from_name(o->format) < 0) {
+        char shown[80];
+        mxs_escape_str(o->format, shown, sizeof shown, 0);
+        fprintf(stderr, "mxscope: --format: '%s' is not nagios or prometheus\n", shown);
+        return EXIT_USAGE;
+    }
     if (o->save_dir) {
         struct stat sb;
         if (stat(o->save_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
@@ -464,6 +482,20 @@ int batch_domains(const struct front_opts *o)
      * clears all of it: 64 probes at once would cost 55 MB for nothing. */
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     struct run u = { .o = o, .progress = isatty(STDERR_FILENO) };
+    if (o->format) {
+        struct mxs_monitor_opts mo;
+        mxs_monitor_opts_init(&mo);
+        mo.warn_days = o->set.expiry_warn_days;
+        mo.now = time(NULL);
+        if (!(u.mon = mxs_monitor_new(&mo))) {
+            fputs("mxscope: out of memory\n", stderr);
+            mxs_domains_free(d);
+            lab_stop(lb);
+            if (fd != STDIN_FILENO)
+                close(fd);
+            return EXIT_LOCAL;
+        }
+    }
     clock_gettime(CLOCK_MONOTONIC, &u.t0);
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
@@ -506,7 +538,22 @@ int batch_domains(const struct front_opts *o)
     rc = exit_code(&u, d);
     struct buf b;
     buf_init(&b, 0);
-    if (!o->json) {
+    if (u.mon) {
+        /* the monitoring conventions decide the exit code: Nagios 0-3
+         * (the run's 3, interrupted, is its UNKNOWN too), Prometheus 0 */
+        enum mxs_monitor_format fmt = (enum mxs_monitor_format)mxs_monitor_format_from_name(o->format);
+        int mrc = mxs_monitor_write(u.mon, fmt, &b);
+        chunk(&u, &b, 1);
+        buf_free(&b);
+        if (interrupted) { /* the exposition has no place for it: stderr */
+            interrupted_note(d, &b);
+            fputs(buf_str(&b) + 1, stderr);
+            buf_free(&b);
+        }
+        rc = interrupted ? EXIT_INTERRUPTED : u.local_error ? EXIT_LOCAL
+             : fmt == MXS_MONITOR_NAGIOS ? mrc : mrc ? EXIT_LOCAL : 0;
+        mxs_monitor_free(u.mon);
+    } else if (!o->json) {
         summary(&u, d, &b);
         if (interrupted)
             interrupted_note(d, &b);

@@ -119,8 +119,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "mxscope: --recheck goes with --tlsrpt FILE\n");
         return EXIT_USAGE;
     }
-    if (!o.domains && (o.parallel || o.per_host || o.domain_timeout || o.save_dir)) {
-        fprintf(stderr, "mxscope: --parallel, --per-host, --domain-timeout and --save-dir go with --domains\n");
+    if (!o.domains && (o.parallel || o.per_host || o.domain_timeout || o.save_dir || o.format)) {
+        fprintf(stderr, "mxscope: --parallel, --per-host, --domain-timeout, --save-dir and --format go with --domains\n");
         return EXIT_USAGE;
     }
     if (o.domains && !o.batch) {

@@ -58,6 +58,9 @@ static const struct front_opt front_table[] = {
       VALOPT(domain_timeout, "S") },
     { .name = "save-dir", .help = "with --domains: each domain's transcript as DIR/DOMAIN.txt",
       VALOPT(save_dir, "DIR") },
+    { .name = "format", .help = "with --domains: the whole list for monitoring, in place of the summary: "
+      "nagios (a plugin's status line, perfdata, exit 0-3) or prometheus (textfile collector)",
+      VALOPT(format, "nagios|prometheus") },
     { .name = "no-mouse", .group = "the console",
       .help = "no clicks or wheel (the terminal selects text as usual; also MXS_NO_MOUSE=1)", FLAG(no_mouse) },
     { .name = "osc52", .help = "`yank` also copies to the terminal's clipboard (OSC 52; also MXS_OSC52=1)",

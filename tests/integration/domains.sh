@@ -237,6 +237,34 @@ for sc in good expired no-starttls wrong-name expiring-soon; do
 done
 [ $labsame = 5 ] && ok "--lab --domains: each scenario as its single run (failed step, verdicts, findings)"
 
+# ---- --format: the list for monitoring (core/session/monitor.c renders it) ----------------------
+# shellcheck disable=SC2086
+"$MXS_BIN" --batch --domains "$tmp/good" --format nagios $dns > "$tmp/n.txt" 2>/dev/null
+rc=$?
+[ $rc = 0 ] && grep -q '^MXSCOPE OK - ' "$tmp/n.txt" && ok "--format nagios: a passing list is OK, exit 0" \
+    || fail "--format nagios OK" "$rc: $(head -c 300 "$tmp/n.txt")"
+printf 'example.test -4 --port %s\n' "$MXS_PORT_EXPIRED" > "$tmp/expired"
+# shellcheck disable=SC2086
+"$MXS_BIN" --batch --domains "$tmp/expired" --format nagios $dns > "$tmp/n2.txt" 2>/dev/null
+rc=$?
+[ $rc = 2 ] && grep -q "^MXSCOPE CRITICAL - 1 of 1 domain fail: example.test (CHAIN cert-expired).*'example.test_days'=-" "$tmp/n2.txt" \
+    && ok "--format nagios: an expired leaf is CRITICAL, exit 2, days left in the perfdata" || fail "--format nagios CRITICAL" "$rc: $(head -c 300 "$tmp/n2.txt")"
+# shellcheck disable=SC2086
+"$MXS_BIN" --batch --domains "$tmp/list" --format prometheus $dns > "$tmp/p.prom" 2>/dev/null
+rc=$?
+[ $rc = 0 ] && ok "--format prometheus: exit 0 once written" || fail "--format prometheus exit" "$rc"
+if command -v promtool > /dev/null 2>&1; then
+    check "--format prometheus: promtool check metrics" sh -c "promtool check metrics < '$tmp/p.prom'"
+else
+    fail "needs promtool" "apt-get install prometheus"
+fi
+n=$(grep -c '^mxscope_domain_state{' "$tmp/p.prom")
+[ "$n" = 6 ] && ok "--format prometheus: one state per domain name probed" || fail "--format prometheus domains" "$n"
+"$MXS_BIN" --batch --domains "$tmp/good" --format nagios --json > /dev/null 2>&1; rc=$?
+[ $rc = 1 ] && ok "--format with --json: usage, exit 1" || fail "--format + --json" "$rc"
+"$MXS_BIN" --batch --domains "$tmp/good" --format graphite > /dev/null 2>&1; rc=$?
+[ $rc = 1 ] && ok "--format graphite: usage, exit 1" || fail "--format graphite" "$rc"
+
 # ---- usage ------------------------------------------------------------------------------------------
 "$MXS_BIN" --batch --domains "$tmp/good" example.test > /dev/null 2>&1; rc=$?
 [ $rc = 1 ] && ok "--domains with a DOMAIN: usage, exit 1" || fail "--domains + DOMAIN" "$rc"
