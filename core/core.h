@@ -1227,6 +1227,130 @@ void survey_render_text(const struct survey *v, struct buf *out);
  * document per probe, docs/json.md>], "findings": [...], "exit_code": N} */
 char *survey_render_json(const struct survey *v);
 
+/* ---- Domain lists (cmd/domains.c): --batch --domains FILE -------------- */
+/*
+ * An operator's list of partner domains, every MX and address of each (a
+ * survey per domain, as --all), all driven from ONE poll loop:
+ *   - the list is read from an fd line by line as slots free up (a 100,000
+ *     line list is never loaded whole); a name seen before is not probed
+ *     again (a hash set of the names seen: it is the one thing that grows
+ *     with the list);
+ *   - "NAME [--SETTING VALUE ...]  # comment": blank lines and comments are
+ *     skipped; the words after the name are settings of the table
+ *     (--port 465, --expect-fingerprint HEX, --tls-on-connect, -4, -6;
+ *     not --host or --target) for that line only; a UTF-8 BOM is skipped;
+ *   - NAME is lower-cased, an IDN name becomes its A-label (libidn2; both
+ *     forms kept); a name with a control byte, over 253 octets, not a host
+ *     name, or bad options is rejected with its line number, and the rest
+ *     is still probed;
+ *   - at most `parallel` engines work at once (RESOLVE engines, at most 4
+ *     of them: each has a libunbound context of its own; and probes);
+ *     at most `per_host` probes at once against one MX host name and one
+ *     address:port (partners share MX hosts); every domain has a deadline
+ *     for all of its probes, counted from its first query: what still runs
+ *     then is cancelled (the transcript says why).
+ * Results come out as each domain finishes (mxs_domains_next), not in list
+ * order.  Nothing is printed; the front end renders.
+ *
+ * Ownership: mxs_domains_new() returns a runner the caller frees with
+ * mxs_domains_free() (it never closes the fd); every result from
+ * mxs_domains_next() is the caller's, freed with mxs_domain_free(); its
+ * survey belongs to it.
+ */
+struct mxs_domains;
+
+/* The list's exit code when a domain failed (a step, or its deadline);
+ * the front end documents the rest (0, 4 warnings, 3 interrupted). */
+#define MXS_EXIT_DOMAINS_FAILED 6
+
+struct mxs_domains_opts {
+    int parallel;            /* engines working at once (16)                 */
+    int per_host;            /* probes at once per MX host / address (2)     */
+    int domain_timeout_s;    /* whole-domain deadline, seconds (180)         */
+    /* Called for each line to probe, after its own settings, with the name
+     * as probed: a front end may point the settings elsewhere (the built-in
+     * lab: the name is a scenario).  0, or -1 with err: the line is
+     * rejected.  NULL (the default): none. */
+    int (*line_hook)(void *arg, const char *name, struct mxs_settings *s, char *err,
+                     size_t errlen);
+    void *line_arg;
+};
+void mxs_domains_opts_init(struct mxs_domains_opts *o);
+
+enum mxs_domain_kind {
+    MXS_DOMAIN_PROBED = 0,   /* survey holds every MX and address           */
+    MXS_DOMAIN_REJECTED,     /* not probed: why says so                     */
+    MXS_DOMAIN_DUPLICATE     /* seen on line first_line: probed there       */
+};
+
+/* Classes, most urgent first (the summary's order, the exit code). */
+enum mxs_domain_class { MXS_DCLASS_FAIL = 0, MXS_DCLASS_WARN, MXS_DCLASS_OK };
+
+struct mxs_domain {
+    enum mxs_domain_kind kind;
+    unsigned long line;          /* 1-based line of the list                 */
+    unsigned long first_line;    /* DUPLICATE: where it was probed           */
+    char input[300];             /* the name as written, raw bytes (escape it) */
+    size_t input_len;            /* its whole length (input may be cut)      */
+    char name[256];              /* the name probed: lower case, A-labels    */
+    char uname[1024];            /* its U-label form ("" when all ASCII)     */
+    char why[160];               /* REJECTED: why, in words (no raw bytes)   */
+    char options[512];           /* the line's settings as written, raw ("" none) */
+    /* PROBED */
+    struct survey *survey;       /* owned by the result                     */
+    int deadline_passed;         /* the whole-domain deadline cancelled probes */
+    int64_t elapsed_ms;
+    int exit_code;               /* survey_exit_code                        */
+    enum mxs_domain_class cls;
+    /* The probe the summary shows (-1: none, RESOLVE's facts): the first
+     * that failed, else the first with a warning, else the first. */
+    int shown;
+    enum mxs_step failed_step;   /* its first failing step (NONE: passed)    */
+    enum mxs_outcome outcome[MXS_POL_COUNT];
+    /* The served leaf that expires first over every probe (expiry watch). */
+    int has_leaf;
+    int days_left;
+    char sha1[41];
+    char leaf_host[256];         /* the MX host that served it (raw)        */
+};
+
+/* Reads the list from fd (not closed; a regular file is scanned once first
+ * for the total, then read again from the start).  base: the settings every
+ * line starts from.  NULL with err on a bad option or no memory. */
+struct mxs_domains *mxs_domains_new(int fd, const struct mxs_settings *base,
+                                    const struct mxs_domains_opts *o, char *err,
+                                    size_t errlen);
+void mxs_domains_free(struct mxs_domains *d);
+/* Advance everything, waiting at most max_wait_ms in poll() (0: never;
+ * an interrupting signal returns early).  Returns 1 when the list is done
+ * (read to the end, every domain finished; results may still wait in
+ * mxs_domains_next), 0 otherwise. */
+int mxs_domains_run(struct mxs_domains *d, int max_wait_ms);
+/* The next finished domain, or NULL. */
+struct mxs_domain *mxs_domains_next(struct mxs_domains *d);
+void mxs_domain_free(struct mxs_domain *r);
+/* Ctrl-C: stop reading, drop the domains still running (their engines
+ * freed, their results never made).  Results already finished stay. */
+void mxs_domains_cancel(struct mxs_domains *d);
+
+struct mxs_domains_stats {
+    unsigned long lines;         /* lines read                              */
+    unsigned long total;         /* names in the list (-1 UL: not known yet: a pipe) */
+    unsigned long done;          /* results made (rejected, duplicates too) */
+    unsigned long running;       /* domains started, not finished           */
+    unsigned long failing, warning, rejected, duplicates, dropped;
+    int read_error;              /* errno of a failed read (the list ends there) */
+};
+void mxs_domains_stats(const struct mxs_domains *d, struct mxs_domains_stats *st);
+
+/* One domain as one line of JSON: the --all --json document with a
+ * "domain" object added (docs/json.md); malloc'd, NUL-terminated, no
+ * newline.  NULL for a result that is not PROBED, or out of memory. */
+char *mxs_domain_json(const struct mxs_domain *r);
+/* Its transcript: every probe's text transcript one after another (the
+ * RESOLVE one when nothing was probed), escaped. */
+void mxs_domain_transcript(const struct mxs_domain *r, struct buf *out);
+
 /* ---- TLS-RPT reports (cmd/tlsrpt_cmd.c): --tlsrpt, `load-report` ------- */
 /*
  * A sender's aggregate TLS-RPT report (RFC 8460 §4.4, JSON, gzip as mailed):

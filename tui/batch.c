@@ -38,7 +38,7 @@ static int write_saves(struct engine *e, const struct front_opts *o)
     return rc;
 }
 
-static int print_buf(struct buf *b)
+int batch_print_buf(struct buf *b)
 {
     if (b->failed)
         fputs("mxscope: output cut: too large\n", stderr);
@@ -86,7 +86,7 @@ int batch_diff(const struct front_opts *o)
     render_diff(a, o->diff, b, o->positional, &out);
     engine_free(a);
     engine_free(b);
-    return print_buf(&out);
+    return batch_print_buf(&out);
 }
 
 /* --tlsrpt FILE [--recheck]: a sender's TLS-RPT report, and whether its
@@ -146,7 +146,7 @@ static int run_survey(const struct mxs_settings *set, int json, const char *save
     } else {
         survey_render_text(v, &b);
     }
-    rc = print_buf(&b);
+    rc = batch_print_buf(&b);
     if (save_json && savefile_write(save_json, js, strlen(js), err, sizeof err) != 0) {
         char shown[600];
         mxs_escape_str(err, shown, sizeof shown, 0);
@@ -179,12 +179,14 @@ static int print_result(struct engine *e, int json)
     } else {
         render_report_text(e, &b);
     }
-    int rc = print_buf(&b);
+    int rc = batch_print_buf(&b);
     return rc ? rc : render_exit_code(e);
 }
 
 int batch_run(const struct front_opts *o)
 {
+    if (o->domains)
+        return batch_domains(o);
     if (o->all) {
         if (o->load || o->script || o->save || o->save_chain || o->report || o->lab) {
             fprintf(stderr, "mxscope: --all goes with --json and --save-json only\n");

@@ -17,6 +17,13 @@ int batch_tlsrpt(const struct front_opts *o);
 /* --diff A B: the exit code (0, or 2 when a file does not load). */
 int batch_diff(const struct front_opts *o);
 
+/* --domains LIST (domains_out.c): the exit code. */
+int batch_domains(const struct front_opts *o);
+/* Print b on stdout (UTF-8, or <U+XXXX> on another terminal) and free it:
+ * 0, or EXIT_LOCAL when stdout failed. */
+struct buf;
+int batch_print_buf(struct buf *b);
+
 /* --load: the saved session, or NULL after saying why on stderr (the
  * console's --load uses it too). */
 struct engine *batch_load(const char *path);

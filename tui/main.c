@@ -119,12 +119,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "mxscope: --recheck goes with --tlsrpt FILE\n");
         return EXIT_USAGE;
     }
+    if (!o.domains && (o.parallel || o.per_host || o.domain_timeout || o.save_dir || o.format)) {
+        fprintf(stderr, "mxscope: --parallel, --per-host, --domain-timeout, --save-dir and --format go with --domains\n");
+        return EXIT_USAGE;
+    }
+    if (o.domains && !o.batch) {
+        fprintf(stderr, "mxscope: --domains goes with --batch (the console does not open lists yet)\n");
+        return EXIT_USAGE;
+    }
     if (o.lab && o.list) {
         for (const struct lab_scenario *s = lab_scenarios; s->name; s++)
             printf("%-26s %s\n", s->name, s->story);
         return 0;
     }
-    if (o.lab) {
+    if (o.lab && !o.domains) { /* a list names its scenarios line by line: domains_out.c */
         if ((rc = start_lab(&o, &lb)) != 0)
             return rc;
         scenario = o.positional ? o.positional : "good";

@@ -26,6 +26,8 @@ struct front_opt {
 
 #define FLAG(f) .kind = FO_FLAG, .off = offsetof(struct front_opts, f)
 #define FILEOPT(f) .arg = "FILE", .kind = FO_FILE, .off = offsetof(struct front_opts, f)
+/* A value kept as text for its user to parse (--parallel N). */
+#define VALOPT(f, a) .arg = a, .kind = FO_FILE, .off = offsetof(struct front_opts, f)
 
 static const struct front_opt front_table[] = {
     { .short_opt = '4', .help = "IPv4 only", .kind = FO_ALIAS, .setting = "family", .value = "4" },
@@ -44,6 +46,21 @@ static const struct front_opt front_table[] = {
     { .name = "load", .help = "replay a saved session, JSON or text (read-only)", FILEOPT(load) },
     { .name = "diff", .help = "compare two saved sessions: --diff A B (before and after a renewal)",
       FILEOPT(diff) },
+    { .name = "domains", .group = "partner lists (--batch --domains FILE)",
+      .help = "probe every domain of FILE ('-': stdin), every MX of each; one name a line, "
+              "# comments, per-line settings after the name (--port 465); a summary by urgency",
+      FILEOPT(domains) },
+    { .name = "parallel", .help = "with --domains: connections and lookups at once (default 16)",
+      VALOPT(parallel, "N") },
+    { .name = "per-host", .help = "with --domains: probes at once against one MX host or address (default 2)",
+      VALOPT(per_host, "N") },
+    { .name = "domain-timeout", .help = "with --domains: seconds for all the probes of one domain (default 180)",
+      VALOPT(domain_timeout, "S") },
+    { .name = "save-dir", .help = "with --domains: each domain's transcript as DIR/DOMAIN.txt",
+      VALOPT(save_dir, "DIR") },
+    { .name = "format", .help = "with --domains: the whole list for monitoring, in place of the summary: "
+      "nagios (a plugin's status line, perfdata, exit 0-3) or prometheus (textfile collector)",
+      VALOPT(format, "nagios|prometheus") },
     { .name = "no-mouse", .group = "the console",
       .help = "no clicks or wheel (the terminal selects text as usual; also MXS_NO_MOUSE=1)", FLAG(no_mouse) },
     { .name = "osc52", .help = "`yank` also copies to the terminal's clipboard (OSC 52; also MXS_OSC52=1)",
@@ -72,11 +89,13 @@ static const char usage_head[] =
 "       mxscope --lab [SCENARIO] | --lab --list  the built-in lab\n"
 "       mxscope --tlsrpt REPORT.json[.gz] [--recheck] [--json]  a sender's TLS-RPT report\n"
 "       mxscope --diff A B                    what changed between two saved sessions\n"
+"       mxscope --batch --domains LIST [--json]  every domain of a list, by urgency\n"
 "\n";
 
 static const char usage_tail[] =
 "exit codes: 0 every step passed, 1 usage, 2 local error, 3 cancelled,\n"
 "  4 warnings, 5 (--tlsrpt --recheck) a reported failure still happens,\n"
+"  6 (--domains) a domain failed (3: interrupted, what finished is written),\n"
 "  10 RESOLVE 11 CONNECT 12 BANNER 13 EHLO 14 STARTTLS 15 HANDSHAKE\n"
 "  16 CHAIN 17 EHLO2 failed (see mxscope(1)).\n";
 

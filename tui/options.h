@@ -22,6 +22,7 @@ struct front_opts {
     struct mxs_settings set;     /* every setting, defaults + options       */
     int batch, json, all, lab, list, recheck, no_mouse, osc52;
     const char *save, *save_json, *save_chain, *report, *script, *load, *tlsrpt, *diff;
+    const char *domains, *parallel, *per_host, *domain_timeout, *save_dir, *format; /* --domains */
     const char *positional;      /* DOMAIN, or the lab's SCENARIO           */
 };
 

@@ -11,6 +11,7 @@
 
 #include "base/buf.h"
 #include "diag/diag.h"
+#include "probe/dns.h"
 #include "probe/engine_int.h"
 #include "base/esc.h"
 #include "session/render.h"
@@ -25,7 +26,9 @@ struct survey {
     int n_findings;
 };
 
-struct survey *survey_new(const struct mxs_settings *s, char *err, size_t errlen)
+/* The survey with its RESOLVE engine made, nothing run: the list runner
+ * (cmd/domains.c) drives it from its own poll loop; survey_new() runs it. */
+struct survey *survey_start(const struct mxs_settings *s, char *err, size_t errlen)
 {
     if (!s->target[0]) {
         snprintf(err, errlen, "no target");
@@ -46,7 +49,18 @@ struct survey *survey_new(const struct mxs_settings *s, char *err, size_t errlen
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    engine_run(v->resolver);
+    return v;
+}
+
+/* After RESOLVE: one engine per (MX, address) the settings allow. */
+void survey_expand(struct survey *v)
+{
+    /* The lookup is over and the probes copy its answers: its libunbound
+     * context (a thread, caches: megabytes) goes now, not when the survey
+     * is freed (a list keeps dozens of surveys in flight). */
+    dns_free(v->resolver->dns_ctx);
+    v->resolver->dns_ctx = NULL;
+    const struct mxs_settings *s = engine_settings(v->resolver);
     const struct mxs_dns_facts *d = engine_dns(v->resolver);
     for (int m = 0; m < d->n_mx; m++) {
         if (s->mx_index >= 0 && m != s->mx_index)
@@ -63,7 +77,21 @@ struct survey *survey_new(const struct mxs_settings *s, char *err, size_t errlen
                 v->probe[v->n++] = e;
         }
     }
+}
+
+struct survey *survey_new(const struct mxs_settings *s, char *err, size_t errlen)
+{
+    struct survey *v = survey_start(s, err, errlen);
+    if (!v)
+        return NULL;
+    engine_run(v->resolver);
+    survey_expand(v);
     return v;
+}
+
+struct engine *survey_engine(struct survey *v, int i)
+{
+    return i < 0 ? v->resolver : i < v->n ? v->probe[i] : NULL;
 }
 
 void survey_free(struct survey *v)
@@ -104,6 +132,11 @@ void survey_run(struct survey *v)
         if (poll(fds, (nfds_t)nf, timeout) < 0 && errno != EINTR)
             break;
     }
+    survey_compare(v);
+}
+
+void survey_compare(struct survey *v)
+{
     struct diag_probe dp[SURVEY_MAX_PROBES];
     for (int i = 0; i < v->n; i++) {
         const struct engine *e = v->probe[i];
@@ -217,7 +250,7 @@ void survey_render_text(const struct survey *v, struct buf *out)
                survey_exit_code(v) ? "the first probe that failed" : "every probe passed");
 }
 
-char *survey_render_json(const struct survey *v)
+json_t *survey_json_tree(const struct survey *v)
 {
     json_t *root = json_object();
     json_object_set_new(root, "survey", json_true());
@@ -237,7 +270,13 @@ char *survey_render_json(const struct survey *v)
     json_object_set_new(root, "findings", fa);
     json_object_set_new(root, "probes_skipped", json_integer(v->skipped));
     json_object_set_new(root, "exit_code", json_integer(survey_exit_code(v)));
-    char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    return root;
+}
+
+char *survey_render_json(const struct survey *v)
+{
+    json_t *root = survey_json_tree(v);
+    char *s = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(root);
     return s;
 }

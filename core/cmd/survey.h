@@ -1,10 +1,28 @@
 /*
- * survey.h - its declarations are public and live in core.h (group
- * "Survey"); this header only keeps the includes inside core/ working.  Front
- * ends include core.h, never this file.
+ * survey.h - its public declarations live in core.h (group "Survey"); this
+ * header keeps the includes inside core/ working and declares what only
+ * core uses: the non-blocking pieces the list runner (cmd/domains.c) drives
+ * from its own poll loop, and the JSON tree (a jansson type, never in
+ * core.h).  Front ends include core.h, never this file.
+ *
+ * Non-blocking use: survey_start() makes the RESOLVE engine and runs
+ * nothing; the caller steps survey_engine(v, -1) to the end, then
+ * survey_expand() makes one engine per (MX, address); the caller steps
+ * each survey_engine(v, i) to the end, then survey_compare().  survey_new()
+ * and survey_run() are exactly that, blocking.
  */
 #ifndef MXS_SURVEY_H
 #define MXS_SURVEY_H
+#include <jansson.h>
 #include "core.h"
+
+struct survey *survey_start(const struct mxs_settings *s, char *err, size_t errlen);
+void survey_expand(struct survey *v);
+/* Probe i, or the RESOLVE engine for i < 0; owned by the survey. */
+struct engine *survey_engine(struct survey *v, int i);
+/* mx-hosts-disagree over the probes (every probe finished). */
+void survey_compare(struct survey *v);
+/* The --all --json document as a tree (new reference). */
+json_t *survey_json_tree(const struct survey *v);
 
 #endif
