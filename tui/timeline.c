@@ -93,7 +93,13 @@ void timeline_render(struct ui *ui, struct buf *out, int width)
                    bw + 1 - 3, axis);
     }
     int left_ms = engine_timeout_ms(e);
-    for (int s = 0; s < MXS_STEP_COUNT; s++) {
+    /* In run order, as the Steps pane: POLICY right after RESOLVE, and no
+     * row when it is (or will be) skipped. */
+    int hide_policy = panes_policy_hidden(e);
+    for (int k = 0; k < MXS_STEP_COUNT; k++) {
+        int s = (int)mxs_step_order(k);
+        if (s == MXS_STEP_POLICY && hide_policy)
+            continue;
         enum mxs_step_state st = engine_step_state(e, (enum mxs_step)s);
         char at[32] = "-", took[48], row[160];
         if (start[s] >= 0)
