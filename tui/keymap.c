@@ -28,7 +28,7 @@ const struct km_binding km_bindings[] = {
     /* Every pane: the console's own keys. */
     {'n', KM_PANES, KA_STEP, "run the next step (while one runs: queued, up to 9; Esc clears)"},
     {' ', KM_PANES, KA_STEP, "run the next step (while one runs: queued, up to 9; Esc clears)"},
-    {'r', KM_PANES, KA_RUN, "run every remaining step"},
+    {'r', KM_PANES, KA_RUN, "run every remaining step; stops before QUIT (keep-open)"},
     {'R', KM_PANES, KA_RESTART, "restart from RESOLVE"},
     {KM_KEY_ESC, KM_PANES, KA_CANCEL, "cancel the running step (the console stays usable)"},
     {KM_CTRL('C'), KM_PANES, KA_CANCEL, "cancel the running step (the console stays usable)"},

@@ -7,6 +7,7 @@
  * Owner: the console engineer (h6).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "tui.h"
 
@@ -77,10 +78,17 @@ static void steps_draw(struct ui *ui, int focused)
             int t = engine_timeout_ms(e);
             /* The live countdown to the stage deadline: the operator sees
              * how long a stalled server has left before we give up. */
-            if (t >= 0)
-                snprintf(info, sizeof info, "%ds left", (t + 999) / 1000);
-            else
-                snprintf(info, sizeof info, "running");
+            int64_t in = engine_step_elapsed_ms(e, (enum mxs_step)s) / 1000;
+            int room = r.w - 2 - 12;          /* after the glyph and the name */
+            if (t >= 0) {
+                /* Time in as well as time left, when the row has room: how
+                 * long the server has been silent is the evidence. */
+                snprintf(info, sizeof info, "%llds in, %ds left", (long long)in, (t + 999) / 1000);
+                if ((int)strlen(info) > room)
+                    snprintf(info, sizeof info, "%ds left", (t + 999) / 1000);
+            } else {
+                snprintf(info, sizeof info, "running %llds", (long long)in);
+            }
         } else if (st != MXS_ST_PENDING) {
             int64_t ms = engine_step_elapsed_ms(e, (enum mxs_step)s);
             if (st == MXS_ST_SKIPPED)
