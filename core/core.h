@@ -615,7 +615,7 @@ struct mxs_verdict {
     enum mxs_outcome outcome;
     enum mxs_step step;          /* first failing step, NONE if delivered    */
     char finding[40];            /* id of the finding behind it              */
-    char words[256];             /* one line in plain words                  */
+    char words[640];             /* plain words (MTA-STS quotes another's)   */
 };
 
 #define MXS_MAX_FINDINGS 128

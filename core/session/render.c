@@ -251,7 +251,7 @@ static void put_diag_text(struct buf *out, const char *s, const char *indent)
         else
             buf_add_escaped(out, s, n, 0);
         buf_puts(out, "\n");
-        if (!nl)
+        if (!nl || !nl[1])        /* a final newline ends the text: no empty row */
             break;
         s = nl + 1;
         buf_puts(out, indent);

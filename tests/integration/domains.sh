@@ -46,8 +46,8 @@ n=$(wc -l < "$tmp/l.json")
 [ "$n" = 7 ] && ok "7 JSON lines: one per domain probed (duplicate once, 2 rejected)" || fail "7 JSON lines" "$n"
 expect l.json '[.[] | .domain.line] | sort == [3, 4, 6, 7, 10, 11, 12]' -s
 # every line is a whole survey document, its parts session documents
-expect l.json 'all(.survey == true and .dns.schema == 1 and (.dns.steps | length) == 9 and
-               all(.probes[]; .schema == 1 and (.steps | length) == 9 and (.result | has("failed_step"))) and
+expect l.json 'all(.survey == true and .dns.schema == 1 and (.dns.steps | length) == 10 and
+               all(.probes[]; .schema == 1 and (.steps | length) == 10 and (.result | has("failed_step"))) and
                (.exit_code | type) == "number")' -s
 expect l.json 'all(.[]; .domain | (.name | type) == "string" and (.class | IN("fail", "warning", "ok")))' -s
 check "stderr names the control-byte line by its number" \
