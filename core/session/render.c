@@ -35,9 +35,22 @@ void session_iso_time(time_t t, char *out, size_t len)
     strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The MTA-STS verdict refuses at POLICY (enforce, the MX not covered). */
+static int render_sts_refused(const struct engine *e)
+{
+    const struct mxs_verdict *v = &engine_verdicts(e)[MXS_POL_MTASTS];
+    return v->outcome == MXS_OUT_NOT_DELIVERED && v->step == MXS_STEP_POLICY;
+}
+
 int render_exit_code(const struct engine *e)
 {
     enum mxs_step s = engine_failed_step(e);
+    /* Every SMTP step passed, but the domain's own MTA-STS policy (enforce)
+     * does not cover this MX: Gmail and Exchange Online refuse to deliver.
+     * That is where delivery breaks for them: exit 10 + POLICY, not the
+     * warning code (the step itself ran, so its state stays warn). */
+    if (s == MXS_STEP_NONE && render_sts_refused(e))
+        return 10 + (int)MXS_STEP_POLICY;
     if (s == MXS_STEP_NONE) {
         /* Every step passed: warnings (expiring-soon, chain-order, bytes
          * after STARTTLS ...) get their own code, so cron and monitoring see
@@ -446,8 +459,13 @@ void render_report_text(const struct engine *e, struct buf *out)
         put_diag_text(out, v->words, "    ");
     }
     enum mxs_step fs = engine_failed_step(e);
-    buf_printf(out, "\nResult: %s (exit %d)\n", fs == MXS_STEP_NONE ? "every step passed" : mxs_step_name(fs),
-               render_exit_code(e));
+    if (fs == MXS_STEP_NONE && render_sts_refused(e))
+        buf_printf(out, "\nResult: POLICY: every step passed, but MTA-STS senders refuse this MX "
+                        "(%s) (exit %d)\n", engine_verdicts(e)[MXS_POL_MTASTS].finding,
+                   render_exit_code(e));
+    else
+        buf_printf(out, "\nResult: %s (exit %d)\n",
+                   fs == MXS_STEP_NONE ? "every step passed" : mxs_step_name(fs), render_exit_code(e));
 }
 
 void render_chain_pem(const struct engine *e, struct buf *out)

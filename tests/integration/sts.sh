@@ -120,7 +120,7 @@ words none "no MTA-STS policy applies (mode none)"
 
 # --- the MX not covered -----------------------------------------------------
 sts notcovered GOOD notcovered.sts.example.test
-rc_is notcovered 4
+rc_is notcovered 19   # every step passed, but MTA-STS senders refuse the MX
 policy_step notcovered warn
 finding notcovered sts-mx-not-covered error
 evidence notcovered sts-mx-not-covered "mx patterns: other.example.net"
