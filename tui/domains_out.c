@@ -303,19 +303,21 @@ static void summary(struct run *u, const struct mxs_domains *d, struct buf *b)
                (unsigned long)probed - st.failing - st.warning, st.rejected, st.rejected == 1 ? "" : "s",
                st.duplicates, st.duplicates == 1 ? "" : "s", elapsed_s(u));
     if (probed) {
-        buf_printf(b, "%-7s %-6s %-10s %-10s %-10s %-10s %-10s %-6s %-40s %-6s %s\n", "urgency", "line",
-                   "failed at", "opportun.", "required", "verified", "dane", "days", "leaf SHA-1 (thumbprint)",
-                   "probes", "domain [settings]");
+        buf_printf(b, "%-7s %-6s %-10s %-10s %-10s %-10s %-10s %-10s %-6s %-40s %-6s %s\n", "urgency",
+                   "line", "failed at", "opportun.", "required", "verified", "dane", "mta-sts", "days",
+                   "leaf SHA-1 (thumbprint)", "probes", "domain [settings]");
         for (size_t i = 0; i < u->n_rows; i++) {
             const struct row *w = &u->rows[i];
             if (w->kind != MXS_DOMAIN_PROBED)
                 continue;
             char days[16];
             snprintf(days, sizeof days, "%d", w->days);
-            buf_printf(b, "%-7s %-6lu %-10s %-10s %-10s %-10s %-10s %-6s %-40s %-6u %s\n", class_cell[w->cls],
-                       w->line, w->deadline ? "deadline" : w->step < 0 ? "-" : mxs_step_name((enum mxs_step)w->step),
+            buf_printf(b, "%-7s %-6lu %-10s %-10s %-10s %-10s %-10s %-10s %-6s %-40s %-6u %s\n",
+                       class_cell[w->cls], w->line,
+                       w->deadline ? "deadline" : w->step < 0 ? "-" : mxs_step_name((enum mxs_step)w->step),
                        outcome_cell[w->out[MXS_POL_OPPORTUNISTIC]], outcome_cell[w->out[MXS_POL_REQUIRED]],
                        outcome_cell[w->out[MXS_POL_VERIFIED]], outcome_cell[w->out[MXS_POL_DANE]],
+                       outcome_cell[w->out[MXS_POL_MTASTS]],
                        w->has_leaf ? days : "-", w->has_leaf ? w->sha1 : "-", w->n_probes, w->name ? w->name : "?");
             chunk(u, b, 0);
         }

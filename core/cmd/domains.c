@@ -558,6 +558,10 @@ static void summarise(struct dom *m)
     }
     const struct engine *e = survey_engine(v, r->shown);
     r->failed_step = engine_failed_step(e);
+    /* Every step passed but MTA-STS enforce does not cover the MX: where
+     * delivery breaks for MTA-STS senders (render_exit_code's 19). */
+    if (r->failed_step == MXS_STEP_NONE && render_exit_code(e) == 10 + (int)MXS_STEP_POLICY)
+        r->failed_step = MXS_STEP_POLICY;
     for (int p = 0; p < MXS_POL_COUNT; p++)
         r->outcome[p] = engine_verdicts(e)[p].outcome;
     for (int i = 0; i < m->n; i++) {

@@ -119,11 +119,20 @@ done
 rc=$?
 [ $rc = 6 ] && ok "summary run exits 6" || fail "summary exit" "$rc"
 check "the table's first row is a failure" sh -c "grep -A1 '^urgency' '$tmp/t.txt' | tail -1 | grep -q '^FAIL '"
-check "the last row is the one that passed (line 3)" sh -c "awk '/^urgency/{t=1;next} t&&/^\$/{exit} t{l=\$0} END{print l}' '$tmp/t.txt' | grep -q '^ok  *3  *-  *encrypted  *encrypted  *encrypted  *-  *88  *$MXS_GOOD_SHA1  *3  *example.test \\[-4 --port $MXS_PORT_GOOD\\]\$'"
+check "the last row is the one that passed (line 3)" sh -c "awk '/^urgency/{t=1;next} t&&/^\$/{exit} t{l=\$0} END{print l}' '$tmp/t.txt' | grep -q '^ok  *3  *-  *encrypted  *encrypted  *encrypted  *-  *encrypted  *88  *$MXS_GOOD_SHA1  *3  *example.test \\[-4 --port $MXS_PORT_GOOD\\]\$'"
 check "the IDN row shows both forms" grep -q 'xn--bcher-kva.insecure.test (bücher.insecure.test)' "$tmp/t.txt"
 check "what expires first: the expired leaf, a warning" sh -c "grep -A1 '^Expires first' '$tmp/t.txt' | tail -1 | grep -q 'days left.*example.test \\[-4 --port $MXS_PORT_EXPIRED\\] (line 10)  <- warning'"
 check "rejected lines listed with their numbers" sh -c "grep -q '^  line 8  *bad\\\\x1Bname.test: the name has a control byte' '$tmp/t.txt' && grep -q '^  line 9  *aaaa' '$tmp/t.txt'"
 check "Result line" grep -q '^Result: exit 6 (a domain failed)' "$tmp/t.txt"
+# MTA-STS enforce not covering the MX: every step passes, but MTA-STS senders
+# refuse it: a failure at POLICY, the mta-sts column NO.
+# shellcheck disable=SC2086
+printf 'notcovered.sts.example.test -4 --port %s\nenforce.sts.example.test -4 --port %s\n' "$MXS_PORT_GOOD" "$MXS_PORT_GOOD" |
+    "$MXS_BIN" --batch --domains - $dns > "$tmp/sts.txt" 2>&1
+rc=$?
+check "MTA-STS: the uncovered MX fails at POLICY, the mta-sts column NO (exit $rc)" sh -c "[ $rc = 6 ] &&
+    grep -q '^FAIL  *1  *POLICY  *encrypted  *encrypted  *encrypted  *-  *NO  *88 .* notcovered.sts.example.test' '$tmp/sts.txt' &&
+    grep -q '^ok  *2  *-  *encrypted  *encrypted  *encrypted  *-  *encrypted  *88 .* enforce.sts.example.test' '$tmp/sts.txt'"
 if grep -q "$(printf '\r')" "$tmp/t.err"; then fail "no progress line when stderr is not a terminal"; else ok "no progress line when stderr is not a terminal"; fi
 # ---- stdin, exit codes 0 and 4 ----------------------------------------------------------------
 printf 'example.test -4 --port %s\n' "$MXS_PORT_GOOD" > "$tmp/good"
