@@ -596,6 +596,8 @@ static void dns_send_hosts(struct dns_ctx *d)
             dns_send(d, Q_A, i, f->mx[i].host);
         if (d->family != 4)
             dns_send(d, Q_AAAA, i, f->mx[i].host);
+        if (!d->port)                      /* an address lookup only (dns.h) */
+            continue;
         snprintf(tname, sizeof tname, "_%u._tcp.%s", (unsigned)d->port, f->mx[i].host);
         snprintf(f->mx[i].tlsa_name, sizeof f->mx[i].tlsa_name, "%s", tname);
         dns_send(d, Q_TLSA, i, tname);

@@ -80,7 +80,9 @@ struct dns_ctx *dns_new(const struct mxs_settings *s, char *err, size_t errlen);
 void dns_free(struct dns_ctx *d);
 
 /* target is a mail domain (MX lookup) or, with is_host, one MX host name.
- * family 0/4/6 limits the address queries.  Returns 0 or -1 with err. */
+ * family 0/4/6 limits the address queries; port names the TLSA query
+ * (_port._tcp.HOST), 0 for none (the MTA-STS policy host: an address only).
+ * Returns 0 or -1 with err. */
 int dns_start(struct dns_ctx *d, const char *target, int is_host, uint16_t port,
               int family, struct mxs_dns_facts *out, dns_record_cb cb,
               void *arg, char *err, size_t errlen);

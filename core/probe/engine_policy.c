@@ -380,7 +380,7 @@ int engine_step_policy(struct engine *e)
             if (!e->pol_host && !(e->pol_host = calloc(1, sizeof *e->pol_host)))
                 return pol_fail_setup(e, "memory", "no room for the policy host");
             snprintf(name, sizeof name, "mta-sts.%s", p->domain);
-            if (dns_start(e->dns_ctx, name, 1, 443, e->set.family, e->pol_host, pol_dns_line, e,
+            if (dns_start(e->dns_ctx, name, 1, 0 /* no TLSA: an address */, e->set.family, e->pol_host, pol_dns_line, e,
                           err, sizeof err) != 0)
                 return pol_fail_setup(e, "address lookup", err);
             e->phase = 3;
