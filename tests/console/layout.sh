@@ -33,14 +33,14 @@ findings_whole() {
 T_COLS=120 T_ROWS=40 T_ENV=""
 run_lab expired
 t_assert "120x40: the Findings show every row of the advice" 5 findings_whole \
-    'Verdict:  opportunistic: encrypted  required: encrypted  verified: not delivered \(CHAIN\)  dane: - *'
+    'Verdict:  opportunistic: encrypted  required: encrypted  verified: not delivered \(CHAIN\)  dane: -  mta-sts: - *'
 t_assert "120x40: the Chain shows its certificates with their thumbprints" 3 chain_content
 t_keys q y; t_until 5 t_exited 0 >/dev/null
 
 T_COLS=200 T_ROWS=60
 run_lab expired
 t_assert "200x60: the Findings show every row of the advice, and no empty row" 5 findings_whole \
-    'Verdict:  opportunistic: encrypted  required: encrypted  verified: not delivered \(CHAIN\)  dane: - *'
+    'Verdict:  opportunistic: encrypted  required: encrypted  verified: not delivered \(CHAIN\)  dane: -  mta-sts: - *'
 # The Exchange takes what neither needs: it reaches down to the Findings.
 ex_to_findings() {
     [ "$(rows Exchange)" -eq $((60 - 2 - $(rows Findings) - 2 - 2)) ]
@@ -55,7 +55,7 @@ run_lab expired
 verdict_first() {
     t_pane Findings | head -n 2 | t_lines_are \
         'Verdict:  opportunistic: encrypted  required: encrypted *' \
-        '          verified: not delivered \(CHAIN\)  dane: - *' &&
+        '          verified: not delivered \(CHAIN\)  dane: -  mta-sts: - *' &&
         t_title_is Findings 'Findings & verdict 1-[0-9]+/[0-9]+'
 }
 t_assert "80x24 vt100: the verdict whole, the title says what is in view" 5 verdict_first

@@ -24,6 +24,7 @@ t_assert "the exchange: TXT answers, the request and the response head" 3 t_pane
 t_assert "the response status line" 2 t_pane_has Exchange "$TS POLICY    H< HTTP/1\.1 200 OK *"
 t_assert "the TXT record" 2 t_pane_has Exchange "$TS POLICY    D: TXT _mta-sts\.notcovered\.sts\.example\.test: 1 record.*"
 t_assert "the finding shows at once" 3 t_pane_has Findings 'E sts-mx-not-covered: The MX mx1\.example\.test matches no mx pattern.*'
+t_cmd "set keep-open off"   # a whole run, QUIT too (the console keeps the session open)
 t_keys r
 t_assert "r runs the rest" 15 t_step_is QUIT '✓ QUIT      [0-9]+ ms'
 t_assert "the verdict line has the MTA-STS sender, refused at POLICY" 3 t_pane_has Findings \
