@@ -184,8 +184,18 @@ int lab_apply(const struct lab *l, const char *scenario, struct mxs_settings *s,
     }
     s->target_is_host = !sts;
     s->port = l->port[i];
-    if (sts)
+    if (sts) {
         s->policy_port = l->hport[i];
+    } else {
+        /* An earlier sts-* scenario's DNS data and policy port are ours:
+         * not carried over (the caller's own stay). */
+        for (int k = 0; k < L_COUNT; k++)
+            if (lab_sts[k].policy && s->policy_port == l->hport[k] &&
+                strcmp(s->unbound_conf, l->ubconf[k]) == 0) {
+                s->unbound_conf[0] = '\0';
+                s->policy_port = 443;
+            }
+    }
     if (i == L_FINGERPRINT_AFTER_RENEWAL)
         (void)lab_copy(s->expect_fp, sizeof s->expect_fp, l->expected_fp);
     else if (strcmp(s->expect_fp, l->expected_fp) == 0)

@@ -271,7 +271,7 @@ static void test_table(void **state)
             assert_true(seen[i] != p);
         seen[n] = p;
     }
-    assert_int_equal(n, 24);
+    assert_int_equal(n, 30);
     assert_null(lab_find("no-such-scenario"));
     assert_int_equal(lab_port(g_lab, "no-such-scenario"), 0);
     assert_string_equal(lab_host(), "mx.lab.mxscope.test");
@@ -315,6 +315,22 @@ static void test_apply(void **state)
     snprintf(s.expect_fp, sizeof s.expect_fp, "00112233445566778899AABBCCDDEEFF00112233");
     assert_int_equal(lab_apply(g_lab, "good", &s, err, sizeof err), 0);
     assert_string_equal(s.expect_fp, "00112233445566778899AABBCCDDEEFF00112233");
+    /* An sts-* scenario is a mail domain with the lab's DNS data and its
+     * own policy host port; switching back to an MX scenario drops both. */
+    s.policy_port = 443;
+    assert_int_equal(lab_apply(g_lab, "sts-enforce", &s, err, sizeof err), 0);
+    assert_string_equal(s.target, "lab.mxscope.test");
+    assert_int_equal(s.target_is_host, 0);
+    assert_string_equal(s.connect_addr, "");
+    assert_int_equal(s.port, lab_port(g_lab, "sts-enforce"));
+    assert_true(s.policy_port != 443 && s.policy_port != 0 && s.policy_port != s.port);
+    struct stat st;
+    assert_int_equal(stat(s.unbound_conf, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(lab_apply(g_lab, "good", &s, err, sizeof err), 0);
+    assert_string_equal(s.unbound_conf, "");
+    assert_int_equal(s.policy_port, 443);
+    assert_int_equal(s.target_is_host, 1);
     assert_int_equal(lab_apply(g_lab, "nope", &s, err, sizeof err), -1);
     assert_non_null(strstr(err, "nope"));
 }
