@@ -12,33 +12,15 @@
 need jq
 tmp=$(mktemp -d /tmp/mxscope-labsts.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../policy.inc"   # expect rc_is policy_step mtasts words tr_has
 
-expect() {
-    if jq -e "$2" "$tmp/$1.json" > /dev/null 2>&1; then ok "$1: $2"
-    else fail "$1: $2" "got $(jq -c "$2" "$tmp/$1.json" 2>&1 | head -c 300)"; fi
-}
-rc_is() {
-    r=$(cat "$tmp/$1.rc")
-    if [ "$r" = "$2" ]; then ok "$1: exit $2"; else fail "$1: exit $2" "exit $r: $(head -c 300 "$tmp/$1.err")"; fi
-}
 lab() { # NAME SCENARIO [args...]
     n=$1; s=$2; shift 2
     "$MXS_BIN" --batch --json --lab "$s" --timeout 15 "$@" > "$tmp/$n.json" 2> "$tmp/$n.err"
     echo $? > "$tmp/$n.rc"
 }
-policy_step() { expect "$1" "[.steps[] | select(.step == \"POLICY\") | .status] == [\"$2\"]"; }
 policy_ids() { # NAME '"id", ...': exactly these POLICY findings
     expect "$1" "[.findings[] | select(.step == \"POLICY\") | .id] | sort == ([$2] | sort)"
-}
-mtasts() { # NAME OUTCOME STEP FINDING ("-": null)
-    s=$3; f=$4
-    [ "$s" = - ] && s=null || s="\"$s\""
-    [ "$f" = - ] && f=null || f="\"$f\""
-    expect "$1" "[.verdict[] | select(.policy == \"mta-sts\")] | length == 1 and .[0].outcome == \"$2\" and .[0].step == $s and .[0].finding == $f"
-}
-words() { expect "$1" "[.verdict[] | select(.policy == \"mta-sts\") | .words | contains(\"$2\")] | any"; }
-tr_has() { # NAME KIND TEXT: a POLICY transcript record of that kind containing TEXT
-    expect "$1" "[.transcript[] | select(.step == \"POLICY\" and .kind == \"$2\" and (.text | contains(\"$3\")))] | length >= 1"
 }
 tr_none() { # NAME KIND: no POLICY transcript record of that kind
     expect "$1" "[.transcript[] | select(.step == \"POLICY\" and .kind == \"$2\")] | length == 0"
