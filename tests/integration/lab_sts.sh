@@ -128,10 +128,27 @@ expect good '[.steps[] | select(.step == "POLICY") | .status] == ["skipped"]'
     > "$tmp/port1.json" 2> "$tmp/port1.err"
 # the lab sets its own port; --policy-port 1 given with --lab is overridden
 expect port1 '.settings["policy-port"] != "1" and .policy.fetch.outcome == "ok"'
+# --policy-port on its own (no lab): our own DNS data for a domain whose policy
+# host is 127.0.0.1; the fetch goes to the port given (nothing listens on 9),
+# the URL and its Host stay mta-sts.DOMAIN, the transcript says the port.
+cat > "$tmp/pp.conf" <<'CONF'
+server:
+    local-zone: "pp.mxscope.test." static
+    local-data: "pp.mxscope.test. 300 IN MX 10 mx.pp.mxscope.test."
+    local-data: "mx.pp.mxscope.test. 300 IN A 127.0.0.1"
+    local-data: "mta-sts.pp.mxscope.test. 300 IN A 127.0.0.1"
+    local-data: '_mta-sts.pp.mxscope.test. 300 IN TXT "v=STSv1; id=pp1"'
+CONF
+"$MXS_BIN" --batch --json --unbound-conf "$tmp/pp.conf" --port 9 --policy-port 9 --timeout 5 \
+    pp.mxscope.test > "$tmp/pp.json" 2> "$tmp/pp.err"
+expect pp '.settings["policy-port"] == "9" and .policy.fetch.outcome == "connect"'
+expect pp '.policy.fetch.url == "https://mta-sts.pp.mxscope.test/.well-known/mta-sts.txt"'
+expect pp '.policy.fetch.error | contains("127.0.0.1 port 9")'
+tr_has pp note 'GET https://mta-sts.pp.mxscope.test/.well-known/mta-sts.txt (address 127.0.0.1, port 9: --policy-port)'
 if "$MXS_BIN" --batch --policy-port 0 example.test > "$tmp/bad.out" 2>&1; then
     fail "--policy-port 0 refused" "accepted"
 else
-    grep -q "policy-port" "$tmp/bad.out" && ok "--policy-port 0 refused" ||
+    grep -q "policy-port: expected 1-65535, got .0." "$tmp/bad.out" && ok "--policy-port 0 refused" ||
         fail "--policy-port 0 refused" "$(head -c 200 "$tmp/bad.out")"
 fi
 finish
