@@ -107,6 +107,9 @@ struct mxs_settings {
                                 --tls-on-connect keeps the port            */
     int dane_days;           /* --days N: are the TLSA records still
                                 satisfied N days from now? (0: not asked)  */
+    uint16_t policy_port;    /* POLICY: the port the MTA-STS policy fetch
+                                connects to (443; another for a staging
+                                policy host or the lab)                    */
 };
 
 /* Defaults: port 25, timeouts (RESOLVE 10 s, CONNECT 10 s, BANNER 60 s, EHLO

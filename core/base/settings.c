@@ -53,6 +53,7 @@ void mxs_settings_init(struct mxs_settings *s)
 {
     memset(s, 0, sizeof *s);
     s->port = 25;
+    s->policy_port = 443;
     s->family = 0;
     s->sni_mode = MXS_SNI_MXHOST;
     s->tls_min = MXS_TLS_ANY;
@@ -453,6 +454,9 @@ const struct mxs_setting_def mxs_setting_table[] = {
     TIMEOUT(CONNECT, "connect"), TIMEOUT(BANNER, "banner"), TIMEOUT(EHLO, "ehlo"),
     TIMEOUT(STARTTLS, "starttls"), TIMEOUT(HANDSHAKE, "handshake"), TIMEOUT(CHAIN, "chain"),
     TIMEOUT(EHLO2, "ehlo2"), TIMEOUT(QUIT, "quit"), TIMEOUT(POLICY, "policy"),
+    { .name = "policy-port", .arg = "N", .range = "1-65535",
+      .help = "port the MTA-STS policy fetch connects to (443; for a staging policy host or the lab)",
+      .set = set_port, .get = get_port, AT(policy_port), .lo = 1 },
 
     { .name = "ehlo", .arg = "NAME", .range = "a name without spaces", .group = "SMTP and TLS",
       .help = "EHLO name (default: this machine's FQDN)", .json = "target.ehlo_name",

@@ -52,10 +52,11 @@ static void lab_conn_free(struct lab_conn *c)
     free(c);
 }
 
-static void lab_accept(struct lab *l, int sc, int64_t now)
+/* https: the scenario's MTA-STS policy host (lab_https.c), not its MX. */
+static void lab_accept(struct lab *l, int sc, int https, int64_t now)
 {
     for (int k = 0; k < 16; k++) {
-        int fd = accept4(l->lfd[sc], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(https ? l->hfd[sc] : l->lfd[sc], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
                 l->accept_pause_until = now + 100;
@@ -76,8 +77,12 @@ static void lab_accept(struct lab *l, int sc, int64_t now)
         }
         c->fd = fd;
         c->sc = sc;
+        c->https = https;
         c->deadline = now + LAB_IDLE_MS;
-        if (lab_defs[sc].greet == G_SLOW) {
+        if (https) {
+            if (lab_tls_begin(l, c) < 0)
+                c->phase = P_CLOSING;
+        } else if (lab_defs[sc].greet == G_SLOW) {
             c->phase = P_GREET_WAIT;
             c->greet_at = now + LAB_SLOW_MS;
         } else {
@@ -103,6 +108,7 @@ static short lab_events(const struct lab_conn *c)
             ev |= POLLIN;
         break;
     case P_SMTP:
+    case P_HTTP:
         if (room_out && c->in_len < LAB_IN_MAX)
             ev |= POLLIN;
         break;
@@ -128,8 +134,8 @@ static short lab_events(const struct lab_conn *c)
 static void *lab_thread(void *arg)
 {
     struct lab *l = arg;
-    struct pollfd pfd[1 + L_COUNT + LAB_MAX_CONN];
-    int who[1 + L_COUNT + LAB_MAX_CONN];
+    struct pollfd pfd[1 + 2 * L_COUNT + LAB_MAX_CONN];
+    int who[1 + 2 * L_COUNT + LAB_MAX_CONN];
 
     for (;;) {
         int n = 0;
@@ -141,6 +147,11 @@ static void *lab_thread(void *arg)
             pfd[n].fd = l->lfd[i];
             pfd[n].events = now >= l->accept_pause_until ? POLLIN : 0;
             who[n++] = 1000 + i;
+            if (l->hfd[i] >= 0) {
+                pfd[n].fd = l->hfd[i];
+                pfd[n].events = pfd[n - 1].events;
+                who[n++] = 2000 + i;
+            }
         }
         if (now < l->accept_pause_until && l->accept_pause_until < next)
             next = l->accept_pause_until;
@@ -168,7 +179,7 @@ static void *lab_thread(void *arg)
         for (int k = 1; k < n; k++) {
             if (who[k] >= 1000) {
                 if (pfd[k].revents & POLLIN)
-                    lab_accept(l, who[k] - 1000, now);
+                    lab_accept(l, who[k] % 1000, who[k] >= 2000, now);
                 continue;
             }
             struct lab_conn *c = l->conn[who[k]];
@@ -215,8 +226,14 @@ static void lab_free_all(struct lab *l)
     for (int i = 0; i < L_COUNT; i++) {
         if (l->lfd[i] >= 0)
             close(l->lfd[i]);
+        if (l->hfd[i] >= 0)
+            close(l->hfd[i]);
         mbedtls_ssl_config_free(&l->conf[i]);
         mbedtls_x509_crt_free(&l->chain[i]);
+        mbedtls_ssl_config_free(&l->hconf[i]);
+        mbedtls_x509_crt_free(&l->hchain[i]);
+        if (l->ubconf[i][0])
+            unlink(l->ubconf[i]);
     }
     mbedtls_x509_crt_free(&l->trust);
     for (int i = 0; i < C_COUNT; i++)
@@ -271,9 +288,11 @@ struct lab *lab_start(char *err, size_t errlen)
     }
     l->wake[0] = l->wake[1] = -1;
     for (int i = 0; i < L_COUNT; i++) {
-        l->lfd[i] = -1;
+        l->lfd[i] = l->hfd[i] = -1;
         mbedtls_ssl_config_init(&l->conf[i]);
         mbedtls_x509_crt_init(&l->chain[i]);
+        mbedtls_ssl_config_init(&l->hconf[i]);
+        mbedtls_x509_crt_init(&l->hchain[i]);
     }
     mbedtls_x509_crt_init(&l->trust);
     for (int i = 0; i < C_COUNT; i++)
@@ -288,9 +307,15 @@ struct lab *lab_start(char *err, size_t errlen)
     for (int i = 0; i < L_COUNT; i++)
         if (lab_make_conf(l, i, err, errlen) != 0)
             goto fail;
+    if (lab_https_setup(l, err, errlen) != 0)
+        goto fail;
     for (int i = 0; i < L_COUNT; i++) {
         l->lfd[i] = lab_listen(&l->port[i]);
         if (l->lfd[i] < 0) {
+            snprintf(err, errlen, "lab: cannot listen on 127.0.0.1: %s", strerror(errno));
+            goto fail;
+        }
+        if (lab_sts[i].policy && (l->hfd[i] = lab_listen(&l->hport[i])) < 0) {
             snprintf(err, errlen, "lab: cannot listen on 127.0.0.1: %s", strerror(errno));
             goto fail;
         }

@@ -44,6 +44,12 @@
  *   masked-ehlo               PIX/ASA-style EHLO (XXXXXXXA, *****); STARTTLS -> 500
  *   fingerprint-after-renewal serves the old leaf; lab_expected_fingerprint()
  *                             is the SHA-1 of a renewed one never served
+ *   sts-enforce, sts-mx-not-covered, sts-testing, sts-no-tlsrpt,
+ *   sts-policy-404, sts-webpki-invalid
+ *                             the mail domain lab.mxscope.test (MTA-STS,
+ *                             TLS-RPT): DNS data for the client's resolver
+ *                             (--unbound-conf) and an HTTPS policy host on its
+ *                             own port (--policy-port); see lab_https.c
  *
  * The lab's public interface (lab_scenarios, lab_find, lab_start, lab_stop,
  * lab_apply, lab_ops) is in core.h, group "Built-in lab"; this header adds
@@ -52,8 +58,8 @@
  *
  * Ownership: struct lab is opaque; lab_stop() stops and joins the thread,
  * closes the sockets, removes the temp folder and frees everything.  Owned
- * by the lab module (lab.c, lab_smtp.c, lab_tls.c, lab_scenarios.c,
- * lab_int.h, labcert.[ch]).
+ * by the lab module (lab.c, lab_smtp.c, lab_tls.c, lab_https.c,
+ * lab_scenarios.c, lab_int.h, labcert.[ch]).
  */
 #ifndef MXS_LAB_H
 #define MXS_LAB_H

@@ -34,6 +34,14 @@ const struct lab_scenario lab_scenarios[] = {
     [L_SLOW_BANNER] = {"slow-banner", "the greeting arrives only after 5 seconds (overloaded server or slow DNS lookups)", "banner-slow"},
     [L_MASKED_EHLO] = {"masked-ehlo", "a firewall's SMTP fixup masks EHLO: STARTTLS shows as XXXXXXXA and is blocked", "ehlo-masked"},
     [L_FINGERPRINT_AFTER_RENEWAL] = {"fingerprint-after-renewal", "the certificate was renewed yesterday but the server still serves the old one", "fingerprint-mismatch"},
+    /* MTA-STS (RFC 8461) and TLS-RPT (RFC 8460): a mail domain, lab.mxscope.test,
+     * with its DNS data and policy host (lab_https.c). */
+    [L_STS_ENFORCE] = {"sts-enforce", "lab.mxscope.test publishes an MTA-STS policy in enforce mode that covers its MX, and TLS-RPT: MTA-STS senders deliver", ""},
+    [L_STS_MX_NOT_COVERED] = {"sts-mx-not-covered", "the MX moved to mx.lab.mxscope.test but the enforced MTA-STS policy still lists mail.lab.mxscope.test: MTA-STS senders refuse", "sts-mx-not-covered"},
+    [L_STS_TESTING] = {"sts-testing", "MTA-STS in testing mode and the MX certificate has the wrong name: refused under enforce, today only reported", "sts-testing"},
+    [L_STS_NO_TLSRPT] = {"sts-no-tlsrpt", "MTA-STS is enforced but no _smtp._tls record says where senders report TLS failures", "tlsrpt-missing"},
+    [L_STS_POLICY_404] = {"sts-policy-404", "the _mta-sts record is published but the policy host answers 404 for the policy", "sts-policy-fetch"},
+    [L_STS_WEBPKI_INVALID] = {"sts-webpki-invalid", "the policy host serves a certificate for another name, so senders cannot fetch the policy", "sts-webpki-invalid"},
     {NULL, NULL, NULL}
 };
 
@@ -75,7 +83,27 @@ const struct lab_def lab_defs[L_COUNT] = {
     [L_SLOW_BANNER] = {G_SLOW, S_OFFER, CH(C_GOOD, C_INTER, -1), 0, 0, 0},
     [L_MASKED_EHLO] = {G_OK, S_MASKED, CH(-1, -1, -1), 0, 0, 0},
     [L_FINGERPRINT_AFTER_RENEWAL] = {G_OK, S_OFFER, CH(C_OLD, C_INTER, -1), 0, 0, 0},
+    [L_STS_ENFORCE] = {G_OK, S_OFFER, CH(C_GOOD, C_INTER, -1), 0, 0, 0},
+    [L_STS_MX_NOT_COVERED] = {G_OK, S_OFFER, CH(C_GOOD, C_INTER, -1), 0, 0, 0},
+    [L_STS_TESTING] = {G_OK, S_OFFER, CH(C_WRONGNAME, C_INTER, -1), 0, 0, 0},
+    [L_STS_NO_TLSRPT] = {G_OK, S_OFFER, CH(C_GOOD, C_INTER, -1), 0, 0, 0},
+    [L_STS_POLICY_404] = {G_OK, S_OFFER, CH(C_GOOD, C_INTER, -1), 0, 0, 0},
+    [L_STS_WEBPKI_INVALID] = {G_OK, S_OFFER, CH(C_GOOD, C_INTER, -1), 0, 0, 0},
 };
+
+#define STS_POLICY(mode, mx) \
+    "version: STSv1\r\nmode: " mode "\r\nmx: " mx "\r\nmax_age: 86400\r\n"
+
+const struct lab_sts lab_sts[L_COUNT] = {
+    [L_STS_ENFORCE] = {STS_POLICY("enforce", LAB_HOST), 200, C_STS, 1},
+    [L_STS_MX_NOT_COVERED] = {STS_POLICY("enforce", "mail." LAB_DOMAIN), 200, C_STS, 1},
+    [L_STS_TESTING] = {STS_POLICY("testing", LAB_HOST), 200, C_STS, 1},
+    [L_STS_NO_TLSRPT] = {STS_POLICY("enforce", LAB_HOST), 200, C_STS, 0},
+    [L_STS_POLICY_404] = {STS_POLICY("enforce", LAB_HOST), 404, C_STS, 1},
+    [L_STS_WEBPKI_INVALID] = {STS_POLICY("enforce", LAB_HOST), 200, C_WRONGNAME, 1},
+};
+
+#undef STS_POLICY
 
 #undef CH
 
@@ -143,14 +171,31 @@ int lab_apply(const struct lab *l, const char *scenario, struct mxs_settings *s,
                  scenario ? scenario : "");
         return -1;
     }
-    if (lab_copy(s->target, sizeof s->target, LAB_HOST) != 0 ||
-        lab_copy(s->connect_addr, sizeof s->connect_addr, "127.0.0.1") != 0 ||
-        lab_copy(s->cafile, sizeof s->cafile, l->cafile) != 0) {
+    int sts = lab_sts[i].policy != NULL;
+    /* An sts-* scenario is a mail domain, looked up like any other (MX,
+     * TXT, the policy host) but in the lab's own DNS data; the others are
+     * the MX host at a pinned address, as before. */
+    if (lab_copy(s->target, sizeof s->target, sts ? LAB_DOMAIN : LAB_HOST) != 0 ||
+        lab_copy(s->connect_addr, sizeof s->connect_addr, sts ? "" : "127.0.0.1") != 0 ||
+        lab_copy(s->cafile, sizeof s->cafile, l->cafile) != 0 ||
+        (sts && lab_copy(s->unbound_conf, sizeof s->unbound_conf, l->ubconf[i]) != 0)) {
         snprintf(err, errlen, "lab: a setting does not fit");
         return -1;
     }
-    s->target_is_host = 1;
+    s->target_is_host = !sts;
     s->port = l->port[i];
+    if (sts) {
+        s->policy_port = l->hport[i];
+    } else {
+        /* An earlier sts-* scenario's DNS data and policy port are ours:
+         * not carried over (the caller's own stay). */
+        for (int k = 0; k < L_COUNT; k++)
+            if (lab_sts[k].policy && s->policy_port == l->hport[k] &&
+                strcmp(s->unbound_conf, l->ubconf[k]) == 0) {
+                s->unbound_conf[0] = '\0';
+                s->policy_port = 443;
+            }
+    }
     if (i == L_FINGERPRINT_AFTER_RENEWAL)
         (void)lab_copy(s->expect_fp, sizeof s->expect_fp, l->expected_fp);
     else if (strcmp(s->expect_fp, l->expected_fp) == 0)

@@ -270,7 +270,7 @@ static void lab_process(struct lab_conn *c)
 }
 
 /* Read what is there.  Returns 1 progress, 0 nothing, -1 EOF or error. */
-static int lab_read(struct lab_conn *c)
+int lab_read(struct lab_conn *c)
 {
     size_t room = LAB_IN_MAX - c->in_len;
     if (room == 0)
@@ -384,6 +384,10 @@ int lab_service(struct lab *l, struct lab_conn *c, int64_t now)
             }
             break;
         }
+        case P_HTTP:
+            if (lab_http_service(c) < 0)
+                return -1;
+            break;
         case P_SINK: {
             int r = lab_read(c);
             if (r < 0)

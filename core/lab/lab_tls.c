@@ -52,7 +52,8 @@ int lab_tls_begin(struct lab *l, struct lab_conn *c)
 {
     mbedtls_ssl_init(&c->ssl);
     c->ssl_init = 1;
-    if (!l->conf_ok[c->sc] || mbedtls_ssl_setup(&c->ssl, &l->conf[c->sc]) != 0)
+    int ok = c->https ? l->hconf_ok[c->sc] : l->conf_ok[c->sc];
+    if (!ok || mbedtls_ssl_setup(&c->ssl, c->https ? &l->hconf[c->sc] : &l->conf[c->sc]) != 0)
         return -1;
     mbedtls_ssl_set_bio(&c->ssl, c, lab_bio_send, lab_bio_recv, NULL);
     c->phase = P_HANDSHAKE;
@@ -90,7 +91,7 @@ int lab_tls_handshake(struct lab_conn *c, int64_t now)
     c->tls_want_write = 0;
     c->helo = c->mail = c->rcpt = c->data = 0;
     c->in_len = 0;
-    c->phase = P_SMTP;
+    c->phase = c->https ? P_HTTP : P_SMTP;
     return 1;
 }
 
@@ -178,6 +179,10 @@ int lab_make_certs(struct lab *l, char *err, size_t errlen)
         {C_RENEWED, C_INTER, {.subject = "CN=" LAB_HOST ",O=mxscope lab (renewed)",
                               .san = {LAB_HOST}, .not_before = now - day,
                               .not_after = now + 365 * day, .eku = LABCERT_EKU_SERVER}},
+        /* The MTA-STS policy host of the sts-* scenarios (lab_https.c). */
+        {C_STS, C_INTER, {.subject = "CN=" LAB_STS_HOST ",O=mxscope lab (policy host)",
+                          .san = {LAB_STS_HOST}, .not_before = now - day,
+                          .not_after = now + 90 * day, .eku = LABCERT_EKU_SERVER}},
     };
     (void)mx;
     _Static_assert(sizeof t / sizeof t[0] == C_COUNT, "every certificate has a spec");

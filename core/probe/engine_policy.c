@@ -400,14 +400,21 @@ int engine_step_policy(struct engine *e)
         /* The fetch ends a little before the stage, so its own words (what
          * came, from whom) are what the deadline leaves. */
         long left = (long)(e->deadline - engine_now_ms()) - 250;
-        e->pol_fetch = https_start(p->url, p->host_addr, e->set.cafile, left > 0 ? left : 1,
-                                   STS_POLICY_MAX, err, sizeof err);
+        /* --policy-port: the URL (Host, SNI, the name checked) stays
+         * mta-sts.DOMAIN; only the connection goes to another port. */
+        unsigned pport = e->set.policy_port && e->set.policy_port != 443 ? e->set.policy_port : 0;
+        e->pol_fetch = https_start(p->url, p->host_addr, pport, e->set.cafile,
+                                   left > 0 ? left : 1, STS_POLICY_MAX, err, sizeof err);
         if (!e->pol_fetch) {
             p->fetch = MXS_FETCH_OTHER;
             snprintf(p->fetch_error, sizeof p->fetch_error, "%s", err);
             return pol_fail_setup(e, "HTTPS", err);
         }
-        engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_POLICY, "GET %s (address %s)", p->url, p->host_addr);
+        if (pport)
+            engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_POLICY, "GET %s (address %s, port %u: --policy-port)",
+                              p->url, p->host_addr, pport);
+        else
+            engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_POLICY, "GET %s (address %s)", p->url, p->host_addr);
         e->phase = 4;
     }
     /* phase 4: the fetch.  engine_step() is called after the caller's

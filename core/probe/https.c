@@ -32,6 +32,7 @@ struct https_fetch {
     CURLM *m;
     CURL *e;
     struct curl_slist *resolve;
+    struct curl_slist *connect_to;
     struct https_sock sock[HTTPS_MAX_SOCKS];
     int nsock;
     int64_t timer_due_ms;          /* monotonic; -1: no timer                */
@@ -177,7 +178,11 @@ static int https_debug_cb(CURL *e, curl_infotype type, char *data, size_t size, 
 
 /* ---- start ------------------------------------------------------------- */
 
-static int https_resolve_entry(const char *url, const char *ip, char *out, size_t outlen)
+/* The pin: "HOST:PORT:IP" for CURLOPT_RESOLVE, or, with another port to
+ * connect to, "HOST:PORT:IP:TO" for CURLOPT_CONNECT_TO (the connection goes
+ * to IP:TO; names, SNI and the certificate check stay the URL's). */
+static int https_resolve_entry(const char *url, const char *ip, unsigned to, char *out,
+                               size_t outlen)
 {
     CURLU *u = curl_url();
     char *host = NULL, *port = NULL;
@@ -186,8 +191,11 @@ static int https_resolve_entry(const char *url, const char *ip, char *out, size_
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
         int v6 = strchr(ip, ':') != NULL;
-        ok = snprintf(out, outlen, "%s:%s:%s%s%s", host, port, v6 ? "[" : "", ip, v6 ? "]" : "") <
-             (int)outlen;
+        char tail[16] = "";
+        if (to)
+            snprintf(tail, sizeof tail, ":%u", to);
+        ok = snprintf(out, outlen, "%s:%s:%s%s%s%s", host, port, v6 ? "[" : "", ip,
+                      v6 ? "]" : "", tail) < (int)outlen;
     }
     curl_free(host);
     curl_free(port);
@@ -197,8 +205,9 @@ static int https_resolve_entry(const char *url, const char *ip, char *out, size_
 
 #define HTTPS_SET(opt, val) (ok = ok && curl_easy_setopt(f->e, opt, val) == CURLE_OK)
 
-struct https_fetch *https_start(const char *url, const char *pin_ip, const char *cafile,
-                                long deadline_ms, size_t cap, char *err, size_t errlen)
+struct https_fetch *https_start(const char *url, const char *pin_ip, unsigned port,
+                                const char *cafile, long deadline_ms, size_t cap, char *err,
+                                size_t errlen)
 {
     pthread_once(&https_once, https_global_init);
     if (!https_global_ok) {
@@ -222,10 +231,16 @@ struct https_fetch *https_start(const char *url, const char *pin_ip, const char 
         https_free(f);
         return NULL;
     }
+    if (port && (!pin_ip || !*pin_ip)) {
+        snprintf(err, errlen, "another port needs the address pinned");
+        https_free(f);
+        return NULL;
+    }
     if (pin_ip && *pin_ip) {
         char entry[600];
-        if (https_resolve_entry(url, pin_ip, entry, sizeof entry) != 0 ||
-            !(f->resolve = curl_slist_append(NULL, entry))) {
+        struct curl_slist **l = port ? &f->connect_to : &f->resolve;
+        if (https_resolve_entry(url, pin_ip, port, entry, sizeof entry) != 0 ||
+            !(*l = curl_slist_append(NULL, entry))) {
             snprintf(err, errlen, "cannot pin the address for this URL");
             https_free(f);
             return NULL;
@@ -257,6 +272,8 @@ struct https_fetch *https_start(const char *url, const char *pin_ip, const char 
         HTTPS_SET(CURLOPT_CAINFO, cafile);
     if (f->resolve)
         HTTPS_SET(CURLOPT_RESOLVE, f->resolve);
+    if (f->connect_to)
+        HTTPS_SET(CURLOPT_CONNECT_TO, f->connect_to);
     ok = ok && curl_multi_setopt(f->m, CURLMOPT_SOCKETFUNCTION, https_sock_cb) == CURLM_OK;
     ok = ok && curl_multi_setopt(f->m, CURLMOPT_SOCKETDATA, f) == CURLM_OK;
     ok = ok && curl_multi_setopt(f->m, CURLMOPT_TIMERFUNCTION, https_timer_cb) == CURLM_OK;
@@ -413,6 +430,7 @@ void https_free(struct https_fetch *f)
     if (f->m)
         curl_multi_cleanup(f->m);
     curl_slist_free_all(f->resolve);
+    curl_slist_free_all(f->connect_to);
     free(f->r.body);
     free(f);
 }

@@ -77,10 +77,14 @@ struct https_result {
 struct https_fetch;
 
 /* url: "https://HOST[:PORT]/PATH".  pin_ip: the address to connect to for
- * HOST (NULL: the system resolver).  cafile: the roots ("" or NULL: the
- * system store).  cap: body bytes allowed.  Returns NULL with err. */
-struct https_fetch *https_start(const char *url, const char *pin_ip, const char *cafile,
-                                long deadline_ms, size_t cap, char *err, size_t errlen);
+ * HOST (NULL: the system resolver).  port: connect to this port instead of
+ * the URL's (0: the URL's); the URL, the Host header, SNI and the name the
+ * certificate must carry stay those of the URL (a staging policy host, the
+ * lab).  cafile: the roots ("" or NULL: the system store).  cap: body
+ * bytes allowed.  Returns NULL with err. */
+struct https_fetch *https_start(const char *url, const char *pin_ip, unsigned port,
+                                const char *cafile, long deadline_ms, size_t cap, char *err,
+                                size_t errlen);
 int https_pollfds(struct https_fetch *f, struct pollfd *fds, int max);
 int https_timeout_ms(struct https_fetch *f);
 /* After poll(): fds as filled by https_pollfds with revents set (n may be

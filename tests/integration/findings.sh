@@ -162,7 +162,10 @@ known="good expired expiring-soon not-yet-valid wrong-name self-signed untrusted
 missing-intermediate chain-order weak-key weak-signature not-server-auth no-starttls
 starttls-refused plaintext-after-starttls tls12-only tls13-only tls10-only
 client-cert-required banner-rejected banner-throttled slow-banner masked-ehlo
-fingerprint-after-renewal"
+fingerprint-after-renewal
+sts-enforce sts-mx-not-covered sts-testing sts-no-tlsrpt sts-policy-404 sts-webpki-invalid"
+# (the sts-* scenarios, a mail domain with its policy host, are asserted in
+# tests/integration/lab_sts.sh)
 "$MXS_BIN" --lab --list > "$tmp/list" 2>&1
 missing=""
 for s in $(awk '{print $1}' "$tmp/list"); do

@@ -16,16 +16,7 @@ need jq
 [ -n "${MXS_DNS_RESOLVER:-}" ] || { fail "sts: world" "no MXS_DNS_RESOLVER: tests/world-dns.sh did not run"; exit 1; }
 tmp=$(mktemp -d /tmp/mxscope-sts.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-
-# A jq test on $tmp/NAME.json; the exit code of a run.
-expect() {
-    if jq -e "$2" "$tmp/$1.json" > /dev/null 2>&1; then ok "$1: $2"
-    else fail "$1: $2" "got $(jq -c "$2" "$tmp/$1.json" 2>&1 | head -c 300)"; fi
-}
-rc_is() {
-    r=$(cat "$tmp/$1.rc")
-    if [ "$r" = "$2" ]; then ok "$1: exit $2"; else fail "$1: exit $2" "exit $r: $(head -c 300 "$tmp/$1.err")"; fi
-}
+. "$(dirname "$0")/../policy.inc"   # expect rc_is policy_step mtasts words tr_has
 
 # sts NAME PORTNAME DOMAIN [options...] -> $tmp/NAME.json, .rc, .err
 sts() {
@@ -44,21 +35,10 @@ no_sts_findings() { # none of the POLICY findings but the ones named
     expect "$1" "[.findings[] | select(.step == \"POLICY\") | .id] - [$2] == []"
 }
 evidence() { expect "$1" "[.findings[] | select(.id == \"$2\") | .evidence | contains(\"$3\")] | any"; }
-mtasts() { # NAME OUTCOME STEP FINDING ("-": null)
-    s=$3; f=$4
-    [ "$s" = - ] && s=null || s="\"$s\""
-    [ "$f" = - ] && f=null || f="\"$f\""
-    expect "$1" "[.verdict[] | select(.policy == \"mta-sts\")] | length == 1 and .[0].outcome == \"$2\" and .[0].step == $s and .[0].finding == $f"
-}
-words() { expect "$1" "[.verdict[] | select(.policy == \"mta-sts\") | .words | contains(\"$2\")] | any"; }
 # The four other verdicts are those of the MX alone: a policy never moves them.
 others_encrypted() {
     expect "$1" '[.verdict[] | select(.policy == "opportunistic" or .policy == "required" or .policy == "verified") | .outcome] == ["delivered-encrypted","delivered-encrypted","delivered-encrypted"]'
     expect "$1" '.result.failed_step == null'
-}
-policy_step() { expect "$1" "[.steps[] | select(.step == \"POLICY\") | .status] == [\"$2\"]"; }
-tr_has() { # NAME KIND TEXT: a POLICY transcript record of that kind containing TEXT
-    expect "$1" "[.transcript[] | select(.step == \"POLICY\" and .kind == \"$2\" and (.text | contains(\"$3\")))] | length >= 1"
 }
 
 # --- enforce: the policy applies, the MX is listed, the chain validates ------

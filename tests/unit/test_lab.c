@@ -46,9 +46,8 @@ static int64_t now_ms(void)
 
 /* ---- plain socket helpers --------------------------------------------- */
 
-static int tcp_connect(const char *scenario)
+static int tcp_connect_port(uint16_t port)
 {
-    uint16_t port = lab_port(g_lab, scenario);
     assert_true(port != 0);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
@@ -61,6 +60,11 @@ static int tcp_connect(const char *scenario)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     return fd;
+}
+
+static int tcp_connect(const char *scenario)
+{
+    return tcp_connect_port(lab_port(g_lab, scenario));
 }
 
 /* 1 when buf holds a complete SMTP reply (last line "DDD " ... CRLF). */
@@ -271,7 +275,7 @@ static void test_table(void **state)
             assert_true(seen[i] != p);
         seen[n] = p;
     }
-    assert_int_equal(n, 24);
+    assert_int_equal(n, 30);
     assert_null(lab_find("no-such-scenario"));
     assert_int_equal(lab_port(g_lab, "no-such-scenario"), 0);
     assert_string_equal(lab_host(), "mx.lab.mxscope.test");
@@ -315,6 +319,22 @@ static void test_apply(void **state)
     snprintf(s.expect_fp, sizeof s.expect_fp, "00112233445566778899AABBCCDDEEFF00112233");
     assert_int_equal(lab_apply(g_lab, "good", &s, err, sizeof err), 0);
     assert_string_equal(s.expect_fp, "00112233445566778899AABBCCDDEEFF00112233");
+    /* An sts-* scenario is a mail domain with the lab's DNS data and its
+     * own policy host port; switching back to an MX scenario drops both. */
+    s.policy_port = 443;
+    assert_int_equal(lab_apply(g_lab, "sts-enforce", &s, err, sizeof err), 0);
+    assert_string_equal(s.target, "lab.mxscope.test");
+    assert_int_equal(s.target_is_host, 0);
+    assert_string_equal(s.connect_addr, "");
+    assert_int_equal(s.port, lab_port(g_lab, "sts-enforce"));
+    assert_true(s.policy_port != 443 && s.policy_port != 0 && s.policy_port != s.port);
+    struct stat st;
+    assert_int_equal(stat(s.unbound_conf, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(lab_apply(g_lab, "good", &s, err, sizeof err), 0);
+    assert_string_equal(s.unbound_conf, "");
+    assert_int_equal(s.policy_port, 443);
+    assert_int_equal(s.target_is_host, 1);
     assert_int_equal(lab_apply(g_lab, "nope", &s, err, sizeof err), -1);
     assert_non_null(strstr(err, "nope"));
 }
@@ -731,6 +751,62 @@ static void test_slow_banner(void **state)
 }
 
 /* Hostile input: long lines, NULs, pipelining, early talkers, many clients. */
+/* One request to an sts-* scenario's policy host over TLS; the whole
+ * answer (the responder closes after it) into buf. */
+static size_t https_ask(uint16_t port, const char *req, size_t req_len, char *buf, size_t cap)
+{
+    struct cli c;
+    size_t len = 0;
+    assert_int_equal(cli_handshake(&c, tcp_connect_port(port), 0, 0), 0);
+    assert_int_equal(mbedtls_ssl_get_verify_result(&c.ssl) & ~MBEDTLS_X509_BADCERT_CN_MISMATCH, 0);
+    assert_int_equal(mbedtls_ssl_write(&c.ssl, (const unsigned char *)req, req_len), (int)req_len);
+    for (;;) {
+        int r = mbedtls_ssl_read(&c.ssl, (unsigned char *)buf + len, cap - 1 - len);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    buf[len] = '\0';
+    cli_free(&c);
+    return len;
+}
+
+/* The policy host of the sts-* scenarios: the policy, 404 elsewhere, a
+ * head without an end cut at the buffer, junk that is not TLS dropped. */
+static void test_policy_host(void **state)
+{
+    (void)state;
+    struct mxs_settings s;
+    char err[256], b[8192], big[5000];
+    memset(&s, 0, sizeof s);
+    assert_int_equal(lab_apply(g_lab, "sts-enforce", &s, err, sizeof err), 0);
+    uint16_t port = s.policy_port;
+    static const char get[] = "GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: mta-sts.lab.mxscope.test\r\n\r\n";
+    https_ask(port, get, strlen(get), b, sizeof b);
+    assert_true(strncmp(b, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    assert_non_null(strstr(b, "\r\nContent-Type: text/plain\r\n"));
+    assert_non_null(strstr(b, "\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: mx.lab.mxscope.test\r\n"));
+    static const char other[] = "GET /index.html HTTP/1.1\r\n\r\n";
+    https_ask(port, other, strlen(other), b, sizeof b);
+    assert_true(strncmp(b, "HTTP/1.1 404 ", 13) == 0);
+    memset(big, 'A', sizeof big);
+    https_ask(port, big, sizeof big, b, sizeof b);
+    assert_true(strncmp(b, "HTTP/1.1 431 ", 13) == 0);
+    /* not TLS at all: the handshake fails, the connection closes */
+    int fd = tcp_connect_port(port);
+    assert_int_equal(send(fd, "GET / HTTP/1.0\r\n\r\n", 18, 0), 18);
+    while (recv(fd, b, sizeof b, 0) > 0)
+        ;
+    close(fd);
+    /* sts-policy-404 answers the policy path with 404 */
+    assert_int_equal(lab_apply(g_lab, "sts-policy-404", &s, err, sizeof err), 0);
+    https_ask(s.policy_port, get, strlen(get), b, sizeof b);
+    assert_true(strncmp(b, "HTTP/1.1 404 Not Found\r\n", 24) == 0);
+    /* and the first one still serves */
+    https_ask(port, get, strlen(get), b, sizeof b);
+    assert_true(strncmp(b, "HTTP/1.1 200 OK\r\n", 17) == 0);
+}
+
 static void test_robustness(void **state)
 {
     (void)state;
@@ -895,6 +971,7 @@ int main(void)
         cmocka_unit_test(test_plaintext_after_starttls),
         cmocka_unit_test(test_banners),
         cmocka_unit_test(test_slow_banner),
+        cmocka_unit_test(test_policy_host),
         cmocka_unit_test(test_robustness),
     };
     return cmocka_run_group_tests_name("lab", tests, setup, teardown);

@@ -30,6 +30,7 @@ static const struct example {
     { "connect", "[::1]:2526", "::1", "[::1" },
     { "port", "587", "587", "0" },
     { "tlsa-port", "auto", "auto (25)", "65536" },
+    { "policy-port", "8443", "8443", "0" },
     { "family", "ipv6", "6", "5" },
     { "mx", "3", "3", "16" },
     { "addr", "any", "any", "-2" },
