@@ -68,7 +68,7 @@ tr_has enforce note 'policy: mode enforce, 1 mx pattern, max_age 86400'
 
 # --- sts-mx-not-covered: enforce, the policy lists another MX --------------
 lab notcovered sts-mx-not-covered
-rc_is notcovered 4
+rc_is notcovered 19   # every step passed, but MTA-STS senders refuse the MX
 common notcovered; request notcovered
 policy_step notcovered warn
 policy_ids notcovered '"sts-mx-not-covered"'
