@@ -30,6 +30,9 @@
 #include "tui.h"
 
 static int sig_pipe[2] = {-1, -1};
+/* The command line's settings (--resolver ...): `domains FILE` starts
+ * each line from them when no session is open. */
+static const struct mxs_settings *console_base;
 
 static void console_on_signal(int sig)
 {
@@ -221,7 +224,7 @@ void console_exec(struct ui *ui, const char *line)
         /* A new list starts from this session's settings, as `open` does. */
         const struct engine *e = ui->cmd.engine;
         domains_view_open(ui, r.path, e && !engine_is_replay(e) && !ui->cmd.lab_scenario[0]
-                                          ? engine_settings(e) : NULL);
+                                          ? engine_settings(e) : console_base);
         msg = ui->msg;
         break;
     }
@@ -614,6 +617,7 @@ int console_run(struct console_opts *o)
         ui_message(&ui, 0, "replaying a saved session (read-only)");
     if (o->notice)
         ui_message(&ui, 0, "%s", o->notice);
+    console_base = o->domains_base;
     if (o->domains)
         domains_view_open(&ui, o->domains, o->domains_base);
 

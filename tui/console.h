@@ -22,7 +22,8 @@ struct console_opts {
     int no_mouse;                 /* --no-mouse: no clicks, no wheel         */
     int osc52;                    /* --osc52: yank sets the clipboard too    */
     const char *domains;          /* --domains LIST: open the Domains view   */
-    const struct mxs_settings *domains_base; /* the settings its lines start from */
+    const struct mxs_settings *domains_base; /* the settings its lines start from
+                                     (and `domains FILE`s when nothing is open) */
 };
 
 /* Returns the process exit code. */
