@@ -3,8 +3,11 @@
  * when asked, then hand over to the batch front end (batch.c) or the
  * console (console.c).
  */
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <curses.h>
 #include <readline/readline.h>
@@ -133,6 +136,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "mxscope: the console's --domains takes a FILE and no DOMAIN, --host, --load, --lab, "
                         "--json, --parallel, --per-host, --domain-timeout, --save-dir or --format (those go with --batch)\n");
         return EXIT_USAGE;
+    }
+    if (o.domains && !o.batch && access(o.domains, R_OK) != 0) { /* before the screen is taken */
+        char shown[600];
+        mxs_escape_str(o.domains, shown, sizeof shown, 0);
+        fprintf(stderr, "mxscope: --domains %s: %s\n", shown, strerror(errno));
+        return EXIT_LOCAL;
     }
     if (o.lab && o.list) {
         for (const struct lab_scenario *s = lab_scenarios; s->name; s++)
