@@ -391,19 +391,14 @@ void domains_view_key(struct ui *ui, enum km_action a)
     case KA_HELP:
         console_exec(ui, "help");
         break;
-    case KA_UP: case KA_DOWN: case KA_PAGE_UP: case KA_PAGE_DOWN: case KA_TOP: case KA_BOTTOM:
+    case KA_UP: case KA_DOWN: case KA_PAGE_UP: case KA_PAGE_DOWN:
         dv.moved = 1;
+        dv.sel += a == KA_UP ? -1 : a == KA_DOWN ? 1 : a == KA_PAGE_UP ? -vis : vis;
         break;
-    default:
+    case KA_TOP: case KA_BOTTOM:
+        dv.moved = 1;
+        dv.sel = a == KA_TOP ? 0 : dv.n - 1;
         break;
-    }
-    switch (a) {
-    case KA_UP: dv.sel--; break;
-    case KA_DOWN: dv.sel++; break;
-    case KA_PAGE_UP: dv.sel -= vis; break;
-    case KA_PAGE_DOWN: dv.sel += vis; break;
-    case KA_TOP: dv.sel = 0; break;
-    case KA_BOTTOM: dv.sel = dv.n - 1; break;
     default:
         ui->dirty = 1;
         return; /* the view is modal */
