@@ -13,29 +13,30 @@ world_env
 . tests/console/tmux.inc
 
 esc=$(printf '\033')
-# line 1 good, 2 expired (its own port), 3 NXDOMAIN, 4 a control byte (rejected)
-printf 'example.test -4 --port %s\nexample.test -4 --port %s\nnothere.insecure.test\nbad%sname.test\n' \
+# line 1 good, 2 expired (its own port), 3 NXDOMAIN, 4 a control byte (rejected),
+# 5 an IDN name (NXDOMAIN too: shown as its A-label with the Unicode form beside it)
+printf 'example.test -4 --port %s\nexample.test -4 --port %s\nnothere.insecure.test\nbad%sname.test\nbücher.insecure.test\n' \
     "$MXS_PORT_GOOD" "$MXS_PORT_EXPIRED" "$esc" > "$T_DIR/list"
 # line 1 answers at once; line 2's MX greets only after a long wait
 printf 'example.test -4 --port %s\ninsecure.test --port %s\n' "$MXS_PORT_GOOD" "$MXS_PORT_SLOWBANNER" > "$T_DIR/slow"
 
-T_COLS=120 T_ROWS=30
+T_COLS=140 T_ROWS=30
 t_start --resolver "$MXS_DNS_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" --unbound-conf "$MXS_UNBOUND_CONF" \
     --cafile "$MXS_CA" --timeout 10 --domains list
 t_assert "--domains without --batch: the list runs to its end in the Domains view" 20 t_pane_has Domains \
-    ' 4/4 done, 2 failing, 0 warning, 0 running, 1 rejected - finished *'
-D=' +[0-9]+ +'
-if t_pane_is Domains ' 4/4 done, 2 failing, 0 warning, 0 running, 1 rejected - finished *' \
+    ' 5/5 done, 3 failing, 0 warning, 0 running, 1 rejected - finished *'
+if t_pane_is Domains ' 5/5 done, 3 failing, 0 warning, 0 running, 1 rejected - finished *' \
        '   class +line +domain +failed at +worst finding +days *' \
        ">✗ FAIL +3 +nothere\.insecure\.test +RESOLVE +dns-nxdomain +- *" \
+       " ✗ FAIL +5 +xn--bcher-kva\.insecure\.test \(bücher\.insecure\.test\) +RESOLVE +dns-nxdomain +- *" \
        " ✗ FAIL +2 +example\.test \[-4 --port $MXS_PORT_EXPIRED\] +CHAIN +cert-expired +-[0-9]+ *" \
        " ✓ ok +1 +example\.test \[-4 --port $MXS_PORT_GOOD\] +- +- +[0-9]+ *" \
        ' - REJECTED +4 +bad\\x1Bname\.test +- +the name has a control byte.*'; then
-    ok "rows by urgency: NXDOMAIN, expired (step, finding, negative days), good, the rejected line escaped"
+    ok "rows by urgency: NXDOMAIN (the IDN with its Unicode form), expired (step, finding, negative days), good, the rejected line escaped"
 else
     fail "rows by urgency" "$(t_screen | head -12)"
 fi
-t_keys j Enter
+t_keys j j Enter
 t_assert "Enter opens the selected domain: the status bar names it with its line's port" 10 \
     t_status_is " example\.test \| POLICY pending \| opened example\.test \[-4 --port $MXS_PORT_EXPIRED\] \(line 2 of the list\).*"
 t_assert "the session is resolved and waits for the operator" 5 t_step_is CONNECT '· CONNECT'
