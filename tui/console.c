@@ -6,6 +6,8 @@
  * that is the engine's deadline (capped, so the countdown ticks).  It only
  * calls engine_step() while a step is in flight, or when the operator asks
  * for the next one: engine_step() on an idle engine starts a new step.
+ * A partner list (the Domains view, domains_view.c) is advanced on every
+ * pass without waiting; while it runs the timeout is at most DV_TICK_MS.
  *
  * Keys: each key is looked up in the keymap (keymap.c) for the context it
  * was pressed in; the action is carried out here (the console's own: step,
@@ -115,7 +117,8 @@ static void console_draw(struct ui *ui)
         domains_view_draw(ui);
     if (overlay_is_open())
         overlay_draw(ui);
-    if (ui->focus == FOCUS_CMDLINE && !overlay_is_open() && !domains_view_is_open() && !ui->confirm && !prompt_active()) {
+    if (ui->focus == FOCUS_CMDLINE && !overlay_is_open() && !domains_view_is_open() && !ui->confirm &&
+        !prompt_active()) {
         curs_set(1);
         cmdline_place_cursor(ui);
     } else {
