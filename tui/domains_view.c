@@ -55,6 +55,7 @@ static struct dv_state {
     struct dv_row *rows;
     int n, cap, sel, top;
     int moved;                  /* the operator moved the selection         */
+    char search[128];           /* / in the view: case-insensitive          */
 } dv = { .fd = -1 };
 
 int domains_view_is_open(void)
@@ -370,6 +371,35 @@ void domains_view_draw(struct ui *ui)
                     screen_attr(ROLE_DIM));
 }
 
+/* The next row from the selection on (dir 1 or -1, round the end) whose
+ * domain, class, step or finding has the search text: selected. */
+static void dv_find(struct ui *ui, int dir)
+{
+    for (int k = 1; k <= dv.n; k++) {
+        int i = ((dv.sel + dir * k) % dv.n + dv.n) % dv.n;
+        const struct dv_row *rw = &dv.rows[i];
+        const char *step = rw->r->failed_step == MXS_STEP_NONE ? "" : mxs_step_name(rw->r->failed_step);
+        if (strcasestr(rw->label, dv.search) || strcasestr(rw->finding, dv.search) ||
+            strcasestr(dv_class_word[rw->cls], dv.search) || (rw->r->kind == MXS_DOMAIN_PROBED &&
+                                                              strcasestr(step, dv.search))) {
+            ui_search_found(ui, i, dv.n, dir, dir > 0 ? i <= dv.sel : i >= dv.sel);
+            dv.sel = i;
+            dv.moved = 1;
+            return;
+        }
+    }
+    char es[140];
+    mxs_escape_str(dv.search, es, sizeof es, 0);
+    ui_message(ui, 1, "not found: %s", es);
+}
+
+static void dv_search_done(struct ui *ui, int accepted)
+{
+    if (accepted && dv.search[0] && dv.n)
+        dv_find(ui, 1);
+    ui->dirty = 1;
+}
+
 void domains_view_key(struct ui *ui, enum km_action a)
 {
     int y, x, h, w;
@@ -390,6 +420,16 @@ void domains_view_key(struct ui *ui, enum km_action a)
         break;
     case KA_HELP:
         console_exec(ui, "help");
+        break;
+    case KA_SEARCH:
+        dv.search[0] = 0;
+        prompt_open(ui, "search: /", dv.search, sizeof dv.search, dv_search_done);
+        return;
+    case KA_MATCH_NEXT: case KA_MATCH_PREV:
+        if (!dv.search[0])
+            ui_message(ui, 1, "no search: / starts one");
+        else if (dv.n)
+            dv_find(ui, a == KA_MATCH_NEXT ? 1 : -1);
         break;
     case KA_UP: case KA_DOWN: case KA_PAGE_UP: case KA_PAGE_DOWN:
         dv.moved = 1;

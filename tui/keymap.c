@@ -120,6 +120,9 @@ const struct km_binding km_bindings[] = {
     ENTER(KM_DOMAINS, KA_OPEN, "open the selected domain as the session (its line's settings), to step through it"),
     {KM_KEY_ESC, KM_DOMAINS, KA_CANCEL, "cancel the list while it runs (what finished stays), else close the view"},
     {KM_CTRL('C'), KM_DOMAINS, KA_CANCEL, "cancel the list while it runs (what finished stays), else close the view"},
+    {'/', KM_DOMAINS, KA_SEARCH, "search the rows (domain, class, step, finding; case-insensitive): selects the match"},
+    {'n', KM_DOMAINS, KA_MATCH_NEXT, "next match (round the end: says so)"},
+    {'N', KM_DOMAINS, KA_MATCH_PREV, "previous match"},
     {'q', KM_DOMAINS, KA_CLOSE, "close the view (the list keeps running; D comes back)"},
     {'?', KM_DOMAINS, KA_HELP, "this help"},
 

@@ -46,6 +46,13 @@ t_assert "its finding" 5 t_pane_has Findings 'E cert-expired: .*'
 t_keys D
 t_assert "D returns to the list, results kept, the opened one selected" 5 t_pane_has Domains \
     ">✗ FAIL +2 +example\.test \[-4 --port $MXS_PORT_EXPIRED\] +CHAIN +cert-expired +-[0-9]+ *"
+t_keys /; t_type nxdomain; t_keys Enter
+t_assert "/ searches the rows: round the end to the first NXDOMAIN" 5 t_pane_has Domains \
+    ">✗ FAIL +3 +nothere\.insecure\.test +RESOLVE +dns-nxdomain +- *"
+t_assert "the status bar says it went round" 2 t_status_is ' .* \| search hit BOTTOM, continuing at TOP: line 1 of 5.*'
+t_keys n
+t_assert "n: the next match (the IDN one)" 5 t_pane_has Domains \
+    ">✗ FAIL +5 +xn--bcher-kva\.insecure\.test \(bücher\.insecure\.test\) +RESOLVE +dns-nxdomain +- *"
 t_keys q
 t_until 5 t_step_is CHAIN '✗ CHAIN .*' >/dev/null
 
