@@ -331,11 +331,13 @@ void domains_view_draw(struct ui *ui)
              total, st.failing, st.warning, st.running, st.rejected,
              dv.cancelled ? "CANCELLED (what finished is kept)" : dv.done ? "finished" : "running");
     screen_text(y + 1, x + 2, inner, line, screen_attr(dv.done ? ROLE_TITLE : ROLE_RUNNING));
-    int namew = inner - 2 - 9 - 6 - 11 - 30 - 6;
-    if (namew < 12)
-        namew = 12;
-    snprintf(line, sizeof line, "  %-8s %-5s %-*s %-10s %-29s %s", "class", "line", namew, "domain", "failed at",
-             "worst finding", "days");
+    /* glyph, class, line, step and days are fixed; the domain and the
+     * finding share the rest (an 80-column terminal keeps the days). */
+    int avail = inner - 2 - 9 - 6 - 11 - 6;
+    int findw = avail * 2 / 5 < 16 ? 16 : avail * 2 / 5 > 29 ? 29 : avail * 2 / 5;
+    int namew = avail - findw - 1 < 12 ? 12 : avail - findw - 1;
+    snprintf(line, sizeof line, "  %-8s %-5s %-*s %-10s %-*s %s", "class", "line", namew, "domain", "failed at",
+             findw, "worst finding", "days");
     screen_text(y + 2, x + 2, inner, line, screen_attr(ROLE_TITLE));
     int vis = h - 5;
     if (dv.sel >= dv.n)
@@ -358,8 +360,11 @@ void domains_view_draw(struct ui *ui)
         const char *step = r->kind != MXS_DOMAIN_PROBED ? "-"
                            : r->deadline_passed ? "deadline"
                            : r->failed_step == MXS_STEP_NONE ? "-" : mxs_step_name(r->failed_step);
-        snprintf(line, sizeof line, "%-8s %-5lu %s%*s %-10s %-29s %s", dv_class_word[rw->cls], r->line, name,
-                 pad > 0 ? pad : 0, "", step, rw->finding, days);
+        char finding[200];
+        screen_fit(rw->finding, findw, finding, sizeof finding);
+        int fpad = findw - screen_width(finding);
+        snprintf(line, sizeof line, "%-8s %-5lu %s%*s %-10s %s%*s %s", dv_class_word[rw->cls], r->line, name,
+                 pad > 0 ? pad : 0, "", step, finding, fpad > 0 ? fpad : 0, "", days);
         /* ">" marks the selection without colours too (NO_COLOR, a dump). */
         attr_t a = i == dv.sel ? screen_attr(ROLE_SELECT) : A_NORMAL;
         screen_text(y + 3 + row, x + 1, 1, i == dv.sel ? ">" : " ", a);
