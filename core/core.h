@@ -1081,7 +1081,8 @@ enum cmd_action {
     CMD_ACT_QUIT,
     CMD_ACT_CONFIRM,    /* ask; if yes, run `confirm` (status NEEDS_CONFIRM) */
     CMD_ACT_DUMP,       /* write the screen as text to `path`                */
-    CMD_ACT_YANK        /* `data` for the clipboard (the front end's choice) */
+    CMD_ACT_YANK,       /* `data` for the clipboard (the front end's choice) */
+    CMD_ACT_DOMAINS     /* console: open the list `path` ("": show the one open) */
 };
 
 struct cmd_result {

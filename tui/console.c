@@ -6,6 +6,8 @@
  * that is the engine's deadline (capped, so the countdown ticks).  It only
  * calls engine_step() while a step is in flight, or when the operator asks
  * for the next one: engine_step() on an idle engine starts a new step.
+ * A partner list (the Domains view, domains_view.c) is advanced on every
+ * pass without waiting; while it runs the timeout is at most DV_TICK_MS.
  *
  * Keys: each key is looked up in the keymap (keymap.c) for the context it
  * was pressed in; the action is carried out here (the console's own: step,
@@ -30,6 +32,9 @@
 #include "tui.h"
 
 static int sig_pipe[2] = {-1, -1};
+/* The command line's settings (--resolver ...): `domains FILE` starts
+ * each line from them when no session is open. */
+static const struct mxs_settings *console_base;
 
 static void console_on_signal(int sig)
 {
@@ -108,9 +113,12 @@ static void console_draw(struct ui *ui)
     erase();
     panes_draw(ui);
     cmdline_draw(ui);
+    if (domains_view_is_open())
+        domains_view_draw(ui);
     if (overlay_is_open())
         overlay_draw(ui);
-    if (ui->focus == FOCUS_CMDLINE && !overlay_is_open() && !ui->confirm && !prompt_active()) {
+    if (ui->focus == FOCUS_CMDLINE && !overlay_is_open() && !domains_view_is_open() && !ui->confirm &&
+        !prompt_active()) {
         curs_set(1);
         cmdline_place_cursor(ui);
     } else {
@@ -215,6 +223,14 @@ void console_exec(struct ui *ui, const char *line)
         console_dump(ui, r.path);
         msg = ui->msg;
         break;
+    case CMD_ACT_DOMAINS: {
+        /* A new list starts from this session's settings, as `open` does. */
+        const struct engine *e = ui->cmd.engine;
+        domains_view_open(ui, r.path, e && !engine_is_replay(e) && !ui->cmd.lab_scenario[0]
+                                          ? engine_settings(e) : console_base);
+        msg = ui->msg;
+        break;
+    }
     case CMD_ACT_YANK:
         /* The clipboard only when asked for (--osc52): the words first,
          * the value after (the status bar may cut it; the file has it). */
@@ -371,6 +387,9 @@ static void console_pane_action(struct ui *ui, enum km_action a, int ch)
     case KA_TIMELINE:
         overlay_open_live(ui, "Timeline", timeline_render);
         break;
+    case KA_DOMAINS:
+        console_exec(ui, "domains");
+        break;
     default:
         break;
     }
@@ -462,6 +481,11 @@ static void console_key(struct ui *ui, int ch)
             console_cancel(ui);
         for (int i = 0; i < (mouse ? 3 : 1); i++) /* a wheel notch: 3 lines */
             overlay_key(ui, a);
+        return;
+    }
+    if (domains_view_is_open()) { /* modal, like the overlay */
+        if (!mouse)
+            domains_view_key(ui, keymap_lookup(KM_DOMAINS, ch));
         return;
     }
     if (ch != ERR)
@@ -596,10 +620,14 @@ int console_run(struct console_opts *o)
         ui_message(&ui, 0, "replaying a saved session (read-only)");
     if (o->notice)
         ui_message(&ui, 0, "%s", o->notice);
+    console_base = o->domains_base;
+    if (o->domains)
+        domains_view_open(&ui, o->domains, o->domains_base);
 
     ui.dirty = 1;
 
     while (!ui.quit) {
+        domains_view_tick(&ui);
         console_drain_events(&ui);
         console_advance(&ui);
         console_drain_events(&ui);
@@ -624,6 +652,8 @@ int console_run(struct console_opts *o)
         } else if (ui.running || ui.queued_steps > 0) {
             timeout = 0; /* a step that ended at once: go on without a key */
         }
+        if (domains_view_running() && (timeout < 0 || timeout > DV_TICK_MS))
+            timeout = DV_TICK_MS; /* the list advances from the loop's passes */
         int pr = poll(fds, (nfds_t)nf, timeout);
         if (pr < 0 && errno != EINTR)
             break;
@@ -654,6 +684,7 @@ int console_run(struct console_opts *o)
     screen_end();
     console_signals_off();
     overlay_close(&ui);
+    domains_view_free();
     panes_destroy();
     script_free(ui.script, ui.script_n);
     cmd_ctx_free(&ui.cmd);

@@ -21,6 +21,9 @@ struct console_opts {
     const char *notice;           /* shown on the status bar at start, or NULL */
     int no_mouse;                 /* --no-mouse: no clicks, no wheel         */
     int osc52;                    /* --osc52: yank sets the clipboard too    */
+    const char *domains;          /* --domains LIST: open the Domains view   */
+    const struct mxs_settings *domains_base; /* the settings its lines start from
+                                     (and `domains FILE`s when nothing is open) */
 };
 
 /* Returns the process exit code. */

@@ -37,6 +37,7 @@ const struct km_binding km_bindings[] = {
     {':', KM_PANES, KA_COMMAND, "type a command"},
     {'?', KM_PANES, KA_HELP, "this help"},
     {'q', KM_PANES, KA_QUIT, "quit (asks when the session is not saved)"},
+    {'D', KM_PANES, KA_DOMAINS, "back to the Domains view (a list opened with `domains FILE` or --domains)"},
     {'t', KM_PANES, KA_TIMELINE, "the timeline: each step's start, duration and a bar (live while a step runs)"},
     {KM_MOUSE_CLICK, KM_PANES, KA_MOUSE_FOCUS, "focus the pane under it; select a certificate, a finding, a step (its lines)"},
     {KM_MOUSE_DOUBLE, KM_PANES, KA_MOUSE_OPEN, "open what is under the pointer, as Enter does"},
@@ -110,6 +111,21 @@ const struct km_binding km_bindings[] = {
     {'n', KM_OVERLAY, KA_MATCH_NEXT, "next match (at the end: continues at the top, and says so)"},
     {'N', KM_OVERLAY, KA_MATCH_PREV, "previous match"},
 
+    /* The Domains view (a list of partner domains). */
+    UP_K(KM_DOMAINS, "select the domain above"),
+    DOWN_J(KM_DOMAINS, "select the domain below"),
+    PAGES(KM_DOMAINS, "page up, page down"),
+    HOME_G(KM_DOMAINS, "the first (most urgent) domain"),
+    END_G(KM_DOMAINS, "the last domain"),
+    ENTER(KM_DOMAINS, KA_OPEN, "open the selected domain as the session (its line's settings), to step through it"),
+    {KM_KEY_ESC, KM_DOMAINS, KA_CANCEL, "cancel the list while it runs (what finished stays), else close the view"},
+    {KM_CTRL('C'), KM_DOMAINS, KA_CANCEL, "cancel the list while it runs (what finished stays), else close the view"},
+    {'/', KM_DOMAINS, KA_SEARCH, "search the rows (domain, class, step, finding; case-insensitive): selects the match"},
+    {'n', KM_DOMAINS, KA_MATCH_NEXT, "next match (round the end: says so)"},
+    {'N', KM_DOMAINS, KA_MATCH_PREV, "previous match"},
+    {'q', KM_DOMAINS, KA_CLOSE, "close the view (the list keeps running; D comes back)"},
+    {'?', KM_DOMAINS, KA_HELP, "this help"},
+
     /* A question in the status bar ("Quit anyway?", "send DATA?"). */
     {'y', KM_CONFIRM, KA_YES, "yes"},
     {'Y', KM_CONFIRM, KA_YES, "yes"},
@@ -130,6 +146,7 @@ const struct km_context km_contexts[KM_CTX_COUNT] = {
     [KM_OVERLAY] = {"Keys (help, certificate, report, command output)", KA_IGNORE,
                     "ignored: the view stays until it is closed"},
     [KM_CONFIRM] = {"Keys (a question in the status bar)", KA_NO, "no"},
+    [KM_DOMAINS] = {"Keys (Domains view)", KA_IGNORE, "ignored"},
 };
 
 enum km_action keymap_bound(enum km_ctx ctx, int key)

@@ -44,6 +44,7 @@ enum km_ctx {
     KM_CMDLINE,        /* the readline command line */
     KM_OVERLAY,        /* help, certificate, report, command output */
     KM_CONFIRM,        /* a yes/no question in the status bar */
+    KM_DOMAINS,        /* the Domains view (domains_view.c) */
     KM_CTX_COUNT
 };
 
@@ -65,6 +66,8 @@ enum km_action {
     KA_CL_RUN, KA_CL_ESC, KA_CL_INTR, KA_CL_DELETE, KA_CL_BACK, KA_CL_EDIT,
     /* confirmation */
     KA_YES, KA_NO,
+    /* the Domains view */
+    KA_DOMAINS,
     KA_COUNT
 };
 

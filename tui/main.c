@@ -3,8 +3,11 @@
  * when asked, then hand over to the batch front end (batch.c) or the
  * console (console.c).
  */
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <curses.h>
 #include <readline/readline.h>
@@ -75,6 +78,7 @@ static int run_console(const struct front_opts *o, struct lab *lb, const char *s
         .stop_after_resolve = o->positional != NULL && !o->lab, .script = o->script, .load = o->load,
         .notice = lab_notice[0] ? "--cafile not used: the lab's own CA is" : NULL,
         .no_mouse = o->no_mouse, .osc52 = o->osc52,
+        .domains = o->batch ? NULL : o->domains, .domains_base = &o->set,
     };
     int rc = console_run(&co);
     engine_free(co.engine);
@@ -123,9 +127,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "mxscope: --parallel, --per-host, --domain-timeout, --save-dir and --format go with --domains\n");
         return EXIT_USAGE;
     }
-    if (o.domains && !o.batch) {
-        fprintf(stderr, "mxscope: --domains goes with --batch (the console does not open lists yet)\n");
+    /* Without --batch a list opens the console's Domains view, with the
+     * runner's defaults (the batch front end's tuning and outputs are its
+     * own). */
+    if (o.domains && !o.batch &&
+        (o.parallel || o.per_host || o.domain_timeout || o.save_dir || o.format || o.json || o.lab ||
+         o.positional || o.load || o.set.target_is_host || !strcmp(o.domains, "-"))) {
+        fprintf(stderr, "mxscope: the console's --domains takes a FILE and no DOMAIN, --host, --load, --lab, "
+                        "--json, --parallel, --per-host, --domain-timeout, --save-dir or --format (those go with --batch)\n");
         return EXIT_USAGE;
+    }
+    if (o.domains && !o.batch && access(o.domains, R_OK) != 0) { /* before the screen is taken */
+        char shown[600];
+        mxs_escape_str(o.domains, shown, sizeof shown, 0);
+        fprintf(stderr, "mxscope: --domains %s: %s\n", shown, strerror(errno));
+        return EXIT_LOCAL;
     }
     if (o.lab && o.list) {
         for (const struct lab_scenario *s = lab_scenarios; s->name; s++)

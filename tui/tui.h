@@ -14,6 +14,8 @@
  *   pane_steps.c, pane_exchange.c, pane_chain.c, pane_findings.c
  *                 one pane each: private static state behind struct pane_ops
  *   overlay.c     the modal text view (help, certificate, report, output)
+ *   domains_view.c the Domains view: a list of partner domains run in the
+ *                 poll loop, one row per domain; Enter opens it as the session
  *   timeline.c    the timeline's text (each step's start, duration, a bar)
  *   cmdline.c     GNU readline fed by curses, one byte at a time
  *   script.c      --script (console) and --script --batch
@@ -177,6 +179,22 @@ void overlay_open_live(struct ui *ui, const char *title,
                        void (*render)(struct ui *ui, struct buf *out, int width));
 /* Search the open overlay for s from its top, as / does. */
 void overlay_find(struct ui *ui, const char *s);
+
+/* ---- domains_view.c: the Domains view ------------------------------------ */
+
+/* Open the list at path (base: the settings each line starts from, NULL:
+ * defaults) and show the view; path "" shows the list already open.
+ * 0, or -1 after saying why on the status bar. */
+int domains_view_open(struct ui *ui, const char *path, const struct mxs_settings *base);
+int domains_view_is_open(void);
+int domains_view_running(void);              /* a list is still running */
+/* Advance the list without waiting (the poll loop, every pass). */
+void domains_view_tick(struct ui *ui);
+void domains_view_draw(struct ui *ui);
+void domains_view_key(struct ui *ui, enum km_action a);
+void domains_view_free(void);
+/* While a list runs the poll loop wakes at least this often. */
+#define DV_TICK_MS 50
 
 /* ---- timeline.c ---------------------------------------------------------- */
 

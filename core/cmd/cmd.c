@@ -942,6 +942,23 @@ static void cmd_dump(struct cmd_ctx *c, int argc, char **argv, struct cmd_result
     r->action = CMD_ACT_DUMP;
 }
 
+/* The list runs in the console's poll loop (tui/domains_view.c); a script
+ * or batch has --batch --domains for that. */
+static void cmd_domains(struct cmd_ctx *c, int argc, char **argv, struct cmd_result *r)
+{
+    if (c->blocking) {
+        cmd_fail(r, "domains: the console's view (batch: mxscope --batch --domains FILE)");
+        return;
+    }
+    const char *f = argc > 1 ? argv[1] : "";
+    if (strlen(f) >= sizeof r->path) {
+        cmd_fail(r, "domains: path too long");
+        return;
+    }
+    snprintf(r->path, sizeof r->path, "%s", f);
+    r->action = CMD_ACT_DOMAINS;
+}
+
 const struct cmd_entry cmd_table[] = {
     {"open", "o", "DOMAIN | host NAME[:PORT] | NAME:PORT | lab:SCENARIO",
      "probe a new target (a port or an address means one host, no MX lookup); resolves at once",
@@ -977,6 +994,10 @@ const struct cmd_entry cmd_table[] = {
      "send a raw command on the live session (DATA asks first; after its 354 each send is a body line, "
      "`send .` ends the message; QUIT closes the session)",
      1, CMD_MAX_ARGS - 1, cmd_send, CMD_CPL_WORDS, NULL},
+    {"domains", NULL, "[FILE]",
+     "probe a list of partner domains (one a line, as --domains) in the Domains view; "
+     "no FILE: back to the view, which keeps its results",
+     0, 1, cmd_domains, CMD_CPL_FILE, NULL},
     {"dump", NULL, "FILE", "write the screen as text (console only; for tests)", 1, 1, cmd_dump, CMD_CPL_FILE, NULL},
     {"help", "h", "[CMD]", "list the commands, or explain one", 0, 1, cmd_help, CMD_CPL_COMMAND, NULL},
     {"quit", "q", "", "leave mxscope", 0, 0, cmd_quit, CMD_CPL_NONE, NULL},
