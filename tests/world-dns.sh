@@ -142,8 +142,15 @@ dane_hash() { # NAME cert|spki
 sts_zone() {
     a=${MXS_HTTPS_ADDR:-127.0.3.43}
     for k in enforce testing none notcovered malformed crlf notfound redirect html big slow \
-             expired wrongname untrusted; do
-        echo "$k.sts IN MX 10 mx1.example.test."
+             expired wrongname untrusted wild; do
+        case $k in
+        wild)   # the wildcard's edge cases, one MX each (sts.sh, --all)
+            echo "$k.sts IN MX 10 a.mx.example.test."
+            echo "$k.sts IN MX 20 b.a.mx.example.test."
+            echo "$k.sts IN MX 30 mx.example.test."
+            echo "a.mx IN A 127.0.0.1"; echo "b.a.mx IN A 127.0.0.1"; echo "mx IN A 127.0.0.1" ;;
+        *) echo "$k.sts IN MX 10 mx1.example.test." ;;
+        esac
         echo "_mta-sts.$k.sts IN TXT \"v=STSv1; id=20261203T1\""
         echo "mta-sts.$k.sts IN A $a"
         case $k in

@@ -26,6 +26,7 @@
 #   slow       200 text/plain, 4 KiB at 512 bytes/s (8 s: past any deadline)
 #   expired    the enforce policy behind an expired certificate
 #   wrongname  ... behind a certificate for other.example.net
+#   wild       200             enforce, mx: *.mx.example.test only (the wildcard edges)
 #   untrusted  ... behind a self-signed certificate
 # Certificates: leaves signed by the world's intermediate (DIR/certs/int.*),
 # so DIR/certs/ca.crt is the only root a client needs; the untrusted one is
@@ -36,7 +37,7 @@ cmd=${1:?usage: world-https.sh up|down DIR}
 dir=${2:?usage: world-https.sh up|down DIR}
 addr=${MXS_HTTPS_ADDR:-127.0.3.43}
 h="$dir/https"
-cases="enforce testing none notcovered malformed crlf notfound redirect html big slow expired wrongname untrusted"
+cases="enforce testing none notcovered malformed crlf notfound redirect html big slow expired wrongname untrusted wild"
 
 https_down() {
     if [ -f "$h/nginx.pid" ]; then
@@ -121,6 +122,9 @@ p="$h/www"
 printf 'version: STSv1\nmode: enforce\nmx: mx1.example.test\nmx: *.mx.example.test\nmax_age: 86400\n' > "$p/enforce.txt"
 printf 'version: STSv1\nmode: testing\nmx: mx1.example.test\nmax_age: 86400\n' > "$p/testing.txt"
 printf 'version: STSv1\nmode: none\nmax_age: 86400\n' > "$p/none.txt"
+# wild: the RFC 8461 4.1 wildcard alone: covers a.mx.example.test, not
+# b.a.mx.example.test (two labels) nor mx.example.test (no label).
+printf 'version: STSv1\nmode: enforce\nmx: *.mx.example.test\nmax_age: 86400\n' > "$p/wild.txt"
 printf 'version: STSv1\nmode: enforce\nmx: other.example.net\nmax_age: 86400\n' > "$p/notcovered.txt"
 printf 'version: STSv1\nmode: enforce\nthis is not a field\nmx: mx1.example.test\nmx : mx2.example.test\nmax_age: 99999999\n' > "$p/malformed.txt"
 printf 'version: STSv1\r\nmode: enforce\r\nmx: mx1.example.test\r\nmax_age: 86400\r\n' > "$p/crlf.txt"

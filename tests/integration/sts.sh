@@ -233,4 +233,17 @@ if grep -q '^  mta-sts  *not-delivered  *at POLICY (sts-mx-not-covered)' "$tmp/n
 expect ncload '[.steps[] | select(.step == "POLICY") | .status] == ["warn"]'
 expect ncload '[.verdict[] | select(.policy == "mta-sts") | [.outcome, .step, .finding]] == [["not-delivered", "POLICY", "sts-mx-not-covered"]]'
 expect ncload '[.transcript[] | select(.kind == "http-out")] | length >= 2'
+# The wildcard against real MX hosts (RFC 8461 4.1): "*.mx.example.test" covers
+# a.mx.example.test (one label), not b.a.mx.example.test nor mx.example.test.
+"$MXS_BIN" --batch --json --all -4 --resolver "$MXS_DNS_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" \
+    --unbound-conf "$MXS_UNBOUND_CONF" --cafile "$MXS_CA" --port "$port" --timeout 10 \
+    wild.sts.example.test > "$tmp/wild.json" 2> "$tmp/wild.err"
+# Each probe judges its own MX (the verdict); the findings name every MX of
+# the domain the policy does not cover.
+expect wild '[.probes[] | {h: .dns.mx[.connect.mx].host,
+              v: ([.verdict[] | select(.policy == "mta-sts") | .step][0])}] | sort_by(.h) ==
+             [{h: "a.mx.example.test", v: "CHAIN"}, {h: "b.a.mx.example.test", v: "POLICY"},
+              {h: "mx.example.test", v: "POLICY"}]'
+expect wild '[.probes[0].findings[] | select(.id == "sts-mx-not-covered") | .message | capture("The MX (?<h>[^ ]+) ").h] | sort ==
+             ["b.a.mx.example.test", "mx.example.test"]'
 finish
