@@ -60,7 +60,6 @@ delivered exp2 EXPIRING dane-exp2.example.test
 # key's is read from the data, not assumed from the position.
 expect exp2 '([.verification.dane.records[] | .authenticates] | sort) == [false, true]'
 expect exp2 ".dns.mx[0].tlsa.records[.verification.dane.match_record].data == \"$spki_exp\""
-
 expect exp2 "$(f dane-next-key-missing) | length == 0"
 # --days: 20 days on, the leaf has been renewed: holds only if the key stays
 days exp20 EXPIRING dane-exp.example.test 20 warning "TLSA 3 1 1 $spki_exp: holds only if the renewal keeps the key"
