@@ -31,6 +31,10 @@ struct json_t;
 struct mxs_policy_facts;
 struct json_t *session_json_policy(const struct engine *e);
 void session_json_policy_load(struct json_t *o, struct mxs_policy_facts *p);
+/* The JSON "dns" object read back into f (session_json_load.c); the text
+ * loader reads the same object from its "# fact dns.json" line. */
+struct mxs_dns_facts;
+void session_json_load_dns(struct json_t *d, struct mxs_dns_facts *f);
 /* The POLICY step's facts in the batch report (render_policy.c). */
 void render_policy_facts(const struct engine *e, struct buf *out);
 

@@ -143,7 +143,7 @@ static void load_answer(json_t *o, struct mxs_dns_answer *a)
     a->bytes = (int)jint(o, "bytes", 0);
 }
 
-static void load_dns(json_t *d, struct mxs_dns_facts *f)
+void session_json_load_dns(json_t *d, struct mxs_dns_facts *f)
 {
     size_t i, j;
     json_t *m, *v;
@@ -756,7 +756,7 @@ struct engine *engine_load_buffer(const char *text, size_t len, const char *path
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    load_dns(json_object_get(root, "dns"), dns);
+    session_json_load_dns(json_object_get(root, "dns"), dns);
     load_conn(json_object_get(root, "connect"), &conn);
     load_smtp(json_object_get(root, "smtp"), smtp);
     struct mxs_policy_facts *pol = calloc(1, sizeof *pol);

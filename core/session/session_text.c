@@ -28,6 +28,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "base/buf.h"
 #include "base/esc.h"
 #include "diag/diag.h"
@@ -194,6 +196,9 @@ struct lt_state {
     struct mxs_finding findings[MXS_MAX_FINDINGS];
     int n_findings;
     struct mxs_verdict verdicts[MXS_POL_COUNT];
+    /* "# fact dns.json" / "# fact policy.json": the RESOLVE and POLICY
+     * facts as the JSON document has them (NULL: not in the file) */
+    char *dns_json, *policy_json;
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -410,6 +415,22 @@ void session_text_facts(const struct engine *e, struct buf *out)
         }
         buf_puts(out, "\n");
     }
+    /* RESOLVE's and POLICY's facts are structured (MX hosts, addresses,
+     * TLSA, TXT answers, the policy fetch): one line each, the JSON
+     * document's own objects, ASCII only (control bytes and non-ASCII as
+     * \u escapes), so the loader reads them with the JSON loader's code.
+     * A line that would pass LT_MAX_LINE is left out: the file still
+     * loads, with what its dialog lines say. */
+    json_t *root = render_json_tree(e);
+    static const char *const objs[] = {"dns", "policy"};
+    for (size_t i = 0; root && i < sizeof objs / sizeof objs[0]; i++) {
+        json_t *o = json_object_get(root, objs[i]);
+        char *js = o && !json_is_null(o) ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+        if (js && strlen(js) + 32 < LT_MAX_LINE)
+            buf_printf(out, "# fact %s.json %s\n", objs[i], js);
+        free(js);
+    }
+    json_decref(root);
 }
 
 static int lt_fact_line(struct lt_state *st, const struct lt_line *l)
@@ -418,6 +439,16 @@ static int lt_fact_line(struct lt_state *st, const struct lt_line *l)
     size_t nn = lt_token(&p, end, &nm);
     while (p < end && *p == ' ')
         p++;
+    int isdns = lt_tokeq(nm, nn, "dns.json");
+    if (isdns || lt_tokeq(nm, nn, "policy.json")) {
+        char **dst = isdns ? &st->dns_json : &st->policy_json;
+        free(*dst);
+        if (!(*dst = malloc((size_t)(end - p) + 1)))
+            return lt_fail(st, l->no, "out of memory");
+        memcpy(*dst, p, (size_t)(end - p));
+        (*dst)[end - p] = 0;
+        return 0;
+    }
     for (size_t i = 0; i < sizeof lt_facts / sizeof lt_facts[0]; i++) {
         const struct lt_fact *f = &lt_facts[i];
         if (!lt_tokeq(nm, nn, f->name))
@@ -942,7 +973,7 @@ static int lt_pass2(struct lt_state *st, const char *text, size_t len)
 }
 
 /* Facts of the whole chain, as far as the text carries them. */
-static void lt_chain_facts(struct lt_state *st)
+static void lt_chain_facts(struct lt_state *st, const struct mxs_dns_facts *dns)
 {
     struct mxs_chain_facts *ch = &st->chain;
     struct engine_step_info si;
@@ -965,8 +996,13 @@ static void lt_chain_facts(struct lt_state *st)
     }
     ch->verify_result = vr;
     ch->trusted = !(vr & (MXS_V_NOT_TRUSTED | MXS_V_MISSING));
-    if (st->set.target_is_host) {
-        snprintf(ch->name_checked, sizeof ch->name_checked, "%s", st->set.target);
+    /* The name checked: the host probed, or for a mail domain the MX host
+     * the connection went to (the file's dns.json fact). */
+    const char *mxh = st->set.target_is_host ? st->set.target
+                      : dns && dns->done && st->conn.mx_index >= 0 && st->conn.mx_index < dns->n_mx
+                      ? dns->mx[st->conn.mx_index].host : NULL;
+    if (mxh) {
+        snprintf(ch->name_checked, sizeof ch->name_checked, "%s", mxh);
         ch->name_matches_mx = !(ch->cert[0].verify_flags & MXS_V_NAME);
     }
     for (int i = 0; i < ch->n; i++)
@@ -1069,7 +1105,6 @@ struct engine *engine_load_text(const char *text, size_t len, const char *path, 
         smtp_caps_parse(&m->ehlo2, &m->caps2);
         m->caps_changed = smtp_caps_diff(&m->caps, &m->caps2, NULL, 0);
     }
-    lt_chain_facts(st);
     /* A pinned address (--connect, the lab) was the DNS fact of the run:
      * the text has no DNS answers then, and needs none to say so. */
     struct mxs_dns_facts *dns = calloc(1, sizeof *dns);
@@ -1082,16 +1117,34 @@ struct engine *engine_load_text(const char *text, size_t len, const char *path, 
         snprintf(px->addr[0].text, sizeof px->addr[0].text, "%s", st->set.connect_addr);
         px->n_addr = 1;
     }
+    /* The file's own RESOLVE and POLICY facts, where it has them (hostile
+     * input: the JSON loader's bounded code reads them). */
+    struct mxs_policy_facts *pol = NULL;
+    json_error_t je;
+    json_t *j = st->dns_json ? json_loads(st->dns_json, 0, &je) : NULL;
+    if (dns && json_is_object(j)) {
+        memset(dns, 0, sizeof *dns);
+        session_json_load_dns(j, dns);
+    }
+    json_decref(j);
+    j = st->policy_json ? json_loads(st->policy_json, 0, &je) : NULL;
+    if (json_is_object(j) && (pol = calloc(1, sizeof *pol)))
+        session_json_policy_load(j, pol);
+    json_decref(j);
+    lt_chain_facts(st, dns);
     struct engine_replay_facts facts = {
         .set = &st->set, .dns = dns && dns->done ? dns : NULL, .conn = &st->conn, .smtp = &st->smtp,
-        .tls = &st->tls, .chain = &st->chain
+        .tls = &st->tls, .chain = &st->chain, .policy = pol
     };
     engine_replay_facts(st->e, &facts);
     free(dns);
+    free(pol);
     lt_rediag(st);
     engine_replay_diagnosis(st->e, st->findings, st->n_findings, st->verdicts);
     engine_replay_finish(st->e);
     struct engine *e = st->e;
+    free(st->dns_json);
+    free(st->policy_json);
     free(st->ubuf);
     free(st->sp);
     free(st);
@@ -1100,6 +1153,8 @@ fail:
     for (int i = 0; i < st->chain.n; i++)
         x509view_clear(&st->chain.cert[i]);
     engine_free(st->e);
+    free(st->dns_json);
+    free(st->policy_json);
     free(st->ubuf);
     free(st->sp);
     free(st);
