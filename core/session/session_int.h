@@ -35,6 +35,9 @@ void session_json_policy_load(struct json_t *o, struct mxs_policy_facts *p);
  * loader reads the same object from its "# fact dns.json" line. */
 struct mxs_dns_facts;
 void session_json_load_dns(struct json_t *d, struct mxs_dns_facts *f);
+/* verification.dane read back into ch (the text loader's dane.json too). */
+struct mxs_chain_facts;
+void session_json_load_dane(struct json_t *dn, struct mxs_chain_facts *ch);
 /* The POLICY step's facts in the batch report (render_policy.c). */
 void render_policy_facts(const struct engine *e, struct buf *out);
 

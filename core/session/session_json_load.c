@@ -440,6 +440,32 @@ static void load_cert_fields(json_t *lf, struct mxs_cert *c)
                                                          strlen(json_string_value(x)));
 }
 
+/* verification.dane: what each TLSA record matched (also the text
+ * loader's "# fact dane.json"). */
+void session_json_load_dane(json_t *dn, struct mxs_chain_facts *ch)
+{
+    if (!json_is_object(dn))
+        return;
+    ch->dane_checked = 1;
+    ch->dane_usable = (int)jint(dn, "usable_records", 0);
+    ch->dane_match = jbool(dn, "match");
+    ch->dane_match_depth = (int)jint(dn, "match_depth", -1);
+    ch->dane_match_rr = (int)jint(dn, "match_record", -1);
+    jraw(dn, "detail", ch->dane_detail, sizeof ch->dane_detail);
+    ch->n_dane_rr = 0;
+    size_t ri;
+    json_t *rv;
+    json_array_foreach(json_object_get(dn, "records"), ri, rv) {
+        if (ch->n_dane_rr >= MXS_MAX_TLSA)
+            break;
+        struct mxs_dane_rr *r = &ch->dane_rr[ch->n_dane_rr++];
+        r->usable = jbool(rv, "usable");
+        r->match_depth = (int)jint(rv, "match_depth", -1);
+        r->ok = jbool(rv, "authenticates");
+        jraw(rv, "why", r->why, sizeof r->why);
+    }
+}
+
 static void load_verification(json_t *root, struct mxs_chain_facts *ch)
 {
     json_t *v = json_object_get(root, "verification");
@@ -466,26 +492,7 @@ static void load_verification(json_t *root, struct mxs_chain_facts *ch)
     memset(&tm, 0, sizeof tm);
     if (ca && strptime(ca, "%Y-%m-%dT%H:%M:%SZ", &tm))
         ch->checked_at = (int64_t)timegm(&tm);
-    json_t *dn = json_object_get(v, "dane");
-    if (json_is_object(dn)) {
-        ch->dane_checked = 1;
-        ch->dane_usable = (int)jint(dn, "usable_records", 0);
-        ch->dane_match = jbool(dn, "match");
-        ch->dane_match_depth = (int)jint(dn, "match_depth", -1);
-        ch->dane_match_rr = (int)jint(dn, "match_record", -1);
-        jraw(dn, "detail", ch->dane_detail, sizeof ch->dane_detail);
-        size_t ri;
-        json_t *rv;
-        json_array_foreach(json_object_get(dn, "records"), ri, rv) {
-            if (ch->n_dane_rr >= MXS_MAX_TLSA)
-                break;
-            struct mxs_dane_rr *r = &ch->dane_rr[ch->n_dane_rr++];
-            r->usable = jbool(rv, "usable");
-            r->match_depth = (int)jint(rv, "match_depth", -1);
-            r->ok = jbool(rv, "authenticates");
-            jraw(rv, "why", r->why, sizeof r->why);
-        }
-    }
+    session_json_load_dane(json_object_get(v, "dane"), ch);
     json_t *alt = json_object_get(root, "second_certificate");
     if (json_is_object(alt)) {
         ch->alt_probed = 1;

@@ -197,8 +197,9 @@ struct lt_state {
     int n_findings;
     struct mxs_verdict verdicts[MXS_POL_COUNT];
     /* "# fact dns.json" / "# fact policy.json": the RESOLVE and POLICY
-     * facts as the JSON document has them (NULL: not in the file) */
-    char *dns_json, *policy_json;
+     * facts, and CHAIN's per-TLSA-record ones ("# fact dane.json"), as
+     * the JSON document has them (NULL: not in the file) */
+    char *dns_json, *policy_json, *dane_json;
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -422,9 +423,10 @@ void session_text_facts(const struct engine *e, struct buf *out)
      * A line that would pass LT_MAX_LINE is left out: the file still
      * loads, with what its dialog lines say. */
     json_t *root = render_json_tree(e);
-    static const char *const objs[] = {"dns", "policy"};
+    static const char *const objs[] = {"dns", "policy", "dane"};
     for (size_t i = 0; root && i < sizeof objs / sizeof objs[0]; i++) {
-        json_t *o = json_object_get(root, objs[i]);
+        json_t *o = i < 2 ? json_object_get(root, objs[i])
+                          : json_object_get(json_object_get(root, "verification"), "dane");
         char *js = o && !json_is_null(o) ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
         if (js && strlen(js) + 32 < LT_MAX_LINE)
             buf_printf(out, "# fact %s.json %s\n", objs[i], js);
@@ -439,9 +441,9 @@ static int lt_fact_line(struct lt_state *st, const struct lt_line *l)
     size_t nn = lt_token(&p, end, &nm);
     while (p < end && *p == ' ')
         p++;
-    int isdns = lt_tokeq(nm, nn, "dns.json");
-    if (isdns || lt_tokeq(nm, nn, "policy.json")) {
-        char **dst = isdns ? &st->dns_json : &st->policy_json;
+    int isdns = lt_tokeq(nm, nn, "dns.json"), isdane = lt_tokeq(nm, nn, "dane.json");
+    if (isdns || isdane || lt_tokeq(nm, nn, "policy.json")) {
+        char **dst = isdns ? &st->dns_json : isdane ? &st->dane_json : &st->policy_json;
         free(*dst);
         if (!(*dst = malloc((size_t)(end - p) + 1)))
             return lt_fail(st, l->no, "out of memory");
@@ -1132,6 +1134,9 @@ struct engine *engine_load_text(const char *text, size_t len, const char *path, 
         session_json_policy_load(j, pol);
     json_decref(j);
     lt_chain_facts(st, dns);
+    j = st->dane_json ? json_loads(st->dane_json, 0, &je) : NULL;
+    session_json_load_dane(j, &st->chain);
+    json_decref(j);
     struct engine_replay_facts facts = {
         .set = &st->set, .dns = dns && dns->done ? dns : NULL, .conn = &st->conn, .smtp = &st->smtp,
         .tls = &st->tls, .chain = &st->chain, .policy = pol
@@ -1145,6 +1150,7 @@ struct engine *engine_load_text(const char *text, size_t len, const char *path, 
     struct engine *e = st->e;
     free(st->dns_json);
     free(st->policy_json);
+    free(st->dane_json);
     free(st->ubuf);
     free(st->sp);
     free(st);
@@ -1155,6 +1161,7 @@ fail:
     engine_free(st->e);
     free(st->dns_json);
     free(st->policy_json);
+    free(st->dane_json);
     free(st->ubuf);
     free(st->sp);
     free(st);

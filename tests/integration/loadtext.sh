@@ -80,4 +80,17 @@ refuses "no record lines" "$tmp/norec.txt" "not a mxscope transcript"
 : > "$tmp/empty.txt"
 refuses "empty file" "$tmp/empty.txt" "empty.txt"
 
+# 4. A mail domain of the test world with MTA-STS and DANE (RESOLVE's,
+#    POLICY's and the per-TLSA-record facts ride in "# fact *.json" lines):
+#    the report of the loaded text is the live report, byte for byte.
+world_env
+"$MXS_BIN" --batch --resolver "$MXS_DNS_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" \
+    --unbound-conf "$MXS_UNBOUND_CONF" --cafile "$MXS_CA" --port "$MXS_PORT_GOOD" --tlsa-port 25 -4 \
+    --save "$tmp/dane.txt" enforce.sts.example.test > "$tmp/dane.live" 2>&1
+"$MXS_BIN" --batch --load "$tmp/dane.txt" > "$tmp/dane.load" 2>&1
+if grep -q '^         DANE, TLSA at _25._tcp.mx1.example.test (secure):' "$tmp/dane.live" &&
+   grep -q 'DANE takes precedence over MTA-STS' "$tmp/dane.live" && cmp -s "$tmp/dane.live" "$tmp/dane.load"; then
+    ok "DANE + MTA-STS domain: the loaded text transcript reports as the live run"
+else fail "DANE + MTA-STS domain: loaded text vs live" "$(diff "$tmp/dane.live" "$tmp/dane.load" | head -12)"; fi
+
 finish
