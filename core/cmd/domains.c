@@ -37,12 +37,11 @@
                                    host does not keep the engines of others
                                    idle (a waiting probe is a mapped engine,
                                    mostly untouched: cheap)                 */
-/* RESOLVE engines at once: a quarter of parallel, from 1 to 4.  Each lookup
- * has its own libunbound context (about 6 MB of heap while it lives, freed
- * when RESOLVE ends: survey_expand; making one costs more than a local
- * answer), and 4 lookups at a time outrun what 64 probes finish: the
- * probes are what needs the slots.  (At --parallel 64, 16 contexts made
- * the run slower and twice as large.) */
+/* RESOLVE engines at once: a quarter of parallel, from 1 to 4.  Lookups
+ * share one libunbound context (dns_shared_new: one thread, one cache), so
+ * a lookup is cheap, and 4 at a time outrun what 64 probes finish: the
+ * probes are what needs the slots.  (Measured with tests/bench/domains.sh:
+ * 16 or 32 at once made the run no faster and larger.) */
 #define MAX_RESOLVING(par) ((par) < 4 ? 1 : (par) / 4 < 4 ? (par) / 4 : 4)
 
 enum { P_WAITING = 0, P_RUNNING, P_DONE };
@@ -98,6 +97,10 @@ struct mxs_domains {
     int cap_fds;
     int input_done, cancelled;
     struct mxs_domains_stats st;
+    /* One libunbound context for every domain (dns.h, struct dns_shared):
+     * read once per pass in advance_all(), before the engines.  NULL when it
+     * could not be made: each domain then makes its own and says why not. */
+    struct dns_shared *dns;
 };
 
 static int64_t now_ms(void)
@@ -605,6 +608,8 @@ struct mxs_domains *mxs_domains_new(int fd, const struct mxs_settings *base,
                 d->st.total = (unsigned long)-1;
         }
     }
+    char derr[256];
+    d->dns = dns_shared_new(base, derr, sizeof derr);
     d->cap_act = o->parallel * INFLIGHT_FACTOR;
     d->cap_fds = o->parallel * 4 + 8; /* a probe: main + up to 3 side handshakes */
     d->act = calloc((size_t)d->cap_act, sizeof *d->act);
@@ -655,6 +660,7 @@ void mxs_domains_free(struct mxs_domains *d)
     free(d->q);
     free(d->act);
     free(d->fds);
+    dns_shared_free(d->dns); /* last: every lookup made on it is gone */
     free(d);
 }
 
@@ -709,6 +715,7 @@ static void fill(struct mxs_domains *d)
             char err[256];
             struct dom *m = calloc(1, sizeof *m);
             if (m && (r->survey = survey_start(s, err, sizeof err))) {
+                survey_list_mode(r->survey, d->dns);
                 m->r = r;
                 m->start_ms = now_ms();
                 m->deadline_ms = m->start_ms + (int64_t)d->o.domain_timeout_s * 1000;
@@ -814,6 +821,11 @@ static int advance(struct mxs_domains *d, struct dom *m, int64_t now)
 
 static void advance_all(struct mxs_domains *d)
 {
+    char err[256];
+    /* The answers in first, then every engine goes on from them.  A
+     * library error reaches no one here: each lookup still ends at its
+     * RESOLVE deadline, which names what was not answered. */
+    (void)dns_shared_process(d->dns, err, sizeof err);
     fill(d);
     int64_t now = now_ms();
     for (int i = 0; i < d->n_act;) {

@@ -52,6 +52,11 @@ struct survey *survey_start(const struct mxs_settings *s, char *err, size_t errl
     return v;
 }
 
+void survey_list_mode(struct survey *v, struct dns_shared *sh)
+{
+    engine_set_list_mode(v->resolver, sh); /* the probes inherit it */
+}
+
 /* After RESOLVE: one engine per (MX, address) the settings allow. */
 void survey_expand(struct survey *v)
 {

@@ -17,6 +17,11 @@
 #include "core.h"
 
 struct survey *survey_start(const struct mxs_settings *s, char *err, size_t errlen);
+/* Before its first step: run it as a list runs its domains (one libunbound
+ * context sh for all, owned by the caller; the RSA-only side handshake only
+ * when needed): engine_set_list_mode() in probe/engine_int.h. */
+struct dns_shared;
+void survey_list_mode(struct survey *v, struct dns_shared *sh);
 void survey_expand(struct survey *v);
 /* Probe i, or the RESOLVE engine for i < 0; owned by the survey. */
 struct engine *survey_engine(struct survey *v, int i);

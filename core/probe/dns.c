@@ -665,62 +665,60 @@ static int dns_lift_special_zones(struct ub_ctx *ub, char *err, size_t errlen)
     return 0;
 }
 
-struct dns_ctx *dns_new(const struct mxs_settings *s, char *err, size_t errlen)
+/* One libunbound context as the settings ask (resolver, config file, trust
+ * anchor), its worker thread started; the anchor's zone and the EDNS buffer
+ * size come back for the answers' notes.  NULL with err. */
+static struct ub_ctx *dns_ub_new(const struct mxs_settings *s, char *anchor_zone, size_t azlen,
+                                 int *udp_limit, char *err, size_t errlen)
 {
-    struct dns_ctx *d;
+    struct ub_ctx *ub = ub_ctx_create();
     int r;
 
-    d = calloc(1, sizeof *d);
-    if (!d) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    d->ub = ub_ctx_create();
-    if (!d->ub) {
+    anchor_zone[0] = '\0';
+    if (!ub) {
         snprintf(err, errlen, "libunbound: cannot create a context");
-        free(d);
         return NULL;
     }
     /* libunbound 1.17 rotates RRsets by default (rrset-roundrobin: yes):
      * MX ties would then come out in a random order.  We report ties in the
      * order the server sent them; a config file may still turn it back on. */
-    if ((r = ub_ctx_set_option(d->ub, "rrset-roundrobin:", "no")) != 0) {
+    if ((r = ub_ctx_set_option(ub, "rrset-roundrobin:", "no")) != 0) {
         snprintf(err, errlen, "rrset-roundrobin: %s", ub_strerror(r));
         goto fail;
     }
     /* The config file next: the settings below then override it. */
-    if (s->unbound_conf[0] && (r = ub_ctx_config(d->ub, s->unbound_conf)) != 0) {
+    if (s->unbound_conf[0] && (r = ub_ctx_config(ub, s->unbound_conf)) != 0) {
         snprintf(err, errlen, "unbound config %s: %s", s->unbound_conf, ub_strerror(r));
         goto fail;
     }
     if (s->resolver[0]) {
-        if (dns_lift_special_zones(d->ub, err, errlen) != 0)
+        if (dns_lift_special_zones(ub, err, errlen) != 0)
             goto fail;
-        if ((r = ub_ctx_set_fwd(d->ub, s->resolver)) != 0) {
+        if ((r = ub_ctx_set_fwd(ub, s->resolver)) != 0) {
             snprintf(err, errlen, "resolver %s: %s", s->resolver, ub_strerror(r));
             goto fail;
         }
         /* libunbound refuses to send queries to loopback by default. */
         if (dns_is_loopback(s->resolver) &&
-            (r = ub_ctx_set_option(d->ub, "do-not-query-localhost:", "no")) != 0) {
+            (r = ub_ctx_set_option(ub, "do-not-query-localhost:", "no")) != 0) {
             snprintf(err, errlen, "do-not-query-localhost: %s", ub_strerror(r));
             goto fail;
         }
-    } else if ((r = ub_ctx_resolvconf(d->ub, NULL)) != 0) {
+    } else if ((r = ub_ctx_resolvconf(ub, NULL)) != 0) {
         snprintf(err, errlen, "/etc/resolv.conf: %s", ub_strerror(r));
         goto fail;
     }
     if (s->trust_anchor[0]) {
-        dns_anchor_zone(s->trust_anchor, d->anchor_zone, sizeof d->anchor_zone);
-        if ((r = ub_ctx_add_ta_file(d->ub, s->trust_anchor)) != 0) {
+        dns_anchor_zone(s->trust_anchor, anchor_zone, azlen);
+        if ((r = ub_ctx_add_ta_file(ub, s->trust_anchor)) != 0) {
             snprintf(err, errlen, "trust anchor %s: %s", s->trust_anchor, ub_strerror(r));
             goto fail;
         }
     } else if (dns_access("/usr/share/dns/root.key")) {
         /* Debian's dns-root-data.  Without any anchor every answer is
          * merely "insecure", which is still a truthful report. */
-        dns_anchor_zone("/usr/share/dns/root.key", d->anchor_zone, sizeof d->anchor_zone);
-        if ((r = ub_ctx_add_ta_file(d->ub, "/usr/share/dns/root.key")) != 0) {
+        dns_anchor_zone("/usr/share/dns/root.key", anchor_zone, azlen);
+        if ((r = ub_ctx_add_ta_file(ub, "/usr/share/dns/root.key")) != 0) {
             snprintf(err, errlen, "trust anchor /usr/share/dns/root.key: %s", ub_strerror(r));
             goto fail;
         }
@@ -731,29 +729,114 @@ struct dns_ctx *dns_new(const struct mxs_settings *s, char *err, size_t errlen)
      * with tests/fixtures/dnssrv.py).  glibc's stub, which Postfix uses,
      * waits 5 s per try.  3 s per try keeps the one answer and its true
      * time; the RESOLVE stage deadline still bounds the whole. */
-    if ((r = ub_ctx_set_option(d->ub, "infra-cache-min-rtt:", "3000")) != 0) {
+    if ((r = ub_ctx_set_option(ub, "infra-cache-min-rtt:", "3000")) != 0) {
         snprintf(err, errlen, "infra-cache-min-rtt: %s", ub_strerror(r));
         goto fail;
     }
     {
         char *v = NULL;
-        d->udp_limit = 1232;               /* libunbound's default since 1.16 */
-        if (ub_ctx_get_option(d->ub, "edns-buffer-size", &v) == 0 && v) {
+        *udp_limit = 1232;                 /* libunbound's default since 1.16 */
+        if (ub_ctx_get_option(ub, "edns-buffer-size", &v) == 0 && v) {
             int n = atoi(v);
             if (n >= 512)
-                d->udp_limit = n;
+                *udp_limit = n;
         }
         free(v);
     }
-    if ((r = ub_ctx_async(d->ub, 1)) != 0) {   /* a thread: see the top */
+    if ((r = ub_ctx_async(ub, 1)) != 0) {   /* a thread: see the top */
         snprintf(err, errlen, "libunbound async: %s", ub_strerror(r));
         goto fail;
     }
-    return d;
+    return ub;
 fail:
-    ub_ctx_delete(d->ub);
-    free(d);
+    ub_ctx_delete(ub);
     return NULL;
+}
+
+/* ---- one context for a whole list (dns.h: struct dns_shared) ------------- */
+
+struct dns_shared {
+    struct ub_ctx *ub;
+    char anchor_zone[256];
+    int udp_limit;
+    /* what the context was made from: a line that asks otherwise gets its own */
+    char resolver[sizeof ((struct mxs_settings *)0)->resolver];
+    char unbound_conf[sizeof ((struct mxs_settings *)0)->unbound_conf];
+    char trust_anchor[sizeof ((struct mxs_settings *)0)->trust_anchor];
+};
+
+struct dns_shared *dns_shared_new(const struct mxs_settings *s, char *err, size_t errlen)
+{
+    struct dns_shared *sh = calloc(1, sizeof *sh);
+    if (!sh) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    sh->ub = dns_ub_new(s, sh->anchor_zone, sizeof sh->anchor_zone, &sh->udp_limit, err, errlen);
+    if (!sh->ub) {
+        free(sh);
+        return NULL;
+    }
+    memcpy(sh->resolver, s->resolver, sizeof sh->resolver);
+    memcpy(sh->unbound_conf, s->unbound_conf, sizeof sh->unbound_conf);
+    memcpy(sh->trust_anchor, s->trust_anchor, sizeof sh->trust_anchor);
+    return sh;
+}
+
+void dns_shared_free(struct dns_shared *sh)
+{
+    if (!sh)
+        return;
+    ub_ctx_delete(sh->ub);
+    free(sh);
+}
+
+/* A lookup on sh; with owns, sh is its own and goes with it (dns_free). */
+static struct dns_ctx *dns_on(struct dns_shared *sh, int owns, char *err, size_t errlen)
+{
+    struct dns_ctx *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        if (owns)
+            dns_shared_free(sh);
+        return NULL;
+    }
+    d->ub = sh->ub;
+    d->shared = !owns;
+    d->own = owns ? sh : NULL;
+    memcpy(d->anchor_zone, sh->anchor_zone, sizeof d->anchor_zone);
+    d->udp_limit = sh->udp_limit;
+    return d;
+}
+
+struct dns_ctx *dns_new(const struct mxs_settings *s, char *err, size_t errlen)
+{
+    struct dns_shared *sh = dns_shared_new(s, err, errlen);
+    return sh ? dns_on(sh, 1, err, errlen) : NULL;
+}
+
+struct dns_ctx *dns_new_for(struct dns_shared *sh, const struct mxs_settings *s, char *err,
+                            size_t errlen)
+{
+    if (!sh || strcmp(sh->resolver, s->resolver) || strcmp(sh->unbound_conf, s->unbound_conf) ||
+        strcmp(sh->trust_anchor, s->trust_anchor))
+        return dns_new(s, err, errlen);
+    return dns_on(sh, 0, err, errlen);
+}
+
+int dns_shared_fd(const struct dns_shared *sh)
+{
+    return sh ? ub_fd(sh->ub) : -1;
+}
+
+int dns_shared_process(struct dns_shared *sh, char *err, size_t errlen)
+{
+    int r = sh ? ub_process(sh->ub) : 0;
+    if (r != 0) {
+        snprintf(err, errlen, "libunbound: %s", ub_strerror(r));
+        return -1;
+    }
+    return 0;
 }
 
 static void dns_cancel_all(struct dns_ctx *d, int mark)
@@ -788,7 +871,7 @@ void dns_free(struct dns_ctx *d)
     if (!d)
         return;
     dns_cancel_all(d, 0);
-    ub_ctx_delete(d->ub);
+    dns_shared_free(d->own);
     free(d);
 }
 
@@ -876,7 +959,9 @@ int dns_process(struct dns_ctx *d, char *err, size_t errlen)
 
     if (!d || !d->out)
         return 1;
-    if (d->pending > 0) {
+    /* A shared context is read once per pass by its owner
+     * (dns_shared_process), before every lookup on it is advanced. */
+    if (d->pending > 0 && !d->shared) {
         r = ub_process(d->ub);
         if (r != 0) {
             snprintf(err, errlen, "libunbound: %s", ub_strerror(r));

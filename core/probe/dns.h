@@ -79,6 +79,32 @@ typedef void (*dns_record_cb)(void *arg, const char *line);
 struct dns_ctx *dns_new(const struct mxs_settings *s, char *err, size_t errlen);
 void dns_free(struct dns_ctx *d);
 
+/* One libunbound context for many lookups at once (a partner list,
+ * cmd/domains.c).  A context of its own per domain costs a worker thread,
+ * the trust anchor read again and the DNSSEC chain from the root validated
+ * again for every domain; one shared context does each once, and its cache
+ * answers what domains have in common (the parent zones' keys, shared MX
+ * hosts).  Answers are the same: the cache keeps them no longer than their
+ * TTL, and validation is the same on a cached chain.
+ *
+ * dns_new_for() makes a lookup on sh when s asks for the same resolver,
+ * config file and trust anchor sh was made from, else (or with sh NULL) a
+ * context of its own, as dns_new().  A lookup on a shared context never
+ * reads it: its owner calls dns_shared_process() once per pass of its poll
+ * loop, BEFORE it calls dns_process() on the lookups (the answers are
+ * handed to their lookups then; dns_process() goes on from them), and polls
+ * dns_shared_fd() (the same descriptor dns_fd() gives).  An answer that
+ * arrives during the pass stays in the pipe and wakes the next poll.
+ * Ownership: the caller's; dns_shared_free() after every dns_ctx made on it
+ * is freed (dns_free() cancels the lookup's own queries only). */
+struct dns_shared;
+struct dns_shared *dns_shared_new(const struct mxs_settings *s, char *err, size_t errlen);
+struct dns_ctx *dns_new_for(struct dns_shared *sh, const struct mxs_settings *s, char *err,
+                            size_t errlen);
+int dns_shared_fd(const struct dns_shared *sh);
+int dns_shared_process(struct dns_shared *sh, char *err, size_t errlen);
+void dns_shared_free(struct dns_shared *sh);
+
 /* target is a mail domain (MX lookup) or, with is_host, one MX host name.
  * family 0/4/6 limits the address queries; port names the TLSA query
  * (_port._tcp.HOST), 0 for none (the MTA-STS policy host: an address only).

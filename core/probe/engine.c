@@ -350,6 +350,8 @@ struct engine *engine_new_resolved(const struct engine *src, int mx, int addr)
         return NULL;
     e->factory = src->factory;
     e->factory_arg = src->factory_arg;
+    e->dns_shared = src->dns_shared;
+    e->side_lazy = src->side_lazy;
     /* The lookup is shared: one RESOLVE for the whole survey, its answers
      * copied, not asked again per address. */
     e->dns = src->dns;
@@ -368,6 +370,12 @@ struct engine *engine_new_resolved(const struct engine *src, int mx, int addr)
     e->next_idx = order_index(e, MXS_STEP_CONNECT);
     engine_run_diag(e);
     return e;
+}
+
+void engine_set_list_mode(struct engine *e, struct dns_shared *sh)
+{
+    e->dns_shared = sh;
+    e->side_lazy = 1;
 }
 
 void engine_set_factory(struct engine *e, net_factory f, void *arg)

@@ -21,6 +21,7 @@
 #define ENGINE_EVQ 4096
 
 struct dns_ctx;
+struct dns_shared;
 struct dns_txt;
 struct https_fetch;
 struct tls_client;
@@ -62,6 +63,11 @@ struct engine {
     struct mxs_verdict verdicts[MXS_POL_COUNT];
     /* resolver */
     struct dns_ctx *dns_ctx;
+    struct dns_shared *dns_shared; /* a list's one libunbound context (not ours) */
+    /* A list run (engine_set_list_mode): the RSA-only side handshake starts
+     * only when ours shows a certificate that is not RSA, so a partner sees
+     * a second connection only when it has a second certificate to show. */
+    int side_lazy;
     /* connection */
     net_factory factory;
     void *factory_arg;
@@ -237,5 +243,10 @@ void engine_chain_clear(struct engine *e);
 struct engine *engine_new_resolved(const struct engine *src, int mx, int addr);
 /* Tests and the engine fuzzer: connect through another transport. */
 void engine_set_factory(struct engine *e, net_factory f, void *arg);
+/* How a list runner (cmd/domains.c) runs e: lookups on its shared libunbound
+ * context sh (dns.h; the runner calls dns_shared_process() each pass and
+ * owns sh), the RSA-only side handshake only when needed (side_lazy above).
+ * Engines made from e by engine_new_resolved() run the same way. */
+void engine_set_list_mode(struct engine *e, struct dns_shared *sh);
 
 #endif

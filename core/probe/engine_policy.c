@@ -350,7 +350,7 @@ int engine_step_policy(struct engine *e)
         while (tl && e->set.target[tl - 1] == '.')
             tl--;
         snprintf(p->domain, sizeof p->domain, "%.*s", (int)tl, e->set.target);
-        if (!e->dns_ctx && !(e->dns_ctx = dns_new(&e->set, err, sizeof err)))
+        if (!e->dns_ctx && !(e->dns_ctx = dns_new_for(e->dns_shared, &e->set, err, sizeof err)))
             return pol_fail_setup(e, "resolver set-up", err);
         if (!e->pol_txt && !(e->pol_txt = calloc(1, sizeof *e->pol_txt)))
             return pol_fail_setup(e, "memory", "no room for the TXT answer");

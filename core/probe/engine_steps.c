@@ -82,7 +82,7 @@ static int step_resolve(struct engine *e)
             return -1;
         }
         dns_free(e->dns_ctx);
-        e->dns_ctx = dns_new(&e->set, err, sizeof err);
+        e->dns_ctx = dns_new_for(e->dns_shared, &e->set, err, sizeof err);
         if (!e->dns_ctx) {
             engine_step_end(e, MXS_STEP_RESOLVE, MXS_ST_FAIL, "resolver set-up: %s", err);
             return -1;
@@ -570,8 +570,10 @@ static int step_handshake(struct engine *e)
             return -1;
         }
         /* Dual certificates: an RSA-only handshake on a fresh connection,
-         * beside ours (which offers ECDSA first), from the same poll loop. */
-        if (e->set.dual_cert)
+         * beside ours (which offers ECDSA first), from the same poll loop.
+         * A list run starts it once ours shows a certificate that is not
+         * RSA (below): one connection per partner where one tells all. */
+        if (e->set.dual_cert && !e->side_lazy)
             engine_side_start(e, SIDE_TLS_RSA);
         e->phase = 1;
     }
@@ -631,13 +633,19 @@ static int step_handshake(struct engine *e)
         int total = 0;
         struct mxs_cert leaf;
         char xerr[64];
-        if (engine_side_pending(e) && tls_client_chain(e->tlc, d, l, fl, 1, &total) > 0 &&
+        int lazy = e->side_lazy && e->set.dual_cert && !engine_side_result(e, SIDE_TLS_RSA);
+        if ((engine_side_pending(e) || lazy) && tls_client_chain(e->tlc, d, l, fl, 1, &total) > 0 &&
             x509view_decode(d[0], l[0], time(NULL), &leaf, xerr, sizeof xerr) == 0) {
             int rsa = !strcmp(leaf.key_type, "RSA");
             x509view_clear(&leaf);
-            if (rsa) {
+            if (rsa && lazy) {
+                engine_rec_printf(e, MXS_REC_NOTE, MXS_STEP_HANDSHAKE,
+                                  "RSA-only handshake: not started: our handshake got an RSA certificate");
+            } else if (rsa) {
                 engine_side_cancel(e, "our handshake got an RSA certificate already");
             } else {
+                if (lazy)
+                    engine_side_start(e, SIDE_TLS_RSA);
                 int64_t now = engine_now_ms(), spent = now - e->t_start[MXS_STEP_CONNECT];
                 int64_t grace = spent * 3 > 1000 ? spent * 3 : 1000;
                 if (now + grace < e->deadline)
@@ -744,13 +752,17 @@ static void alt_leaf(struct engine *e, time_t now)
 {
     struct mxs_chain_facts *ch = &e->chain;
     const struct side_result *r = engine_side_result(e, SIDE_TLS_RSA);
-    if (!r)
+    int rsa = ch->n > 0 && !strcmp(ch->cert[0].key_type, "RSA");
+    /* A list run starts it only for a leaf that is not RSA (side_lazy):
+     * for an RSA leaf the answer is the one a started-and-stopped probe
+     * gives, so a domain reads the same in a list and alone. */
+    if (!r && !(rsa && e->side_lazy && e->set.dual_cert && e->tls.ok && e->factory == net_socket_factory))
         return;
     ch->alt_probed = 1;
-    ch->alt_ok = r->handshake_ok;
+    ch->alt_ok = r ? r->handshake_ok : 0;
     /* Ours got an RSA leaf: the RSA-only handshake was stopped (or, if it
      * was quicker, saw the same): one answer whatever the timing. */
-    if (ch->n > 0 && !strcmp(ch->cert[0].key_type, "RSA")) {
+    if (rsa) {
         ch->alt_ok = 0;
         snprintf(ch->alt_error, sizeof ch->alt_error,
                  "not needed: our handshake got an RSA certificate already");

@@ -28,6 +28,7 @@
 #include <psa/crypto.h>
 
 #include "probe/tls.h"
+#include "probe/tls_ca.h"
 #include "probe/x509view.h"
 
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
@@ -46,7 +47,9 @@ struct captured {
 struct tls_client {
     mbedtls_ssl_context ssl;
     mbedtls_ssl_config conf;
-    mbedtls_x509_crt ca, own;
+    struct tls_ca *ca_ref;      /* the trust store, shared (tls_ca.h)       */
+    mbedtls_x509_crt *ca;       /* its chain, read-only                     */
+    mbedtls_x509_crt own;
     mbedtls_pk_context own_key;
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
@@ -336,7 +339,6 @@ struct tls_client *tls_client_new(const struct mxs_settings *s, const char *sni,
     tlsrec_facts_init(&c->rf);
     mbedtls_ssl_init(&c->ssl);
     mbedtls_ssl_config_init(&c->conf);
-    mbedtls_x509_crt_init(&c->ca);
     mbedtls_x509_crt_init(&c->own);
     mbedtls_pk_init(&c->own_key);
     mbedtls_entropy_init(&c->entropy);
@@ -365,15 +367,12 @@ struct tls_client *tls_client_new(const struct mxs_settings *s, const char *sni,
     if (s->tls_max)
         mbedtls_ssl_conf_max_tls_version(&c->conf, version_to_mbed(s->tls_max));
 
-    const char *cafile = s->cafile[0] ? s->cafile : SYSTEM_CA_BUNDLE;
-    r = mbedtls_x509_crt_parse_file(&c->ca, cafile);
-    if (r < 0) {
-        char e[128];
-        mbedtls_strerror(r, e, sizeof e);
-        snprintf(err, errlen, "CA file %s: %s", cafile, e);
+    /* Parsed once per file for the whole process (tls_ca.h). */
+    c->ca_ref = tls_ca_get(s->cafile[0] ? s->cafile : SYSTEM_CA_BUNDLE, err, errlen);
+    if (!c->ca_ref)
         goto fail;
-    }
-    mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+    c->ca = tls_ca_chain(c->ca_ref);
+    mbedtls_ssl_conf_ca_chain(&c->conf, c->ca, NULL);
 
     if (s->client_cert[0]) {
         if ((r = mbedtls_x509_crt_parse_file(&c->own, s->client_cert)) != 0) {
@@ -424,7 +423,7 @@ void tls_client_free(struct tls_client *c)
         free(c->chain[i].der);
     mbedtls_ssl_free(&c->ssl);
     mbedtls_ssl_config_free(&c->conf);
-    mbedtls_x509_crt_free(&c->ca);
+    tls_ca_put(c->ca_ref);
     mbedtls_x509_crt_free(&c->own);
     mbedtls_pk_free(&c->own_key);
     mbedtls_ctr_drbg_free(&c->drbg);
@@ -606,6 +605,9 @@ int tls_client_handshake(struct tls_client *c)
     }
     if (r == 0) {
         c->handshake_done = 1;
+        /* The trail was read for the handshake's messages (dbg_cb); past
+         * it, level-3 formatting of every record is cost with no reader. */
+        mbedtls_ssl_conf_dbg(&c->conf, NULL, NULL);
         return TLS_OK;
     }
     if (r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE)
@@ -906,7 +908,7 @@ static void verify_path(struct tls_client *c)
         used[cur] = 1;
         c->chain[cur].path_pos = c->path_len++;
         /* The store first: an issuer there ends the path. */
-        struct link_flags lf = verify_link(c, &crt[cur], &c->ca);
+        struct link_flags lf = verify_link(c, &crt[cur], c->ca);
         if (!(lf.child & MBEDTLS_X509_BADCERT_NOT_TRUSTED)) {
             unsigned f = x509view_map_flags(lf.child);
             c->chain[cur].flags = f;
@@ -915,7 +917,7 @@ static void verify_path(struct tls_client *c)
             /* A sent certificate that is itself in the store (the root
              * sent along) is the anchor: no stored one above it. */
             int self_anchor = 0;
-            for (const mbedtls_x509_crt *t = &c->ca; t && t->raw.p; t = t->next)
+            for (const mbedtls_x509_crt *t = c->ca; t && t->raw.p; t = t->next)
                 if (t->raw.len == crt[cur].raw.len &&
                     !memcmp(t->raw.p, crt[cur].raw.p, t->raw.len))
                     self_anchor = 1;

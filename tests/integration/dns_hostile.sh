@@ -249,6 +249,21 @@ file_has "txt: transcript line names size and TCP" "$tmp/txt.out" F \
     '(63750 bytes, first 1024 kept) [insecure] (64057 bytes: more than a UDP answer may carry (EDNS 1232), so it came over TCP)'
 expect_log "txt: asked over TCP" main '^tcp txt\.hostile\.test 16 rcode=0 an=1 '
 
+# --- a partner list: one resolver context for every domain (issue 13) ---------
+# Three domains on one MX host.  The list runner's lookups share one
+# libunbound context (dns_shared_new), so the host's address is asked of
+# the server once; a context per domain asked it three times.
+printf 'share1.hostile.test\nshare2.hostile.test\nshare3.hostile.test\n' > "$tmp/share.list"
+: > "$tmp/main.log"
+"$MXS_BIN" --batch --domains "$tmp/share.list" --json --resolver "127.0.0.1@$mainport" \
+    --trust-anchor "$tmp/ta.key" --port 1 --timeout 5 > "$tmp/share.jsonl" 2> "$tmp/share.err"
+echo $? > "$tmp/share.rc"
+c=$(jq -s '[.[] | select((.dns.dns // .dns).mx[0] | .host == "good.hostile.test" and (.addresses | length) == 1)] | length' "$tmp/share.jsonl" 2>/dev/null)
+[ "$c" = 3 ] && ok "share: three domains, each with good.hostile.test and its address" ||
+    fail "share: three domains with the MX's address" "$c: $(head -c 300 "$tmp/share.jsonl")"
+expect_log share main '^udp good\.hostile\.test 1 ' 1
+expect_log share main '^udp share[123]\.hostile\.test 15 ' 3
+
 # --- nothing raw reached the terminal ----------------------------------------
 no_raw_ctl "$tmp"/*.json "$tmp"/*.err "$tmp/ctl.txt" "$tmp/ctl.txterr" "$tmp/txt.out" "$tmp/txt.err"
 bad=""

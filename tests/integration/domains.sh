@@ -113,6 +113,31 @@ for line in 3 4 6 7 10 11 12; do
 done
 [ $diff = 0 ] && [ $same = 7 ] && ok "every domain's result (first failing step, verdicts, thumbprint) is the single run's"
 
+# ---- the RSA-only side handshake in a list: only where it shows something -------------
+# A list run starts it once our handshake shows a certificate that is not RSA
+# (engine side_lazy): the RSA-only listener sees one connection per probe,
+# the dual-certificate one two; the second certificate reads as in a single run.
+printf 'implicit.example.test -4 --port %s\nimplicit.example.test -4 --port %s\n' \
+    "$MXS_PORT_GOOD" "$MXS_PORT_DUALCERT" > "$tmp/side.list"
+n0=$(wc -l < "$MXS_POSTFIX_LOG")
+# shellcheck disable=SC2086
+"$MXS_BIN" --batch --domains "$tmp/side.list" --json $dns > "$tmp/side.json" 2> /dev/null
+conns() { # listener: "connect from" lines since n0 (postlogd writes a moment later)
+    tail -n +"$((n0 + 1))" "$MXS_POSTFIX_LOG" | grep -c "postfix/$1/smtpd\[[0-9]*\]: connect from"
+}
+i=0; while [ $i -lt 20 ] && [ "$(conns dualcert)" -lt 2 ]; do sleep 0.1; i=$((i + 1)); done
+g=$(conns good); dc=$(conns dualcert)
+[ "$g" = 1 ] && [ "$dc" = 2 ] && ok "list: one connection to an RSA-only server, two to a dual-certificate one" ||
+    fail "list: side handshake only where needed" "good $g connections, dualcert $dc"
+skey='[.probes[0].second_certificate | .completed, .error, .leaf.sha1]'
+for port in "$MXS_PORT_GOOD" "$MXS_PORT_DUALCERT"; do
+    # shellcheck disable=SC2086
+    want=$("$MXS_BIN" --batch --json --all $dns -4 --port "$port" implicit.example.test 2> /dev/null | jq -c "$skey")
+    got=$(jq -c --arg o "-4 --port $port" "select(.domain.options == \$o) | $skey" "$tmp/side.json")
+    [ -n "$want" ] && [ "$want" = "$got" ] && ok "list: port $port's second certificate as in a single run ($got)" ||
+        fail "list: second certificate as a single run (port $port)" "single $want, list $got"
+done
+
 # ---- the summary (text) --------------------------------------------------------------------
 # shellcheck disable=SC2086
 "$MXS_BIN" --batch --domains "$tmp/list" $dns > "$tmp/t.txt" 2> "$tmp/t.err"
