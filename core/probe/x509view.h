@@ -64,6 +64,13 @@ unsigned x509view_map_flags(uint32_t mbedtls_flags);
  * or -1 when it does not fit. */
 int x509view_pem(const unsigned char *der, size_t len, char *out, size_t outlen);
 
+/* The base64 body of a PEM block (its lines joined, without the BEGIN and
+ * END lines) into out: strict RFC 4648 base64, '=' padding only at the end,
+ * nothing else (no spaces, no line breaks).  0 and *olen, or -1 (bad input,
+ * or out too small: 3 bytes per 4 characters are enough).  The transcript
+ * loader (session_text_appendix.c) reads the saved chain with it. */
+int x509view_pem_base64(const char *in, size_t n, unsigned char *out, size_t outlen, size_t *olen);
+
 /* SHA-1 / SHA-256 of der as uppercase hex. */
 void x509view_fingerprints(const unsigned char *der, size_t len, char sha1[41],
                            char sha256[65]);
