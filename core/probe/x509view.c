@@ -2,9 +2,9 @@
  * x509view.c - DER certificate to struct mxs_cert, name matching, PEM,
  * fingerprints, verify-flag words.
  *
- * Owner: the certificate-view module (x509view.h).  This file and tls.c are
- * the only places that include mbedTLS headers, so a move to mbedTLS 4.x
- * stays local.  Everything here treats the certificate as hostile: every
+ * Owner: the certificate-view module (x509view.h).  This file and tls.c
+ * (with tls_chain.c) are the only places that include mbedTLS headers, so a
+ * move to mbedTLS 4.x stays local.  Everything here treats the certificate as hostile: every
  * copy is bounded by its destination, lists are walked once, and nothing is
  * printed (core never writes to stdout/stderr).
  */

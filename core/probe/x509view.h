@@ -3,7 +3,7 @@
  * Owner: x509view.c (certificate view).  Also implements
  * mxs_verify_flag_name() and mxs_verify_flags_text() of core.h.
  *
- * The only module besides tls.c that includes mbedTLS headers.  Decoding and
+ * The only module besides tls.c / tls_chain.c that includes mbedTLS headers.  Decoding and
  * formatting are apart: x509view_decode() fills the struct with raw values
  * (strings NUL-terminated but not escaped), the text/JSON writers format.
  * Bounded: at most MXS_CERT_MAX_SAN SANs are stored (n_san_total counts all),
