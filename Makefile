@@ -84,7 +84,8 @@ MODDEPS_lab     := base
 CORE_SRC := $(sort $(foreach m,$(CORE_MODULES) lab,$(wildcard core/$(m)/*.c)))
 TUI_SRC  := $(sort $(wildcard tui/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
-FIX_SRC  := $(sort $(wildcard tests/fixtures/*.c))
+# scriptsrv_tls.c is the second file of scriptsrv (its own rule below).
+FIX_SRC  := $(sort $(filter-out tests/fixtures/scriptsrv_tls.c,$(wildcard tests/fixtures/*.c)))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
@@ -172,6 +173,13 @@ $(BUILD)/tests/test_nolab: tests/unit/test_nolab.c $(CLIENT_ARCHIVES) | $(TEST_S
 $(BUILD)/fixtures/osslsrv: tests/fixtures/osslsrv.c | $(TEST_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_TEST) $(LDFLAGS_SAN) -o $@ $< -lssl -lcrypto
+
+# scriptsrv is two files: the script interpreter and its TLS side
+# (certificates, raw records, the real handshake), sharing scriptsrv.h.
+SCRIPTSRV_SRC := tests/fixtures/scriptsrv.c tests/fixtures/scriptsrv_tls.c
+$(BUILD)/fixtures/scriptsrv: $(SCRIPTSRV_SRC) tests/fixtures/scriptsrv.h $(LIB) | $(TEST_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_TEST) $(LDFLAGS_SAN) -o $@ $(SCRIPTSRV_SRC) $(LIB) $(CORE_LIBS)
 
 $(BUILD)/fixtures/%: tests/fixtures/%.c $(LIB) | $(TEST_STAMP)
 	@mkdir -p $(dir $@)

@@ -1,6 +1,7 @@
 /*
  * tls.h - the TLS client side of a probe, over a net_transport, with mbedTLS
- * 3.6.  Everything mbedTLS-specific stays in tls.c and x509view.c.
+ * 3.6.  Everything mbedTLS-specific stays in tls.c, tls_chain.c (the chain
+ * and the path; tls_int.h) and x509view.c.
  *
  * Non-blocking: handshake/read/write return TLS_WANT_READ or TLS_WANT_WRITE
  * when the transport would block.  Every byte crossing the wire goes through

@@ -2,9 +2,9 @@
  * x509view.c - DER certificate to struct mxs_cert, name matching, PEM,
  * fingerprints, verify-flag words.
  *
- * Owner: the certificate-view module (x509view.h).  This file and tls.c are
- * the only places that include mbedTLS headers, so a move to mbedTLS 4.x
- * stays local.  Everything here treats the certificate as hostile: every
+ * Owner: the certificate-view module (x509view.h).  This file and tls.c
+ * (with tls_chain.c) are the only places that include mbedTLS headers, so a
+ * move to mbedTLS 4.x stays local.  Everything here treats the certificate as hostile: every
  * copy is bounded by its destination, lists are walked once, and nothing is
  * printed (core never writes to stdout/stderr).
  */
@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include <mbedtls/asn1.h>
+#include <mbedtls/base64.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/error.h>
 #include <mbedtls/md.h>
@@ -689,6 +690,23 @@ int x509view_pem(const unsigned char *der, size_t len, char *out, size_t outlen)
     }
     out[olen - 1] = '\0';
     return (int)strlen(out);
+}
+
+int x509view_pem_base64(const char *in, size_t n, unsigned char *out, size_t outlen, size_t *olen)
+{
+    /* mbedtls_base64_decode() is lenient where a PEM reader may be: it
+     * skips line breaks and spaces before them and takes a body without its
+     * '=' padding.  The loaders hand over the lines joined, so either is
+     * damage here: refused before mbedTLS decodes (it refuses any other
+     * character, more than two '=' and anything after one). */
+    *olen = 0;
+    if (n % 4 != 0 || memchr(in, ' ', n) || memchr(in, '\r', n) || memchr(in, '\n', n))
+        return -1;
+    size_t got = 0;
+    if (mbedtls_base64_decode(out, outlen, &got, (const unsigned char *)in, n) != 0)
+        return -1;
+    *olen = got;
+    return 0;
 }
 
 void x509view_fingerprints(const unsigned char *der, size_t len, char sha1[41],

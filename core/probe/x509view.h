@@ -3,7 +3,7 @@
  * Owner: x509view.c (certificate view).  Also implements
  * mxs_verify_flag_name() and mxs_verify_flags_text() of core.h.
  *
- * The only module besides tls.c that includes mbedTLS headers.  Decoding and
+ * The only module besides tls.c / tls_chain.c that includes mbedTLS headers.  Decoding and
  * formatting are apart: x509view_decode() fills the struct with raw values
  * (strings NUL-terminated but not escaped), the text/JSON writers format.
  * Bounded: at most MXS_CERT_MAX_SAN SANs are stored (n_san_total counts all),
@@ -63,6 +63,13 @@ unsigned x509view_map_flags(uint32_t mbedtls_flags);
 /* PEM text of a DER certificate into out (NUL-terminated); returns length
  * or -1 when it does not fit. */
 int x509view_pem(const unsigned char *der, size_t len, char *out, size_t outlen);
+
+/* The base64 body of a PEM block (its lines joined, without the BEGIN and
+ * END lines) into out: strict RFC 4648 base64, '=' padding only at the end,
+ * nothing else (no spaces, no line breaks).  0 and *olen, or -1 (bad input,
+ * or out too small: 3 bytes per 4 characters are enough).  The transcript
+ * loader (session_text_appendix.c) reads the saved chain with it. */
+int x509view_pem_base64(const char *in, size_t n, unsigned char *out, size_t outlen, size_t *olen);
 
 /* SHA-1 / SHA-256 of der as uppercase hex. */
 void x509view_fingerprints(const unsigned char *der, size_t len, char sha1[41],

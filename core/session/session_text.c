@@ -2,10 +2,11 @@
  * session_text.c - the text transcript of docs/transcript.md back into a
  * read-only session (engine_load_text, through engine_load_buffer); its
  * writer, render_transcript_text, is in render.c.  Part of the session module (core/session).
- * The loader parses into facts of its own (struct lt_state) and fills a
- * read-only engine only through the replay API (probe/engine_replay.h);
- * names of steps, states, severities, policies, outcomes and verify flags
- * come from names.c, the marks from render.c's one table.
+ * The loader parses into facts of its own (struct lt_state, session_int.h)
+ * and fills a read-only engine only through the replay API
+ * (probe/engine_replay.h); names of steps, states, severities, policies,
+ * outcomes and verify flags come from names.c, the marks from render.c's
+ * one table.
  *
  * The text is hostile input like anything else: a file may have been cut,
  * edited or forged.  Every line is bounded (LT_MAX_LINE), every field is
@@ -19,6 +20,14 @@
  * verify flags of a certificate decoded from the PEM), so pass 1 checks the
  * header and reads the appendix, pass 2 adds the records and rebuilds the
  * facts they describe.
+ *
+ * Three files, one per concern: this one owns the line reader every pass
+ * shares, pass 2 (the records) and the assembly of the engine
+ * (engine_load_text); session_text_appendix.c owns pass 1 (the header and
+ * the appendix: verdicts, settings, the PEM chain); session_text_facts.c
+ * owns the "# fact" lines, written and read from one table.  Apart because
+ * each is read and changed on its own: a new fact touches only the table,
+ * a new record mark only pass 2.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -40,27 +49,10 @@
 #include "session/render.h"
 #include "session/session_int.h"
 
-/* ---- the writer ------------------------------------------------------------ */
-
-/* ---- the loader ------------------------------------------------------------ */
-
-#define LT_MAX_LINE (64u * 1024u)
-#define LT_MAX_PEM (64u * 1024u)   /* base64 of one certificate */
-
-struct lt_line {
-    const char *p;
-    size_t n;      /* without the newline (and a CR before it) */
-    unsigned no;   /* 1-based line number                      */
-};
-
-struct lt_iter {
-    const char *text;
-    size_t len, off;
-    unsigned no;
-};
+/* ---- the line reader the passes share (session_int.h) --------------------- */
 
 /* Next line; 0 at the end, -1 for a line over LT_MAX_LINE (l->no is set). */
-static int lt_next(struct lt_iter *it, struct lt_line *l)
+int session_text_next(struct lt_iter *it, struct lt_line *l)
 {
     if (it->off >= it->len)
         return 0;
@@ -81,19 +73,19 @@ static int lt_next(struct lt_iter *it, struct lt_line *l)
     return 1;
 }
 
-static int lt_starts(const struct lt_line *l, const char *pfx)
+int session_text_starts(const struct lt_line *l, const char *pfx)
 {
     size_t k = strlen(pfx);
     return l->n >= k && !memcmp(l->p, pfx, k);
 }
 
-static int lt_is(const struct lt_line *l, const char *s)
+int session_text_is(const struct lt_line *l, const char *s)
 {
     return l->n == strlen(s) && !memcmp(l->p, s, l->n);
 }
 
 /* A short, escaped excerpt of hostile text for an error message. */
-static void lt_quote(const char *p, size_t n, char *out, size_t outlen)
+void session_text_quote(const char *p, size_t n, char *out, size_t outlen)
 {
     if (n > 40)
         n = 40;
@@ -101,7 +93,7 @@ static void lt_quote(const char *p, size_t n, char *out, size_t outlen)
 }
 
 /* The whitespace-separated token at *p (< end); advances past it. */
-static size_t lt_token(const char **p, const char *end, const char **tok)
+size_t session_text_token(const char **p, const char *end, const char **tok)
 {
     while (*p < end && **p == ' ')
         (*p)++;
@@ -111,14 +103,14 @@ static size_t lt_token(const char **p, const char *end, const char **tok)
     return (size_t)(*p - *tok);
 }
 
-static int lt_tokeq(const char *tok, size_t n, const char *s)
+int session_text_tokeq(const char *tok, size_t n, const char *s)
 {
     return n == strlen(s) && !memcmp(tok, s, n);
 }
 
 /* A token looked up by one of names.c's *_from_name functions; -1 if
  * unknown (or too long to be a name). */
-static int lt_lookup(const char *tok, size_t n, int (*from_name)(const char *))
+int session_text_lookup(const char *tok, size_t n, int (*from_name)(const char *))
 {
     char name[32];
     if (n == 0 || n >= sizeof name)
@@ -128,82 +120,7 @@ static int lt_lookup(const char *tok, size_t n, int (*from_name)(const char *))
     return from_name(name);
 }
 
-/* ---- the appendix: verdicts and the PEM chain ----------------------------- */
-
-static int lt_b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-/* Strict base64 (RFC 4648 with '=' padding only at the end).  Written out
- * rather than borrowed from mbedTLS: x509view.c and tls.c are the only
- * modules that include mbedTLS. */
-static int lt_b64(const char *in, size_t n, unsigned char *out, size_t outlen, size_t *olen)
-{
-    unsigned acc = 0;
-    int bits = 0, pad = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        int v = lt_b64val(c);
-        if (v < 0 || pad)
-            return -1;
-        acc = (acc << 6 | (unsigned)v) & 0xFFFFFF;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o >= outlen)
-                return -1;
-            out[o++] = (unsigned char)(acc >> bits);
-        }
-    }
-    if (pad > 2 || (n % 4) != 0)
-        return -1;
-    *olen = o;
-    return 0;
-}
-
-struct lt_state {
-    struct engine *e;        /* made after pass 1 (the header is read) */
-    const char *path;
-    char *err;
-    size_t errlen;
-    unsigned char *ubuf;     /* unescape buffer, LT_MAX_LINE */
-    int n_x;                 /* "X:" lines seen (pass 2)      */
-    int chain_announced;     /* "# chain: N" (-1: no line)     */
-    int verdicts_seen;
-    /* SMTP replies rebuilt from the S: lines */
-    struct smtp_parser *sp;
-    enum mxs_step sp_step;
-    int reply_done[MXS_STEP_COUNT + 1]; /* + the HELO reply */
-    int helo_pending;
-    /* What the file says, handed to the engine at the end. */
-    struct mxs_settings set;
-    time_t started;
-    struct mxs_connect_facts conn;
-    struct mxs_smtp_facts smtp;
-    struct mxs_tls_facts tls;
-    struct mxs_chain_facts chain;  /* the DER is ours until handed over */
-    struct mxs_finding findings[MXS_MAX_FINDINGS];
-    int n_findings;
-    struct mxs_verdict verdicts[MXS_POL_COUNT];
-    /* "# fact dns.json" / "# fact policy.json": the RESOLVE and POLICY
-     * facts, and CHAIN's per-TLSA-record ones ("# fact dane.json"), as
-     * the JSON document has them (NULL: not in the file) */
-    char *dns_json, *policy_json, *dane_json;
-};
-
-__attribute__((format(printf, 3, 4)))
-static int lt_fail(struct lt_state *st, unsigned line, const char *fmt, ...)
+int session_text_fail(struct lt_state *st, unsigned line, const char *fmt, ...)
 {
     char what[300];
     va_list ap;
@@ -215,406 +132,6 @@ static int lt_fail(struct lt_state *st, unsigned line, const char *fmt, ...)
     else
         snprintf(st->err, st->errlen, "%s: %s", st->path, what);
     return -1;
-}
-
-static int lt_verdict(struct lt_state *st, const struct lt_line *l)
-{
-    const char *p = l->p + strlen("# verdict "), *end = l->p + l->n, *t[4];
-    size_t tn[4];
-    for (int i = 0; i < 4; i++)
-        tn[i] = lt_token(&p, end, &t[i]);
-    while (p < end && *p == ' ')
-        p++;
-    if (!tn[3] || p != end)
-        return lt_fail(st, l->no, "a verdict line is \"# verdict POLICY OUTCOME STEP|- FINDING|-\"");
-    int pol = lt_lookup(t[0], tn[0], mxs_policy_from_name);
-    int out = lt_lookup(t[1], tn[1], mxs_outcome_from_name);
-    int step = MXS_STEP_NONE, step_ok = lt_tokeq(t[2], tn[2], "-");
-    if (!step_ok && (step = lt_lookup(t[2], tn[2], mxs_step_from_name)) >= 0)
-        step_ok = 1;
-    if (pol < 0 || out < 0 || !step_ok) {
-        char q[200];
-        lt_quote(l->p, l->n, q, sizeof q);
-        return lt_fail(st, l->no, "unknown policy, outcome or step in \"%s\"", q);
-    }
-    struct mxs_verdict *v = &st->verdicts[pol];
-    memset(v, 0, sizeof *v);
-    v->policy = (enum mxs_policy)pol;
-    v->outcome = (enum mxs_outcome)out;
-    v->step = (enum mxs_step)step;
-    if (!lt_tokeq(t[3], tn[3], "-")) {
-        if (tn[3] >= sizeof v->finding)
-            return lt_fail(st, l->no, "finding id longer than %zu bytes", sizeof v->finding - 1);
-        for (size_t i = 0; i < tn[3]; i++)
-            if (!((t[3][i] >= 'a' && t[3][i] <= 'z') || (t[3][i] >= '0' && t[3][i] <= '9') || t[3][i] == '-'))
-                return lt_fail(st, l->no, "a finding id is lower-case letters, digits and '-'");
-        memcpy(v->finding, t[3], tn[3]);
-    }
-    st->verdicts_seen++;
-    return 0;
-}
-
-/* One certificate: "# D SUBJECT", "# SHA-1 HEX", then the PEM block. */
-static int lt_cert(struct lt_state *st, struct lt_iter *it, const struct lt_line *head)
-{
-    struct mxs_chain_facts *ch = &st->chain;
-    struct lt_line l;
-    char q[200];
-    if (ch->n >= MXS_MAX_CHAIN)
-        return lt_fail(st, head->no, "more than %d certificates in the chain", MXS_MAX_CHAIN);
-    /* depth */
-    long d = -1;
-    if (head->n > 2 && head->p[2] >= '0' && head->p[2] <= '9') {
-        d = 0;
-        for (size_t i = 2; i < head->n && head->p[i] != ' ' && d < 1000; i++)
-            d = head->p[i] >= '0' && head->p[i] <= '9' ? d * 10 + (head->p[i] - '0') : 1000;
-    }
-    if (d != ch->n)
-        return lt_fail(st, head->no, "certificate %d expected here (leaf first, in order)", ch->n);
-    int r = lt_next(it, &l);
-    if (r < 0)
-        return lt_fail(st, l.no, "line longer than %u bytes", LT_MAX_LINE);
-    if (r == 0 || !lt_starts(&l, "# SHA-1 ") || l.n != 8 + 40)
-        return lt_fail(st, r ? l.no : head->no + 1, "\"# SHA-1 HEX\" (40 hex digits) expected after \"# %d ...\"", ch->n);
-    char sha1[41];
-    memcpy(sha1, l.p + 8, 40);
-    sha1[40] = 0;
-    r = lt_next(it, &l);
-    if (r < 0)
-        return lt_fail(st, l.no, "line longer than %u bytes", LT_MAX_LINE);
-    if (r == 0 || !lt_is(&l, "-----BEGIN CERTIFICATE-----"))
-        return lt_fail(st, r ? l.no : head->no + 2, "\"-----BEGIN CERTIFICATE-----\" expected for certificate %d", ch->n);
-    unsigned begin = l.no;
-    char *b64 = malloc(LT_MAX_PEM);
-    if (!b64)
-        return lt_fail(st, 0, "out of memory");
-    size_t bn = 0;
-    for (;;) {
-        r = lt_next(it, &l);
-        if (r < 0) {
-            free(b64);
-            return lt_fail(st, l.no, "line longer than %u bytes", LT_MAX_LINE);
-        }
-        if (r == 0) {
-            free(b64);
-            return lt_fail(st, begin, "certificate %d: the PEM block has no END line (file cut?)", ch->n);
-        }
-        if (lt_is(&l, "-----END CERTIFICATE-----"))
-            break;
-        if (l.n > LT_MAX_PEM - bn) {
-            free(b64);
-            return lt_fail(st, l.no, "certificate %d: PEM longer than %u bytes", ch->n, LT_MAX_PEM);
-        }
-        memcpy(b64 + bn, l.p, l.n);
-        bn += l.n;
-    }
-    size_t dl = 0;
-    unsigned char *der = malloc(bn / 4 * 3 + 3);
-    if (!der) {
-        free(b64);
-        return lt_fail(st, 0, "out of memory");
-    }
-    if (lt_b64(b64, bn, der, bn / 4 * 3 + 3, &dl) != 0 || dl == 0) {
-        free(b64);
-        free(der);
-        return lt_fail(st, begin, "certificate %d: the PEM block is not valid base64", ch->n);
-    }
-    free(b64);
-    char xerr[160] = "";
-    struct mxs_cert *c = &ch->cert[ch->n];
-    /* now = the session's start: days_left as it was when it was saved. */
-    if (x509view_decode(der, dl, st->started, c, xerr, sizeof xerr) != 0) {
-        free(der);
-        memset(c, 0, sizeof *c);
-        lt_quote(xerr, strlen(xerr), q, sizeof q);
-        return lt_fail(st, begin, "certificate %d: not a certificate (%s)", ch->n, q);
-    }
-    free(der);
-    c->depth = ch->n;
-    ch->n++;
-    if (ch->n_total < ch->n)     /* "# fact chain.n_total" may say more were sent */
-        ch->n_total = ch->n;
-    if (strcmp(c->sha1, sha1) != 0) {
-        lt_quote(sha1, 40, q, sizeof q);
-        return lt_fail(st, begin - 1, "certificate %d: SHA-1 %s does not match its PEM (%s)", ch->n - 1, q,
-                       c->sha1);
-    }
-    return 0;
-}
-
-/* Pass 1: header lines and the appendix.  Returns the number of record
- * lines, or -1. */
-/* ---- "# fact NAME VALUE": what the dialog lines do not carry ------------ */
-
-/* The facts of a run its transcript lines do not say (times, counts, the
- * alerts and versions a failed handshake learned): written in the appendix
- * (render.c calls session_text_facts) and read back here, from one table. */
-enum { LT_F_INT, LT_F_I64, LT_F_SIZE, LT_F_STR };
-struct lt_fact {
-    const char *name;
-    int type;
-    int tls;                     /* 1: tls facts, 0: smtp facts, 2: chain  */
-    size_t off, size;
-};
-#define LT_SMTP(n, ty, f) { n, ty, 0, offsetof(struct mxs_smtp_facts, f), \
-                            sizeof ((struct mxs_smtp_facts *)0)->f }
-#define LT_TLS(n, ty, f) { n, ty, 1, offsetof(struct mxs_tls_facts, f), \
-                           sizeof ((struct mxs_tls_facts *)0)->f }
-#define LT_CHAIN(n, ty, f) { n, ty, 2, offsetof(struct mxs_chain_facts, f), \
-                             sizeof ((struct mxs_chain_facts *)0)->f }
-static const struct lt_fact lt_facts[] = {
-    LT_SMTP("smtp.banner_ms", LT_F_I64, banner_ms),
-    LT_SMTP("smtp.leftover_plain", LT_F_SIZE, leftover_plain),
-    LT_TLS("tls.attempted", LT_F_INT, attempted),
-    LT_TLS("tls.server_hello_version", LT_F_INT, server_hello_version),
-    LT_TLS("tls.alert_received", LT_F_INT, alert_received),
-    LT_TLS("tls.alert_name", LT_F_STR, alert_name),
-    LT_TLS("tls.alert_sent", LT_F_INT, alert_sent),
-    LT_TLS("tls.alert_sent_name", LT_F_STR, alert_sent_name),
-    LT_TLS("tls.cert_requested", LT_F_INT, cert_requested),
-    LT_TLS("tls.client_cert_sent", LT_F_INT, client_cert_sent),
-    LT_TLS("tls.mbedtls_error", LT_F_INT, mbedtls_error),
-    LT_TLS("tls.error", LT_F_STR, error),
-    LT_TLS("tls.sni_sent", LT_F_STR, sni_sent),
-    LT_TLS("tls.handshake_ms", LT_F_I64, handshake_ms),
-    LT_TLS("tls.bytes_in", LT_F_SIZE, bytes_in),
-    LT_TLS("tls.bytes_out", LT_F_SIZE, bytes_out),
-    LT_TLS("tls.version_accepted.0", LT_F_INT, version_accepted[0]),
-    LT_TLS("tls.version_accepted.1", LT_F_INT, version_accepted[1]),
-    LT_TLS("tls.version_accepted.2", LT_F_INT, version_accepted[2]),
-    LT_TLS("tls.version_accepted.3", LT_F_INT, version_accepted[3]),
-    LT_TLS("tls.legacy_probed", LT_F_INT, legacy_probed),
-    LT_TLS("tls.pss_retry", LT_F_INT, pss_retry),
-    LT_TLS("tls.key_update", LT_F_INT, key_update),
-    LT_TLS("tls.key_update_retry", LT_F_INT, key_update_retry),
-    LT_TLS("tls.local_error", LT_F_INT, local_error),
-    LT_TLS("tls.cert_msg_bytes", LT_F_SIZE, cert_msg_bytes),
-    LT_TLS("tls.cert_msg_limit", LT_F_SIZE, cert_msg_limit),
-    LT_TLS("tls.refused", LT_F_INT, refused),
-    LT_TLS("tls.refused_cert", LT_F_INT, refused_cert),
-    LT_TLS("tls.refused_san", LT_F_INT, refused_san),
-    LT_TLS("tls.refused_san_entry", LT_F_INT, refused_san_entry),
-    LT_TLS("tls.refused_san_len", LT_F_INT, refused_san_len),
-    LT_CHAIN("chain.checked_at", LT_F_I64, checked_at),
-    LT_CHAIN("chain.path_len", LT_F_INT, path_len),
-    LT_CHAIN("chain.n_total", LT_F_INT, n_total),
-};
-
-void session_text_facts(const struct engine *e, struct buf *out)
-{
-    for (size_t i = 0; i < sizeof lt_facts / sizeof lt_facts[0]; i++) {
-        const struct lt_fact *f = &lt_facts[i];
-        const char *base = f->tls == 1 ? (const char *)engine_tls(e)
-                           : f->tls == 2 ? (const char *)engine_chain(e) : (const char *)engine_smtp(e);
-        const void *v = base + f->off;
-        buf_printf(out, "# fact %s ", f->name);
-        switch (f->type) {
-        case LT_F_INT: buf_printf(out, "%d", *(const int *)v); break;
-        case LT_F_I64: buf_printf(out, "%lld", (long long)*(const int64_t *)v); break;
-        case LT_F_SIZE: buf_printf(out, "%zu", *(const size_t *)v); break;
-        default: buf_puts_escaped(out, (const char *)v); break;
-        }
-        buf_puts(out, "\n");
-    }
-    /* RESOLVE's and POLICY's facts are structured (MX hosts, addresses,
-     * TLSA, TXT answers, the policy fetch): one line each, the JSON
-     * document's own objects, ASCII only (control bytes and non-ASCII as
-     * \u escapes), so the loader reads them with the JSON loader's code.
-     * A line that would pass LT_MAX_LINE is left out: the file still
-     * loads, with what its dialog lines say. */
-    json_t *root = render_json_tree(e);
-    static const char *const objs[] = {"dns", "policy", "dane"};
-    for (size_t i = 0; root && i < sizeof objs / sizeof objs[0]; i++) {
-        json_t *o = i < 2 ? json_object_get(root, objs[i])
-                          : json_object_get(json_object_get(root, "verification"), "dane");
-        char *js = o && !json_is_null(o) ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-        if (js && strlen(js) + 32 < LT_MAX_LINE)
-            buf_printf(out, "# fact %s.json %s\n", objs[i], js);
-        free(js);
-    }
-    json_decref(root);
-}
-
-static int lt_fact_line(struct lt_state *st, const struct lt_line *l)
-{
-    const char *p = l->p + 7, *end = l->p + l->n, *nm;
-    size_t nn = lt_token(&p, end, &nm);
-    while (p < end && *p == ' ')
-        p++;
-    int isdns = lt_tokeq(nm, nn, "dns.json"), isdane = lt_tokeq(nm, nn, "dane.json");
-    if (isdns || isdane || lt_tokeq(nm, nn, "policy.json")) {
-        char **dst = isdns ? &st->dns_json : isdane ? &st->dane_json : &st->policy_json;
-        free(*dst);
-        if (!(*dst = malloc((size_t)(end - p) + 1)))
-            return lt_fail(st, l->no, "out of memory");
-        memcpy(*dst, p, (size_t)(end - p));
-        (*dst)[end - p] = 0;
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof lt_facts / sizeof lt_facts[0]; i++) {
-        const struct lt_fact *f = &lt_facts[i];
-        if (!lt_tokeq(nm, nn, f->name))
-            continue;
-        char *base = f->tls == 1 ? (char *)&st->tls : f->tls == 2 ? (char *)&st->chain
-                                                                  : (char *)&st->smtp;
-        char num[32];
-        size_t vn = (size_t)(end - p);
-        if (f->type == LT_F_STR) {
-            size_t k = mxs_unescape(p, vn, (unsigned char *)base + f->off, f->size - 1);
-            base[f->off + k] = 0;
-            return 0;
-        }
-        char *ep;
-        if (vn == 0 || vn >= sizeof num)
-            return lt_fail(st, l->no, "fact %s: a number", f->name);
-        memcpy(num, p, vn);
-        num[vn] = 0;
-        long long x = strtoll(num, &ep, 10);
-        if (*ep || (f->type != LT_F_I64 && (x < INT_MIN || x > INT_MAX)) ||
-            (f->type == LT_F_SIZE && x < 0))
-            return lt_fail(st, l->no, "fact %s: a number in range", f->name);
-        if (f->type == LT_F_INT)
-            *(int *)(base + f->off) = (int)x;
-        else if (f->type == LT_F_I64)
-            *(int64_t *)(base + f->off) = x;
-        else
-            *(size_t *)(base + f->off) = (size_t)x;
-        return 0;
-    }
-    return 0;   /* a fact of a later version: ignored */
-}
-
-/* "# set NAME VALUE" (the appendix): VALUE escaped; shown defaults
- * ("none", "(system)") and values that only describe ("auto (25)") are
- * left as the defaults they stand for. */
-static int lt_setting(struct lt_state *st, const struct lt_line *l)
-{
-    const char *p = l->p + 6, *end = l->p + l->n, *nm;
-    size_t nn = lt_token(&p, end, &nm);
-    char name[64], v[1100], serr[160];
-    if (nn == 0 || nn >= sizeof name)
-        return lt_fail(st, l->no, "a settings line is \"# set NAME VALUE\"");
-    memcpy(name, nm, nn);
-    name[nn] = 0;
-    while (p < end && *p == ' ')
-        p++;
-    size_t vn = mxs_unescape(p, (size_t)(end - p), (unsigned char *)v, sizeof v - 1);
-    v[vn] = 0;
-    const struct mxs_setting_def *d = mxs_setting_find(name);
-    if (d && !(d->empty && !strcmp(v, d->empty)))
-        mxs_settings_set(&st->set, name, v, serr, sizeof serr);
-    return 0;
-}
-
-static long lt_pass1(struct lt_state *st, const char *text, size_t len)
-{
-    struct lt_iter it = { text, len, 0, 0 };
-    struct lt_line l;
-    char q[200];
-    long records = 0;
-    int appendix = 0, target = 0, r;
-    st->chain_announced = -1;
-    while ((r = lt_next(&it, &l)) != 0) {
-        if (r < 0)
-            return lt_fail(st, l.no, "line longer than %u bytes", LT_MAX_LINE);
-        if (memchr(l.p, 0, l.n))
-            return lt_fail(st, l.no, "a NUL byte (a saved transcript is text; damaged file?)");
-        if (l.no == 1) {
-            /* "# mxscope VERSION transcript, started YYYY-MM-DDTHH:MM:SSZ" */
-            if (!lt_starts(&l, "# mxscope "))
-                return lt_fail(st, 1, "not a mxscope transcript (no \"# mxscope\" header)");
-            const char *end = l.p + l.n, *p = l.p + 10, *v;
-            size_t vn = lt_token(&p, end, &v);
-            static const char mid[] = " transcript, started ";
-            char when[32];
-            struct tm tm;
-            size_t wn = (size_t)(end - p) - (sizeof mid - 1);
-            if (!vn || (size_t)(end - p) < sizeof mid - 1 || memcmp(p, mid, sizeof mid - 1) ||
-                wn >= sizeof when)
-                return lt_fail(st, 1, "not a mxscope transcript header "
-                               "(\"# mxscope VERSION transcript, started TIME\")");
-            memcpy(when, p + sizeof mid - 1, wn);
-            when[wn] = 0;
-            memset(&tm, 0, sizeof tm);
-            const char *te = strptime(when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-            if (!te || *te) {
-                lt_quote(when, wn, q, sizeof q);
-                return lt_fail(st, 1, "start time \"%s\" is not YYYY-MM-DDTHH:MM:SSZ", q);
-            }
-            st->started = timegm(&tm);
-            continue;
-        }
-        if (appendix) {
-            if (lt_starts(&l, "# verdict ")) {
-                if (lt_verdict(st, &l) != 0)
-                    return -1;
-            } else if (lt_starts(&l, "# set ")) {
-                if (lt_setting(st, &l) != 0)
-                    return -1;
-            } else if (lt_starts(&l, "# fact ")) {
-                if (lt_fact_line(st, &l) != 0)
-                    return -1;
-            } else if (lt_starts(&l, "# chain: ")) {
-                long n = 0;
-                size_t i = 9;
-                for (; i < l.n && l.p[i] >= '0' && l.p[i] <= '9' && n < 1000; i++)
-                    n = n * 10 + (l.p[i] - '0');
-                if (i == 9 || i >= l.n || l.p[i] != ' ' || n > MXS_MAX_CHAIN || st->chain_announced >= 0)
-                    return lt_fail(st, l.no, "\"# chain: N certificates ...\" with N at most %d, once",
-                                   MXS_MAX_CHAIN);
-                st->chain_announced = (int)n;
-            } else if (l.n > 2 && lt_starts(&l, "# ") && l.p[2] >= '0' && l.p[2] <= '9') {
-                if (st->chain_announced < 0)
-                    return lt_fail(st, l.no, "a certificate before the \"# chain:\" line");
-                if (lt_cert(st, &it, &l) != 0)
-                    return -1;
-            } else if (l.n && l.p[0] != '#') {
-                lt_quote(l.p, l.n, q, sizeof q);
-                return lt_fail(st, l.no, "unexpected text after the transcript: \"%s\"", q);
-            }
-            /* Other "#" lines: comments (forward compatible). */
-            continue;
-        }
-        if (lt_is(&l, "#")) {
-            appendix = 1;
-            continue;
-        }
-        if (l.n && l.p[0] == '+') {
-            records++;
-            continue;
-        }
-        if (lt_starts(&l, "# target: ")) {
-            /* "# target: TARGET port N": TARGET is escaped, may hold spaces. */
-            const char *p = l.p + 10, *end = l.p + l.n, *sp = NULL;
-            for (const char *x = p; x + 6 <= end; x++)
-                if (!memcmp(x, " port ", 6))
-                    sp = x;
-            long port = 0;
-            const char *d = sp ? sp + 6 : end;
-            for (; d < end && *d >= '0' && *d <= '9' && port <= 65535; d++)
-                port = port * 10 + (*d - '0');
-            if (!sp || d != end || d == sp + 6 || port < 1 || port > 65535)
-                return lt_fail(st, l.no, "a target line is \"# target: NAME port N\" (N 1-65535)");
-            size_t tn = mxs_unescape(p, (size_t)(sp - p), (unsigned char *)st->set.target,
-                                     sizeof st->set.target - 1);
-            st->set.target[tn] = 0;
-            st->set.port = (uint16_t)port;
-            target = 1;
-            continue;
-        }
-        if (l.n == 0 || lt_starts(&l, "# "))
-            continue; /* "# marks: ..." and blank lines */
-        lt_quote(l.p, l.n, q, sizeof q);
-        return lt_fail(st, l.no, "not a transcript record (\"+SECONDS STEP MARK TEXT\"): \"%s\"", q);
-    }
-    if (!records)
-        return lt_fail(st, 0, "not a mxscope transcript: no record lines");
-    if (!target)
-        return lt_fail(st, 0, "no \"# target: NAME port N\" line");
-    if (appendix && st->chain_announced >= 0 && st->chain_announced != st->chain.n)
-        return lt_fail(st, 0, "the chain line announces %d certificates but %d follow (file cut?)",
-                       st->chain_announced, st->chain.n);
-    return records;
 }
 
 /* ---- pass 2: records and the facts they describe -------------------------- */
@@ -661,14 +178,14 @@ static void lt_step_record(struct engine *e, enum mxs_step s, const char *d, siz
 {
     const char *p = d, *end = d + n, *t;
     char detail[256];  /* a step's detail, as the engine keeps it */
-    size_t tn = lt_token(&p, end, &t);
-    int si = lt_lookup(t, tn, mxs_step_from_name);
+    size_t tn = session_text_token(&p, end, &t);
+    int si = session_text_lookup(t, tn, mxs_step_from_name);
     if (si < 0)
         si = s;
     if (si < 0 || si >= MXS_STEP_COUNT)
         return;
-    tn = lt_token(&p, end, &t);
-    if (lt_tokeq(t, tn, "started")) {
+    tn = session_text_token(&p, end, &t);
+    if (session_text_tokeq(t, tn, "started")) {
         engine_replay_step(e, (enum mxs_step)si, MXS_ST_RUNNING, 0, "");
         return;
     }
@@ -679,11 +196,11 @@ static void lt_step_record(struct engine *e, enum mxs_step s, const char *d, siz
         engine_replay_step(e, (enum mxs_step)si, MXS_ST_SKIPPED, 0, detail);
         return;
     }
-    int st = lt_lookup(t, tn, mxs_step_state_from_name);
+    int st = session_text_lookup(t, tn, mxs_step_state_from_name);
     if (st < 0 || st == MXS_ST_PENDING)
         return;
     const char *ms;
-    size_t msn = lt_token(&p, end, &ms);
+    size_t msn = session_text_token(&p, end, &ms);
     int64_t v = 0;
     for (size_t i = 0; i < msn && i < 15; i++) {
         if (ms[i] < '0' || ms[i] > '9')
@@ -719,9 +236,9 @@ static void lt_error_record(struct engine *e, const char *d, size_t n)
 static void lt_finding(struct lt_state *st, enum mxs_step s, const char *d, size_t n)
 {
     const char *p = d, *end = d + n, *sv, *id;
-    size_t svn = lt_token(&p, end, &sv);
-    int sev = lt_lookup(sv, svn, mxs_severity_from_name);
-    size_t idn = lt_token(&p, end, &id);
+    size_t svn = session_text_token(&p, end, &sv);
+    int sev = session_text_lookup(sv, svn, mxs_severity_from_name);
+    size_t idn = session_text_token(&p, end, &id);
     if (sev < 0 || idn < 2 || id[idn - 1] != ':' || st->n_findings >= MXS_MAX_FINDINGS)
         return;
     idn--;
@@ -890,20 +407,20 @@ static int lt_pass2(struct lt_state *st, const char *text, size_t len)
     struct engine *e = st->e;
     char q[200];
     int r;
-    while ((r = lt_next(&it, &l)) > 0) {
-        if (lt_is(&l, "#"))
+    while ((r = session_text_next(&it, &l)) > 0) {
+        if (session_text_is(&l, "#"))
             break; /* the appendix: read in pass 1 */
         if (!l.n || l.p[0] != '+')
             continue;
         const char *p = l.p, *end = l.p + l.n, *stp;
         int64_t us;
         if (lt_time(&p, end, &us) != 0)
-            return lt_fail(st, l.no, "a record starts with \"+SECONDS.MMMs \"");
-        size_t sn = lt_token(&p, end, &stp);
+            return session_text_fail(st, l.no, "a record starts with \"+SECONDS.MMMs \"");
+        size_t sn = session_text_token(&p, end, &stp);
         int step = MXS_STEP_NONE;
-        if (!lt_tokeq(stp, sn, "-") && (step = lt_lookup(stp, sn, mxs_step_from_name)) < 0) {
-            lt_quote(stp, sn, q, sizeof q);
-            return lt_fail(st, l.no, "unknown step \"%s\"", q);
+        if (!session_text_tokeq(stp, sn, "-") && (step = session_text_lookup(stp, sn, mxs_step_from_name)) < 0) {
+            session_text_quote(stp, sn, q, sizeof q);
+            return session_text_fail(st, l.no, "unknown step \"%s\"", q);
         }
         while (p < end && *p == ' ')
             p++;
@@ -912,13 +429,13 @@ static int lt_pass2(struct lt_state *st, const char *text, size_t len)
          * direction marks survive a round trip. */
         int kind = session_mark_kind(p, (size_t)(end - p));
         if (kind < 0) {
-            lt_quote(p, (size_t)(end - p), q, sizeof q);
-            return lt_fail(st, l.no, "unknown mark at \"%s\" (== D: S: C: T< T> T: X: ** # !! H> H<)", q);
+            session_text_quote(p, (size_t)(end - p), q, sizeof q);
+            return session_text_fail(st, l.no, "unknown mark at \"%s\" (== D: S: C: T< T> T: X: ** # !! H> H<)", q);
         }
         int is_x = kind == MXS_REC_CERT;
         p += 2;
         if (p < end && *p != ' ')
-            return lt_fail(st, l.no, "a space must follow the mark");
+            return session_text_fail(st, l.no, "a space must follow the mark");
         if (p < end)
             p++;
         size_t dn = mxs_unescape(p, (size_t)(end - p), st->ubuf, LT_MAX_LINE);
@@ -1083,14 +600,14 @@ struct engine *engine_load_text(const char *text, size_t len, const char *path, 
     st->ubuf = malloc(LT_MAX_LINE);
     st->sp = malloc(sizeof *st->sp);
     if (!st->ubuf || !st->sp) {
-        lt_fail(st, 0, "out of memory");
+        session_text_fail(st, 0, "out of memory");
         goto fail;
     }
     smtp_parser_reset(st->sp);
-    if (lt_pass1(st, text, len) < 0)
+    if (session_text_pass1(st, text, len) < 0)
         goto fail;
     if (!(st->e = engine_replay_new(&st->set, st->started))) {
-        lt_fail(st, 0, "out of memory");
+        session_text_fail(st, 0, "out of memory");
         goto fail;
     }
     if (lt_pass2(st, text, len) != 0)

@@ -636,6 +636,27 @@ static void test_labcert_chain(void **st)
     bad[pem0 - good + 10] = '*';
     load_fails(bad, glen, "not valid base64");
     free(bad);
+    /* Strict where mbedtls_base64_decode (x509view_pem_base64) is lenient:
+     * a space ending the block's last line, and a character missing (no
+     * longer a multiple of 4: mbedTLS alone would decode it without its
+     * padding and the error would be "not a certificate"). */
+    size_t endat = (size_t)(strstr(pem0, "\n-----END CERTIFICATE-----") - good);
+    buf_init(&x, 0);
+    buf_add(&x, good, endat);
+    buf_puts(&x, " ");
+    buf_add(&x, good + endat, glen - endat);
+    load_fails(buf_str(&x), x.len, "not valid base64");
+    buf_free(&x);
+    buf_init(&x, 0);
+    buf_add(&x, good, (size_t)(pem0 - good) + 10);
+    buf_add(&x, pem0 + 11, glen - (size_t)(pem0 - good) - 11);
+    load_fails(buf_str(&x), x.len, "not valid base64");
+    buf_free(&x);
+    /* '=' inside the block, not at its end */
+    bad = strdup(good);
+    bad[pem0 - good + 10] = '=';
+    load_fails(bad, glen, "not valid base64");
+    free(bad);
     /* valid base64, not a certificate */
     bad = strdup(good);
     memcpy(bad + (pem0 - good), "AAAA", 4);

@@ -821,6 +821,43 @@ static void test_pem_round_trip(void **state)
     free(d);
 }
 
+/* The PEM body decoder the transcript loader uses: mbedTLS's base64, held
+ * to strict RFC 4648 (padding only at the end, nothing but the alphabet). */
+static void test_pem_base64(void **state)
+{
+    (void)state;
+    unsigned char o[16];
+    size_t n = 99;
+    assert_int_equal(x509view_pem_base64("TWFu", 4, o, sizeof o, &n), 0);
+    assert_int_equal(n, 3);
+    assert_memory_equal(o, "Man", 3);
+    assert_int_equal(x509view_pem_base64("TWFuTWE=", 8, o, sizeof o, &n), 0);
+    assert_int_equal(n, 5);
+    assert_memory_equal(o, "ManMa", 5);
+    assert_int_equal(x509view_pem_base64("TQ==", 4, o, sizeof o, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(x509view_pem_base64("", 0, o, sizeof o, &n), 0);
+    assert_int_equal(n, 0);
+    static const char *const bad[] = {
+        "TWE",       /* no padding: mbedTLS alone takes it */
+        "TWFu ",     /* a space at the end: mbedTLS alone takes it */
+        "TW\nFuTWE=", /* a line break inside */
+        "TWFu\r\n",
+        "TQ=A",      /* data after '=' */
+        "T===",      /* three '=' */
+        "TW-u",      /* not the alphabet (base64url) */
+        "TWF\x80",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        n = 99;
+        if (x509view_pem_base64(bad[i], strlen(bad[i]), o, sizeof o, &n) != -1)
+            fail_msg("\"%s\" decoded", bad[i]);
+        assert_int_equal(n, 0);
+    }
+    /* out too small */
+    assert_int_equal(x509view_pem_base64("TWFuTWFu", 8, o, 5, &n), -1);
+}
+
 static void test_garbage(void **state)
 {
     (void)state;
@@ -938,6 +975,7 @@ int main(void)
         cmocka_unit_test(test_match_cn_only),
         cmocka_unit_test(test_match_embedded_nul),
         cmocka_unit_test(test_pem_round_trip),
+        cmocka_unit_test(test_pem_base64),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_flags),
     };
