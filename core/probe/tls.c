@@ -198,13 +198,14 @@ int tls_check_local_files(const struct mxs_settings *s, char *err, size_t errlen
                      s->cafile);
             goto out;
         }
-        if ((r = mbedtls_x509_crt_parse_file(&crt, s->cafile)) < 0) {
-            mbedtls_strerror(r, e, sizeof e);
+        /* Parsed into the shared store (tls_ca.h): a list checks each line's
+         * settings, and the probes then find it parsed. */
+        struct tls_ca *ca = tls_ca_get(s->cafile, e, sizeof e);
+        if (!ca) {
             snprintf(err, errlen, "--cafile %s: no certificate could be read (%s)", s->cafile, e);
             goto out;
         }
-        mbedtls_x509_crt_free(&crt);
-        mbedtls_x509_crt_init(&crt);
+        tls_ca_put(ca);
     }
     if (!s->client_cert[0]) {
         if (s->client_key[0]) {
@@ -327,9 +328,13 @@ struct tls_client *tls_client_new(const struct mxs_settings *s, const char *sni,
         mbedtls_ssl_conf_max_tls_version(&c->conf, version_to_mbed(s->tls_max));
 
     /* Parsed once per file for the whole process (tls_ca.h). */
-    c->ca_ref = tls_ca_get(s->cafile[0] ? s->cafile : SYSTEM_CA_BUNDLE, err, errlen);
-    if (!c->ca_ref)
+    const char *cafile = s->cafile[0] ? s->cafile : SYSTEM_CA_BUNDLE;
+    char why[128];
+    c->ca_ref = tls_ca_get(cafile, why, sizeof why);
+    if (!c->ca_ref) {
+        snprintf(err, errlen, "CA file %s: %s", cafile, why);
         goto fail;
+    }
     c->ca = tls_ca_chain(c->ca_ref);
     mbedtls_ssl_conf_ca_chain(&c->conf, c->ca, NULL);
 

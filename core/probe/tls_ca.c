@@ -64,15 +64,13 @@ struct tls_ca *tls_ca_get(const char *path, char *err, size_t errlen)
      * once, and the second simply lists its own. */
     struct tls_ca *ca = calloc(1, sizeof *ca);
     if (!ca) {
-        snprintf(err, errlen, "CA file %s: out of memory", path);
+        snprintf(err, errlen, "out of memory");
         return NULL;
     }
     mbedtls_x509_crt_init(&ca->crt);
     int r = mbedtls_x509_crt_parse_file(&ca->crt, path);
     if (r < 0) { /* > 0: some certificates did not parse; the rest serve */
-        char e[128];
-        mbedtls_strerror(r, e, sizeof e);
-        snprintf(err, errlen, "CA file %s: %s", path, e);
+        mbedtls_strerror(r, err, errlen);
         mbedtls_x509_crt_free(&ca->crt);
         free(ca);
         return NULL;

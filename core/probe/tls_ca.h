@@ -24,7 +24,7 @@
 
 struct tls_ca;
 
-/* The parsed chain of path (NULL with err: "CA file PATH: WHY"). */
+/* The parsed chain of path; NULL with mbedTLS's words on why in err. */
 struct tls_ca *tls_ca_get(const char *path, char *err, size_t errlen);
 mbedtls_x509_crt *tls_ca_chain(struct tls_ca *ca);
 void tls_ca_put(struct tls_ca *ca);

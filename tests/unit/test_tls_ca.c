@@ -112,9 +112,7 @@ static void test_unreadable_and_garbage(void **st)
     char err[256] = "", p[300];
     snprintf(p, sizeof p, "%s/missing.pem", dir);
     assert_null(tls_ca_get(p, err, sizeof err));
-    assert_true(strncmp(err, "CA file ", 8) == 0);
-    assert_non_null(strstr(err, "missing.pem: "));
-    assert_true(strlen(err) > strlen(p) + 12); /* mbedTLS's words follow */
+    assert_non_null(strstr(err, "Read/write of file failed")); /* mbedTLS's words */
 
     snprintf(p, sizeof p, "%s/junk.pem", dir);
     FILE *f = fopen(p, "w");
@@ -123,7 +121,7 @@ static void test_unreadable_and_garbage(void **st)
     fclose(f);
     err[0] = 0;
     assert_null(tls_ca_get(p, err, sizeof err));
-    assert_non_null(strstr(err, "junk.pem: "));
+    assert_true(strlen(err) > 10 && !strstr(err, "Read/write"));
     unlink(p);
 }
 
