@@ -19,6 +19,12 @@ int batch_diff(const struct front_opts *o);
 
 /* --domains LIST (domains_out.c): the exit code. */
 int batch_domains(const struct front_opts *o);
+/* The list runner's tuning from --parallel, --per-host and --domain-timeout
+ * (the runner's defaults for those not given), the descriptor limit raised
+ * for it: 0, or the exit code after saying why on stderr.  The batch run
+ * and the console's Domains view both take it. */
+struct mxs_domains_opts;
+int domains_tuning(const struct front_opts *o, struct mxs_domains_opts *dopt);
 /* Print b on stdout (UTF-8, or <U+XXXX> on another terminal) and free it:
  * 0, or EXIT_LOCAL when stdout failed. */
 struct buf;

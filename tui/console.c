@@ -621,6 +621,7 @@ int console_run(struct console_opts *o)
     if (o->notice)
         ui_message(&ui, 0, "%s", o->notice);
     console_base = o->domains_base;
+    domains_view_tune(o->domains_tune);
     if (o->domains)
         domains_view_open(&ui, o->domains, o->domains_base);
 

@@ -24,6 +24,7 @@ struct console_opts {
     const char *domains;          /* --domains LIST: open the Domains view   */
     const struct mxs_settings *domains_base; /* the settings its lines start from
                                      (and `domains FILE`s when nothing is open) */
+    const struct mxs_domains_opts *domains_tune; /* --parallel ...; NULL: defaults */
 };
 
 /* Returns the process exit code. */

@@ -447,15 +447,22 @@ static int lab_line(void *arg, const char *name, struct mxs_settings *s, char *e
     return lab_apply(arg, name, s, err, errlen);
 }
 
+int domains_tuning(const struct front_opts *o, struct mxs_domains_opts *dopt)
+{
+    int rc;
+    mxs_domains_opts_init(dopt);
+    if ((rc = int_opt("parallel", o->parallel, 1, 512, &dopt->parallel)) ||
+        (rc = int_opt("per-host", o->per_host, 1, 64, &dopt->per_host)) ||
+        (rc = int_opt("domain-timeout", o->domain_timeout, 1, 86400, &dopt->domain_timeout_s)))
+        return rc;
+    return fd_room(dopt->parallel);
+}
+
 int batch_domains(const struct front_opts *o)
 {
     struct mxs_domains_opts dopt;
-    mxs_domains_opts_init(&dopt);
     int rc = check_usage(o);
-    if (rc || (rc = int_opt("parallel", o->parallel, 1, 512, &dopt.parallel)) ||
-        (rc = int_opt("per-host", o->per_host, 1, 64, &dopt.per_host)) ||
-        (rc = int_opt("domain-timeout", o->domain_timeout, 1, 86400, &dopt.domain_timeout_s)) ||
-        (rc = fd_room(dopt.parallel)))
+    if (rc || (rc = domains_tuning(o, &dopt)))
         return rc;
     int fd = strcmp(o->domains, "-") ? open(o->domains, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
     char err[512], shown[600];

@@ -57,6 +57,9 @@ static struct dv_state {
     int moved;                  /* the operator moved the selection         */
     char search[128];           /* / in the view: case-insensitive          */
 } dv = { .fd = -1 };
+/* The runner's tuning for every list opened (domains_view_tune). */
+static struct mxs_domains_opts dv_tune;
+static int dv_tuned;
 
 int domains_view_is_open(void)
 {
@@ -208,6 +211,15 @@ static void dv_cancel(struct ui *ui)
     ui->dirty = 1;
 }
 
+void domains_view_tune(const struct mxs_domains_opts *o)
+{
+    if (o)
+        dv_tune = *o;
+    else
+        mxs_domains_opts_init(&dv_tune);
+    dv_tuned = 1;
+}
+
 int domains_view_open(struct ui *ui, const char *path, const struct mxs_settings *base)
 {
     if (!path || !path[0]) {
@@ -227,8 +239,9 @@ int domains_view_open(struct ui *ui, const char *path, const struct mxs_settings
                    strcmp(path, "-") ? strerror(errno) : "the console reads a file, not stdin");
         return -1;
     }
-    struct mxs_domains_opts o;
-    mxs_domains_opts_init(&o);
+    if (!dv_tuned)
+        domains_view_tune(NULL);
+    struct mxs_domains_opts o = dv_tune;
     struct mxs_settings s;
     if (base)
         s = *base;

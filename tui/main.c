@@ -79,6 +79,7 @@ static int run_console(const struct front_opts *o, struct lab *lb, const char *s
         .notice = lab_notice[0] ? "--cafile not used: the lab's own CA is" : NULL,
         .no_mouse = o->no_mouse, .osc52 = o->osc52,
         .domains = o->batch ? NULL : o->domains, .domains_base = &o->set,
+        .domains_tune = o->domains && !o->batch ? &o->domains_tune : NULL,
     };
     int rc = console_run(&co);
     engine_free(co.engine);
@@ -127,16 +128,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "mxscope: --parallel, --per-host, --domain-timeout, --save-dir and --format go with --domains\n");
         return EXIT_USAGE;
     }
-    /* Without --batch a list opens the console's Domains view, with the
-     * runner's defaults (the batch front end's tuning and outputs are its
-     * own). */
+    /* Without --batch a list opens the console's Domains view, tuned as a
+     * batch run is (--parallel, --per-host, --domain-timeout); the batch
+     * front end's outputs are its own. */
     if (o.domains && !o.batch &&
-        (o.parallel || o.per_host || o.domain_timeout || o.save_dir || o.format || o.json || o.lab ||
+        (o.save_dir || o.format || o.json || o.lab ||
          o.positional || o.load || o.set.target_is_host || !strcmp(o.domains, "-"))) {
         fprintf(stderr, "mxscope: the console's --domains takes a FILE and no DOMAIN, --host, --load, --lab, "
-                        "--json, --parallel, --per-host, --domain-timeout, --save-dir or --format (those go with --batch)\n");
+                        "--json, --save-dir or --format (those go with --batch)\n");
         return EXIT_USAGE;
     }
+    if (o.domains && !o.batch && (rc = domains_tuning(&o, &o.domains_tune)) != 0)
+        return rc;
     if (o.domains && !o.batch && access(o.domains, R_OK) != 0) { /* before the screen is taken */
         char shown[600];
         mxs_escape_str(o.domains, shown, sizeof shown, 0);

@@ -23,6 +23,7 @@ struct front_opts {
     int batch, json, all, lab, list, recheck, no_mouse, osc52;
     const char *save, *save_json, *save_chain, *report, *script, *load, *tlsrpt, *diff;
     const char *domains, *parallel, *per_host, *domain_timeout, *save_dir, *format; /* --domains */
+    struct mxs_domains_opts domains_tune; /* the console's list: domains_tuning() */
     const char *positional;      /* DOMAIN, or the lab's SCENARIO           */
 };
 

@@ -186,6 +186,9 @@ void overlay_find(struct ui *ui, const char *s);
  * defaults) and show the view; path "" shows the list already open.
  * 0, or -1 after saying why on the status bar. */
 int domains_view_open(struct ui *ui, const char *path, const struct mxs_settings *base);
+/* The tuning every list the console opens runs with (--parallel,
+ * --per-host, --domain-timeout); NULL: the runner's defaults.  Copied. */
+void domains_view_tune(const struct mxs_domains_opts *o);
 int domains_view_is_open(void);
 int domains_view_running(void);              /* a list is still running */
 /* Advance the list without waiting (the poll loop, every pass). */

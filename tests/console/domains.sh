@@ -7,7 +7,8 @@
 # --port applied: the status bar names it) and r runs it to the expired
 # chain; D returns to the list, which kept its results.  `domains FILE`
 # from inside opens another list; Esc cancels it while a domain stalls on
-# the slow-banner listener (what finished stays).
+# the slow-banner listener (what finished stays).  --parallel tunes the
+# console's list as a batch run's (one domain at a time with --parallel 1).
 . tests/lib.sh
 world_env
 . tests/console/tmux.inc
@@ -79,10 +80,32 @@ t_cmd "quit"
 t_until 5 t_status_is '.*Quit anyway.*' >/dev/null && t_keys y
 t_until 5 t_exited 0 >/dev/null || fail "quit" "$(t_screen | tail -3)"
 
-# --domains with a batch-only option in the console: a usage error, not a silent ignore
-if "$MXS_BIN" --domains "$T_DIR/list" --parallel 4 > /dev/null 2> "$T_DIR/err"; then
-    fail "the console's --domains refuses --parallel"
+# --parallel in the console: the list runs with the batch run's tuning.  Two
+# domains on the slow-banner listener (5 s before its greeting): with
+# --parallel 1 one waits while the other runs; the runner's default runs both.
+printf 'insecure.test --port %s\ninsecure.test -4 --port %s\n' "$MXS_PORT_SLOWBANNER" "$MXS_PORT_SLOWBANNER" > "$T_DIR/slow2"
+t_start --resolver "$MXS_DNS_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" --unbound-conf "$MXS_UNBOUND_CONF" \
+    --cafile "$MXS_CA" --timeout 10 --domains slow2 --parallel 1
+t_assert "--domains --parallel 1 in the console: one domain at a time" 4 t_pane_has Domains \
+    ' 0/2 done, 0 failing, 0 warning, 1 running, 0 rejected - running *'
+t_keys Escape
+t_assert "Esc cancels it" 5 t_status_is ' .* \| list cancelled: 0 finished, 1 running dropped'
+t_start --resolver "$MXS_DNS_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" --unbound-conf "$MXS_UNBOUND_CONF" \
+    --cafile "$MXS_CA" --timeout 10 --domains slow2
+t_assert "without --parallel both run at once" 4 t_pane_has Domains \
+    ' 0/2 done, 0 failing, 0 warning, 2 running, 0 rejected - running *'
+t_keys Escape
+tmux -L "$T_SOCK" kill-server >/dev/null 2>&1
+
+# an output of the batch run in the console: a usage error, not a silent ignore
+if "$MXS_BIN" --domains "$T_DIR/list" --save-dir "$T_DIR" > /dev/null 2> "$T_DIR/err"; then
+    fail "the console's --domains refuses --save-dir"
 else
-    check "the console's --domains refuses --parallel (a --batch option)" grep -q 'go with --batch' "$T_DIR/err"
+    check "the console's --domains refuses --save-dir (a --batch output)" grep -q 'go with --batch' "$T_DIR/err"
+fi
+if "$MXS_BIN" --domains "$T_DIR/list" --parallel 0 > /dev/null 2> "$T_DIR/err"; then
+    fail "the console's --domains --parallel 0 is refused"
+else
+    check "the console's --domains --parallel 0: not a number from 1 to 512" grep -q "'0' is not a number from 1 to 512" "$T_DIR/err"
 fi
 finish

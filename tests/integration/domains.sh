@@ -310,10 +310,10 @@ n=$(grep -c '^mxscope_domain_state{' "$tmp/p.prom")
     && ok "--parallel beyond the open-file limit: refused, exit 2" || fail "--parallel beyond ulimit -n" "$rc: $(cat "$tmp/fd.err")"
 "$MXS_BIN" --batch --domains "$tmp/nonexistent" > /dev/null 2>&1; rc=$?
 [ $rc = 2 ] && ok "a list that cannot be opened: exit 2" || fail "missing list" "$rc"
-# without --batch --domains opens the console (tests/console/domains.sh); its tuning is batch's
-"$MXS_BIN" --domains "$tmp/good" --parallel 4 > /dev/null 2> "$tmp/nb.err"; rc=$?
-[ $rc = 1 ] && grep -q 'go with --batch' "$tmp/nb.err" && ok "the console's --domains with --parallel: usage, exit 1" \
-    || fail "--domains --parallel no --batch" "$rc: $(cat "$tmp/nb.err")"
+# without --batch --domains opens the console (tests/console/domains.sh); its outputs are batch's
+"$MXS_BIN" --domains "$tmp/good" --json > /dev/null 2> "$tmp/nb.err"; rc=$?
+[ $rc = 1 ] && grep -q 'go with --batch' "$tmp/nb.err" && ok "the console's --domains with --json: usage, exit 1" \
+    || fail "--domains --json no --batch" "$rc: $(cat "$tmp/nb.err")"
 "$MXS_BIN" --domains "$tmp/nonexistent" > /dev/null 2> "$tmp/nb.err"; rc=$?
 [ $rc = 2 ] && grep -q 'nonexistent' "$tmp/nb.err" && ok "the console's --domains with a list that cannot be opened: exit 2" \
     || fail "console --domains missing list" "$rc: $(cat "$tmp/nb.err")"
