@@ -180,7 +180,7 @@ static void dane_ta_foreign(struct diag_ctx *c, const struct mxs_mx *m)
         int n = ch->n < MXS_MAX_CHAIN ? ch->n : MXS_MAX_CHAIN;
         for (int d = 0; d < n; d++)
             APP(f.evidence, "certificate %d issued by %s\n", d,
-                diag_esc(s, sizeof s, ch->cert[d].issuer));
+                DIAG_CERT_NAME(s, ch->cert[d].issuer, ch->cert[d].issuer_len));
         diag_file(c, &f, D_DANE_TA_NOT_ISSUER, NULL);
         return;                          /* one finding: the evidence lists them all */
     }

@@ -323,7 +323,7 @@ void diag_check_connect(struct diag_ctx *c)
     struct mxs_finding f;
     char a[200], s[32];
     diag_esc(a, sizeof a, k->addr.text);
-    const char *errtxt = k->err_no ? strerror(k->err_no) : "no errno";
+    const char *errtxt = strerror(k->err_no);
     enum mxs_conn_error e = k->error == MXS_CONN_OK ? MXS_CONN_TIMEOUT : k->error;
     enum diag_row row = e == MXS_CONN_REFUSED ? D_CONNECT_REFUSED :
                         e == MXS_CONN_TIMEOUT ? D_CONNECT_TIMEOUT :
@@ -347,10 +347,13 @@ void diag_check_connect(struct diag_ctx *c)
         APP(f.message, "The connection to %s port %u failed.", a, (unsigned)k->port);
         break;
     }
-    APP(f.evidence, "address %s port %u, %d attempt%s, %s: %s (errno %d)", a,
+    APP(f.evidence, "address %s port %u, %d attempt%s, %s: ", a,
         (unsigned)k->port, k->attempts, k->attempts == 1 ? "" : "s",
-        diag_secs(k->elapsed_ms ? k->elapsed_ms : c->in->elapsed_ms[MXS_STEP_CONNECT], s),
-        errtxt, k->err_no);
+        diag_secs(k->elapsed_ms ? k->elapsed_ms : c->in->elapsed_ms[MXS_STEP_CONNECT], s));
+    if (k->err_no)      /* an errno only where a system call returned one */
+        APP(f.evidence, "%s (errno %d)", errtxt, k->err_no);
+    else
+        APP(f.evidence, "no answer, and no error from the system (the connection was neither accepted nor refused)");
     if (to)
         APP(f.evidence, "\nthe CONNECT stage deadline passed");
     diag_file(c, &f, row, &(struct diag_vars){.port = k->port});

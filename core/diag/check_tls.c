@@ -460,7 +460,7 @@ static void chain_order(struct diag_ctx *c, const struct chain_walk *w)
         if (w->order[k] != want[k]) {
             APP(what, "%scertificate %d (%s) is the issuer of certificate %d but is sent at "
                 "position %d, not %d", what[0] ? "; " : "", w->order[k],
-                diag_esc(s1, sizeof s1, ch->cert[w->order[k]].subject), w->order[k - 1],
+                DIAG_CERT_NAME(s1, ch->cert[w->order[k]].subject, ch->cert[w->order[k]].subject_len), w->order[k - 1],
                 w->order[k], want[k]);
             at = want[k];
             break;
@@ -481,7 +481,7 @@ static void chain_order(struct diag_ctx *c, const struct chain_walk *w)
         "stacks (RFC 5246 order) may not.", what);
     APP(ev, "path built (positions as sent, leaf first): %s\n", w->text);
     for (int i = 0; i < n; i++)
-        APP(ev, "%scertificate %d: %s%s%s", i ? "\n" : "", i, diag_esc(s1, sizeof s1, ch->cert[i].subject),
+        APP(ev, "%scertificate %d: %s%s%s", i ? "\n" : "", i, DIAG_CERT_NAME(s1, ch->cert[i].subject, ch->cert[i].subject_len),
             w->dup_of[i] >= 0 ? " (repeat)" : "", !w->in_path[i] && w->dup_of[i] < 0
             ? " (not in the path)" : "");
     APP(f.evidence, "%s", ev);
@@ -548,7 +548,7 @@ void diag_check_chain(struct diag_ctx *c)
         } else if (top->self_issued) {
             diag_start(&f, D_CERT_UNTRUSTED_ROOT, w.top);
             APP(f.message, "The chain ends at a root CA that we do not trust "
-                "(%s).", diag_esc(is, sizeof is, top->subject));
+                "(%s).", DIAG_CERT_NAME(is, top->subject, top->subject_len));
             cert_ident(ch, w.top, f.evidence, sizeof f.evidence);
             APP(f.evidence, "self-issued%s, not in the trust store",
                 top->is_ca ? " CA" : "");
@@ -561,7 +561,7 @@ void diag_check_chain(struct diag_ctx *c)
             APP(f.message, "The chain is incomplete: certificate %d was issued "
                 "by %s, which the server does not send (in any position) and "
                 "we do not trust (a missing intermediate, or a private CA).",
-                w.top, diag_esc(is, sizeof is, top->issuer));
+                w.top, DIAG_CERT_NAME(is, top->issuer, top->issuer_len));
             APP(f.evidence, "%d certificate%s sent; none has that subject; "
                 "path built: %s; its top:\n", n, n == 1 ? "" : "s", w.text);
             cert_ident(ch, w.top, f.evidence, sizeof f.evidence);
@@ -584,7 +584,7 @@ void diag_check_chain(struct diag_ctx *c)
         APP(f.evidence, "expected: %s\nserved SHA-1 thumbprint: %s\nserved "
             "SHA-256: %s\nserved not after %s\n", exp, leaf->sha1, leaf->sha256,
             diag_iso(leaf->not_after, na));
-        APP(f.evidence, "served subject %s", diag_esc(is_buf, sizeof is_buf, leaf->subject));
+        APP(f.evidence, "served subject %s", DIAG_CERT_NAME(is_buf, leaf->subject, leaf->subject_len));
         diag_file(c, &f, row, &(struct diag_vars){.expected = exp});
     }
     /* Dual certificates: the RSA-only handshake showed another leaf.  Some
@@ -618,10 +618,10 @@ void diag_check_chain(struct diag_ctx *c)
             mxs_days_text(a->days_left, da, sizeof da);
             APP(f.evidence, "%s (ours, ECDSA offered first): SHA-1 %s, not after %s, %s, "
                 "issuer %s, flags %s\n", m->key_type, m->sha1, diag_iso(m->not_after, na),
-                dm, diag_esc(s1, sizeof s1, m->issuer), fm);
+                dm, DIAG_CERT_NAME(s1, m->issuer, m->issuer_len), fm);
             APP(f.evidence, "%s (RSA-only handshake): SHA-1 %s, not after %s, %s, "
                 "issuer %s, flags %s", a->key_type, a->sha1, diag_iso(a->not_after, nb),
-                da, diag_esc(s2, sizeof s2, a->issuer), fa);
+                da, DIAG_CERT_NAME(s2, a->issuer, a->issuer_len), fa);
             diag_file(c, &f, bad_alt || bad_main ? D_CERT_DUAL_DIFFERS : D_CERT_DUAL_DIFFERS_W, NULL);
         }
     }

@@ -51,6 +51,12 @@ const char *diag_esc(char *tmp, size_t n, const char *s)
     return tmp;
 }
 
+const char *diag_cert_name(char *tmp, size_t n, const char *field, size_t cap, size_t len)
+{
+    mxs_escape_name(field, cap, len, tmp, n, MXS_ESC_ASCII | MXS_ESC_CUTMARK | MXS_ESC_IDN);
+    return tmp;
+}
+
 const char *diag_iso(int64_t t, char out[32])
 {
     struct tm tm;

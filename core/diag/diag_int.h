@@ -113,6 +113,11 @@ void diag_app(char *dst, size_t cap, const char *fmt, ...)
 #define APP(field, ...) diag_app((field), sizeof(field), __VA_ARGS__)
 /* Escape a NUL-terminated untrusted string into tmp (ASCII only). */
 const char *diag_esc(char *tmp, size_t n, const char *s);
+/* A certificate name field (raw, with its whole length: core.h) into tmp:
+ * escaped once as everywhere (a NUL as \x00, never a cut at it), a cut one
+ * with its length, an IDN with its U-label; ASCII like all diagnosis text. */
+const char *diag_cert_name(char *tmp, size_t n, const char *field, size_t cap, size_t len);
+#define DIAG_CERT_NAME(tmp, field, len) diag_cert_name((tmp), sizeof(tmp), MXS_CERT_NAME(field, len))
 const char *diag_iso(int64_t t, char out[32]);   /* 2026-01-02T03:04:05Z */
 const char *diag_secs(int64_t ms, char out[32]); /* "1.2 s"              */
 /* An SMTP reply as the operator saw it: "554-line1\n554 line2", escaped. */

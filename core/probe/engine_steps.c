@@ -177,7 +177,8 @@ static int next_candidate(struct engine *e)
 static int step_connect(struct engine *e)
 {
     struct mxs_connect_facts *c = &e->conn;
-    int err_no = 0;
+    int err_no = 0, ours = 0;   /* ours: our deadline ended it, the system said nothing */
+    char why[160];
     if (e->phase == 0) {
         engine_conn_close(e);
         memset(c, 0, sizeof *c);
@@ -193,8 +194,8 @@ static int step_connect(struct engine *e)
                     engine_step_end(e, MXS_STEP_CONNECT, MXS_ST_FAIL, "no address to connect to%s",
                                     e->set.family ? " in the chosen address family" : "");
                 else
-                    engine_step_end(e, MXS_STEP_CONNECT, MXS_ST_FAIL, "%s port %u: %s (errno %d)",
-                                    c->addr.text, c->port, strerror(c->err_no), c->err_no);
+                    engine_step_end(e, MXS_STEP_CONNECT, MXS_ST_FAIL, "%s port %u: %s", c->addr.text,
+                                    c->port, net_conn_words(c->err_no, why, sizeof why));
                 return -1;
             }
             const struct mxs_addr *a = &e->dns.mx[e->try_mx].addr[e->try_addr];
@@ -235,7 +236,7 @@ static int step_connect(struct engine *e)
                     e->want = POLLOUT;
                     return 0;
                 }
-                err_no = ETIMEDOUT;
+                ours = 1;       /* never an errno no system call returned */
                 goto attempt_failed;
             }
             if (e->t.ops->finish(e->t.ctx, &err_no) == 0)
@@ -243,17 +244,18 @@ static int step_connect(struct engine *e)
             goto attempt_failed;
         }
 attempt_failed:
-        c->err_no = err_no;
-        c->error = net_classify_errno(err_no);
-        engine_rec_printf(e, MXS_REC_ERROR, MXS_STEP_CONNECT, "connect to %s port %u: %s (errno %d)",
-                          c->addr.text, c->port, strerror(err_no), err_no);
+        c->err_no = ours ? 0 : err_no;
+        c->error = ours ? MXS_CONN_TIMEOUT : net_classify_errno(err_no);
+        ours = 0;
+        engine_rec_printf(e, MXS_REC_ERROR, MXS_STEP_CONNECT, "connect to %s port %u: %s", c->addr.text,
+                          c->port, net_conn_words(c->err_no, why, sizeof why));
         e->t.ops->close(e->t.ctx);
         e->t.ops = NULL;
         c->elapsed_ms = engine_now_ms() - e->t_start[MXS_STEP_CONNECT];
         if (engine_now_ms() >= e->deadline) {
-            e->timed_out[MXS_STEP_CONNECT] = err_no == ETIMEDOUT;
-            engine_step_end(e, MXS_STEP_CONNECT, MXS_ST_FAIL, "%s port %u: %s (errno %d)", c->addr.text,
-                            c->port, strerror(err_no), err_no);
+            e->timed_out[MXS_STEP_CONNECT] = c->error == MXS_CONN_TIMEOUT;
+            engine_step_end(e, MXS_STEP_CONNECT, MXS_ST_FAIL, "%s port %u: %s", c->addr.text, c->port,
+                            why);
             return -1;
         }
         e->phase = 1;

@@ -2,6 +2,7 @@
  * net.c - non-blocking TCP transport.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -118,6 +119,16 @@ int net_socket_factory(void *arg, struct net_transport *out)
     out->ops = &sock_ops;
     out->ctx = s;
     return 0;
+}
+
+const char *net_conn_words(int err_no, char *buf, size_t n)
+{
+    if (err_no)
+        snprintf(buf, n, "%s (errno %d)", strerror(err_no), err_no);
+    else
+        snprintf(buf, n, "no answer within the deadline (the system reported no error: "
+                 "the connection was neither accepted nor refused)");
+    return buf;
 }
 
 enum mxs_conn_error net_classify_errno(int e)

@@ -44,4 +44,10 @@ int net_socket_factory(void *arg, struct net_transport *out);
 /* Map a connect errno to refused / timeout / unreachable / other. */
 enum mxs_conn_error net_classify_errno(int err_no);
 
+/* A failed connect attempt in words: "Connection refused (errno 111)" for
+ * what a system call returned; err_no 0 (our own deadline ended the
+ * attempt, the kernel had reported nothing yet): said so, no errno made
+ * up.  Returns buf. */
+const char *net_conn_words(int err_no, char *buf, size_t n);
+
 #endif

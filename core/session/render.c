@@ -389,6 +389,12 @@ void render_report_text(const struct engine *e, struct buf *out)
                 buf_puts(out, ", SNI ");
                 buf_puts_escaped(out, t->sni_sent[0] ? t->sni_sent : "(none)");
                 buf_puts(out, "\n");
+                /* Why a second connection was made, and whose fault the
+                 * first failure was (docs/deps.md): said where it shows. */
+                if (t->pss_retry)
+                    buf_puts(out, "         on a second connection, offering no RSA-PSS: the first handshake "
+                                  "failed on our TLS library's defect (mbedTLS 3.6.6 refuses an RSA-PSS "
+                                  "signed TLS 1.2 ServerKeyExchange); OpenSSL senders complete it\n");
             }
             break;
         case MXS_STEP_CHAIN:

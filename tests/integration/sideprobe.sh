@@ -78,4 +78,18 @@ if [ $rc = 0 ] && jq -e '.tls.ok and .tls.version == "TLSv1.2" and .tls.pss_retr
 else
     fail "preempt12 (RSA-PSS in TLS 1.2)" "exit $rc: $(jq -c '{ok: .tls.ok, v: .tls.version, r: .tls.pss_retry, e: .tls.error}' "$tmp/pss.json" 2>&1 | head -c 300)"
 fi
+# The text report says why a second connection was made and whose defect
+# it was (it said nothing before), never "IN CLEAR"; a saved JSON loaded
+# back says the same.
+"$MXS_BIN" --batch --host mx1.example.test --connect "127.0.0.1:$MXS_PORT_PREEMPT12" \
+    --cafile "$MXS_CA" --timeout 10 > "$tmp/pss.txt" 2>&1
+rc=$?
+"$MXS_BIN" --load "$tmp/pss.json" --batch > "$tmp/pss.load.txt" 2>&1
+pss_line='^         on a second connection, offering no RSA-PSS: the first handshake failed on our TLS library.s defect \(mbedTLS 3\.6\.6'
+if [ $rc = 0 ] && grep -qE "$pss_line" "$tmp/pss.txt" && grep -qE "$pss_line" "$tmp/pss.load.txt" &&
+        ! grep -qi 'in clear' "$tmp/pss.txt"; then
+    ok "preempt12: the text report names the retry without RSA-PSS as our library's defect (live and loaded), no 'in clear'"
+else
+    fail "preempt12: the text report names the retry" "exit $rc: $(sed -n '/HANDSHAKE/,/CHAIN/p' "$tmp/pss.txt" "$tmp/pss.load.txt" | head -8 | tr '\n' '|')"
+fi
 finish

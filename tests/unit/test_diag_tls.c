@@ -434,6 +434,39 @@ static void t_fingerprint_mismatch(void **st)
     DONE;
 }
 
+/* Certificate names in the evidence of chain-order, fingerprint-mismatch,
+ * cert-untrusted-root and cert-dual-differs: raw with their whole length
+ * (core.h), escaped once like cert_ident's: a NUL is "\x00" and what follows
+ * it stays, a cut name says its length (issue 14: never lose a name
+ * silently; they were cut at the NUL, and a cut had no marker). */
+static void t_cert_names_whole_in_evidence(void **st)
+{
+    (void)st;
+    FX;
+    static const char nul_name[] = "CN=mx\0evil";     /* 11 bytes, a NUL inside */
+    struct mxs_cert *leaf = &x->chain.cert[0];
+    memcpy(leaf->subject, nul_name, sizeof nul_name);
+    leaf->subject_len = sizeof nul_name - 1;
+    snprintf(x->set.expect_fp, sizeof x->set.expect_fp, "9999999999AAAAAAAAAABBBBBBBBBBCCCCCCCCCC");
+    x->chain.fp_expected = 1;
+    x->chain.fp_match = 0;
+    /* Wrong order: the intermediate at position 2; at position 1 a
+     * certificate whose subject was cut (the field full, 5,000 bytes). */
+    x->chain.n = 3;
+    make_cert(&x->chain.cert[1], 1, "CN=Test Root CA", "CN=Test Root CA", "11");
+    make_cert(&x->chain.cert[2], 2, "CN=Test Intermediate CA", "CN=Test Root CA", INT_SHA1);
+    memset(x->chain.cert[1].subject, 'r', sizeof x->chain.cert[1].subject - 1);
+    x->chain.cert[1].subject[sizeof x->chain.cert[1].subject - 1] = 0;
+    x->chain.cert[1].subject_len = 5000;
+    run(x);
+    const struct mxs_finding *f = must(x, "fingerprint-mismatch", MXS_SEV_ERROR, MXS_STEP_CHAIN);
+    has(f->evidence, "served subject CN=mx\\x00evil");
+    f = must(x, "chain-order", MXS_SEV_WARNING, MXS_STEP_CHAIN);
+    has(f->evidence, "certificate 0: CN=mx\\x00evil");
+    has(f->evidence, "rrrr... (5000 bytes, cut)");
+    DONE;
+}
+
 static void t_every_cert_listed(void **st)
 {
     (void)st;
@@ -701,6 +734,7 @@ int main(void)
         cmocka_unit_test(t_cert_weak_key_sig_eku),
         cmocka_unit_test(t_cert_verify_other),
         cmocka_unit_test(t_fingerprint_mismatch),
+        cmocka_unit_test(t_cert_names_whole_in_evidence),
         cmocka_unit_test(t_every_cert_listed),
         cmocka_unit_test(t_small_out_keeps_verdicts),
         cmocka_unit_test(t_ehlo2_caps_changed),
