@@ -318,40 +318,40 @@ static void dp_fetch_text(const struct mxs_policy_facts *p, char *s, size_t len)
         snprintf(s, len, "%s", p->fetch == MXS_FETCH_NONE ? "" : mxs_fetch_name(p->fetch));
 }
 
-static int dp_patterns(struct buf *out, const struct mxs_policy_facts *p, const struct mxs_policy_facts *other,
-                       const char *verb)
+/* Strings n of them, stride bytes apart (a member of an array of structs). */
+struct dp_set {
+    const char *s;
+    int n;
+    size_t stride;
+};
+
+/* The strings of p that q lacks, one line each ("  TLS-RPT rua added: URI"). */
+static int dp_only(struct buf *out, const char *what, const char *verb, struct dp_set p, struct dp_set q, int nocase)
 {
     int n = 0;
-    for (int i = 0; i < p->n_mx && i < MXS_PMX_MAX; i++) {
+    for (int i = 0; i < p.n; i++) {
+        const char *s = p.s + (size_t)i * p.stride;
         int found = 0;
-        for (int j = 0; j < other->n_mx && j < MXS_PMX_MAX && !found; j++)
-            found = !strcasecmp(p->mx[i], other->mx[j]);
+        for (int j = 0; j < q.n && !found; j++)
+            found = !(nocase ? strcasecmp : strcmp)(s, q.s + (size_t)j * q.stride);
         if (found)
             continue;
-        buf_printf(out, "  MTA-STS mx %s: ", verb);
-        buf_puts_escaped(out, p->mx[i]);
+        buf_printf(out, "  %s %s: ", what, verb);
+        buf_puts_escaped(out, s);
         buf_puts(out, "\n");
         n++;
     }
     return n;
 }
 
-static int dp_rua(struct buf *out, const struct mxs_policy_facts *p, const struct mxs_policy_facts *other,
-                  const char *verb)
+static struct dp_set dp_patterns(const struct mxs_policy_facts *p)
 {
-    int n = 0;
-    for (int i = 0; i < p->n_rua && i < MXS_PRUA_MAX; i++) {
-        int found = 0;
-        for (int j = 0; j < other->n_rua && j < MXS_PRUA_MAX && !found; j++)
-            found = !strcmp(p->rua[i].uri, other->rua[j].uri);
-        if (found)
-            continue;
-        buf_printf(out, "  TLS-RPT rua %s: ", verb);
-        buf_puts_escaped(out, p->rua[i].uri);
-        buf_puts(out, "\n");
-        n++;
-    }
-    return n;
+    return (struct dp_set){ p->mx[0], p->n_mx < MXS_PMX_MAX ? p->n_mx : MXS_PMX_MAX, sizeof p->mx[0] };
+}
+
+static struct dp_set dp_rua(const struct mxs_policy_facts *p)
+{
+    return (struct dp_set){ p->rua[0].uri, p->n_rua < MXS_PRUA_MAX ? p->n_rua : MXS_PRUA_MAX, sizeof p->rua[0] };
 }
 
 int session_diff_policy(struct buf *out, const struct engine *a, const struct engine *b)
@@ -382,14 +382,17 @@ int session_diff_policy(struct buf *out, const struct engine *a, const struct en
     snprintf(my, sizeof my, "%ld", y->max_age);
     n += df_change(out, NULL, "MTA-STS max_age", x->parsed && x->max_age >= 0 ? mx : "",
                    y->parsed && y->max_age >= 0 ? my : "");
-    n += dp_patterns(out, x, y, "removed") + dp_patterns(out, y, x, "added");
+    /* Patterns compare without case, as a sender matches them (RFC 8461 4.1). */
+    n += dp_only(out, "MTA-STS mx", "removed", dp_patterns(x), dp_patterns(y), 1) +
+         dp_only(out, "MTA-STS mx", "added", dp_patterns(y), dp_patterns(x), 1);
     if (x->parsed && y->parsed && x->policy_valid != y->policy_valid) {
         buf_printf(out, "  MTA-STS policy %s\n", y->policy_valid ? "invalid -> valid" : "valid -> invalid");
         n++;
     }
     if (x->rpt.asked || y->rpt.asked)
         n += dp_txt(out, "_smtp._tls", &x->rpt, &y->rpt);
-    n += dp_rua(out, x, y, "removed") + dp_rua(out, y, x, "added");
+    n += dp_only(out, "TLS-RPT rua", "removed", dp_rua(x), dp_rua(y), 0) +
+         dp_only(out, "TLS-RPT rua", "added", dp_rua(y), dp_rua(x), 0);
     if (!n)
         buf_puts(out, "  same\n");
     return n;

@@ -98,6 +98,12 @@ else
     fail "--diff enforce self" "rc $rc $(cat "$tmp/u.txt")"
 fi
 
+# a pinned address (--connect) is no DNS answer; a probe of a host asks no policy
+"$MXS_BIN" --diff "$tmp/good.json" "$tmp/enforce.txt" > "$tmp/k.txt" 2>&1
+has "$tmp/k.txt" "  the address was given in A (--connect), looked up in B: not compared" "  asked only in B" > "$tmp/k.why" &&
+    ok "--diff: a pinned address against a lookup, a host probe against a domain's policy: said, not compared" ||
+    fail "--diff pinned/domain" "$(cat "$tmp/k.why" "$tmp/k.txt")"
+
 # Edited with jq from the real enforce session: a renewal.  A: the old key's
 # 3 1 1 (it authenticates) and a 2 0 1 that matches nothing; policy testing,
 # id 2026A.  B: the 2 0 1 now matching the issuer, the new key's 3 1 1
