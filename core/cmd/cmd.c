@@ -793,7 +793,8 @@ const struct cmd_entry cmd_table[] = {
      "to the clipboard (--osc52), and to FILE (mode 0600)",
      1, 2, cmd_yank, CMD_CPL_WORDS, "sha1 sha256 pem"},
     {"load", NULL, "FILE", "open a saved session (JSON or text transcript) read-only", 1, 1, cmd_load, CMD_CPL_FILE, NULL},
-    {"diff", NULL, "A [B]", "what changed between two saved sessions (or A and this one): certificates, TLS, findings, verdicts",
+    {"diff", NULL, "A [B]", "what changed between two saved sessions (or A and this one): DNS and TLSA, MTA-STS and "
+     "TLS-RPT, certificates, TLS, findings, verdicts",
      1, 2, cmd_diff, CMD_CPL_FILE, NULL},
     {"load-report", NULL, "FILE", "read a sender's TLS-RPT report (RFC 8460 JSON, .gz): its policies and failures",
      1, 1, cmd_load_report, CMD_CPL_FILE, NULL},

@@ -1,8 +1,10 @@
 /*
  * session_diff.c - two sessions side by side (`mxscope --diff A B`, the
  * console's `diff`): what changed, step by step, between a probe before and
- * after a renewal (or between two MX nodes): the certificates (thumbprints,
- * expiry), the capabilities, the TLS facts, the findings and the verdicts.
+ * after a renewal (or between two MX nodes): what DNS and the sender
+ * policies said (session_diff_facts.c: the MX set, addresses, DNSSEC, TLSA
+ * records; MTA-STS and TLS-RPT), the certificates (thumbprints, expiry), the
+ * capabilities, the TLS facts, the findings and the verdicts.
  *
  * Only differences are listed, each section saying "same" when nothing in it
  * changed, so the operator reads the change, not two reports.  Every string
@@ -281,6 +283,8 @@ int render_diff(const struct engine *a, const char *name_a, const struct engine 
     buf_puts(out, "     with ");
     diff_head(out, "B", name_b, b);
     diff_steps(&d, a, b);
+    d.changes += session_diff_dns(out, a, b);
+    d.changes += session_diff_policy(out, a, b);
     diff_chain(&d, a, b);
     diff_smtp_tls(&d, a, b);
     diff_findings(&d, a, b);

@@ -42,6 +42,11 @@ struct mxs_chain_facts;
 void session_json_load_dane(struct json_t *dn, struct mxs_chain_facts *ch);
 /* The POLICY step's facts in the batch report (render_policy.c). */
 void render_policy_facts(const struct engine *e, struct buf *out);
+/* --diff's DNS and MTA-STS / TLS-RPT sections (session_diff_facts.c): the
+ * lines of what RESOLVE and POLICY found changed from a to b; returns how
+ * many (each a difference). */
+int session_diff_dns(struct buf *out, const struct engine *a, const struct engine *b);
+int session_diff_policy(struct buf *out, const struct engine *a, const struct engine *b);
 
 /* ---- the text transcript's loader: session_text.c (the line reader,
  * pass 2, the engine), session_text_appendix.c (pass 1: header and
