@@ -840,6 +840,10 @@ char *mxs_escape_dup(const void *in, size_t len, int flags);
 size_t mxs_escape_str(const char *in, char *out, size_t outlen, int flags);
 /* 1 if s (len bytes) would pass through mxs_escape unchanged. */
 int mxs_is_safe(const void *s, size_t len, int flags);
+/* 1 if s is text as the escaper writes it (findings' text, core/diag/
+ * diag.h): printable ASCII with the backslashes of its notation, '\n', and
+ * the valid UTF-8 it lets through; such text is shown as it is. */
+int mxs_is_escaped_text(const void *s, size_t len);
 
 /* Text already escaped (report, transcript) for a terminal that is not
  * UTF-8: every non-ASCII character becomes "<U+XXXX>" as MXS_ESC_ASCII

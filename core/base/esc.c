@@ -216,6 +216,23 @@ int mxs_is_safe(const void *in, size_t len, int flags)
     return 1;
 }
 
+int mxs_is_escaped_text(const void *in, size_t len)
+{
+    const unsigned char *s = in;
+    /* mxs_is_safe(), with the backslash of the escapes' own notation */
+    for (size_t i = 0; s && i < len; i++) {
+        if (s[i] == '\\')
+            continue;
+        size_t j = i;
+        while (j < len && s[j] != '\\')
+            j++;
+        if (!mxs_is_safe(s + i, j - i, MXS_ESC_KEEP_NL))
+            return 0;
+        i = j;
+    }
+    return s || len == 0;
+}
+
 size_t mxs_text_to_ascii(const char *in, size_t len, char *out, size_t outlen)
 {
     const unsigned char *s = (const unsigned char *)in;

@@ -247,9 +247,10 @@ static const char *role(const struct mxs_chain_facts *ch, int i)
     return "intermediate";
 }
 
-/* Certificate names (raw, core.h) in evidence: escaped once, ASCII like all
- * diagnosis text, a cut one with its length, an IDN with its U-label. */
-#define CNAME (MXS_ESC_ASCII | MXS_ESC_CUTMARK | MXS_ESC_IDN)
+/* Certificate names (raw, core.h) in evidence: escaped once, their UTF-8
+ * kept as the chain lines show it (diag.h), a cut one with its length, an
+ * IDN with its U-label. */
+#define CNAME (MXS_ESC_CUTMARK | MXS_ESC_IDN)
 
 /* Names one certificate in evidence: which, subject, issuer, thumbprint. */
 static void cert_ident(const struct mxs_chain_facts *ch, int i, char *dst, size_t cap)

@@ -53,7 +53,7 @@ const char *diag_esc(char *tmp, size_t n, const char *s)
 
 const char *diag_cert_name(char *tmp, size_t n, const char *field, size_t cap, size_t len)
 {
-    mxs_escape_name(field, cap, len, tmp, n, MXS_ESC_ASCII | MXS_ESC_CUTMARK | MXS_ESC_IDN);
+    mxs_escape_name(field, cap, len, tmp, n, MXS_ESC_CUTMARK | MXS_ESC_IDN); /* UTF-8 kept: diag.h */
     return tmp;
 }
 

@@ -16,10 +16,15 @@
  *
  * Text of findings and verdicts: every network-, certificate- or
  * operator-supplied string in message/evidence/advice/words has already
- * been passed through mxs_escape(..., MXS_ESC_ASCII), so the text is plain
- * printable ASCII plus '\n' (our own line separator in evidence and
- * advice).  Front ends may print it as is; escaping it again is harmless but
- * doubles backslashes.
+ * been passed through mxs_escape(), so the text is escaped text
+ * (mxs_is_escaped_text): printable ASCII, '\n' (our
+ * own line separator in evidence and advice) and, in certificate names
+ * only, their valid UTF-8, as the chain lines, the JSON and the console show
+ * them ("xn--mnchen-3ya.example (münchen.example)": one notation
+ * everywhere); every other string is escaped to ASCII (MXS_ESC_ASCII).
+ * Front ends print it as is on a UTF-8 terminal and through
+ * mxs_text_to_ascii() on another; escaping it again is harmless but doubles
+ * backslashes.
  *
  * Advice speaks to both sides: the first part ("If it is your server: ...")
  * gives Exchange / Postfix steps, the part after DIAG_ADVICE_THIRD ("If it is

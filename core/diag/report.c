@@ -20,7 +20,8 @@ static void rep_esc(struct buf *b, const char *s)
     buf_add_escaped(b, s, strlen(s), MXS_ESC_ASCII);
 }
 
-/* Finding text is escaped ASCII plus our '\n': indent each line. */
+/* Finding text is escaped already (ASCII, a name's UTF-8, our '\n'): indent
+ * each line. */
 static void rep_block(struct buf *b, const char *indent, const char *s, size_t maxlen)
 {
     const char *end = s + strnlen(s, maxlen);
@@ -28,7 +29,7 @@ static void rep_block(struct buf *b, const char *indent, const char *s, size_t m
         const char *nl = memchr(s, '\n', (size_t)(end - s));
         const char *le = nl ? nl : end;
         buf_puts(b, indent);
-        buf_add_escaped(b, s, (size_t)(le - s), MXS_ESC_ASCII);
+        buf_add_escaped(b, s, (size_t)(le - s), 0); /* a name's UTF-8 stays (diag.h) */
         buf_puts(b, "\n");
         s = nl ? nl + 1 : end;
     }

@@ -246,10 +246,9 @@ void render_cert_detail(const struct mxs_cert *c, struct buf *out)
 /* Text diag.c already escaped: printable ASCII, '\n' its own line breaks. */
 int session_diag_text_ok(const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if ((s[i] < 0x20 || s[i] > 0x7e) && s[i] != '\n')
-            return 0;
-    return 1;
+    /* printable ASCII, '\n', and the UTF-8 of names that the escaper lets
+     * through (diag.h): what mxs_escape() would leave as it is */
+    return mxs_is_escaped_text(s, n);
 }
 
 /* Diagnosis text was escaped by diag.c: escaping it again would double

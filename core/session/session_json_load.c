@@ -52,7 +52,8 @@ static int unhex(const char *s, unsigned char **out, size_t *outlen)
     return 0;
 }
 
-/* In place: printable ASCII and '\n' stay, anything else is escaped (ASCII). */
+/* In place: diagnosis text as diag.h defines it (printable ASCII, '\n', a
+ * name's UTF-8) stays, anything else is escaped. */
 static void loaded_plain(char *s, size_t cap)
 {
     if (session_diag_text_ok(s, strlen(s)))
@@ -62,7 +63,7 @@ static void loaded_plain(char *s, size_t cap)
         s[0] = 0;
         return;
     }
-    mxs_escape_str(s, t, cap, MXS_ESC_ASCII | MXS_ESC_KEEP_NL);
+    mxs_escape_str(s, t, cap, MXS_ESC_KEEP_NL);
     memcpy(s, t, cap);
     s[cap - 1] = 0;
     free(t);

@@ -259,11 +259,16 @@ static inline void verdict(const struct fx *x, enum mxs_policy p, enum mxs_outco
     assert_true(v->words[0] != 0);
 }
 
+/* diag.h: escaped text (ASCII, '\n', a name's UTF-8). */
 static inline void all_printable(const char *s, size_t n)
 {
-    for (size_t i = 0; i < n && s[i]; i++)
+    size_t len = strnlen(s, n);
+    if (mxs_is_escaped_text(s, len))
+        return;
+    for (size_t i = 0; i < len; i++)
         if (!(s[i] == '\n' || (s[i] >= 0x20 && s[i] < 0x7f)))
             fail_msg("raw byte 0x%02x at %zu", (unsigned char)s[i], i);
+    fail_msg("text the escaper would change: %.80s", s);
 }
 
 static inline void findings_printable(const struct fx *x)
