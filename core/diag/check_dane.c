@@ -148,7 +148,8 @@ static void dane_mismatch(struct diag_ctx *c, const struct mxs_mx *m)
 static void dane_second_cert(struct diag_ctx *c, const struct mxs_mx *m)
 {
     const struct mxs_chain_facts *ch = c->chain;
-    if (!alt_judged(c) || !ch->dane_match || ch->alt_dane_match)
+    if (!alt_judged(c) || !ch->dane_match || ch->alt_dane_match || ch->dane_match_rr < 0 ||
+        ch->dane_match_rr >= m->n_tlsa || ch->dane_match_rr >= MXS_MAX_TLSA)
         return;
     const struct mxs_cert *o = &ch->cert[0], *a = &ch->alt_leaf;
     char h[300], t[120];

@@ -472,6 +472,12 @@ void session_json_load_dane(json_t *dn, struct mxs_chain_facts *ch)
     ch->dane_match_rr = (int)jint(dn, "match_record", -1);
     jraw(dn, "detail", ch->dane_detail, sizeof ch->dane_detail);
     ch->n_dane_rr = load_dane_records(json_object_get(dn, "records"), ch->dane_rr);
+    /* A match names a record the facts can hold (hostile input: the
+     * diagnosis reads dns.mx[].tlsa_rr[] by this index). */
+    if (ch->dane_match_rr < 0 || ch->dane_match_rr >= MXS_MAX_TLSA) {
+        ch->dane_match_rr = -1;
+        ch->dane_match = 0;
+    }
 }
 
 /* second_certificate: the RSA-only handshake's outcome, its leaf's fields
@@ -499,6 +505,10 @@ void session_json_load_second(json_t *alt, struct mxs_chain_facts *ch)
     ch->alt_dane_match = jbool(dn, "match");
     ch->alt_dane_match_rr = (int)jint(dn, "match_record", -1);
     ch->n_alt_dane_rr = load_dane_records(json_object_get(dn, "records"), ch->alt_dane_rr);
+    if (ch->alt_dane_match_rr < 0 || ch->alt_dane_match_rr >= MXS_MAX_TLSA) {
+        ch->alt_dane_match_rr = -1;
+        ch->alt_dane_match = 0;
+    }
 }
 
 static void load_verification(json_t *root, struct mxs_chain_facts *ch)
