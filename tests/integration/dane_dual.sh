@@ -21,21 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 [ -n "${MXS_DNS_RESOLVER:-}" ] || { fail "test world DNS" "MXS_DNS_RESOLVER not set"; finish; }
 [ -n "${MXS_PORT_DUALGOOD:-}" ] || { fail "test world" "no dualgood listener"; finish; }
 
-# dane NAME PORTVAR DOMAIN [args...]: JSON in $tmp/NAME.json, text in NAME.txt
-dane() {
-    n=$1; pv=$2; dom=$3; shift 3
-    eval port=\$MXS_PORT_$pv
-    "$MXS_BIN" --batch --json --resolver "$MXS_DNS_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" \
-        --unbound-conf "$MXS_UNBOUND_CONF" --cafile "$MXS_CA" --port "$port" --tlsa-port 25 \
-        --timeout 10 -4 --save "$tmp/$n.txt" "$@" "$dom" > "$tmp/$n.json" 2> "$tmp/$n.err"
-    echo $? > "$tmp/$n.rc"
-}
-expect() {
-    n=$1; e=$2
-    if jq -e "$e" "$tmp/$n.json" > /dev/null 2>&1; then ok "$n: $e"
-    else fail "$n: $e" "got $(jq -c "$e" "$tmp/$n.json" 2>&1 | head -c 300) $(head -c 200 "$tmp/$n.err")"; fi
-}
-f() { echo "[.findings[] | select(.id == \"$1\")]"; }
+. "$(dirname "$0")/../dane.inc"   # dane expect f
 dane_v='[.verdict[] | select(.policy == "dane")][0]'
 fp256() { openssl x509 -in "$MXS_CERTDIR/$1.crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g'; }
 spki() { openssl x509 -in "$MXS_CERTDIR/$1.crt" -noout -pubkey | openssl pkey -pubin -outform DER |
