@@ -21,6 +21,16 @@
 
 /* Secure MX and TLSA, and n records each with what it matched (depth, ok). */
 struct rr { int usage, selector, mtype, depth, ok; };
+static void rr_fill(struct mxs_dane_rr *d, const struct rr *r)
+{
+    memset(d, 0, sizeof *d);
+    d->usable = 1;
+    d->match_depth = r->depth;
+    d->ok = r->ok;
+    if (!d->ok)
+        snprintf(d->why, sizeof d->why, "matches none of the certificates sent");
+}
+
 static void dane_fx(struct fx *x, const struct rr *r, int n)
 {
     struct mxs_mx *m = &x->dns.mx[0];
@@ -38,12 +48,7 @@ static void dane_fx(struct fx *x, const struct rr *r, int n)
             .selector = (uint8_t)r[i].selector, .mtype = (uint8_t)r[i].mtype, .len = 32 };
         m->tlsa_rr[i].data[0] = (uint8_t)(0x10 + i);
         struct mxs_dane_rr *d = &x->chain.dane_rr[i];
-        memset(d, 0, sizeof *d);
-        d->usable = 1;
-        d->match_depth = r[i].depth;
-        d->ok = r[i].ok;
-        if (!d->ok)
-            snprintf(d->why, sizeof d->why, "matches none of the certificates sent");
+        rr_fill(d, &r[i]);
         x->chain.dane_usable++;
         if (d->ok && !x->chain.dane_match) {
             x->chain.dane_match = 1;
@@ -140,12 +145,7 @@ static void dual_fx(struct fx *x, const struct rr *ours, const struct rr *alt, i
     x->chain.n_alt_dane_rr = n;
     for (int i = 0; i < n; i++) {
         struct mxs_dane_rr *d = &x->chain.alt_dane_rr[i];
-        memset(d, 0, sizeof *d);
-        d->usable = 1;
-        d->match_depth = alt[i].depth;
-        d->ok = alt[i].ok;
-        if (!d->ok)
-            snprintf(d->why, sizeof d->why, "matches none of the certificates sent");
+        rr_fill(d, &alt[i]);
         if (d->ok && !x->chain.alt_dane_match) {
             x->chain.alt_dane_match = 1;
             x->chain.alt_dane_match_rr = i;
