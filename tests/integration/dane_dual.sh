@@ -31,6 +31,8 @@ rsa256=$(fp256 good); ec256=$(fp256 ecgood); rsa_spki=$(spki good); ec_spki=$(sp
 # --- (a) both keys published: each chain authenticated, no finding -----------
 dane both DUALGOOD dane-dual.example.test
 expect both '.chain[0].key_type == "EC" and .second_certificate.leaf.key_type == "RSA"'
+# the world's dualgood: both leaves valid, alike (same names, same CA)
+expect both "$(f cert-dual-differs) == [] and .second_certificate.leaf.days_left > 0 and .chain[0].days_left > 0"
 expect both "$dane_v.outcome == \"delivered-encrypted\""
 expect both '.second_certificate.dane.match == true and ([.second_certificate.dane.records[] | .authenticates] | sort) == [false, true]'
 expect both '([.verification.dane.records[] | .authenticates] | sort) == [false, true]'
