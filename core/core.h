@@ -496,6 +496,15 @@ struct mxs_chain_facts {
     struct mxs_cert alt_leaf;    /* that leaf (der owned by the engine)      */
     int alt_name_matches;        /* it covers the MX host name               */
     int alt_fp_match;            /* it matches --expect-fingerprint          */
+    /* DANE for that second certificate: the same TLSA records against the
+     * RSA-only handshake's chain as sent (engine_dane.c), record by record
+     * as dane_rr[].  A DANE sender that negotiates it (one without ECDSA)
+     * is judged by these; our verdict stays the one of our handshake. */
+    int alt_dane_checked;        /* alt_present and TLSA records to match    */
+    int alt_dane_match;          /* a usable record authenticates its chain  */
+    int alt_dane_match_rr;       /* the first that does (index), -1          */
+    int n_alt_dane_rr;
+    struct mxs_dane_rr alt_dane_rr[MXS_MAX_TLSA];
     int64_t checked_at;          /* wall clock when CHAIN judged it (0: never) */
 };
 

@@ -30,6 +30,8 @@
 #          clientauth  EKU clientAuth only (no serverAuth)
 #          old         valid, different key and serial from good: what is
 #                      still served after a "renewal" (60 days ago .. 30 ahead)
+#          ecexpired   ECDSA P-256, expired (the dualcert listener's second)
+#          ecgood      ECDSA P-256, valid as good (the dualgood listener's)
 #   missing_int.pem      good key + good leaf, no intermediate
 #   chainorder.pem       good key + leaf, root, intermediate (wrong order)
 #   chaindup.pem         good key + leaf, intermediate twice
@@ -162,9 +164,12 @@ key weakkey.key 1024 &
 # An ECDSA leaf for the dual-certificate listener (RSA + ECDSA at once,
 # renewal forgot the ECDSA one: it expired).
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ecexpired.key 2>/dev/null &
+# and a valid one for the dual listener whose two certificates both verify
+# (DANE against each: tests/integration/dane_dual.sh)
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ecgood.key 2>/dev/null &
 wait
-chmod 600 ecexpired.key
-for n in ca other-ca int $leaves weakkey ecexpired; do
+chmod 600 ecexpired.key ecgood.key
+for n in ca other-ca int $leaves weakkey ecexpired ecgood; do
     [ -s "$n.key" ] || { echo "world-certs: no key $n.key" >&2; exit 1; }
 done
 
@@ -190,13 +195,14 @@ sign int sha1sig   $mx v3_leaf "$(d '-1 day')"    "$(d '+89 days')" sha1
 sign int clientauth $mx v3_clientonly "$(d '-1 day')" "$(d '+89 days')"
 sign int old       $mx v3_leaf "$(d '-60 days')"  "$(d '+30 days')"
 sign int ecexpired $mx v3_leaf "$(d '-120 days')" "$(d '-30 days')"
+sign int ecgood    $mx v3_leaf "$(d '-1 day')"    "$(d '+89 days')"
 sign other-ca untrusted $mx v3_leaf "$(d '-1 day')" "$(d '+89 days')"
 sign ca client client.example.test v3_client "$(d '-1 day')" "$(d '+89 days')"
 openssl req -x509 -new -key selfsigned.key -subj "/CN=$mx" -days 90 -sha256 \
     -extensions v3_self -out selfsigned.crt
 
 # --- chain files, key first (smtpd_tls_chain_files order) ---
-for n in good expired notyet expiring wrongname weakkey sha1sig clientauth old ecexpired; do
+for n in good expired notyet expiring wrongname weakkey sha1sig clientauth old ecexpired ecgood; do
     cat "$n.key" "$n.crt" int.crt > "$n.pem"
 done
 cat selfsigned.key selfsigned.crt > selfsigned.pem

@@ -231,6 +231,19 @@ _25._tcp.mx2 IN TLSA 2 0 1 $ta
 ; dane-cname2: an alias of mx3 (no TLSA), good's 3 1 1 at the alias applies;
 ; dane-cname3: an alias of mx2 (its 2 0 1): the leaf names mx2, not dx7;
 ; under: an MX target with an underscore.
+; Dual RSA + ECDSA (tests/integration/dane_dual.sh, the dualgood listener):
+; dane-dual: 3 1 1 of both keys; dane-dual-ec: of the ECDSA key only;
+; dane-dual-rsa: of the RSA key (good's) only.
+dane-dual IN MX 10 dx8.example.test.
+dx8      IN A   127.0.0.1
+_25._tcp.dx8 IN TLSA 3 1 1 $(dane_hash ecgood spki)
+_25._tcp.dx8 IN TLSA 3 1 1 $tlsa
+dane-dual-ec IN MX 10 dx9.example.test.
+dx9      IN A   127.0.0.1
+_25._tcp.dx9 IN TLSA 3 1 1 $(dane_hash ecgood spki)
+dane-dual-rsa IN MX 10 dx10.example.test.
+dx10     IN A   127.0.0.1
+_25._tcp.dx10 IN TLSA 3 1 1 $tlsa
 dane-exp IN MX  10 dx1.example.test.
 dx1      IN A   127.0.0.1
 _25._tcp.dx1 IN TLSA 3 1 1 $(dane_hash expiring spki)

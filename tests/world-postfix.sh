@@ -98,6 +98,8 @@
 #   dualcert    smtpd_tls_chain_files = good.pem (RSA, valid), ecexpired.pem
 #               (ECDSA, expired 30 days ago): a client offering ECDSA
 #               signatures gets the expired one, an RSA-only client the good.
+#   dualgood    smtpd_tls_chain_files = good.pem (RSA), ecgood.pem (ECDSA),
+#               both valid: DANE against each (tests/integration/dane_dual.sh).
 #   preempt12   tls_preempt_cipherlist = yes, TLS 1.2 only, RSA key: the
 #               server picks its own order, RSA-PSS for ServerKeyExchange.
 #   chainorder  good key + leaf, then the root, then the intermediate
@@ -144,6 +146,7 @@ slowbanner|127.0.0.1|-o smtpd_delay_reject=no -o smtpd_client_restrictions=\$mxs
 tls10|127.0.0.1|-o smtpd_tls_protocols=\$mxs_tls10 -o smtpd_tls_mandatory_protocols=\$mxs_tls10 -o tls_medium_cipherlist=\$mxs_seclevel0 -o tls_high_cipherlist=\$mxs_seclevel0
 tls11|127.0.0.1|-o smtpd_tls_protocols=\$mxs_tls11 -o smtpd_tls_mandatory_protocols=\$mxs_tls11 -o tls_medium_cipherlist=\$mxs_seclevel0 -o tls_high_cipherlist=\$mxs_seclevel0
 dualcert|127.0.0.1|-o smtpd_tls_chain_files=\$mxs_dual
+dualgood|127.0.0.1|-o smtpd_tls_chain_files=\$mxs_dualgood
 preempt12|127.0.0.1|-o tls_preempt_cipherlist=yes -o smtpd_tls_protocols=\$mxs_tls12 -o smtpd_tls_mandatory_protocols=\$mxs_tls12
 EOF
     # Issue 14's chains and certificates: only the chain file differs.
@@ -222,6 +225,7 @@ mxs_tls10 = >=TLSv1, <=TLSv1
 mxs_tls11 = >=TLSv1.1, <=TLSv1.1
 mxs_seclevel0 = DEFAULT:@SECLEVEL=0
 mxs_dual = $certs/good.pem, $certs/ecexpired.pem
+mxs_dualgood = $certs/good.pem, $certs/ecgood.pem
 EOF
     {
         cat <<'EOF'

@@ -307,6 +307,38 @@ static void overlay_cert_tlsa(struct engine *e, const struct mxs_chain_facts *ch
         buf_puts(b, "  TLSA:         no record of the MX names this certificate\n");
 }
 
+/* Under the leaf: the server's second certificate (the RSA-only
+ * handshake of a dual RSA + ECDSA server) and what each TLSA record
+ * matched in its chain, as a DANE sender that negotiates it sees. */
+static void overlay_cert_second(struct engine *e, const struct mxs_chain_facts *ch, struct buf *b)
+{
+    const struct mxs_cert *a = &ch->alt_leaf;
+    buf_printf(b, "\n  2nd certificate (RSA-only handshake, senders that offer only RSA):\n"
+               "    %s %d, SHA-1 %s\n    SHA-256 %s\n    key (TLSA 3 1 1) %s\n", a->key_type,
+               a->key_bits, a->sha1, a->sha256, a->spki_sha256);
+    const struct mxs_dns_facts *d = engine_dns(e);
+    const struct mxs_connect_facts *cn = engine_connection(e);
+    if (!ch->alt_dane_checked || cn->mx_index < 0 || cn->mx_index >= d->n_mx)
+        return;
+    const struct mxs_mx *m = &d->mx[cn->mx_index];
+    buf_printf(b, "    TLSA against its chain: %s\n", ch->alt_dane_match ? "a record authenticates it"
+               : "no record authenticates it: DANE senders that get it defer");
+    for (int k = 0; k < ch->n_alt_dane_rr && k < m->n_tlsa; k++) {
+        const struct mxs_dane_rr *r = &ch->alt_dane_rr[k];
+        const struct mxs_tlsa *t = &m->tlsa_rr[k];
+        buf_printf(b, "    record %d: %u %u %u ", k, t->usage, t->selector, t->mtype);
+        for (size_t i = 0; i < t->len && i < 32; i++)
+            buf_printf(b, "%02X", t->data[i]);
+        if (r->ok)
+            buf_printf(b, " (matches its certificate %d, authenticates)\n", r->match_depth);
+        else {
+            buf_puts(b, " (");
+            buf_puts_escaped(b, r->why);
+            buf_puts(b, ")\n");
+        }
+    }
+}
+
 void overlay_show_cert(struct ui *ui, int depth)
 {
     struct engine *e = ui->cmd.engine;
@@ -317,6 +349,8 @@ void overlay_show_cert(struct ui *ui, int depth)
     buf_init(&b, 1u << 20);
     render_cert_detail(&ch->cert[depth], &b);
     overlay_cert_tlsa(e, ch, depth, &b);
+    if (depth == 0 && ch->alt_present)
+        overlay_cert_second(e, ch, &b);
     char title[64];
     snprintf(title, sizeof title, "Certificate depth %d", depth);
     overlay_open(ui, title, b.data ? b.data : "");

@@ -87,6 +87,13 @@ static void chain_draw(struct ui *ui, int focused)
             size_t tl = strlen(title);
             snprintf(title + tl, sizeof title - tl, ", DANE %d/%d TLSA", okn, ch->n_dane_rr);
         }
+        if (ch->alt_dane_checked) { /* the second certificate's, the same way */
+            int okn = 0;
+            for (int k = 0; k < ch->n_alt_dane_rr; k++)
+                okn += ch->alt_dane_rr[k].ok;
+            size_t tl = strlen(title);
+            snprintf(title + tl, sizeof title - tl, ", 2nd %d/%d", okn, ch->n_alt_dane_rr);
+        }
         if (ch->n_total > ch->n) {  /* more sent than kept: say so */
             size_t tl = strlen(title);
             snprintf(title + tl, sizeof title - tl, " (%d sent, %d shown)", ch->n_total, ch->n);
@@ -153,20 +160,24 @@ static void chain_draw(struct ui *ui, int focused)
         screen_text(y, r.x + 1 + inner - right + 1, right - 1, tail, ta);
     }
     /* A second certificate (dual RSA + ECDSA server): its leaf on the row
-     * after the chain, marked "2nd" and its key type. */
+     * after the chain, marked "2nd" and its key type; "T" when a TLSA
+     * record authenticates its chain, "noT" (and a warning) when records
+     * bind DANE senders and none does (dane-second-cert-unmatched). */
     int shown = (ch->n - top < certs_vis ? ch->n - top : certs_vis) * rows_per;
     if (ch->alt_present && shown < vis) {
         const struct mxs_cert *c = &ch->alt_leaf;
         char cn[200], line[256], days[24], tail[48];
-        enum mxs_step_state g = c->verify_flags == 0 ? MXS_ST_OK : MXS_ST_FAIL;
+        int not = ch->alt_dane_checked && !ch->alt_dane_match && ch->dane_usable;
+        enum mxs_step_state g = c->verify_flags ? MXS_ST_FAIL : not ? MXS_ST_WARN : MXS_ST_OK;
+        const char *mark = ch->alt_dane_match ? "T " : not ? "noT " : "";
         snprintf(days, sizeof days, "%dd", c->days_left);
-        int inner = r.w - 2, right = (int)strlen(days) + 3;
+        int inner = r.w - 2, right = (int)strlen(days) + 3 + (int)strlen(mark);
         chain_name(c, inner - right - 5 - (int)strlen(c->key_type), cn, sizeof cn);
         snprintf(line, sizeof line, "2nd %s %s", c->key_type, cn);
         screen_text(r.y + 1 + shown, r.x + 1, inner - right, line, screen_attr(ROLE_DIM));
-        snprintf(tail, sizeof tail, "%s %s", days, screen_state_glyph(g));
+        snprintf(tail, sizeof tail, "%s%s %s", mark, days, screen_state_glyph(g));
         screen_text(r.y + 1 + shown, r.x + 1 + inner - right + 1, right - 1, tail,
-                    screen_attr(g == MXS_ST_OK ? ROLE_OK : ROLE_ERROR));
+                    screen_attr(g == MXS_ST_OK ? ROLE_OK : g == MXS_ST_WARN ? ROLE_WARN : ROLE_ERROR));
     }
 }
 

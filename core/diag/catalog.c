@@ -646,6 +646,21 @@ const struct diag_entry diag_rows[D_COUNT] = {
     "point the MX at a host name of letters, digits and hyphens ({name} is "
     "not one); a public CA cannot issue a certificate for it.",
     "Postfix delivers to it; if your MTA refuses the name, tell them."},
+/* Dual RSA + ECDSA certificates, TLSA records for only one of them: the
+ * partner's DANE set-up fails the senders that negotiate the other.  Our
+ * handshake's DANE verdict stands (it is what a sender offering ECDSA
+ * first gets); a warning naming who else is affected, blocking no class. */
+[D_DANE_SECOND_CERT] = {"dane-second-cert-unmatched", NULL, MXS_STEP_CHAIN, W, 0,
+    "the server's second (RSA) certificate, which senders that offer only RSA "
+    "get, matches no TLSA record",
+    "publish a TLSA record for every certificate the server uses: `3 1 1 "
+    "{spki}` (the RSA key) beside the record of the ECDSA key, wait two TTLs; "
+    "on a key rollover of either certificate publish its next key's record "
+    "first. Or stop serving the certificate no record covers (Postfix: "
+    "smtpd_tls_chain_files lists one file per key type; Exchange: the "
+    "certificates enabled for SMTP).",
+    "DANE senders whose TLS offers no ECDSA (RSA only) defer mail to them "
+    "while the sender offering ECDSA first delivers: send them this report."},
 };
 
 const struct diag_entry *diag_catalog(int *n)

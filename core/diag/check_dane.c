@@ -3,7 +3,8 @@
  * record matches, and the lifecycle of the records over time (RFC 7671
  * 8.1): the only key record before a renewal, a record of the whole
  * certificate, a DANE-TA record naming a CA that did not issue the chain,
- * and `--days N` (do the records still hold then?).  At RESOLVE: an MX
+ * and `--days N` (do the records still hold then?); a dual RSA + ECDSA
+ * server whose second certificate no record matches.  At RESOLVE: an MX
  * target that is not a plain host name (an underscore).
  * Owner: diagnosis.
  *
@@ -46,20 +47,67 @@ static const struct mxs_mx *dane_mx(const struct diag_ctx *c)
 }
 
 /* One line per record: the record and what it matched. */
+/* What one record matched in one chain, in words. */
+static void rr_words(const struct mxs_dane_rr *r, char *dst, size_t cap)
+{
+    char w[200];
+    if (r->ok)
+        diag_app(dst, cap, "matches certificate %d, authenticates", r->match_depth);
+    else
+        diag_app(dst, cap, "%s", diag_esc(w, sizeof w, r->why));
+}
+
 static void records_evidence(const struct diag_ctx *c, const struct mxs_mx *m, char *dst, size_t cap)
 {
     const struct mxs_chain_facts *ch = c->chain;
-    char t[120], w[200];
+    char t[120];
     for (int i = 0; i < m->n_tlsa && i < MXS_MAX_TLSA; i++) {
-        const struct mxs_dane_rr *r = i < ch->n_dane_rr ? &ch->dane_rr[i] : NULL;
         diag_app(dst, cap, "TLSA %s", tlsa_text(&m->tlsa_rr[i], t, sizeof t));
-        if (!r)
-            diag_app(dst, cap, "\n");
-        else if (r->ok)
-            diag_app(dst, cap, ": matches certificate %d, authenticates\n", r->match_depth);
-        else
-            diag_app(dst, cap, ": %s\n", diag_esc(w, sizeof w, r->why));
+        if (i < ch->n_dane_rr) {
+            diag_app(dst, cap, ": ");
+            rr_words(&ch->dane_rr[i], dst, cap);
+        }
+        diag_app(dst, cap, "\n");
     }
+}
+
+/* A key type as senders name the certificate: "ECDSA", "RSA". */
+static const char *key_word(const struct mxs_cert *x)
+{
+    return !strcmp(x->key_type, "EC") ? "ECDSA" : x->key_type[0] ? x->key_type : "other";
+}
+
+/* Dual certificates: one line per record with what it matched in each
+ * chain, ours (our handshake, ECDSA offered first) and the second one
+ * (the RSA-only handshake), then both leaves. */
+static void dual_evidence(const struct diag_ctx *c, const struct mxs_mx *m, char *dst, size_t cap)
+{
+    const struct mxs_chain_facts *ch = c->chain;
+    const struct mxs_cert *o = &ch->cert[0], *a = &ch->alt_leaf;
+    char t[120];
+    for (int i = 0; i < m->n_tlsa && i < MXS_MAX_TLSA; i++) {
+        diag_app(dst, cap, "TLSA %s: ", tlsa_text(&m->tlsa_rr[i], t, sizeof t));
+        for (int k = 0; k < 2; k++) {
+            const struct mxs_dane_rr *r = k == 0 ? (i < ch->n_dane_rr ? &ch->dane_rr[i] : NULL)
+                                                 : (i < ch->n_alt_dane_rr ? &ch->alt_dane_rr[i] : NULL);
+            diag_app(dst, cap, "%s%s chain ", k ? "; " : "", key_word(k ? a : o));
+            if (r)
+                rr_words(r, dst, cap);
+            else
+                diag_app(dst, cap, "not judged");
+        }
+        diag_app(dst, cap, "\n");
+    }
+    diag_app(dst, cap, "%s leaf (our handshake, ECDSA offered first): SHA-256 %s, key (3 1 1) %s\n"
+             "%s leaf (RSA-only handshake): SHA-256 %s, key (3 1 1) %s", key_word(o), o->sha256,
+             o->spki_sha256, key_word(a), a->sha256, a->spki_sha256);
+}
+
+/* The second chain was matched against records that bind DANE senders. */
+static int alt_judged(const struct diag_ctx *c)
+{
+    const struct mxs_chain_facts *ch = c->chain;
+    return ch->alt_present && ch->alt_dane_checked && ch->dane_usable;
 }
 
 static void dane_mismatch(struct diag_ctx *c, const struct mxs_mx *m)
@@ -73,11 +121,49 @@ static void dane_mismatch(struct diag_ctx *c, const struct mxs_mx *m)
     diag_start(&f, D_DANE_MISMATCH, -1);
     APP(f.message, "No TLSA record of %s matches the certificates the server "
         "sent: DANE senders will not deliver.", h);
+    /* A dual server whose records name only its other certificate: the
+     * verdict stays ours (a sender offering ECDSA first), but who still
+     * delivers is worth saying. */
+    if (alt_judged(c) && ch->alt_dane_match)
+        APP(f.message, " Its second certificate (%s, which senders that offer only %s get) "
+            "matches TLSA record %d: DANE senders that negotiate it deliver; those that "
+            "negotiate the %s one, as we did (OpenSSL-based senders such as Postfix offer "
+            "ECDSA first), defer.",
+            key_word(&ch->alt_leaf), key_word(&ch->alt_leaf), ch->alt_dane_match_rr,
+            key_word(&ch->cert[0]));
     APP(f.evidence, "%s\n", diag_esc(hx, sizeof hx, ch->dane_detail));
-    records_evidence(c, m, f.evidence, sizeof f.evidence);
-    APP(f.evidence, "served leaf: SHA-256 of the key (TLSA 3 1 1) %s, "
-        "SHA-256 of the certificate (3 0 1) %s", ch->cert[0].spki_sha256, ch->cert[0].sha256);
+    if (alt_judged(c)) {
+        dual_evidence(c, m, f.evidence, sizeof f.evidence);
+    } else {
+        records_evidence(c, m, f.evidence, sizeof f.evidence);
+        APP(f.evidence, "served leaf: SHA-256 of the key (TLSA 3 1 1) %s, "
+            "SHA-256 of the certificate (3 0 1) %s", ch->cert[0].spki_sha256, ch->cert[0].sha256);
+    }
     diag_file(c, &f, D_DANE_MISMATCH, &(struct diag_vars){.spki = ch->cert[0].spki_sha256});
+}
+
+/* Dual certificates (RSA + ECDSA), our handshake DANE-authenticated, the
+ * RSA-only handshake's chain matched by no record: senders that get it
+ * defer.  Our verdict stands; this names the others. */
+static void dane_second_cert(struct diag_ctx *c, const struct mxs_mx *m)
+{
+    const struct mxs_chain_facts *ch = c->chain;
+    if (!alt_judged(c) || !ch->dane_match || ch->alt_dane_match || ch->dane_match_rr < 0 ||
+        ch->dane_match_rr >= m->n_tlsa || ch->dane_match_rr >= MXS_MAX_TLSA)
+        return;
+    const struct mxs_cert *o = &ch->cert[0], *a = &ch->alt_leaf;
+    char h[300], t[120];
+    struct mxs_finding f;
+    diag_esc(h, sizeof h, m->host);
+    diag_start(&f, D_DANE_SECOND_CERT, 0);
+    APP(f.message, "The %s certificate that %s gives senders that offer only %s signatures "
+        "matches no TLSA record: DANE senders that negotiate it (those whose TLS offers no "
+        "ECDSA) will defer mail. The %s certificate our handshake got is authenticated by "
+        "TLSA %s, so senders offering ECDSA deliver (the DANE verdict).", key_word(a), h,
+        key_word(a), key_word(o), tlsa_text(&m->tlsa_rr[ch->dane_match_rr], t, sizeof t));
+    APP(f.evidence, "TLSA records at %s:\n", diag_esc(h, sizeof h, m->tlsa_name[0] ? m->tlsa_name : m->host));
+    dual_evidence(c, m, f.evidence, sizeof f.evidence);
+    diag_file(c, &f, D_DANE_SECOND_CERT, &(struct diag_vars){.spki = a->spki_sha256});
 }
 
 static int64_t ref_time(const struct diag_ctx *c)
@@ -279,6 +365,7 @@ void diag_check_dane(struct diag_ctx *c)
     if (!m)
         return;
     dane_mismatch(c, m);
+    dane_second_cert(c, m);
     dane_next_key(c, m);
     dane_full_cert(c, m);
     dane_ta_foreign(c, m);

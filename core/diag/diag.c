@@ -392,7 +392,9 @@ static void verdict_dane(struct diag_ctx *c, struct mxs_verdict v[MXS_POL_COUNT]
         return;
     }
     if (ch->dane_match) {
-        const struct mxs_tlsa *t = &m->tlsa_rr[ch->dane_match_rr];
+        /* the index comes from the facts (a loaded file too): never past them */
+        int k = ch->dane_match_rr >= 0 && ch->dane_match_rr < MXS_MAX_TLSA ? ch->dane_match_rr : 0;
+        const struct mxs_tlsa *t = &m->tlsa_rr[k];
         verdict_set(d, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
         APP(d->words, "delivered encrypted and DANE-authenticated (%s): TLSA %u %u %u "
             "for _%u._tcp.%s matches certificate %d", vn, t->usage, t->selector, t->mtype,

@@ -47,7 +47,7 @@ enum diag_row {
     D_MX_HOSTS_DISAGREE,
     /* DANE over time and MX names (check_dane.c) */
     D_DANE_NEXT_KEY, D_DANE_FULL_CERT, D_DANE_TA_NOT_ISSUER, D_DANE_DAYS,
-    D_MX_TARGET_UNDERSCORE,
+    D_MX_TARGET_UNDERSCORE, D_DANE_SECOND_CERT,
     D_COUNT
 };
 extern const struct diag_entry diag_rows[D_COUNT];

@@ -43,6 +43,9 @@ static const struct { const char *id, *type; } tlsrpt_map[] = {
     { "chain-too-long", "validation-failure" },
     /* DANE policy failures */
     { "dane-mismatch", "tlsa-invalid" },
+    /* what a DANE sender that negotiates the second certificate reports;
+     * filed as a warning here (our handshake authenticates), so no type */
+    { "dane-second-cert-unmatched", "tlsa-invalid" },
     { "dnssec-bogus", "dnssec-invalid" },
     /* MTA-STS policy failures (RFC 8460 4.3.2.2) */
     { "sts-policy-fetch", "sts-policy-fetch-error" },

@@ -154,6 +154,8 @@ int engine_step_run(struct engine *e, enum mxs_step s);
  * against the certificates der[0..n) as sent; fills the chain facts' dane_*
  * and one transcript line per record. */
 void engine_dane_check(struct engine *e, const unsigned char *const *der, const size_t *len, int n);
+/* The same for the RSA-only handshake's chain (after alt_leaf is set). */
+void engine_dane_check_alt(struct engine *e, const unsigned char *const *der, const size_t *len, int n);
 
 /* ---- connection and SMTP I/O (engine_io.c) ---- */
 void engine_conn_close(struct engine *e);

@@ -805,6 +805,9 @@ static void alt_leaf(struct engine *e, time_t now)
     snprintf(tail, sizeof tail, ", %s %d, %d days left, SHA-1 %s: %s", c->key_type, c->key_bits,
              c->days_left, c->sha1, fl);
     chain_name_record(e, c, "second certificate (RSA-only handshake): ", tail);
+    /* DANE senders that offer no ECDSA get this chain: the TLSA records
+     * against it too (ours were matched by engine_dane_check). */
+    engine_dane_check_alt(e, (const unsigned char *const *)r->der, r->der_len, r->n_chain);
 }
 
 static int step_chain(struct engine *e)

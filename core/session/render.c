@@ -271,6 +271,26 @@ static void put_diag_text(struct buf *out, const char *s, const char *indent)
 }
 
 /* CHAIN's DANE part: each TLSA record of the MX probed and what it matched. */
+/* Each TLSA record of m and what it matched in one chain (rr[], n judged). */
+static void report_dane_records(struct buf *out, const struct mxs_mx *m,
+                                const struct mxs_dane_rr *rr, int n, const char *indent)
+{
+    for (int i = 0; i < m->n_tlsa && i < MXS_MAX_TLSA; i++) {
+        const struct mxs_tlsa *t = &m->tlsa_rr[i];
+        buf_printf(out, "%s%u %u %u ", indent, t->usage, t->selector, t->mtype);
+        for (size_t k = 0; k < t->len && k < 8; k++)
+            buf_printf(out, "%02X", t->data[k]);
+        buf_puts(out, t->len > 8 ? "...: " : ": ");
+        if (i >= n)
+            buf_puts(out, "(not judged)");
+        else if (rr[i].ok)
+            buf_printf(out, "matches certificate %d, authenticates", rr[i].match_depth);
+        else
+            buf_puts_escaped(out, rr[i].why);
+        buf_puts(out, "\n");
+    }
+}
+
 static void report_dane(struct buf *out, const struct mxs_dns_facts *d,
                         const struct mxs_connect_facts *cn, const struct mxs_chain_facts *ch)
 {
@@ -281,20 +301,7 @@ static void report_dane(struct buf *out, const struct mxs_dns_facts *d,
     buf_puts_escaped(out, m->tlsa_name[0] ? m->tlsa_name : m->host);
     buf_printf(out, "%s (%s):\n", m->tlsa_expanded ? ", the CNAME-expanded name" : "",
                mxs_dnssec_name(m->tlsa.dnssec));
-    for (int i = 0; i < m->n_tlsa && i < MXS_MAX_TLSA; i++) {
-        const struct mxs_tlsa *t = &m->tlsa_rr[i];
-        buf_printf(out, "           %u %u %u ", t->usage, t->selector, t->mtype);
-        for (size_t k = 0; k < t->len && k < 8; k++)
-            buf_printf(out, "%02X", t->data[k]);
-        buf_puts(out, t->len > 8 ? "...: " : ": ");
-        if (i >= ch->n_dane_rr)
-            buf_puts(out, "(not judged)");
-        else if (ch->dane_rr[i].ok)
-            buf_printf(out, "matches certificate %d, authenticates", ch->dane_rr[i].match_depth);
-        else
-            buf_puts_escaped(out, ch->dane_rr[i].why);
-        buf_puts(out, "\n");
-    }
+    report_dane_records(out, m, ch->dane_rr, ch->n_dane_rr, "           ");
 }
 
 void render_report_text(const struct engine *e, struct buf *out)
@@ -425,6 +432,15 @@ void render_report_text(const struct engine *e, struct buf *out)
                 put_name(out, MXS_CERT_NAME(ct->subject, ct->subject_len), 0);
                 buf_printf(out, "\n           not after %s (%s), SHA-1 %s\n           %s %d, %s, %s\n", na,
                            dl, ct->sha1, ct->key_type, ct->key_bits, ct->sig_alg, fl);
+                /* The same TLSA records against its chain: what a DANE
+                 * sender that negotiates it gets. */
+                if (ch->alt_dane_checked && cn->mx_index >= 0 && cn->mx_index < d->n_mx) {
+                    buf_printf(out, "           DANE for it (senders that offer only RSA): %s\n",
+                               ch->alt_dane_match ? "a TLSA record matches"
+                                                  : "no TLSA record matches");
+                    report_dane_records(out, &d->mx[cn->mx_index], ch->alt_dane_rr,
+                                        ch->n_alt_dane_rr, "             ");
+                }
             }
             break;
         case MXS_STEP_EHLO2:

@@ -40,6 +40,8 @@ void session_json_load_dns(struct json_t *d, struct mxs_dns_facts *f);
 /* verification.dane read back into ch (the text loader's dane.json too). */
 struct mxs_chain_facts;
 void session_json_load_dane(struct json_t *dn, struct mxs_chain_facts *ch);
+/* second_certificate read back into ch (the text loader's second.json too). */
+void session_json_load_second(struct json_t *alt, struct mxs_chain_facts *ch);
 /* The POLICY step's facts in the batch report (render_policy.c). */
 void render_policy_facts(const struct engine *e, struct buf *out);
 /* --diff's DNS and MTA-STS / TLS-RPT sections (session_diff_facts.c): the
@@ -95,7 +97,7 @@ struct lt_state {
     /* "# fact dns.json" / "# fact policy.json": the RESOLVE and POLICY
      * facts, and CHAIN's per-TLSA-record ones ("# fact dane.json"), as
      * the JSON document has them (NULL: not in the file) */
-    char *dns_json, *policy_json, *dane_json;
+    char *dns_json, *policy_json, *dane_json, *second_json;
 };
 
 /* session_text.c: next line; 0 at the end, -1 for a line over LT_MAX_LINE

@@ -215,6 +215,20 @@ static void jcert_names(json_t *j, const struct mxs_cert *c)
     json_object_set_new(j, "cn_unicode", jname_unicode(MXS_CERT_NAME(c->cn, c->cn_len)));
 }
 
+/* TLSA records judged one by one against a chain (ours, or the second
+ * certificate's): verification.dane.records, second_certificate.dane.records. */
+static json_t *jdane_records(const struct mxs_dane_rr *rr, int n)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < n && i < MXS_MAX_TLSA; i++) {
+        const struct mxs_dane_rr *r = &rr[i];
+        json_array_append_new(a, json_pack("{s:i, s:b, s:o, s:b, s:o}", "record", i,
+            "usable", r->usable, "match_depth", r->match_depth >= 0 ? json_integer(r->match_depth)
+            : json_null(), "authenticates", r->ok, "why", jstr_or_null(r->why)));
+    }
+    return a;
+}
+
 static json_t *jcert(const struct mxs_cert *c)
 {
     char nb[40], na[40];
@@ -409,7 +423,8 @@ json_t *render_json_tree(const struct engine *e)
 
     const struct mxs_chain_facts *ch = engine_chain(e);
     /* Dual certificates: the RSA-only handshake's leaf when it is another
-     * certificate (null when that handshake did not run). */
+     * certificate (null when that handshake did not run), and the TLSA
+     * records against its chain (null when there were none to match). */
     json_t *alt = json_null();
     if (ch->alt_probed) {
         alt = json_object();
@@ -418,6 +433,10 @@ json_t *render_json_tree(const struct engine *e)
         json_object_set_new(alt, "leaf", ch->alt_present ? jcert(&ch->alt_leaf) : json_null());
         json_object_set_new(alt, "name_matches_mx", ch->alt_present ? json_boolean(ch->alt_name_matches)
                                                                      : json_null());
+        json_object_set_new(alt, "dane", ch->alt_dane_checked ? json_pack("{s:b, s:o, s:o}",
+            "match", ch->alt_dane_match, "match_record", ch->alt_dane_match ?
+            json_integer(ch->alt_dane_match_rr) : json_null(), "records",
+            jdane_records(ch->alt_dane_rr, ch->n_alt_dane_rr)) : json_null());
     }
     json_object_set_new(root, "second_certificate", alt);
     json_t *chain = json_array();
@@ -446,18 +465,9 @@ json_t *render_json_tree(const struct engine *e)
                                      "match_record", ch->dane_match ? json_integer(ch->dane_match_rr) : json_null(),
                                      "detail", jstr_or_null(ch->dane_detail))
                          : json_null());
-    if (ch->dane_checked) {
-        /* Each TLSA record on its own: the certificate it matched. */
-        json_t *rr = json_array();
-        for (int i = 0; i < ch->n_dane_rr && i < MXS_MAX_TLSA; i++) {
-            const struct mxs_dane_rr *r = &ch->dane_rr[i];
-            json_array_append_new(rr, json_pack("{s:i, s:b, s:o, s:b, s:o}", "record", i,
-                "usable", r->usable, "match_depth", r->match_depth >= 0 ? json_integer(r->match_depth)
-                : json_null(), "authenticates", r->ok, "why", jstr_or_null(r->why)));
-        }
+    if (ch->dane_checked)   /* each TLSA record on its own: the certificate it matched */
         json_object_set_new(json_object_get(json_object_get(root, "verification"), "dane"),
-                            "records", rr);
-    }
+                            "records", jdane_records(ch->dane_rr, ch->n_dane_rr));
 
     json_object_set_new(root, "policy", session_json_policy(e));
 

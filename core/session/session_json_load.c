@@ -441,6 +441,25 @@ static void load_cert_fields(json_t *lf, struct mxs_cert *c)
                                                          strlen(json_string_value(x)));
 }
 
+/* TLSA records judged one by one (at most MXS_MAX_TLSA kept): their count. */
+static int load_dane_records(json_t *a, struct mxs_dane_rr *out)
+{
+    int n = 0;
+    size_t ri;
+    json_t *rv;
+    json_array_foreach(a, ri, rv) {
+        if (n >= MXS_MAX_TLSA)
+            break;
+        struct mxs_dane_rr *r = &out[n++];
+        memset(r, 0, sizeof *r);
+        r->usable = jbool(rv, "usable");
+        r->match_depth = (int)jint(rv, "match_depth", -1);
+        r->ok = jbool(rv, "authenticates");
+        jraw(rv, "why", r->why, sizeof r->why);
+    }
+    return n;
+}
+
 /* verification.dane: what each TLSA record matched (also the text
  * loader's "# fact dane.json"). */
 void session_json_load_dane(json_t *dn, struct mxs_chain_facts *ch)
@@ -453,17 +472,43 @@ void session_json_load_dane(json_t *dn, struct mxs_chain_facts *ch)
     ch->dane_match_depth = (int)jint(dn, "match_depth", -1);
     ch->dane_match_rr = (int)jint(dn, "match_record", -1);
     jraw(dn, "detail", ch->dane_detail, sizeof ch->dane_detail);
-    ch->n_dane_rr = 0;
-    size_t ri;
-    json_t *rv;
-    json_array_foreach(json_object_get(dn, "records"), ri, rv) {
-        if (ch->n_dane_rr >= MXS_MAX_TLSA)
-            break;
-        struct mxs_dane_rr *r = &ch->dane_rr[ch->n_dane_rr++];
-        r->usable = jbool(rv, "usable");
-        r->match_depth = (int)jint(rv, "match_depth", -1);
-        r->ok = jbool(rv, "authenticates");
-        jraw(rv, "why", r->why, sizeof r->why);
+    ch->n_dane_rr = load_dane_records(json_object_get(dn, "records"), ch->dane_rr);
+    /* A match names a record the facts can hold (hostile input: the
+     * diagnosis reads dns.mx[].tlsa_rr[] by this index). */
+    if (ch->dane_match_rr < 0 || ch->dane_match_rr >= MXS_MAX_TLSA) {
+        ch->dane_match_rr = -1;
+        ch->dane_match = 0;
+    }
+}
+
+/* second_certificate: the RSA-only handshake's outcome, its leaf's fields
+ * as written (its DER is not in the document) and the TLSA records against
+ * its chain (also the text loader's "# fact second.json"). */
+void session_json_load_second(json_t *alt, struct mxs_chain_facts *ch)
+{
+    if (!json_is_object(alt))
+        return;
+    ch->alt_probed = 1;
+    ch->alt_ok = jbool(alt, "completed");
+    jraw(alt, "error", ch->alt_error, sizeof ch->alt_error);
+    json_t *lf = json_object_get(alt, "leaf");
+    if (!json_is_object(lf))
+        return;
+    struct mxs_cert *c = &ch->alt_leaf;
+    ch->alt_present = 1;
+    ch->alt_name_matches = jbool(alt, "name_matches_mx");
+    load_cert_fields(lf, c);
+    json_t *dn = json_object_get(alt, "dane");
+    ch->alt_dane_match_rr = -1;
+    if (!json_is_object(dn))
+        return;
+    ch->alt_dane_checked = 1;
+    ch->alt_dane_match = jbool(dn, "match");
+    ch->alt_dane_match_rr = (int)jint(dn, "match_record", -1);
+    ch->n_alt_dane_rr = load_dane_records(json_object_get(dn, "records"), ch->alt_dane_rr);
+    if (ch->alt_dane_match_rr < 0 || ch->alt_dane_match_rr >= MXS_MAX_TLSA) {
+        ch->alt_dane_match_rr = -1;
+        ch->alt_dane_match = 0;
     }
 }
 
@@ -494,20 +539,7 @@ static void load_verification(json_t *root, struct mxs_chain_facts *ch)
     if (ca && strptime(ca, "%Y-%m-%dT%H:%M:%SZ", &tm))
         ch->checked_at = (int64_t)timegm(&tm);
     session_json_load_dane(json_object_get(v, "dane"), ch);
-    json_t *alt = json_object_get(root, "second_certificate");
-    if (json_is_object(alt)) {
-        ch->alt_probed = 1;
-        ch->alt_ok = jbool(alt, "completed");
-        jraw(alt, "error", ch->alt_error, sizeof ch->alt_error);
-        json_t *lf = json_object_get(alt, "leaf");
-        if (json_is_object(lf)) {
-            /* Its fields as written (its DER is not in the document). */
-            struct mxs_cert *c = &ch->alt_leaf;
-            ch->alt_present = 1;
-            ch->alt_name_matches = jbool(alt, "name_matches_mx");
-            load_cert_fields(lf, c);
-        }
-    }
+    session_json_load_second(json_object_get(root, "second_certificate"), ch);
 }
 
 /* The settings that shape what is shown: the target's, and every row of

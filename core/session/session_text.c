@@ -654,6 +654,9 @@ struct engine *engine_load_text(const char *text, size_t len, const char *path, 
     j = st->dane_json ? json_loads(st->dane_json, 0, &je) : NULL;
     session_json_load_dane(j, &st->chain);
     json_decref(j);
+    j = st->second_json ? json_loads(st->second_json, 0, &je) : NULL;
+    session_json_load_second(j, &st->chain);
+    json_decref(j);
     struct engine_replay_facts facts = {
         .set = &st->set, .dns = dns && dns->done ? dns : NULL, .conn = &st->conn, .smtp = &st->smtp,
         .tls = &st->tls, .chain = &st->chain, .policy = pol
@@ -668,6 +671,7 @@ struct engine *engine_load_text(const char *text, size_t len, const char *path, 
     free(st->dns_json);
     free(st->policy_json);
     free(st->dane_json);
+    free(st->second_json);
     free(st->ubuf);
     free(st->sp);
     free(st);
@@ -679,6 +683,7 @@ fail:
     free(st->dns_json);
     free(st->policy_json);
     free(st->dane_json);
+    free(st->second_json);
     free(st->ubuf);
     free(st->sp);
     free(st);

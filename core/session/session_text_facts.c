@@ -8,8 +8,9 @@
  *
  * Apart from the loader because it is the one place both directions meet:
  * the writer runs on every saved transcript, the reader on hostile files.
- * RESOLVE's, POLICY's and DANE's facts are the JSON document's own objects
- * on one line each (dns.json, policy.json, dane.json), kept as text here
+ * RESOLVE's, POLICY's and DANE's facts and the second certificate (dual
+ * RSA + ECDSA) are the JSON document's own objects on one line each
+ * (dns.json, policy.json, dane.json, second.json), kept as text here
  * and read by the JSON loader's code when the engine is filled.
  */
 #include <limits.h>
@@ -105,10 +106,11 @@ void session_text_facts(const struct engine *e, struct buf *out)
      * A line that would pass LT_MAX_LINE is left out: the file still
      * loads, with what its dialog lines say. */
     json_t *root = render_json_tree(e);
-    static const char *const objs[] = {"dns", "policy", "dane"};
+    static const char *const objs[] = {"dns", "policy", "dane", "second"};
     for (size_t i = 0; root && i < sizeof objs / sizeof objs[0]; i++) {
         json_t *o = i < 2 ? json_object_get(root, objs[i])
-                          : json_object_get(json_object_get(root, "verification"), "dane");
+                    : i == 2 ? json_object_get(json_object_get(root, "verification"), "dane")
+                             : json_object_get(root, "second_certificate");
         char *js = o && !json_is_null(o) ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
         if (js && strlen(js) + 32 < LT_MAX_LINE)
             buf_printf(out, "# fact %s.json %s\n", objs[i], js);
@@ -124,8 +126,10 @@ int session_text_fact_line(struct lt_state *st, const struct lt_line *l)
     while (p < end && *p == ' ')
         p++;
     int isdns = session_text_tokeq(nm, nn, "dns.json"), isdane = session_text_tokeq(nm, nn, "dane.json");
-    if (isdns || isdane || session_text_tokeq(nm, nn, "policy.json")) {
-        char **dst = isdns ? &st->dns_json : isdane ? &st->dane_json : &st->policy_json;
+    int issec = session_text_tokeq(nm, nn, "second.json");
+    if (isdns || isdane || issec || session_text_tokeq(nm, nn, "policy.json")) {
+        char **dst = isdns ? &st->dns_json : isdane ? &st->dane_json
+                     : issec ? &st->second_json : &st->policy_json;
         free(*dst);
         if (!(*dst = malloc((size_t)(end - p) + 1)))
             return session_text_fail(st, l->no, "out of memory");

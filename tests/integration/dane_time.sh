@@ -13,23 +13,7 @@ tmp=$(mktemp -d /tmp/mxscope-dane.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 [ -n "${MXS_DNS_RESOLVER:-}" ] || { fail "test world DNS" "MXS_DNS_RESOLVER not set"; finish; }
 
-# dane NAME PORTVAR DOMAIN [args...]: the domain's MX, TLSA at _25._tcp,
-# the connection to the listener PORTVAR.
-dane() {
-    n=$1; pv=$2; dom=$3; shift 3
-    eval port=\$MXS_PORT_$pv
-    "$MXS_BIN" --batch --json --resolver "$MXS_DNS_RESOLVER" --trust-anchor "$MXS_TRUST_ANCHOR" \
-        --unbound-conf "$MXS_UNBOUND_CONF" --cafile "$MXS_CA" --port "$port" --tlsa-port 25 \
-        --timeout 10 -4 --save "$tmp/$n.txt" "$@" "$dom" > "$tmp/$n.json" 2> "$tmp/$n.err"
-    echo $? > "$tmp/$n.rc"
-}
-expect() {
-    n=$1; e=$2
-    if jq -e "$e" "$tmp/$n.json" > /dev/null 2>&1; then ok "$n: $e"
-    else fail "$n: $e" "got $(jq -c "$e" "$tmp/$n.json" 2>&1 | head -c 300) $(head -c 200 "$tmp/$n.err")"; fi
-}
-# the findings of id ID in NAME's document
-f() { echo "[.findings[] | select(.id == \"$1\")]"; }
+. "$(dirname "$0")/../dane.inc"   # dane expect f
 # delivered NAME PORTVAR DOMAIN [args...]: as dane, and a DANE sender delivers
 delivered() { dane "$@"; expect "$1" "$dane_ok"; }
 # days NAME PORTVAR DOMAIN N SEVERITY REGEX [args...]: --days N files one

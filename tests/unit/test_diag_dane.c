@@ -3,8 +3,10 @@
  * the per-record matches the engine found (mxs_chain_facts.dane_rr[]) judged
  * for the renewal to come (dane-next-key-missing, dane-full-cert,
  * dane-ta-not-issuer), for --days N (dane-days), and an MX target with an
- * underscore (mx-target-underscore).  The same findings against the test
- * world: tests/integration/dane_time.sh.
+ * underscore (mx-target-underscore), and a dual RSA + ECDSA server whose
+ * second chain no record authenticates (dane-second-cert-unmatched).  The
+ * same findings against the test world: tests/integration/dane_time.sh,
+ * dane_dual.sh.
  * Owner: diagnosis.
  */
 #include <setjmp.h>
@@ -19,6 +21,16 @@
 
 /* Secure MX and TLSA, and n records each with what it matched (depth, ok). */
 struct rr { int usage, selector, mtype, depth, ok; };
+static void rr_fill(struct mxs_dane_rr *d, const struct rr *r)
+{
+    memset(d, 0, sizeof *d);
+    d->usable = 1;
+    d->match_depth = r->depth;
+    d->ok = r->ok;
+    if (!d->ok)
+        snprintf(d->why, sizeof d->why, "matches none of the certificates sent");
+}
+
 static void dane_fx(struct fx *x, const struct rr *r, int n)
 {
     struct mxs_mx *m = &x->dns.mx[0];
@@ -36,12 +48,7 @@ static void dane_fx(struct fx *x, const struct rr *r, int n)
             .selector = (uint8_t)r[i].selector, .mtype = (uint8_t)r[i].mtype, .len = 32 };
         m->tlsa_rr[i].data[0] = (uint8_t)(0x10 + i);
         struct mxs_dane_rr *d = &x->chain.dane_rr[i];
-        memset(d, 0, sizeof *d);
-        d->usable = 1;
-        d->match_depth = r[i].depth;
-        d->ok = r[i].ok;
-        if (!d->ok)
-            snprintf(d->why, sizeof d->why, "matches none of the certificates sent");
+        rr_fill(d, &r[i]);
         x->chain.dane_usable++;
         if (d->ok && !x->chain.dane_match) {
             x->chain.dane_match = 1;
@@ -115,6 +122,86 @@ static void t_full_cert_and_foreign_ta(void **st)
     has(must(x, "dane-mismatch", MXS_SEV_ERROR, MXS_STEP_CHAIN)->evidence,
         "TLSA 2 0 1 10");
     verdict(x, MXS_POL_DANE, MXS_OUT_NOT_DELIVERED, MXS_STEP_CHAIN, "dane-mismatch");
+    DONE;
+}
+
+/* A dual RSA + ECDSA server: ours (ECDSA) and the second chain (RSA), each
+ * record's result for the second as alt[] (depth, ok); n records as dane_fx. */
+#define ALT_SPKI "A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1"
+static void dual_fx(struct fx *x, const struct rr *ours, const struct rr *alt, int n)
+{
+    dane_fx(x, ours, n);
+    snprintf(x->chain.cert[0].key_type, sizeof x->chain.cert[0].key_type, "EC");
+    struct mxs_cert *a = &x->chain.alt_leaf;
+    *a = x->chain.cert[0];
+    snprintf(a->key_type, sizeof a->key_type, "RSA");
+    snprintf(a->spki_sha256, sizeof a->spki_sha256, ALT_SPKI);
+    snprintf(a->sha256, sizeof a->sha256, "%064d", 7);
+    x->chain.alt_probed = x->chain.alt_ok = x->chain.alt_present = 1;
+    x->chain.alt_name_matches = 1;
+    x->chain.alt_dane_checked = 1;
+    x->chain.alt_dane_match = 0;
+    x->chain.alt_dane_match_rr = -1;
+    x->chain.n_alt_dane_rr = n;
+    for (int i = 0; i < n; i++) {
+        struct mxs_dane_rr *d = &x->chain.alt_dane_rr[i];
+        rr_fill(d, &alt[i]);
+        if (d->ok && !x->chain.alt_dane_match) {
+            x->chain.alt_dane_match = 1;
+            x->chain.alt_dane_match_rr = i;
+        }
+    }
+}
+
+static void t_second_cert(void **st)
+{
+    (void)st;
+    FX;
+    /* DANE-TA: the CA of ours is named, the RSA certificate comes from
+     * another CA (a 2 0 1 left for one certificate only) */
+    dual_fx(x, (const struct rr[]){ { 2, 0, 1, 1, 1 } }, (const struct rr[]){ { 2, 0, 1, -1, 0 } }, 1);
+    run(x);
+    const struct mxs_finding *f = must(x, "dane-second-cert-unmatched", MXS_SEV_WARNING, MXS_STEP_CHAIN);
+    has(f->message, "The RSA certificate that mx.example.test gives senders that offer only RSA "
+        "signatures matches no TLSA record");
+    has(f->message, "authenticated by TLSA 2 0 1 10");
+    has(f->evidence, "TLSA 2 0 1 10");
+    has(f->evidence, "ECDSA chain matches certificate 1, authenticates; RSA chain matches none");
+    has(f->evidence, "RSA leaf (RSA-only handshake): SHA-256 0000000000000000000000000000000000000000000000000000000000000007");
+    has(f->advice, "3 1 1 " ALT_SPKI);
+    assert_null(mxs_tlsrpt_result_type(f));
+    /* the verdict stays ours */
+    verdict(x, MXS_POL_DANE, MXS_OUT_ENCRYPTED, MXS_STEP_NONE, "");
+    assert_null(find_d(x, "dane-mismatch", -2));
+    /* a record for each: nothing to say */
+    dual_fx(x, (const struct rr[]){ { 3, 1, 1, 0, 1 }, { 3, 1, 1, -1, 0 } },
+            (const struct rr[]){ { 3, 1, 1, -1, 0 }, { 3, 1, 1, 0, 1 } }, 2);
+    run(x);
+    assert_null(find_d(x, "dane-second-cert-unmatched", -2));
+    /* only the RSA one: ours fails (dane-mismatch), which names the second */
+    dual_fx(x, (const struct rr[]){ { 3, 1, 1, -1, 0 } }, (const struct rr[]){ { 3, 1, 1, 0, 1 } }, 1);
+    run(x);
+    has(must(x, "dane-mismatch", MXS_SEV_ERROR, MXS_STEP_CHAIN)->message,
+        "Its second certificate (RSA, which senders that offer only RSA get) matches TLSA record 0");
+    assert_null(find_d(x, "dane-second-cert-unmatched", -2));
+    verdict(x, MXS_POL_DANE, MXS_OUT_NOT_DELIVERED, MXS_STEP_CHAIN, "dane-mismatch");
+    /* neither: dane-mismatch alone, both chains in its evidence */
+    dual_fx(x, (const struct rr[]){ { 3, 1, 1, -1, 0 } }, (const struct rr[]){ { 3, 1, 1, -1, 0 } }, 1);
+    run(x);
+    f = must(x, "dane-mismatch", MXS_SEV_ERROR, MXS_STEP_CHAIN);
+    has(f->evidence, "ECDSA chain matches none of the certificates sent; RSA chain matches none");
+    assert_null(strstr(f->message, "second certificate"));
+    assert_null(find_d(x, "dane-second-cert-unmatched", -2));
+    /* records that bind nobody (TLSA not secure): nothing */
+    dual_fx(x, (const struct rr[]){ { 3, 1, 1, 0, 1 } }, (const struct rr[]){ { 3, 1, 1, -1, 0 } }, 1);
+    x->dns.mx[0].tlsa.dnssec = MXS_DNSSEC_INSECURE;
+    run(x);
+    assert_null(find_d(x, "dane-second-cert-unmatched", -2));
+    /* a match index outside the records (a hostile file): no finding, no read past them */
+    dual_fx(x, (const struct rr[]){ { 3, 1, 1, 0, 1 } }, (const struct rr[]){ { 3, 1, 1, -1, 0 } }, 1);
+    x->chain.dane_match_rr = 5000;
+    run(x);
+    assert_null(find_d(x, "dane-second-cert-unmatched", -2));
     DONE;
 }
 
@@ -200,6 +287,7 @@ int main(void)
         cmocka_unit_test(t_full_cert_and_foreign_ta),
         cmocka_unit_test(t_days),
         cmocka_unit_test(t_mx_underscore),
+        cmocka_unit_test(t_second_cert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
