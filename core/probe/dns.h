@@ -85,7 +85,9 @@ void dns_free(struct dns_ctx *d);
  * again for every domain; one shared context does each once, and its cache
  * answers what domains have in common (the parent zones' keys, shared MX
  * hosts).  Answers are the same: the cache keeps them no longer than their
- * TTL, and validation is the same on a cached chain.
+ * TTL, and validation is the same on a cached chain.  Its caches are kept
+ * small (1 MB each; an --unbound-conf may set its own), so a long list
+ * runs in the memory of a short one.
  *
  * dns_new_for() makes a lookup on sh when s asks for the same resolver,
  * config file and trust anchor sh was made from, else (or with sh NULL) a
