@@ -207,21 +207,26 @@ src=$?
 b=$(now_ms)
 sdocs=$(wc -l < "$work/soak.jsonl")
 echo "bench-domains: exit $src, $sdocs documents in $(secs $((b - a))) s, $(wc -l < "$work/samples") samples"
-# Steady state: from 10% to 95% of the documents written.  Memory: the
-# first sample past 10% against the largest past 50%; fds: the largest of
-# each half.  Growth is more than 5% and 2 MiB, or more than 4 fds.
+# Steady state: from 10% to 95% of the documents written, in two halves
+# (10-50%, 50-95%), each judged by the same figures: its median VmRSS (what
+# a leak lifts) and its largest (a moment with many probes in flight, which
+# either half can have).  Growth: the second half's median over the first's
+# by more than 5% and 2 MiB, or more than 4 fds at most open.
 awk -v total="$sdocs" '
+    function median(a, n,    i, j, t) {
+        for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
     $1 >= total * 0.10 && $1 <= total * 0.95 {
-        if (!early) { early = $2; early_at = $1 }
-        if ($1 >= total * 0.5) { if ($2 > late) { late = $2; late_at = $1 }; if ($3 > fd2) fd2 = $3 }
-        else if ($3 > fd1) fd1 = $3
+        if ($1 < total * 0.5) { r1[++n1] = $2; if ($2 > m1) m1 = $2; if ($3 > fd1) fd1 = $3 }
+        else { r2[++n2] = $2; if ($2 > m2) m2 = $2; if ($3 > fd2) fd2 = $3 }
     }
     END {
-        if (!early || !late) { print "too few samples in the steady state to judge growth"; exit }
-        g = late - early
-        printf "memory: VmRSS %.1f MiB after %d probes, at most %.1f MiB after %d (%+.1f MiB): %s\n",
-            early / 1024, early_at, late / 1024, late_at, g / 1024,
-            (g > 2048 && g > early * 0.05) ? "GROWS" : "no growth"
+        if (n1 < 3 || n2 < 3) { print "too few samples in the steady state to judge growth"; exit }
+        e = median(r1, n1); l = median(r2, n2); g = l - e
+        printf "memory: VmRSS median %.1f MiB in the first half, %.1f MiB in the second (%+.1f MiB; largest %.1f and %.1f MiB): %s\n",
+            e / 1024, l / 1024, g / 1024, m1 / 1024, m2 / 1024,
+            (g > 2048 && g > e * 0.05) ? "GROWS" : "no growth"
         printf "fds: at most %d open in the first half, %d in the second: %s\n", fd1, fd2,
             (fd2 > fd1 + 4) ? "GROWS" : "no growth"
     }' "$work/samples"
