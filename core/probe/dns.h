@@ -1,8 +1,10 @@
 /*
  * dns.h - RESOLVE with libunbound: MX, A/AAAA, TLSA and DNSSEC state.
- * Files: dns.c (context, queries, answers, resolver check, lifecycle),
- * dns_hostile.c (CNAME walk, IP-literal MX, bounded TXT), dns_parse.c (the
- * pure helpers below); dns_int.h is what the first two share.
+ * Files: dns.c (queries, answers, resolver check, a lookup's lifecycle),
+ * dns_context.c (the libunbound context: made as the settings ask, alone or
+ * shared by a list), dns_hostile.c (CNAME walk, IP-literal MX, bounded TXT),
+ * dns_parse.c (the pure helpers below); dns_int.h is what the first three
+ * share.
  *
  * Asynchronous: dns_start() sends the MX query (or, for a host target, the
  * A/AAAA/TLSA queries directly); when the MX answer arrives, the A, AAAA and
