@@ -57,9 +57,9 @@ static struct dv_state {
     int moved;                  /* the operator moved the selection         */
     char search[128];           /* / in the view: case-insensitive          */
 } dv = { .fd = -1 };
-/* The runner's tuning for every list opened (domains_view_tune). */
+/* The runner's tuning for every list opened (domains_view_tune, which
+ * console_run() calls before anything can open one). */
 static struct mxs_domains_opts dv_tune;
-static int dv_tuned;
 
 int domains_view_is_open(void)
 {
@@ -217,7 +217,6 @@ void domains_view_tune(const struct mxs_domains_opts *o)
         dv_tune = *o;
     else
         mxs_domains_opts_init(&dv_tune);
-    dv_tuned = 1;
 }
 
 int domains_view_open(struct ui *ui, const char *path, const struct mxs_settings *base)
@@ -239,8 +238,6 @@ int domains_view_open(struct ui *ui, const char *path, const struct mxs_settings
                    strcmp(path, "-") ? strerror(errno) : "the console reads a file, not stdin");
         return -1;
     }
-    if (!dv_tuned)
-        domains_view_tune(NULL);
     struct mxs_domains_opts o = dv_tune;
     struct mxs_settings s;
     if (base)

@@ -187,7 +187,8 @@ void overlay_find(struct ui *ui, const char *s);
  * 0, or -1 after saying why on the status bar. */
 int domains_view_open(struct ui *ui, const char *path, const struct mxs_settings *base);
 /* The tuning every list the console opens runs with (--parallel,
- * --per-host, --domain-timeout); NULL: the runner's defaults.  Copied. */
+ * --per-host, --domain-timeout); NULL: the runner's defaults.  Copied;
+ * called once before any list is opened (console_run). */
 void domains_view_tune(const struct mxs_domains_opts *o);
 int domains_view_is_open(void);
 int domains_view_running(void);              /* a list is still running */

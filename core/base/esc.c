@@ -193,16 +193,17 @@ size_t mxs_escape_str(const char *in, char *out, size_t outlen, int flags)
     return mxs_escape(in, in ? strlen(in) : 0, out, outlen, flags);
 }
 
-int mxs_is_safe(const void *in, size_t len, int flags)
+/* mxs_is_safe(); with escaped, a backslash passes too: it is the
+ * escaper's own notation in text it wrote (mxs_is_escaped_text). */
+static int esc_is_safe(const unsigned char *s, size_t len, int flags, int escaped)
 {
-    const unsigned char *s = in;
     size_t i = 0;
 
     if (!s)
         return len == 0;
     while (i < len) {
         if (s[i] < 0x80) {
-            if (!esc_ascii_ok(s[i], flags))
+            if (!esc_ascii_ok(s[i], flags) && !(escaped && s[i] == '\\'))
                 return 0;
             i++;
             continue;
@@ -216,21 +217,14 @@ int mxs_is_safe(const void *in, size_t len, int flags)
     return 1;
 }
 
+int mxs_is_safe(const void *in, size_t len, int flags)
+{
+    return esc_is_safe(in, len, flags, 0);
+}
+
 int mxs_is_escaped_text(const void *in, size_t len)
 {
-    const unsigned char *s = in;
-    /* mxs_is_safe(), with the backslash of the escapes' own notation */
-    for (size_t i = 0; s && i < len; i++) {
-        if (s[i] == '\\')
-            continue;
-        size_t j = i;
-        while (j < len && s[j] != '\\')
-            j++;
-        if (!mxs_is_safe(s + i, j - i, MXS_ESC_KEEP_NL))
-            return 0;
-        i = j;
-    }
-    return s || len == 0;
+    return esc_is_safe(in, len, MXS_ESC_KEEP_NL, 1);
 }
 
 size_t mxs_text_to_ascii(const char *in, size_t len, char *out, size_t outlen)

@@ -701,7 +701,7 @@ int dns_process(struct dns_ctx *d, char *err, size_t errlen)
         return 1;
     /* A shared context is read once per pass by its owner
      * (dns_shared_process), before every lookup on it is advanced. */
-    if (d->pending > 0 && !d->shared) {
+    if (d->pending > 0 && d->own) {
         r = ub_process(d->ub);
         if (r != 0) {
             snprintf(err, errlen, "libunbound: %s", ub_strerror(r));

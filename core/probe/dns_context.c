@@ -258,7 +258,6 @@ static struct dns_ctx *dns_on(struct dns_shared *sh, int owns, char *err, size_t
         return NULL;
     }
     d->ub = sh->ub;
-    d->shared = !owns;
     d->own = owns ? sh : NULL;
     memcpy(d->anchor_zone, sh->anchor_zone, sizeof d->anchor_zone);
     d->udp_limit = sh->udp_limit;

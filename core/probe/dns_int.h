@@ -74,8 +74,9 @@ struct dns_addrs {
 
 struct dns_ctx {
     struct ub_ctx *ub;
-    int shared;              /* ub is a list's (dns_new_for): read by its owner */
-    struct dns_shared *own;  /* dns_new(): the context is ours, freed with us */
+    /* dns_new(): the context is ours, read and freed by us; NULL: a list's
+     * (dns_new_for), read by its owner (dns_shared_process) */
+    struct dns_shared *own;
     char anchor_zone[256];   /* owner of the trust anchor ("" none)         */
     int anchor_asked;        /* the check query went out for this start     */
     struct mxs_dns_answer anchor;

@@ -17,7 +17,6 @@ struct tls_ca {
     off_t size;
     struct timespec mtime;
     int refs;        /* holders, the table's own included while listed */
-    int listed;
     mbedtls_x509_crt crt;
 };
 
@@ -97,12 +96,9 @@ struct tls_ca *tls_ca_get(const char *path, char *err, size_t errlen)
     }
     if (slot < 0)
         slot = 0; /* a full table: the first goes (its holders keep it) */
-    if (tls_ca_table[slot]) {
-        tls_ca_table[slot]->listed = 0;
+    if (tls_ca_table[slot])
         tls_ca_unref(tls_ca_table[slot]);
-    }
     tls_ca_table[slot] = ca;
-    ca->listed = 1;
     ca->refs++; /* the table's */
     pthread_mutex_unlock(&tls_ca_mu);
     return ca;

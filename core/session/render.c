@@ -243,14 +243,6 @@ void render_cert_detail(const struct mxs_cert *c, struct buf *out)
     }
 }
 
-/* Text diag.c already escaped: printable ASCII, '\n' its own line breaks. */
-int session_diag_text_ok(const char *s, size_t n)
-{
-    /* printable ASCII, '\n', and the UTF-8 of names that the escaper lets
-     * through (diag.h): what mxs_escape() would leave as it is */
-    return mxs_is_escaped_text(s, n);
-}
-
 /* Diagnosis text was escaped by diag.c: escaping it again would double
  * every backslash.  Anything else (a bug) still goes through the escaper. */
 static void put_diag_text(struct buf *out, const char *s, const char *indent)
@@ -258,7 +250,7 @@ static void put_diag_text(struct buf *out, const char *s, const char *indent)
     for (;;) {
         const char *nl = strchr(s, '\n');
         size_t n = nl ? (size_t)(nl - s) : strlen(s);
-        if (session_diag_text_ok(s, n))
+        if (mxs_is_escaped_text(s, n))
             buf_add(out, s, n);
         else
             buf_add_escaped(out, s, n, 0);

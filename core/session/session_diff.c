@@ -173,15 +173,21 @@ static int diff_caps(struct buf *out, const char *what, const struct mxs_caps *x
     return n;
 }
 
+void session_diff_arrow(struct buf *out, const char *x, const char *y)
+{
+    buf_puts(out, " ");
+    buf_puts_escaped(out, x[0] ? x : "(none)");
+    buf_puts(out, " -> ");
+    buf_puts_escaped(out, y[0] ? y : "(none)");
+    buf_puts(out, "\n");
+}
+
 static void diff_fact(struct diff_ctx *d, int *n, const char *what, const char *x, const char *y)
 {
     if (!strcmp(x, y))
         return;
-    buf_printf(d->out, "  %s: ", what);
-    buf_puts_escaped(d->out, x[0] ? x : "(none)");
-    buf_puts(d->out, " -> ");
-    buf_puts_escaped(d->out, y[0] ? y : "(none)");
-    buf_puts(d->out, "\n");
+    buf_printf(d->out, "  %s:", what);
+    session_diff_arrow(d->out, x, y);
     (*n)++;
 }
 

@@ -34,11 +34,8 @@ static int df_change(struct buf *out, const char *host, const char *what, const 
         buf_puts_escaped(out, host);
         buf_puts(out, " ");
     }
-    buf_printf(out, "%s ", what);
-    buf_puts_escaped(out, x[0] ? x : "(none)");
-    buf_puts(out, " -> ");
-    buf_puts_escaped(out, y[0] ? y : "(none)");
-    buf_puts(out, "\n");
+    buf_puts(out, what);
+    session_diff_arrow(out, x, y);
     return 1;
 }
 

@@ -14,9 +14,6 @@ struct buf;
 
 /* "2026-11-28T17:56:12Z" (UTC), "?" if the time cannot be shown. */
 void session_iso_time(time_t t, char *out, size_t len);
-/* 1 when s[0..n) is what diag.c writes: printable ASCII and '\n' only, so
- * it is shown as it is (escaping it again would double every backslash). */
-int session_diag_text_ok(const char *s, size_t n);
 /* Write b to path whole or not at all (savefile.h), then free b. */
 int session_save_buf(struct buf *b, const char *path, char *err, size_t errlen);
 /* The record kind of a transcript mark ("S:", "T<" ...) at p (n bytes
@@ -49,6 +46,9 @@ void render_policy_facts(const struct engine *e, struct buf *out);
  * many (each a difference). */
 int session_diff_dns(struct buf *out, const struct engine *a, const struct engine *b);
 int session_diff_policy(struct buf *out, const struct engine *a, const struct engine *b);
+/* " X -> Y\n" after a line's head: each escaped once, "(none)" when empty
+ * (session_diff.c; the facts sections write their lines with it too). */
+void session_diff_arrow(struct buf *out, const char *x, const char *y);
 
 /* ---- the text transcript's loader: session_text.c (the line reader,
  * pass 2, the engine), session_text_appendix.c (pass 1: header and

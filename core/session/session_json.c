@@ -38,7 +38,7 @@ static json_t *jstr_or_null(const char *s) { return s && *s ? jstr(s) : json_nul
 /* Text diag.c already escaped: keep it (newlines included) when it is safe. */
 static json_t *jdiag(const char *s)
 {
-    if (!session_diag_text_ok(s, strlen(s)))
+    if (!mxs_is_escaped_text(s, strlen(s)))
         return jstr(s);
     json_t *j = json_string(s);
     return j ? j : jstr(s);

@@ -56,7 +56,7 @@ static int unhex(const char *s, unsigned char **out, size_t *outlen)
  * name's UTF-8) stays, anything else is escaped. */
 static void loaded_plain(char *s, size_t cap)
 {
-    if (session_diag_text_ok(s, strlen(s)))
+    if (mxs_is_escaped_text(s, strlen(s)))
         return;
     char *t = malloc(cap);
     if (!t) {
