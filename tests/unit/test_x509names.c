@@ -45,23 +45,43 @@ static int t_teardown(void **state)
     return 0;
 }
 
-/* Overwrite every occurrence of ph (a placeholder) in der with rep (same
- * length); tag: when not 0, the byte two before (the value's tag, for a
- * short length) becomes it.  Returns how many were replaced. */
+/* A DER string at der[j] the placeholders sit in: a DN attribute's value
+ * (right after its OID 2.5.4.x: 06 03 55 04 xx), or a SAN's rfc822Name /
+ * dNSName (whose placeholders are too long to come by chance). */
+static int t_value_at(const unsigned char *der, size_t j)
+{
+    unsigned char t = der[j];
+    if (t == 0x81 || t == 0x82)
+        return 1;
+    return (t == 0x0C || t == 0x13 || t == 0x14 || t == 0x16 || t == 0x1E) && j >= 5 &&
+           der[j - 5] == 0x06 && der[j - 4] == 0x03 && der[j - 3] == 0x55 && der[j - 2] == 0x04;
+}
+
+/* Overwrite every occurrence of ph (a placeholder) inside a string value of
+ * der with rep (same length); tag: when not 0, that value's tag becomes it
+ * (a short length: the byte two before).  Only string values are searched:
+ * the same bytes by chance in the serial, the key or the signature ("QQ"
+ * is in one certificate of a few hundred) are left alone.  Returns how
+ * many were replaced. */
 static int t_patch(unsigned char *der, size_t len, const char *ph, const void *rep, size_t n,
                    unsigned char tag)
 {
     int k = 0;
     assert_int_equal(strlen(ph), n);
-    for (size_t i = 2; i + n <= len; i++)
-        if (!memcmp(der + i, ph, n)) {
-            memcpy(der + i, rep, n);
-            if (tag) {
-                assert_int_equal(der[i - 1], n);
-                der[i - 2] = tag;
+    for (size_t j = 0; j + 2 <= len; j++) {
+        size_t vl = der[j + 1];
+        if (!t_value_at(der, j) || vl >= 0x80 || vl < n || j + 2 + vl > len)
+            continue;
+        for (size_t i = j + 2; i + n <= j + 2 + vl; i++)
+            if (!memcmp(der + i, ph, n)) {
+                memcpy(der + i, rep, n);
+                if (tag) {
+                    assert_int_equal(der[i - 1], n);
+                    der[i - 2] = tag;
+                }
+                k++;
             }
-            k++;
-        }
+    }
     return k;
 }
 
